@@ -1,0 +1,79 @@
+import * as pulumi from "@pulumi/pulumi";
+import { HostConnection, hostCommand } from "./hostCommand";
+import { readScript, shellQuote } from "./shell";
+
+export interface BackupArgs {
+  /** Cron schedule of the backup (5 fields, host time zone). */
+  schedule: string;
+  /** Folder the dumps are written to (the seed's data/backups). */
+  backupDir: string;
+  /** Folder the backup and restore scripts are installed in. */
+  scriptsDir: string;
+  /** Log file the scheduled runs append to. */
+  logFile: string;
+  /** Daily dumps kept per database. */
+  keepDaily: number;
+  /** Weekly dumps kept per database, beyond the daily ones. */
+  keepWeekly: number;
+  /** Postgres container the dumps are taken in (pg_dump of the server's own version). */
+  postgresContainer: pulumi.Input<string>;
+  /** Name of the crontab entry; one per system on a host. */
+  jobName: string;
+  /** SSH connection to the host; absent runs on this machine. */
+  connection?: HostConnection;
+}
+
+/** The files the backup job installs on the host. */
+export const BACKUP_SCRIPTS = ["backup.sh", "backup-retention.sh", "restore.sh"] as const;
+
+/** The crontab line that runs the backup on schedule. */
+export function backupCronLine(args: Omit<BackupArgs, "postgresContainer" | "connection">, postgresContainer: string): string {
+  const env = [
+    `BACKUP_DIR=${shellQuote(args.backupDir)}`,
+    `KEEP_DAILY=${args.keepDaily}`,
+    `KEEP_WEEKLY=${args.keepWeekly}`,
+    `PG_EXEC=${shellQuote(`docker exec -i ${postgresContainer}`)}`,
+  ].join(" ");
+  return `${args.schedule} ${env} ${shellQuote(`${args.scriptsDir}/backup.sh`)} >> ${shellQuote(args.logFile)} 2>&1 # ems-infra:${args.jobName}`;
+}
+
+/**
+ * The installer run on the host: writes the scripts and replaces this job's crontab entry (found by its
+ * marker), leaving every other entry as it was. Running it twice changes nothing.
+ */
+export function backupInstallScript(args: Omit<BackupArgs, "postgresContainer" | "connection">, postgresContainer: string): string {
+  const files = BACKUP_SCRIPTS.map((file) => {
+    const target = shellQuote(`${args.scriptsDir}/${file}`);
+    return `cat > ${target} <<'EMS_INFRA_EOF'\n${readScript(file).replace(/\n?$/, "\n")}EMS_INFRA_EOF\nchmod 755 ${target}`;
+  });
+  const marker = `# ems-infra:${args.jobName}`;
+  return [
+    "set -eu",
+    `mkdir -p ${shellQuote(args.scriptsDir)} ${shellQuote(args.backupDir)}`,
+    ...files,
+    `current=$(crontab -l 2>/dev/null || true)`,
+    `printf '%s\\n' "$current" | grep -vF ${shellQuote(marker)} | sed '/^$/d' > "\${TMPDIR:-/tmp}/ems-infra-crontab.$$" || true`,
+    `printf '%s\\n' ${shellQuote(backupCronLine(args, postgresContainer))} >> "\${TMPDIR:-/tmp}/ems-infra-crontab.$$"`,
+    `crontab "\${TMPDIR:-/tmp}/ems-infra-crontab.$$"`,
+    `rm -f "\${TMPDIR:-/tmp}/ems-infra-crontab.$$"`,
+    `echo "backup: scheduled '${args.schedule}' into ${args.backupDir}"`,
+    "",
+  ].join("\n");
+}
+
+/** Scheduled pg_dump backups with retention, run by the host's cron (the seed's way). */
+export class Backup extends pulumi.ComponentResource {
+  /** Where the dumps land. */
+  public readonly backupDir: pulumi.Output<string>;
+  /** The crontab line installed. */
+  public readonly cronLine: pulumi.Output<string>;
+
+  constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ems:infra:Backup", name, {}, opts);
+    const script = pulumi.output(args.postgresContainer).apply((container) => backupInstallScript(args, container));
+    hostCommand(`${name}-schedule`, { create: "sh -s", stdin: script, triggers: [script] }, args.connection, { parent: this });
+    this.backupDir = pulumi.output(args.backupDir);
+    this.cronLine = pulumi.output(args.postgresContainer).apply((container) => backupCronLine(args, container));
+    this.registerOutputs({ backupDir: this.backupDir, cronLine: this.cronLine });
+  }
+}

@@ -1,0 +1,38 @@
+import * as pulumi from "@pulumi/pulumi";
+import { HostConnection, hostCommand } from "./hostCommand";
+import { readScript, scriptCommand } from "./shell";
+
+export interface HostFolder {
+  /** Absolute path on the host. */
+  path: string;
+  /** Octal mode forced on the folder (e.g. "700" for secrets); absent keeps the default. */
+  mode?: string;
+}
+
+export interface HostLayoutArgs {
+  /** Folders that must exist; created with their parents, never emptied or deleted. */
+  folders: HostFolder[];
+  /** SSH connection to the host; absent runs on this machine. */
+  connection?: HostConnection;
+  /** Protect the folders' resource from `pulumi destroy` (prod data). */
+  protectData?: boolean;
+}
+
+/** The host's folder hierarchy (the seed's section 2), created idempotently by host-layout.sh. */
+export class HostLayout extends pulumi.ComponentResource {
+  /** The folders as created, in the order given. */
+  public readonly folders: pulumi.Output<string[]>;
+
+  constructor(name: string, args: HostLayoutArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ems:infra:HostLayout", name, {}, opts);
+    const specs = args.folders.map((f) => `${f.mode ?? ""}:${f.path}`);
+    const create = hostCommand(
+      `${name}-data-folders`,
+      { create: scriptCommand(specs), stdin: readScript("host-layout.sh"), triggers: specs },
+      args.connection,
+      { parent: this, protect: args.protectData, retainOnDelete: args.protectData },
+    );
+    this.folders = create.stdout.apply(() => args.folders.map((f) => f.path));
+    this.registerOutputs({ folders: this.folders });
+  }
+}

@@ -1,0 +1,103 @@
+/** How Traefik gets its certificates: files made by mkcert (dev) or Let's Encrypt over HTTP-01 (prod). */
+export type TraefikTls =
+  | { mode: "mkcert"; certsDir: string }
+  | { mode: "acme"; email: string; storageDir: string };
+
+export interface TraefikConfigArgs {
+  /** Certificate source. */
+  tls: TraefikTls;
+  /** Docker network Traefik reaches the routed containers on. */
+  network: string;
+  /** Whether the dashboard is served (on its own router, behind basic auth). */
+  dashboard: boolean;
+  /** Requests per second allowed to each API client, and the burst above it. */
+  rateLimit: { average: number; burst: number };
+}
+
+/** Where the container sees its files. */
+export const TRAEFIK_PATHS = {
+  staticConfig: "/etc/traefik/traefik.yml",
+  dynamicDir: "/etc/traefik/dynamic",
+  certsDir: "/certs",
+  acmeDir: "/letsencrypt",
+  dockerSocket: "/var/run/docker.sock",
+} as const;
+
+/** The seed's mkcert file names in servers/infra/certs. */
+export const MKCERT_FILES = { cert: "local.pem", key: "local-key.pem" } as const;
+
+export const CERT_RESOLVER = "letsencrypt";
+export const ENTRYPOINT_WEB = "web";
+export const ENTRYPOINT_WEBSECURE = "websecure";
+/** Middlewares defined once in the file provider and referenced by every API router. */
+export const API_MIDDLEWARES = ["security-headers@file", "api-ratelimit@file"];
+
+/** The static configuration written to traefik.yml. */
+export function traefikStaticConfig(args: TraefikConfigArgs): Record<string, unknown> {
+  const websecureTls = args.tls.mode === "acme" ? { certResolver: CERT_RESOLVER } : {};
+  return {
+    global: { checkNewVersion: false, sendAnonymousUsage: false },
+    entryPoints: {
+      [ENTRYPOINT_WEB]: {
+        address: ":80",
+        http: { redirections: { entryPoint: { to: ENTRYPOINT_WEBSECURE, scheme: "https", permanent: true } } },
+      },
+      [ENTRYPOINT_WEBSECURE]: { address: ":443", http: { tls: websecureTls } },
+    },
+    providers: {
+      docker: { endpoint: `unix://${TRAEFIK_PATHS.dockerSocket}`, exposedByDefault: false, network: args.network },
+      file: { directory: TRAEFIK_PATHS.dynamicDir, watch: true },
+    },
+    ...(args.tls.mode === "acme"
+      ? {
+          certificatesResolvers: {
+            [CERT_RESOLVER]: {
+              acme: {
+                email: args.tls.email,
+                storage: `${TRAEFIK_PATHS.acmeDir}/acme.json`,
+                httpChallenge: { entryPoint: ENTRYPOINT_WEB },
+              },
+            },
+          },
+        }
+      : {}),
+    api: { dashboard: args.dashboard },
+    ping: {},
+    log: { level: "INFO" },
+    accessLog: {
+      format: "json",
+      fields: { headers: { defaultMode: "drop", names: { "User-Agent": "keep", "Content-Type": "keep" } } },
+    },
+  };
+}
+
+/** The dynamic configuration served by the file provider: TLS options and the shared middlewares. */
+export function traefikDynamicConfig(args: TraefikConfigArgs): Record<string, unknown> {
+  const certificate = {
+    certFile: `${TRAEFIK_PATHS.certsDir}/${MKCERT_FILES.cert}`,
+    keyFile: `${TRAEFIK_PATHS.certsDir}/${MKCERT_FILES.key}`,
+  };
+  return {
+    http: {
+      middlewares: {
+        "security-headers": {
+          headers: {
+            stsSeconds: 31536000,
+            stsIncludeSubdomains: true,
+            contentTypeNosniff: true,
+            frameDeny: true,
+            browserXssFilter: true,
+            referrerPolicy: "no-referrer",
+          },
+        },
+        "api-ratelimit": { rateLimit: { average: args.rateLimit.average, burst: args.rateLimit.burst } },
+      },
+    },
+    tls: {
+      options: { default: { minVersion: "VersionTLS12", sniStrict: args.tls.mode === "acme" } },
+      ...(args.tls.mode === "mkcert"
+        ? { certificates: [certificate], stores: { default: { defaultCertificate: certificate } } }
+        : {}),
+    },
+  };
+}

@@ -1,0 +1,362 @@
+import * as os from "os";
+import * as path from "path";
+import { z } from "zod";
+
+/** The `name` in Pulumi.yaml: every config key is `<PROJECT>:<key>`. */
+export const PROJECT = "ems-infra";
+
+/** Keys that hold credentials: they must be set with `pulumi config set --secret`. */
+export const SECRET_KEYS = ["ghcrToken", "postgresPassword", "serviceSecrets", "sshPrivateKey", "dashboardPassword"] as const;
+
+const NAME = /^[a-z][a-z0-9_]*$/;
+const DB_NAME = /^[a-z_][a-z0-9_]*$/;
+const SERVICE_NAME = /^[a-z][a-z0-9-]*$/;
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const CRON = /^(\S+\s+){4}\S+$/;
+
+const positiveMb = (min: number) => z.number().int().min(min, `must be at least ${min} (MiB)`);
+
+/** An image reference `repo:tag` or `repo@sha256:...` whose tag is pinned (never `latest`, never missing). */
+const pinnedImage = z.string().refine(isPinnedImage, {
+  message: "must name a pinned tag or digest (e.g. postgres:16.6), never `latest` or no tag",
+});
+
+export function isPinnedImage(image: string): boolean {
+  if (/@sha256:[a-f0-9]{64}$/.test(image)) return true;
+  const slash = image.lastIndexOf("/");
+  const colon = image.lastIndexOf(":");
+  if (colon <= slash) return false;
+  const tag = image.slice(colon + 1);
+  return IMAGE_TAG.test(tag) && tag !== "latest";
+}
+
+const version = z
+  .string()
+  .min(1, "must not be empty")
+  .regex(IMAGE_TAG, "must be a valid image tag")
+  .refine((v) => v !== "latest", "must be a pinned version, not `latest`");
+
+const serviceSchema = z
+  .object({
+    /** Image tag deployed (e.g. `1.4.2`). */
+    version,
+    /** Image repository; defaults to `<registry.server>/<registry.namespace>/<service>`. */
+    image: z.string().min(1).optional(),
+    /** Port the API listens on inside the container. */
+    port: z.number().int().min(1).max(65535).default(8080),
+    /** HTTP path answered with 2xx when the API is healthy. */
+    healthPath: z.string().startsWith("/", "must start with /").default("/health"),
+    /** Full public host name; defaults to `api.<service>.<domain>`. */
+    host: z.string().min(1).optional(),
+    /** Database the service uses; defaults to the service name. */
+    database: z.string().regex(DB_NAME, "must be a lower-case SQL identifier").optional(),
+    /** Memory limit of the container. */
+    memoryMb: positiveMb(64).default(512),
+    /** Host folder mounted at the container's uploads folder (the seed's UPLOADS_HOST_PATH). */
+    uploadsHostPath: z.string().min(1).optional(),
+    /** Host folder mounted at the container's logs folder (the seed's LOGS_HOST_PATH). */
+    logsHostPath: z.string().min(1).optional(),
+    /** Where the API writes uploads inside the container. */
+    uploadsDir: z.string().startsWith("/", "must be an absolute container path").default("/app/uploads"),
+    /** Where the API writes logs inside the container. */
+    logsDir: z.string().startsWith("/", "must be an absolute container path").default("/app/logs"),
+    /** Extra non-secret environment variables. */
+    env: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+const tlsSchema = z.discriminatedUnion("mode", [
+  z
+    .object({
+      mode: z.literal("mkcert"),
+      /** Folder holding local.pem / local-key.pem (the seed's servers/infra/certs). */
+      certsDir: z.string().min(1, "must not be empty"),
+    })
+    .strict(),
+  z
+    .object({
+      mode: z.literal("acme"),
+      /** Let's Encrypt account e-mail. */
+      email: z.email("must be an e-mail address"),
+      /** Folder holding acme.json, shared by every system on the host. */
+      storageDir: z.string().min(1, "must not be empty"),
+    })
+    .strict(),
+]);
+
+const rawSchema = z
+  .object({
+    environment: z.enum(["development", "production"]),
+    system: z.string().regex(NAME, "must be a lower-case name like ems_system").default("ems_system"),
+    domain: z.string().trim().min(1, "must not be empty"),
+    paths: z
+      .object({
+        /** Root of uploads/, logs/ and backups/ (seed: .dev-data or /root/<system>/data). */
+        data: z.string().min(1, "must not be empty"),
+        /** Folder for credentials on the host (mode 700); prod only. */
+        secrets: z.string().min(1).optional(),
+      })
+      .strict(),
+    tls: tlsSchema,
+    docker: z.object({ host: z.string().min(1).optional() }).strict().default({}),
+    ssh: z
+      .object({
+        host: z.string().min(1, "must not be empty"),
+        user: z.string().min(1).default("root"),
+        port: z.number().int().min(1).max(65535).default(22),
+      })
+      .strict()
+      .optional(),
+    registry: z
+      .object({
+        server: z.string().min(1).default("ghcr.io"),
+        namespace: z.string().min(1).default("edumigsoft"),
+        username: z.string().min(1).default("edumigsoft"),
+      })
+      .strict()
+      .default({ server: "ghcr.io", namespace: "edumigsoft", username: "edumigsoft" }),
+    traefik: z
+      .object({
+        image: pinnedImage.default("traefik:v3.3.5"),
+        /** Docker network shared by Traefik and every routed container. */
+        network: z.string().min(1).default("proxy"),
+        /** false on a second system of the same host: its Traefik is already there. */
+        manage: z.boolean().default(true),
+        dashboard: z.boolean().default(false),
+        memoryMb: positiveMb(32).default(256),
+        rateLimit: z
+          .object({ average: z.number().int().positive(), burst: z.number().int().positive() })
+          .strict()
+          .default({ average: 100, burst: 200 }),
+      })
+      .strict()
+      .default({
+        image: "traefik:v3.3.5",
+        network: "proxy",
+        manage: true,
+        dashboard: false,
+        memoryMb: 256,
+        rateLimit: { average: 100, burst: 200 },
+      }),
+    postgres: z
+      .object({
+        image: pinnedImage.default("postgres:16.6"),
+        user: z.string().regex(DB_NAME, "must be a lower-case SQL identifier").default("ems"),
+        memoryMb: positiveMb(128).default(1024),
+        /** Refuses to publish Postgres on the host: it stays on the internal network. */
+        hostPort: z.undefined({ error: "Postgres is never published on a host port" }).optional(),
+      })
+      .strict()
+      .default({ image: "postgres:16.6", user: "ems", memoryMb: 1024 }),
+    services: z
+      .record(z.string().regex(SERVICE_NAME, "service names are lower-case, like ems"), serviceSchema)
+      .refine((s) => Object.keys(s).length > 0, "must list at least one service"),
+    backup: z
+      .object({
+        schedule: z.string().regex(CRON, "must be a 5-field cron expression").default("0 3 * * *"),
+        keepDaily: z.number().int().min(1).default(14),
+        keepWeekly: z.number().int().min(0).default(8),
+      })
+      .strict()
+      .default({ schedule: "0 3 * * *", keepDaily: 14, keepWeekly: 8 }),
+    migration: z
+      .object({
+        from: z
+          .object({
+            letsencrypt: z.string().min(1).optional(),
+            uploads: z.record(z.string(), z.string().min(1)).default({}),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+type RawConfig = z.infer<typeof rawSchema>;
+export type ServiceConfig = z.infer<typeof serviceSchema>;
+export type TlsConfig = z.infer<typeof tlsSchema>;
+
+/** Plain-text secrets as read from config; they are wrapped in `pulumi.secret` by the stack before use. */
+export interface SecretValues {
+  ghcrToken?: string;
+  postgresPassword?: string;
+  serviceSecrets: Record<string, { jwtKey?: string; apiKey?: string }>;
+  sshPrivateKey?: string;
+  dashboardPassword?: string;
+}
+
+export interface ResolvedService extends ServiceConfig {
+  name: string;
+  image: string;
+  host: string;
+  database: string;
+  uploadsHostPath: string;
+  logsHostPath: string;
+}
+
+export interface StackConfig extends Omit<RawConfig, "services" | "paths"> {
+  stack: string;
+  paths: { data: string; secrets?: string; uploads: string; logs: string; backups: string };
+  services: ResolvedService[];
+  secrets: SecretValues;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** The stack's config as Pulumi hands it to the program: full keys (`ems-infra:domain`) to raw strings. */
+export type RawStackConfig = Record<string, string>;
+
+/**
+ * Validates a stack's config and returns it resolved (defaults applied, paths absolute).
+ * Throws one ConfigError listing every bad key.
+ */
+export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys: ReadonlySet<string>, home = os.homedir(), cwd = process.cwd()): StackConfig {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  const secrets: Record<string, unknown> = {};
+  const secretNames = new Set<string>(SECRET_KEYS);
+
+  for (const [fullKey, text] of Object.entries(raw)) {
+    if (!fullKey.startsWith(`${PROJECT}:`)) continue;
+    const key = fullKey.slice(PROJECT.length + 1);
+    const value = decode(text);
+    if (secretNames.has(key)) {
+      if (!secretKeys.has(fullKey)) {
+        problems.push(`${fullKey}: is a credential stored in plain text; remove it and set it with: pulumi config set --secret ${fullKey} <value> --stack ${stack}`);
+      }
+      secrets[key] = value;
+    } else {
+      values[key] = value;
+    }
+  }
+
+  const parsed = rawSchema.safeParse(values);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(describeIssue(issue));
+  }
+  const secretValues = parseSecrets(secrets, problems);
+  if (!parsed.success) throw new ConfigError(problems);
+
+  const cfg = parsed.data;
+  const production = cfg.environment === "production";
+  if (production) checkProduction(cfg, stack, secretValues, problems);
+  for (const name of Object.keys(secretValues.serviceSecrets)) {
+    if (!(name in cfg.services)) problems.push(`${PROJECT}:serviceSecrets.${name}: names no service in ${PROJECT}:services`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const resolve = (p: string) => resolveHostPath(p, home, cwd);
+  const data = resolve(cfg.paths.data);
+  const services = Object.entries(cfg.services).map(([name, s]): ResolvedService => ({
+    ...s,
+    name,
+    image: s.image ?? `${cfg.registry.server}/${cfg.registry.namespace}/${name}`,
+    host: s.host ?? `api.${name}.${cfg.domain}`,
+    database: s.database ?? name.replace(/-/g, "_"),
+    uploadsHostPath: resolve(s.uploadsHostPath ?? path.posix.join(data, "uploads", name)),
+    logsHostPath: resolve(s.logsHostPath ?? path.posix.join(data, "logs", name)),
+  }));
+  const tls: TlsConfig = cfg.tls.mode === "mkcert" ? { ...cfg.tls, certsDir: resolve(cfg.tls.certsDir) } : { ...cfg.tls, storageDir: resolve(cfg.tls.storageDir) };
+  const migration = cfg.migration && {
+    from: {
+      letsencrypt: cfg.migration.from.letsencrypt && resolve(cfg.migration.from.letsencrypt),
+      uploads: Object.fromEntries(Object.entries(cfg.migration.from.uploads).map(([k, v]) => [k, resolve(v)])),
+    },
+  };
+
+  return {
+    ...cfg,
+    stack,
+    tls,
+    migration,
+    paths: {
+      data,
+      secrets: cfg.paths.secrets && resolve(cfg.paths.secrets),
+      uploads: path.posix.join(data, "uploads"),
+      logs: path.posix.join(data, "logs"),
+      backups: path.posix.join(data, "backups"),
+    },
+    services,
+    secrets: secretValues,
+  };
+}
+
+function checkProduction(cfg: RawConfig, stack: string, secrets: SecretValues, problems: string[]): void {
+  const abs = (key: string, p: string | undefined) => {
+    if (p !== undefined && !p.startsWith("/")) problems.push(`${PROJECT}:${key}: must be an absolute path in production (got "${p}")`);
+  };
+  abs("paths.data", cfg.paths.data);
+  abs("paths.secrets", cfg.paths.secrets);
+  if (cfg.tls.mode === "acme") abs("tls.storageDir", cfg.tls.storageDir);
+  else problems.push(`${PROJECT}:tls.mode: must be "acme" in production (mkcert certificates are for .local domains)`);
+  for (const [name, s] of Object.entries(cfg.services)) {
+    abs(`services.${name}.uploadsHostPath`, s.uploadsHostPath);
+    abs(`services.${name}.logsHostPath`, s.logsHostPath);
+  }
+  if (cfg.migration) {
+    abs("migration.from.letsencrypt", cfg.migration.from.letsencrypt);
+    for (const [name, p] of Object.entries(cfg.migration.from.uploads)) abs(`migration.from.uploads.${name}`, p);
+  }
+  if (!secrets.ghcrToken) {
+    problems.push(`${PROJECT}:ghcrToken: missing secret (GHCR read:packages token); set it with: pulumi config set --secret ${PROJECT}:ghcrToken <token> --stack ${stack}`);
+  }
+  if (cfg.traefik.dashboard && !secrets.dashboardPassword) {
+    problems.push(`${PROJECT}:dashboardPassword: missing secret (the dashboard is on); set it with: pulumi config set --secret ${PROJECT}:dashboardPassword <password> --stack ${stack}`);
+  }
+}
+
+const secretString = z.string().min(1, "must not be empty");
+const secretsSchema = z
+  .object({
+    ghcrToken: secretString.optional(),
+    postgresPassword: secretString.min(12, "must be at least 12 characters").optional(),
+    serviceSecrets: z
+      .record(z.string(), z.object({ jwtKey: secretString.min(32, "must be at least 32 characters").optional(), apiKey: secretString.min(16, "must be at least 16 characters").optional() }).strict())
+      .default({}),
+    sshPrivateKey: secretString.optional(),
+    dashboardPassword: secretString.min(12, "must be at least 12 characters").optional(),
+  })
+  .strict();
+
+function parseSecrets(secrets: Record<string, unknown>, problems: string[]): SecretValues {
+  const parsed = secretsSchema.safeParse(secrets);
+  if (parsed.success) return parsed.data;
+  // Never echo a secret's value back: only its key and the rule it breaks.
+  for (const issue of parsed.error.issues) problems.push(describeIssue({ ...issue, input: undefined }));
+  return { serviceSecrets: {} };
+}
+
+function describeIssue(issue: z.core.$ZodIssue & { input?: unknown }): string {
+  const key = `${PROJECT}:${issue.path.map(String).join(".")}`;
+  if (issue.code === "invalid_type" && issue.input === undefined) return `${key}: is required but not set`;
+  if (issue.code === "unrecognized_keys") {
+    const base = issue.path.length ? key : PROJECT;
+    return issue.keys.map((k) => `${base}${issue.path.length ? "." : ":"}${k}: is not a known setting (typo?)`).join("\n  - ");
+  }
+  if (issue.code === "invalid_union" && "discriminator" in issue) return `${key}.mode: must be "mkcert" or "acme"`;
+  return `${key}: ${issue.message}`;
+}
+
+/** Config values arrive as strings; objects, lists, numbers and booleans as JSON. */
+function decode(text: string): unknown {
+  const t = text.trim();
+  if (/^[[{]/.test(t) || /^-?\d+(\.\d+)?$/.test(t) || t === "true" || t === "false") {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+export function resolveHostPath(p: string, home: string, cwd: string): string {
+  if (p === "~" || p.startsWith("~/")) return path.posix.join(home, p.slice(1));
+  return path.posix.resolve(cwd, p);
+}
