@@ -17,6 +17,8 @@ export interface BackupArgs {
   keepWeekly: number;
   /** Postgres container the dumps are taken in (pg_dump of the server's own version). */
   postgresContainer: pulumi.Input<string>;
+  /** Postgres role the dumps connect as. */
+  postgresUser: string;
   /** Name of the crontab entry; one per system on a host. */
   jobName: string;
   /** SSH connection to the host; absent runs on this machine. */
@@ -26,15 +28,30 @@ export interface BackupArgs {
 /** The files the backup job installs on the host. */
 export const BACKUP_SCRIPTS = ["backup.sh", "backup-retention.sh", "restore.sh"] as const;
 
-/** The crontab line that runs the backup on schedule. */
-export function backupCronLine(args: Omit<BackupArgs, "postgresContainer" | "connection">, postgresContainer: string): string {
+/** The command prefix that runs the Postgres client tools inside the server's container. */
+export function pgExec(container: string, user: string): string {
+  return `docker exec -i -e PGUSER=${user} ${container}`;
+}
+
+/** The command the schedule runs: backup.sh with the job's folder, retention and Postgres container. */
+export function backupRunCommand(args: Omit<BackupArgs, "postgresContainer" | "connection">, postgresContainer: string): string {
   const env = [
     `BACKUP_DIR=${shellQuote(args.backupDir)}`,
     `KEEP_DAILY=${args.keepDaily}`,
     `KEEP_WEEKLY=${args.keepWeekly}`,
-    `PG_EXEC=${shellQuote(`docker exec -i ${postgresContainer}`)}`,
+    `PG_EXEC=${shellQuote(pgExec(postgresContainer, args.postgresUser))}`,
   ].join(" ");
-  return `${args.schedule} ${env} ${shellQuote(`${args.scriptsDir}/backup.sh`)} >> ${shellQuote(args.logFile)} 2>&1 # ems-infra:${args.jobName}`;
+  return `${env} ${shellQuote(`${args.scriptsDir}/backup.sh`)}`;
+}
+
+/** The command prefix that restores a dump on the host: append the file (and optionally the database). */
+export function restoreCommandPrefix(args: Pick<BackupArgs, "scriptsDir" | "postgresUser">, postgresContainer: string): string {
+  return `PG_EXEC=${shellQuote(pgExec(postgresContainer, args.postgresUser))} ${shellQuote(`${args.scriptsDir}/restore.sh`)}`;
+}
+
+/** The crontab line that runs the backup on schedule. */
+export function backupCronLine(args: Omit<BackupArgs, "postgresContainer" | "connection">, postgresContainer: string): string {
+  return `${args.schedule} ${backupRunCommand(args, postgresContainer)} >> ${shellQuote(args.logFile)} 2>&1 # ems-infra:${args.jobName}`;
 }
 
 /**
@@ -67,6 +84,10 @@ export class Backup extends pulumi.ComponentResource {
   public readonly backupDir: pulumi.Output<string>;
   /** The crontab line installed. */
   public readonly cronLine: pulumi.Output<string>;
+  /** What `npm run backup` runs on the host: the same command as the schedule. */
+  public readonly runCommand: pulumi.Output<string>;
+  /** What `npm run restore` runs on the host, followed by the dump file. */
+  public readonly restoreCommand: pulumi.Output<string>;
 
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:Backup", name, {}, opts);
@@ -74,6 +95,8 @@ export class Backup extends pulumi.ComponentResource {
     hostCommand(`${name}-schedule`, { create: "sh -s", stdin: script, triggers: [script] }, args.connection, { parent: this });
     this.backupDir = pulumi.output(args.backupDir);
     this.cronLine = pulumi.output(args.postgresContainer).apply((container) => backupCronLine(args, container));
-    this.registerOutputs({ backupDir: this.backupDir, cronLine: this.cronLine });
+    this.runCommand = pulumi.output(args.postgresContainer).apply((container) => backupRunCommand(args, container));
+    this.restoreCommand = pulumi.output(args.postgresContainer).apply((container) => restoreCommandPrefix(args, container));
+    this.registerOutputs({ backupDir: this.backupDir, cronLine: this.cronLine, runCommand: this.runCommand, restoreCommand: this.restoreCommand });
   }
 }

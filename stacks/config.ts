@@ -143,11 +143,13 @@ const rawSchema = z
         image: pinnedImage.default("postgres:16.6"),
         user: z.string().regex(DB_NAME, "must be a lower-case SQL identifier").default("ems"),
         memoryMb: positiveMb(128).default(1024),
+        /** Major version the data volume was initialised with; the image's major must match it. */
+        dataVersion: z.number().int().min(9).default(16),
         /** Refuses to publish Postgres on the host: it stays on the internal network. */
         hostPort: z.undefined({ error: "Postgres is never published on a host port" }).optional(),
       })
       .strict()
-      .default({ image: "postgres:16.6", user: "ems", memoryMb: 1024 }),
+      .default({ image: "postgres:16.6", user: "ems", memoryMb: 1024, dataVersion: 16 }),
     services: z
       .record(z.string().regex(SERVICE_NAME, "service names are lower-case, like ems"), serviceSchema)
       .refine((s) => Object.keys(s).length > 0, "must list at least one service"),
@@ -244,6 +246,7 @@ export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys:
   if (!parsed.success) throw new ConfigError(problems);
 
   const cfg = parsed.data;
+  checkPostgresMajor(cfg, problems);
   const production = cfg.environment === "production";
   if (production) checkProduction(cfg, stack, secretValues, problems);
   for (const name of Object.keys(secretValues.serviceSecrets)) {
@@ -285,6 +288,22 @@ export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys:
     services,
     secrets: secretValues,
   };
+}
+
+/** The major version in a Postgres image tag (`postgres:16.6-alpine` → 16), if the tag starts with one. */
+export function postgresMajor(image: string): number | undefined {
+  const match = /:(\d+)(?:[.-]|$)/.exec(image.slice(image.lastIndexOf("/") + 1));
+  return match ? Number(match[1]) : undefined;
+}
+
+function checkPostgresMajor(cfg: RawConfig, problems: string[]): void {
+  const major = postgresMajor(cfg.postgres.image);
+  if (major !== undefined && major !== cfg.postgres.dataVersion) {
+    problems.push(
+      `${PROJECT}:postgres.image: major version ${major} cannot open the data volume of PostgreSQL ${cfg.postgres.dataVersion} ` +
+        `(${PROJECT}:postgres.dataVersion); a major upgrade is dump, new volume, restore: follow "Upgrading PostgreSQL" in the README`,
+    );
+  }
 }
 
 function checkProduction(cfg: RawConfig, stack: string, secrets: SecretValues, problems: string[]): void {

@@ -26,6 +26,12 @@ export interface SystemOutputs {
   postgresVolume: pulumi.Output<string>;
   postgresContainer: pulumi.Output<string>;
   backupDir: pulumi.Output<string>;
+  /** The host command `npm run backup` runs (the same as the schedule's). */
+  backupCommand: pulumi.Output<string>;
+  /** The host command `npm run restore` runs, followed by the dump file. */
+  restoreCommand: pulumi.Output<string>;
+  /** `user@host:port` the host commands run on, or "local" for this machine. */
+  commandHost: string;
   folders: pulumi.Output<string[]>;
   migrationReport?: pulumi.Output<string>;
 }
@@ -53,6 +59,15 @@ export function hostFolders(cfg: StackConfig): HostFolder[] {
   folders.push({ path: cfg.paths.backups });
   return folders;
 }
+
+/** The data volume: `<system>_pgdata` for the first major version, `<system>_pgdata_<major>` after an upgrade. */
+export function postgresVolumeName(cfg: StackConfig): string {
+  const base = `${cfg.system}_pgdata`;
+  return cfg.postgres.dataVersion === FIRST_POSTGRES_MAJOR ? base : `${base}_${cfg.postgres.dataVersion}`;
+}
+
+/** The major version the system started on (its volume keeps the seed's plain name). */
+const FIRST_POSTGRES_MAJOR = 16;
 
 /** Composes one system (Traefik, Postgres, its APIs, folders, backups) from validated config. */
 export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOutputs {
@@ -115,7 +130,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     {
       image: cfg.postgres.image,
       containerName: `${cfg.system}-postgres`,
-      volumeName: `${cfg.system}_pgdata`,
+      volumeName: postgresVolumeName(cfg),
       networkName: `${cfg.system}_db`,
       user: cfg.postgres.user,
       password: credentials.postgresPassword,
@@ -163,16 +178,18 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     );
   });
 
+  const scriptsDir = path.posix.join(cfg.paths.data, "bin");
   const backup = new Backup(
     "backup",
     {
       schedule: cfg.backup.schedule,
       backupDir: cfg.paths.backups,
-      scriptsDir: path.posix.join(cfg.paths.data, "bin"),
+      scriptsDir,
       logFile: path.posix.join(cfg.paths.logs, "backup.log"),
       keepDaily: cfg.backup.keepDaily,
       keepWeekly: cfg.backup.keepWeekly,
       postgresContainer: postgres.containerName,
+      postgresUser: cfg.postgres.user,
       jobName: `${cfg.system}-backup`,
       connection,
     },
@@ -186,6 +203,9 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     postgresVolume: postgres.volumeName,
     postgresContainer: postgres.containerName,
     backupDir: backup.backupDir,
+    backupCommand: backup.runCommand,
+    restoreCommand: backup.restoreCommand,
+    commandHost: cfg.ssh ? `${cfg.ssh.user}@${cfg.ssh.host}:${cfg.ssh.port}` : "local",
     folders: layout.folders,
     ...(migration ? { migrationReport: migration.report } : {}),
   };

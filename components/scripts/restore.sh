@@ -1,0 +1,124 @@
+#!/bin/sh
+# restore.sh - restore one file written by backup.sh. No prompt: the caller asks for confirmation.
+#
+# Usage:
+#   restore.sh FILE [DATABASE]
+#     FILE      <db>_<ts>.dump (pg_dump -Fc archive) or globals_<ts>.sql (pg_dumpall --globals-only)
+#     DATABASE  target database of a .dump; default: the <db> part of FILE's name. Ignored for .sql.
+#
+# Environment:
+#   PG_EXEC   command prefix the Postgres client tools run through, word-split, e.g.
+#             "docker exec -i -e PGUSER=ems ems_system-postgres" (empty: run locally with PGHOST/PGPORT/PGUSER).
+#             FILE is read here and streamed on stdin, so it need not exist inside the container.
+#
+# A .dump is restored with `pg_restore --clean --if-exists --no-owner --single-transaction -d DATABASE`
+# (DATABASE is created when missing; the restore is all-or-nothing). Restore the globals first when the
+# roles the dump grants privileges to no longer exist.
+# A .sql is run with psql against the `postgres` database; "already exists" errors (e.g. CREATE ROLE of
+# a role that is there) are expected and reported as a note, any other error fails the restore.
+# Exit status: 0 ok, 1 restore failed, 2 bad usage / missing or unknown file.
+set -eu
+
+PG_EXEC=${PG_EXEC:-}
+LC_ALL=C
+export LC_ALL
+
+log() { printf 'restore: %s\n' "$*"; }
+err() { printf 'restore: %s\n' "$*" >&2; }
+
+# Runs a Postgres client tool, through PG_EXEC when set (word-split on purpose: it is a command prefix).
+pg() {
+  # shellcheck disable=SC2086
+  $PG_EXEC "$@"
+}
+
+ERRFILE=''
+cleanup() {
+  if [ -n "$ERRFILE" ]; then rm -f "$ERRFILE"; fi
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ $# -lt 1 ] || [ $# -gt 2 ] || [ -z "$1" ]; then
+  err "usage: restore.sh FILE [DATABASE]"
+  exit 2
+fi
+file=$1
+if [ ! -e "$file" ]; then
+  err "refusing: $file does not exist"
+  exit 2
+fi
+if [ ! -f "$file" ] || [ ! -r "$file" ]; then
+  err "refusing: $file is not a readable regular file"
+  exit 2
+fi
+name=${file##*/}
+ERRFILE=$(mktemp)
+
+if [ "$(dd if="$file" bs=5 count=1 2>/dev/null)" = PGDMP ]; then
+  kind=archive
+else
+  case $name in
+    *.sql) kind=sql ;;
+    *)
+      err "refusing: $file is neither a pg_dump custom-format archive nor a .sql file"
+      exit 2
+      ;;
+  esac
+fi
+
+if [ "$kind" = sql ]; then
+  # ON_ERROR_STOP stays off: a globals file starts with CREATE ROLE of roles that usually exist.
+  if ! pg psql -X -q -d postgres <"$file" >/dev/null 2>"$ERRFILE"; then
+    err "FAILED $file: psql could not run it: $(tr '\n' ' ' <"$ERRFILE")"
+    exit 1
+  fi
+  existed=$(grep -c 'ERROR: .* already exists' "$ERRFILE" || true)
+  if grep 'ERROR:' "$ERRFILE" | grep -v 'ERROR: .* already exists' >&2; then
+    err "FAILED $file: the errors above happened (every other statement was applied)"
+    exit 1
+  fi
+  log "restored $file into the server (roles, tablespaces and their settings)"
+  if [ "$existed" -gt 0 ]; then log "note: $existed object(s) already existed and were altered in place"; fi
+  exit 0
+fi
+
+if [ $# -eq 2 ]; then
+  db=$2
+else
+  stem=${name%.dump}
+  db=${stem%_*}
+  if [ "$stem" = "$name" ] || [ "$db" = "$stem" ] || [ -z "$db" ]; then
+    err "usage: cannot tell the database from the file name $name; pass it: restore.sh FILE DATABASE"
+    exit 2
+  fi
+fi
+
+if ! exists=$(pg psql -X -Atq -v ON_ERROR_STOP=1 -v db="$db" -d postgres 2>"$ERRFILE" <<'SQL'
+SELECT 1 FROM pg_database WHERE datname = :'db';
+SQL
+); then
+  err "FAILED $file into $db: cannot query the server: $(tr '\n' ' ' <"$ERRFILE")"
+  exit 1
+fi
+if [ "$exists" != 1 ]; then
+  if ! pg psql -X -q -v ON_ERROR_STOP=1 -v db="$db" -d postgres >/dev/null 2>"$ERRFILE" <<'SQL'
+CREATE DATABASE :"db";
+SQL
+  then
+    err "FAILED $file into $db: cannot create the database: $(tr '\n' ' ' <"$ERRFILE")"
+    exit 1
+  fi
+  log "created database $db"
+fi
+
+# Streamed through a pipe (not a seekable file), exactly as it reaches pg_restore through `docker exec -i`
+# or ssh, so tests run without PG_EXEC exercise the same path.
+# shellcheck disable=SC2002
+if ! cat "$file" | pg pg_restore --clean --if-exists --no-owner --single-transaction -d "$db"; then
+  err "FAILED $file into $db: pg_restore failed, nothing was changed (single transaction)"
+  exit 1
+fi
+log "restored $file into $db"

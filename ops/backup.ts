@@ -1,0 +1,49 @@
+/**
+ * `npm run backup -- --stack prod`: takes a backup now (before a risky change), on the stack's host, with the
+ * very command its cron schedule runs.
+ */
+import { CommandSpec, parseArgs } from "./args";
+import { backupOutputs, runOnHost } from "./hostShell";
+import { Io, handleArgs, runCli } from "./stackOps";
+
+export const BACKUP_SPEC = {
+  command: "npm run backup --",
+  summary: "Dump every database of the stack's Postgres (and the roles) into its backups folder now.",
+  flags: {
+    stack: { type: "string", required: true, valueName: "name", description: "Stack to back up (dev or prod)" },
+  },
+  examples: ["npm run backup -- --stack prod"],
+} as const satisfies CommandSpec;
+
+export function parseBackupArgs(argv: string[]): { help: true } | { help: false; options: { stack: string } } {
+  const r = parseArgs(BACKUP_SPEC, argv);
+  return r.help ? { help: true } : { help: false, options: { stack: r.values.stack } };
+}
+
+export interface BackupDeps {
+  stackOutputs(stackName: string): Promise<Record<string, { value: unknown }>>;
+  run(commandHost: string, command: string): Promise<number>;
+}
+
+export const defaultBackupDeps: BackupDeps = {
+  async stackOutputs(stackName) {
+    const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+    const { REPO_ROOT } = await import("./stackOps");
+    const stack = await LocalWorkspace.selectStack({ stackName, workDir: REPO_ROOT });
+    return stack.outputs();
+  },
+  run: runOnHost,
+};
+
+export async function main(argv: string[], io: Io, deps: BackupDeps = defaultBackupDeps): Promise<number> {
+  const parsed = handleArgs(BACKUP_SPEC, io, () => parseBackupArgs(argv));
+  if (parsed.kind === "exit") return parsed.code;
+  const { stack } = parsed.options;
+  const outputs = backupOutputs(stack, await deps.stackOutputs(stack));
+  io.out(`backup: stack ${stack}, on ${outputs.commandHost}, into ${outputs.backupDir}\n`);
+  const code = await deps.run(outputs.commandHost, outputs.backupCommand);
+  io.out(code === 0 ? `backup: done\n` : `backup: FAILED (exit ${code}); no partial file is left under a final name\n`);
+  return code === 0 ? 0 : 1;
+}
+
+if (require.main === module) runCli(main);

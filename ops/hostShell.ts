@@ -1,0 +1,40 @@
+import { spawn } from "child_process";
+
+/** How a command reaches the host: `sh -c` here, or `ssh` to the stack's `commandHost` (user@host:port). */
+export function hostInvocation(commandHost: string, command: string): { file: string; args: string[] } {
+  if (commandHost === "local") return { file: "sh", args: ["-c", command] };
+  const match = /^([^@\s]+)@([^:\s]+):(\d+)$/.exec(commandHost);
+  if (!match) throw new Error(`stack output commandHost "${commandHost}" is not "local" nor user@host:port`);
+  const [, user, host, port] = match;
+  return { file: "ssh", args: ["-p", port, "-o", "BatchMode=yes", `${user}@${host}`, command] };
+}
+
+/** Runs a command on the host with the terminal attached; resolves with its exit code. */
+export function runOnHost(commandHost: string, command: string): Promise<number> {
+  const { file, args } = hostInvocation(commandHost, command);
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: "inherit" });
+    child.on("error", reject);
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+}
+
+/** The stack outputs the backup and restore commands need (written by stacks/system.ts). */
+export interface BackupOutputs {
+  backupCommand: string;
+  restoreCommand: string;
+  backupDir: string;
+  commandHost: string;
+}
+
+/** Reads and checks the outputs; a stack never deployed has none. */
+export function backupOutputs(stackName: string, outputs: Record<string, { value: unknown }>): BackupOutputs {
+  const read = (key: keyof BackupOutputs) => {
+    const value = outputs[key]?.value;
+    if (typeof value !== "string" || value === "") {
+      throw new Error(`stack ${stackName} has no output "${key}": deploy it first (npm run deploy -- --stack ${stackName})`);
+    }
+    return value;
+  };
+  return { backupCommand: read("backupCommand"), restoreCommand: read("restoreCommand"), backupDir: read("backupDir"), commandHost: read("commandHost") };
+}

@@ -1,0 +1,96 @@
+/**
+ * `npm run restore -- --stack prod --file <dump> [--database <db>] [--yes]`: restores a dump taken by the
+ * backup job into the stack's Postgres (pg_restore --clean --if-exists), after confirmation.
+ */
+import * as path from "path";
+import { CommandSpec, UsageError, parseArgs } from "./args";
+import { backupOutputs, runOnHost } from "./hostShell";
+import { shellQuote } from "../components/shell";
+import { Io, confirm, handleArgs, runCli } from "./stackOps";
+
+export const RESTORE_SPEC = {
+  command: "npm run restore --",
+  summary: "Restore a dump from the stack's backups folder into its Postgres, replacing what is there.",
+  flags: {
+    stack: { type: "string", required: true, valueName: "name", description: "Stack to restore into (dev or prod)" },
+    file: { type: "string", required: true, valueName: "dump", description: "Dump on the host: a path, or a file name in the backups folder" },
+    database: { type: "string", valueName: "db", description: "Target database (default: the <db> part of the file name)" },
+    yes: { type: "boolean", description: "Do not ask for confirmation" },
+  },
+  notes: ["Restore globals_<ts>.sql first when the roles are gone, then each <db>_<ts>.dump."],
+  examples: [
+    "npm run restore -- --stack prod --file ems_20261129T030000Z.dump",
+    "npm run restore -- --stack dev --file /home/me/ems_20261129T030000Z.dump --database ems_copy --yes",
+  ],
+} as const satisfies CommandSpec;
+
+export interface RestoreOptions {
+  stack: string;
+  file: string;
+  database?: string;
+  yes: boolean;
+}
+
+/** The dump's full path on the host: bare file names are looked up in the backups folder. */
+export function dumpPath(file: string, backupDir: string): string {
+  return file.includes("/") ? file : path.posix.join(backupDir, file);
+}
+
+/** The database a dump restores into: given, or `<db>` of `<db>_<YYYYmmddTHHMMSSZ>.dump`. */
+export function targetDatabase(file: string, database?: string): string | undefined {
+  if (database) return database;
+  const match = /^([A-Za-z0-9_]+)_\d{8}T\d{6}Z\.dump$/.exec(path.posix.basename(file));
+  return match?.[1];
+}
+
+export function parseRestoreArgs(argv: string[]): { help: true } | { help: false; options: RestoreOptions } {
+  const r = parseArgs(RESTORE_SPEC, argv);
+  if (r.help) return { help: true };
+  const { stack, file, database, yes } = r.values;
+  if (!/\.(dump|sql)$/.test(file)) throw new UsageError(`--file must be a .dump or globals_*.sql written by the backup job (got "${file}")`);
+  if (file.endsWith(".dump") && !targetDatabase(file, database)) {
+    throw new UsageError(`cannot tell the database from "${file}": add --database <db>`);
+  }
+  return { help: false, options: { stack, file, database, yes } };
+}
+
+export interface RestoreDeps {
+  stackOutputs(stackName: string): Promise<Record<string, { value: unknown }>>;
+  run(commandHost: string, command: string): Promise<number>;
+}
+
+export const defaultRestoreDeps: RestoreDeps = {
+  async stackOutputs(stackName) {
+    const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+    const { REPO_ROOT } = await import("./stackOps");
+    const stack = await LocalWorkspace.selectStack({ stackName, workDir: REPO_ROOT });
+    return stack.outputs();
+  },
+  run: runOnHost,
+};
+
+export async function main(argv: string[], io: Io, deps: RestoreDeps = defaultRestoreDeps): Promise<number> {
+  const parsed = handleArgs(RESTORE_SPEC, io, () => parseRestoreArgs(argv));
+  if (parsed.kind === "exit") return parsed.code;
+  const { stack, file, database, yes } = parsed.options;
+  const outputs = backupOutputs(stack, await deps.stackOutputs(stack));
+  const dump = dumpPath(file, outputs.backupDir);
+  const target = file.endsWith(".sql") ? "the cluster's roles" : `database ${targetDatabase(file, database)}`;
+
+  io.out(`restore: ${dump} into ${target} of stack ${stack} (on ${outputs.commandHost}); objects in the dump are dropped and recreated\n`);
+  if (!yes) {
+    if (!io.isTTY) {
+      io.err("restore: refusing without a terminal to confirm on: add --yes\n");
+      return 2;
+    }
+    if (!(await confirm(io, "Restore now?"))) {
+      io.out("restore: cancelled, nothing changed\n");
+      return 1;
+    }
+  }
+  const args = [dump, ...(database ? [database] : [])].map(shellQuote).join(" ");
+  const code = await deps.run(outputs.commandHost, `${outputs.restoreCommand} ${args}`);
+  return code === 0 ? 0 : 1;
+}
+
+if (require.main === module) runCli(main);
