@@ -103,7 +103,8 @@ export class ApiService extends pulumi.ComponentResource {
         ...HARDENING,
       },
       // No fixed name and no host port, so the new version can start beside the old one.
-      { parent: this, deleteBeforeReplace: false, dependsOn: args.dependsOn },
+      // additionalSecretOutputs: the env holds credentials, so its read-back state is encrypted too.
+      { parent: this, deleteBeforeReplace: false, dependsOn: args.dependsOn, additionalSecretOutputs: ["envs"] },
     );
 
     this.imageRef = imageRef;

@@ -74,7 +74,8 @@ export class Postgres extends pulumi.ComponentResource {
         ...HARDENING,
       },
       // Two servers on one data volume corrupt it: the old container always stops first.
-      { parent: this, deleteBeforeReplace: true },
+      // additionalSecretOutputs: the env holds the password, so its read-back state is encrypted too.
+      { parent: this, deleteBeforeReplace: true, additionalSecretOutputs: ["envs"] },
     );
 
     // Creates missing databases on an existing volume too (initdb scripts only run on an empty one), and

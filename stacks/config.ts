@@ -143,6 +143,8 @@ const rawSchema = z
         image: pinnedImage.default("postgres:16.6"),
         user: z.string().regex(DB_NAME, "must be a lower-case SQL identifier").default("ems"),
         memoryMb: positiveMb(128).default(1024),
+        /** Name of the data volume; set it to the old compose volume's name to keep its data on migration. */
+        volume: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]+$/, "must be a Docker volume name").optional(),
         /** Major version the data volume was initialised with; the image's major must match it. */
         dataVersion: z.number().int().min(9).default(16),
         /** Refuses to publish Postgres on the host: it stays on the internal network. */

@@ -60,9 +60,12 @@ export function hostFolders(cfg: StackConfig): HostFolder[] {
   return folders;
 }
 
-/** The data volume: `<system>_pgdata` for the first major version, `<system>_pgdata_<major>` after an upgrade. */
+/**
+ * The data volume: `postgres.volume` when set (an adopted volume), else `<system>_pgdata`; after a major upgrade
+ * `_<major>` is appended, so the old volume is kept beside the new one.
+ */
 export function postgresVolumeName(cfg: StackConfig): string {
-  const base = `${cfg.system}_pgdata`;
+  const base = cfg.postgres.volume ?? `${cfg.system}_pgdata`;
   return cfg.postgres.dataVersion === FIRST_POSTGRES_MAJOR ? base : `${base}_${cfg.postgres.dataVersion}`;
 }
 

@@ -1,0 +1,164 @@
+// Helpers shared by the policies of the ems-infra-guardrails pack.
+//
+// The policies only read resource *inputs* (args.props). In a real `pulumi preview --policy-pack`
+// those props come from the engine with every secret already unwrapped to its plain value
+// (@pulumi/policy 1.21, server.js: `deserializeProperties(req.getProperties(), false)` in `analyze`).
+// Under evaluatePack (tests, `pulumi.runtime.setMocks`) a secret is still visible, as a
+// `Secret` instance. `reveal` makes both look the same to the policies that don't care about secrecy.
+import { Secret } from "@pulumi/policy";
+import type { ResourceValidationArgs } from "@pulumi/policy";
+
+export { Secret };
+
+/** Resource type tokens the policies look at. */
+export const TYPES = {
+  container: "docker:index/container:Container",
+  remoteImage: "docker:index/remoteImage:RemoteImage",
+  volume: "docker:index/volume:Volume",
+  localCommand: "command:local:Command",
+  remoteCommand: "command:remote:Command",
+} as const;
+
+// The Pulumi RPC encoding of a secret (`@pulumi/pulumi/runtime/rpc`: specialSigKey / specialSecretSig),
+// which is what `pulumi.runtime.setMocks` hands to `newResource` as inputs.
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** True when `v` is visibly a secret: a policy `Secret` or an RPC-encoded secret (mock inputs). */
+export function isSecretValue(v: unknown): boolean {
+  if (v instanceof Secret) return true;
+  if (v !== null && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    if (o[SIG_KEY] === SECRET_SIG) return true;
+    // A Secret from another copy of @pulumi/policy (e.g. policy/node_modules vs the root's).
+    if (o.constructor?.name === "Secret" && Object.keys(o).length === 1 && "value" in o) return true;
+  }
+  return false;
+}
+
+/** Unwraps one level of secret. */
+function unwrapOne(v: unknown): unknown {
+  if (v instanceof Secret) return v.value;
+  if (isSecretValue(v)) return (v as { value: unknown }).value;
+  return v;
+}
+
+/** Deep copy of `v` with every secret replaced by its plain value. */
+export function reveal<T>(v: T): T {
+  const u = unwrapOne(v);
+  if (Array.isArray(u)) return u.map((e) => reveal(e)) as unknown as T;
+  if (u !== null && typeof u === "object" && Object.getPrototypeOf(u) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, e] of Object.entries(u)) out[k] = reveal(e);
+    return out as T;
+  }
+  return u as T;
+}
+
+/** `reveal`ed array, or [] when the input is missing. */
+export function revealArray<T>(v: readonly T[] | T[] | undefined | null): T[] {
+  const r = reveal(v);
+  return Array.isArray(r) ? r : [];
+}
+
+// ---------------------------------------------------------------- images
+
+export interface ImageRef {
+  /** The reference as written. */
+  ref: string;
+  /** Repository without tag/digest, e.g. `ghcr.io/edumigsoft/ems` or `postgres`. */
+  repository: string;
+  /** Repository without the Docker Hub prefixes (`docker.io/`, `index.docker.io/`, `library/`). */
+  normalized: string;
+  tag?: string;
+  digest?: string;
+}
+
+/** Splits `registry/path/name:tag@sha256:...` into its parts. */
+export function parseImageRef(ref: string): ImageRef {
+  let rest = ref.trim();
+  let digest: string | undefined;
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  let tag: string | undefined;
+  const slash = rest.lastIndexOf("/");
+  const colon = rest.lastIndexOf(":");
+  if (colon > slash) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  const normalized = rest
+    .toLowerCase()
+    .replace(/^(docker\.io|index\.docker\.io|registry-1\.docker\.io)\//, "")
+    .replace(/^library\//, "");
+  return { ref, repository: rest, normalized, tag, digest };
+}
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** Tags that move by design. */
+const FLOATING_TAGS = new Set(["latest", "stable", "edge", "main", "master", "dev", "develop", "nightly", "lts", "current", "mainline", "alpine", "slim", "bookworm", "bullseye"]);
+
+/**
+ * An image is pinned when it carries a sha256 digest (`repo@sha256:<64 hex>`, or a bare image id
+ * `sha256:<64 hex>` such as `RemoteImage.imageId`), or a tag that names a specific release:
+ * not `latest` (never, even next to a digest), not another well-known floating tag, and not a bare
+ * major version (`16`, `v3`, `16-alpine`), which floats over minor releases.
+ */
+export function isPinnedImageRef(ref: string): boolean {
+  const trimmed = ref.trim();
+  if (DIGEST.test(trimmed)) return true;
+  const img = parseImageRef(trimmed);
+  if (img.tag !== undefined && img.tag.toLowerCase() === "latest") return false;
+  if (img.digest !== undefined) return DIGEST.test(img.digest);
+  if (!img.tag) return false;
+  const tag = img.tag.toLowerCase();
+  if (FLOATING_TAGS.has(tag)) return false;
+  if (/^v?\d{1,4}(-[a-z0-9.]+)?$/.test(tag)) return false;
+  return /^[a-z0-9_][a-z0-9_.-]{0,127}$/.test(tag);
+}
+
+/** Last path segment of the normalized repository (`ghcr.io/x/traefik` → `traefik`). */
+function imageBaseName(ref: string): string {
+  const n = parseImageRef(ref).normalized;
+  return n.slice(n.lastIndexOf("/") + 1);
+}
+
+/** The official Traefik image (`traefik:<tag>`, `traefik@sha256:…`, `docker.io/library/traefik:<tag>`). */
+export function isTraefikImage(ref: string | undefined): boolean {
+  return typeof ref === "string" && parseImageRef(ref).normalized === "traefik";
+}
+
+/** A PostgreSQL image: its repository name is `postgres`, `postgresql` or `postgis` (any registry). */
+export function isPostgresImage(ref: string | undefined): boolean {
+  return typeof ref === "string" && /^(postgres|postgresql|postgis)$/.test(imageBaseName(ref));
+}
+
+// ---------------------------------------------------------------- labels, env
+
+/** Container `labels` input (`[{label, value}]`) as a plain map; secrets are revealed. */
+export function labelMap(labels: ReadonlyArray<{ label: string; value: string }> | undefined): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const l of revealArray(labels as Array<{ label: string; value: string }> | undefined)) {
+    if (l && typeof l.label === "string") m.set(l.label, String(l.value ?? ""));
+  }
+  return m;
+}
+
+/** Splits `NAME=value` (value may contain `=`). A bare `NAME` has value undefined. */
+export function splitEnv(entry: string): { name: string; value: string | undefined } {
+  const eq = entry.indexOf("=");
+  return eq < 0 ? { name: entry, value: undefined } : { name: entry.slice(0, eq), value: entry.slice(eq + 1) };
+}
+
+/** Resource options plus `retainOnDelete`, which the policy engine does not pass (see prod-data-protected). */
+export type ExtendedOptions = ResourceValidationArgs["opts"] & { retainOnDelete?: boolean };
+
+/**
+ * What evaluatePack adds to the engine's arguments: `retainOnDelete` in `opts`, and `secretsVisible`,
+ * true when the props still show which values are secrets (mock inputs, hand-built tests). The engine
+ * never sets either (see no-plaintext-credentials).
+ */
+export type ExtendedArgs = ResourceValidationArgs & { opts: ExtendedOptions; secretsVisible?: boolean };
