@@ -1,0 +1,39 @@
+/**
+ * The container specs the docker tests run, taken from the real program: the dev stack with its committed
+ * config under the Pulumi mocks (test/support/stackHarness.ts), inputs resolved and secrets unwrapped.
+ */
+import { committedConfig, RecordedResource, runStack, StackRun, T } from "../support/stackHarness";
+import { plain } from "../support/dockerEngine";
+
+export interface DevSpecs {
+  run: StackRun;
+  /** Resolved inputs of a resource, secret wrappers removed. */
+  inputs(type: string, name: string): Record<string, any>;
+  /** The program's docker.Network whose `name` input is `networkName`. */
+  networkNamed(networkName: string): Record<string, any>;
+  resource(type: string, name: string): RecordedResource;
+}
+
+export async function devSpecs(): Promise<DevSpecs> {
+  const run = await runStack("dev", committedConfig("dev"));
+  return {
+    run,
+    inputs: (type, name) => plain(run.get(type, name).inputs),
+    networkNamed(networkName) {
+      const hits = run.ofType(T.network).filter((n) => n.inputs.name === networkName);
+      if (hits.length !== 1) throw new Error(`expected one docker.Network named ${networkName}, found ${hits.length}`);
+      return plain(hits[0].inputs);
+    },
+    resource: (type, name) => run.get(type, name),
+  };
+}
+
+/** `NAME=value` entries as a map. */
+export function envs(inputs: Record<string, any>): Record<string, string> {
+  return Object.fromEntries((inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+}
+
+/** Labels as a map. */
+export function labels(inputs: Record<string, any>): Record<string, string> {
+  return Object.fromEntries(((inputs.labels ?? []) as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+}

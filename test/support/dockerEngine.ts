@@ -1,0 +1,437 @@
+/**
+ * A real Docker engine for the tests in test/docker.
+ *
+ * - `ensureDocker()` answers whether `docker info` works, starting `dockerd` in the background first when it
+ *   does not (root only; the same commands as .ci/run, see DOCKERD_START_SCRIPT). In CI (`CI=true`) a missing
+ *   engine throws, so the docker tests fail instead of being skipped; elsewhere they are skipped with a message
+ *   (`describeWithDocker`).
+ * - `buildTestImages()` builds the local images (test/support/images/build.sh): there is no registry.
+ * - `dockerRunArgs()` translates a docker.Container's resolved inputs, as the program registered them under
+ *   the Pulumi mocks, into `docker create`/`docker run` arguments, replacing only the image. Inputs it cannot
+ *   translate make it throw, so a new setting in the program never goes silently untested.
+ * - `DockerScratch` names (unique per run), creates and removes the networks, volumes, containers and host
+ *   folders one test file uses.
+ */
+import { spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/** Where a dockerd started by the tests logs. */
+export const DOCKERD_LOG = process.env.DOCKERD_LOG ?? "/tmp/ems-dockerd.log";
+
+/**
+ * Starts dockerd unless `docker info` already answers, and waits up to 60 s for it (the same commands as
+ * .ci/run). dockerd's defaults work in the CI sandbox (overlay2, iptables, its own containerd); `setsid`
+ * detaches it from the test process's session, its output goes to $DOCKERD_LOG only, and a daemon that
+ * dies while starting is reported at once with the end of its log.
+ */
+export const DOCKERD_START_SCRIPT = `
+log=\${DOCKERD_LOG:-/tmp/ems-dockerd.log}
+docker info >/dev/null 2>&1 && exit 0
+command -v dockerd >/dev/null 2>&1 || { echo "dockerd not found (apt-get install docker.io)"; exit 1; }
+setsid dockerd --log-level=warn </dev/null >>"$log" 2>&1 &
+pid=$!
+i=0
+while [ "$i" -lt 60 ]; do
+  docker info >/dev/null 2>&1 && exit 0
+  kill -0 "$pid" 2>/dev/null || { echo "dockerd exited; last lines of $log:"; tail -n 30 "$log"; exit 1; }
+  sleep 1
+  i=$((i + 1))
+done
+echo "dockerd did not answer within 60 s; last lines of $log:"
+tail -n 30 "$log"
+exit 1
+`;
+
+/** The local images build.sh makes. */
+export const IMAGES = {
+  /** busybox httpd on :8080 serving /www/health. */
+  api: "ems-test/busybox-api:1",
+  /** The same without /www/health: the API healthcheck fails. */
+  apiNoHealth: "ems-test/busybox-api:1-nohealth",
+  /** PostgreSQL 15 behaving like the official image for POSTGRES_USER/POSTGRES_PASSWORD/PGDATA. */
+  postgres: "ems-test/postgres:15",
+} as const;
+
+export const BUILD_SCRIPT = path.join(__dirname, "images", "build.sh");
+
+export interface CommandResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion; never throws for a non-zero status (`check` does). */
+export function run(cmd: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CommandResult {
+  const r = spawnSync(cmd, args, {
+    input: options.input ?? "",
+    env: options.env ?? process.env,
+    encoding: "utf8",
+    timeout: options.timeoutMs ?? 60_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) throw new Error(`${cmd} ${args.join(" ")}: ${r.error.message}`);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The result of a command that must succeed; throws with its output otherwise. */
+export function check(result: CommandResult, what: string): CommandResult {
+  if (result.status !== 0) throw new Error(`${what} exited with ${result.status}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  return result;
+}
+
+/** `docker ARGS`, which must succeed; returns its stdout without the trailing newline. */
+export function docker(args: string[], options: { input?: string; timeoutMs?: number } = {}): string {
+  return check(run("docker", args, options), `docker ${args.join(" ")}`).stdout.replace(/\n$/, "");
+}
+
+function dockerAnswers(): boolean {
+  try {
+    return run("docker", ["info", "--format", "{{.ServerVersion}}"], { timeoutMs: 20_000 }).status === 0;
+  } catch {
+    return false;
+  }
+}
+
+let availability: { ok: boolean; reason: string } | undefined;
+
+/** Why the engine is not available (empty when it is). Valid after `ensureDocker()`. */
+export function dockerUnavailableReason(): string {
+  return availability?.reason ?? "";
+}
+
+/**
+ * Whether a Docker engine answers, starting dockerd when it does not. Cached per process (jest worker).
+ * With CI=true an engine that cannot be reached throws: the docker tests must fail there, never skip.
+ */
+export function ensureDocker(): boolean {
+  if (!availability) availability = probeOrStart();
+  if (!availability.ok && process.env.CI === "true") {
+    throw new Error(`CI=true and no Docker engine: ${availability.reason}`);
+  }
+  return availability.ok;
+}
+
+function probeOrStart(): { ok: boolean; reason: string } {
+  if (run("sh", ["-c", "command -v docker"]).status !== 0) return { ok: false, reason: "the docker client is not installed" };
+  if (dockerAnswers()) return { ok: true, reason: "" };
+  if (typeof process.getuid === "function" && process.getuid() !== 0) {
+    return { ok: false, reason: "`docker info` fails and dockerd can only be started as root" };
+  }
+  // Two jest workers may get here at once: flock lets one start dockerd, the other then finds it answering.
+  // -o: dockerd must not inherit the lock.
+  const started = run("flock", ["-o", "-w", "120", path.join(os.tmpdir(), "ems-test-dockerd.lock"), "sh", "-c", DOCKERD_START_SCRIPT], {
+    env: { ...process.env, DOCKERD_LOG },
+    timeoutMs: 150_000,
+  });
+  if (started.status === 0 && dockerAnswers()) return { ok: true, reason: "" };
+  return { ok: false, reason: `could not start dockerd: ${(started.stdout + started.stderr).trim()}` };
+}
+
+/**
+ * `describe` when a Docker engine is available (started if needed), otherwise `describe.skip` with the
+ * reason printed; in CI a missing engine throws instead (the file fails).
+ */
+export function describeWithDocker(name: string, fn: () => void): void {
+  if (ensureDocker()) {
+    describe(name, fn);
+  } else {
+    console.warn(`SKIPPED "${name}": no Docker engine (${dockerUnavailableReason()}). Start dockerd as root or run in CI.`);
+    describe.skip(`${name} [no Docker engine: ${dockerUnavailableReason()}]`, fn);
+  }
+}
+
+/** Builds (or finds up to date) the local test images; throws with the script's output on failure. */
+export function buildTestImages(): void {
+  check(run("bash", [BUILD_SCRIPT], { timeoutMs: 150_000 }), BUILD_SCRIPT);
+}
+
+// --- translating the program's container specs --------------------------------------------------------
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** A resolved input with Pulumi's secret wrappers (`{ <sig>: ..., value }`) removed, recursively. */
+export function plain<T = any>(value: unknown): T {
+  if (Array.isArray(value)) return value.map((v) => plain(v)) as T;
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (SECRET_SIG in obj) return plain(obj.value);
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, plain(v)])) as T;
+  }
+  return value as T;
+}
+
+export interface RunOptions {
+  /** Container name; default: the spec's name through `rename`. Required when the spec has none. */
+  name?: string;
+  /** Maps the program's network and volume names (and the spec's container name) to this run's names. */
+  rename?: (name: string) => string;
+  /** When set, bind mount sources become `<bindRoot>/<source>` (the host folders the program would use). */
+  bindRoot?: string;
+  /** Arguments after the image (the image's CMD otherwise, as with the provider's `command` unset). */
+  command?: string[];
+}
+
+/** Inputs that only steer the Pulumi provider, not the container (the tests wait for health themselves). */
+const PROVIDER_ONLY = new Set(["image", "wait", "waitTimeout"]);
+
+export interface NetworkAttachment {
+  name: string;
+  aliases: string[];
+}
+
+/** The networks a container spec joins, renamed; the first goes on `docker create`, the others are connected. */
+export function containerNetworks(inputs: Record<string, any>, options: RunOptions = {}): NetworkAttachment[] {
+  const rename = options.rename ?? ((n: string) => n);
+  return (plain<any[]>(inputs.networksAdvanced) ?? []).map((n) => {
+    for (const key of Object.keys(n)) {
+      if (!["name", "aliases"].includes(key)) throw new Error(`dockerRunArgs: networksAdvanced.${key} is not translated`);
+    }
+    return { name: rename(n.name), aliases: n.aliases ?? [] };
+  });
+}
+
+function mountArg(m: Record<string, any>, options: RunOptions): string {
+  for (const key of Object.keys(m)) {
+    if (!["type", "source", "target", "readOnly"].includes(key)) throw new Error(`dockerRunArgs: mounts[].${key} is not translated`);
+  }
+  let source: string;
+  if (m.type === "volume") source = (options.rename ?? ((n: string) => n))(m.source);
+  else if (m.type === "bind") source = options.bindRoot ? path.join(options.bindRoot, m.source) : m.source;
+  else throw new Error(`dockerRunArgs: mount type ${m.type} is not translated`);
+  const fields = [`type=${m.type}`, `source=${source}`, `target=${m.target}`, ...(m.readOnly ? ["readonly"] : [])];
+  if (fields.some((f) => f.includes(","))) throw new Error(`dockerRunArgs: a comma in mount ${JSON.stringify(m)}`);
+  return fields.join(",");
+}
+
+/**
+ * `docker create`/`docker run` arguments (options, image, command) for a docker.Container's resolved
+ * inputs, with `image` instead of the program's. Only the first network is given (`--network` and its
+ * aliases): daemons before API 1.44 take one network at create time; `containerNetworks(...).slice(1)` are
+ * connected before start (`startContainer` does all of it). Memory and shm sizes are MB in the provider.
+ */
+export function dockerRunArgs(rawInputs: Record<string, any>, image: string, options: RunOptions = {}): string[] {
+  const inputs = plain<Record<string, any>>(rawInputs);
+  const rename = options.rename ?? ((n: string) => n);
+  const args: string[] = [];
+  const name = options.name ?? (inputs.name ? rename(inputs.name) : undefined);
+  if (!name) throw new Error("dockerRunArgs: the spec has no name; pass options.name");
+  args.push("--name", name);
+
+  for (const [key, value] of Object.entries(inputs)) {
+    if (PROVIDER_ONLY.has(key) || key === "name" || value === undefined) continue;
+    switch (key) {
+      case "envs":
+        for (const e of value as string[]) args.push("--env", e);
+        break;
+      case "labels":
+        for (const l of value as { label: string; value: string }[]) args.push("--label", `${l.label}=${l.value}`);
+        break;
+      case "memory":
+        args.push("--memory", `${value}m`);
+        break;
+      case "shmSize":
+        args.push("--shm-size", `${value}m`);
+        break;
+      case "restart":
+        args.push("--restart", String(value));
+        break;
+      case "destroyGraceSeconds":
+        args.push("--stop-timeout", String(value));
+        break;
+      case "securityOpts":
+        for (const o of value as string[]) args.push("--security-opt", o);
+        break;
+      case "logDriver":
+        args.push("--log-driver", String(value));
+        break;
+      case "logOpts":
+        for (const [k, v] of Object.entries(value as Record<string, string>)) args.push("--log-opt", `${k}=${v}`);
+        break;
+      case "healthcheck": {
+        const h = value as { tests: string[]; interval?: string; timeout?: string; retries?: number; startPeriod?: string };
+        if (h.tests[0] === "NONE") {
+          args.push("--no-healthcheck");
+          break;
+        }
+        // `docker run --health-cmd` always makes a CMD-SHELL check; an exec-form (CMD) one has no CLI form.
+        if (h.tests[0] !== "CMD-SHELL" || h.tests.length !== 2) throw new Error(`dockerRunArgs: healthcheck ${JSON.stringify(h.tests)} is not a CMD-SHELL check`);
+        args.push("--health-cmd", h.tests[1]);
+        if (h.interval) args.push("--health-interval", h.interval);
+        if (h.timeout) args.push("--health-timeout", h.timeout);
+        if (h.retries !== undefined) args.push("--health-retries", String(h.retries));
+        if (h.startPeriod) args.push("--health-start-period", h.startPeriod);
+        break;
+      }
+      case "mounts":
+        for (const m of value as Record<string, any>[]) args.push("--mount", mountArg(m, options));
+        break;
+      case "ports":
+        for (const p of value as { internal: number; external?: number; ip?: string; protocol?: string }[]) {
+          const host = p.external === undefined ? "" : `${p.ip ? `${p.ip}:` : ""}${p.external}:`;
+          args.push("--publish", `${host}${p.internal}/${p.protocol ?? "tcp"}`);
+        }
+        break;
+      case "networksAdvanced": {
+        const [first] = containerNetworks(inputs, options);
+        if (first) {
+          args.push("--network", first.name);
+          for (const a of first.aliases) args.push("--network-alias", a);
+        }
+        break;
+      }
+      case "command":
+        break; // after the image, below
+      default:
+        throw new Error(`dockerRunArgs: container input "${key}" is not translated (${JSON.stringify(value)})`);
+    }
+  }
+  args.push(image, ...(options.command ?? (inputs.command as string[] | undefined) ?? []));
+  return args;
+}
+
+// --- one test file's Docker objects -------------------------------------------------------------------
+
+/** Everything one test file creates on the engine, under names unique to the run; `cleanup()` removes it. */
+export class DockerScratch {
+  /** Suffix of every name this run creates. */
+  readonly id: string;
+  private readonly containers = new Set<string>();
+  private readonly volumes = new Set<string>();
+  private readonly networks = new Set<string>();
+  private readonly dirs = new Set<string>();
+
+  constructor(prefix: string) {
+    this.id = `${prefix}${process.pid}${crypto.randomBytes(3).toString("hex")}`;
+  }
+
+  /** The run's name for one of the program's names (container, network, volume). */
+  readonly rename = (name: string): string => `${name}-t${this.id}`;
+
+  /** A temp folder removed by cleanup. */
+  dir(label: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ems-docker-${label}-`));
+    this.dirs.add(dir);
+    return dir;
+  }
+
+  /** `docker network create` of the program's network (renamed), internal when the program's is. */
+  network(inputs: Record<string, any>): string {
+    const spec = plain<Record<string, any>>(inputs);
+    for (const key of Object.keys(spec)) {
+      if (!["name", "internal", "driver"].includes(key)) throw new Error(`DockerScratch.network: input ${key} is not translated`);
+    }
+    const name = this.rename(spec.name);
+    docker(["network", "create", ...(spec.driver ? ["--driver", spec.driver] : []), ...(spec.internal ? ["--internal"] : []), name]);
+    this.networks.add(name);
+    return name;
+  }
+
+  /** `docker volume create` of the program's volume (renamed). */
+  volume(inputs: Record<string, any>): string {
+    const spec = plain<Record<string, any>>(inputs);
+    for (const key of Object.keys(spec)) {
+      if (key !== "name") throw new Error(`DockerScratch.volume: input ${key} is not translated`);
+    }
+    const name = this.rename(spec.name);
+    docker(["volume", "create", name]);
+    this.volumes.add(name);
+    return name;
+  }
+
+  /**
+   * Creates the container of a spec (dockerRunArgs), connects its other networks, creates the bind
+   * sources under options.bindRoot, and starts it. Returns its name.
+   */
+  start(inputs: Record<string, any>, image: string, options: RunOptions = {}): string {
+    const opts: RunOptions = { rename: this.rename, ...options };
+    const args = dockerRunArgs(inputs, image, opts);
+    const name = args[args.indexOf("--name") + 1];
+    if (opts.bindRoot) {
+      for (const m of plain<any[]>(inputs.mounts) ?? []) {
+        if (m.type === "bind") fs.mkdirSync(path.join(opts.bindRoot, m.source), { recursive: true });
+      }
+    }
+    this.containers.add(name);
+    docker(["create", ...args]);
+    for (const n of containerNetworks(inputs, opts).slice(1)) {
+      docker(["network", "connect", ...n.aliases.flatMap((a) => ["--alias", a]), n.name, name]);
+    }
+    docker(["start", name]);
+    return name;
+  }
+
+  /** Stops (SIGTERM, then SIGKILL after `graceSeconds`) and removes a container. */
+  remove(name: string, graceSeconds = 10): void {
+    docker(["stop", "-t", String(graceSeconds), name], { timeoutMs: (graceSeconds + 30) * 1000 });
+    docker(["rm", name]);
+    this.containers.delete(name);
+  }
+
+  /** Removes every container, network, volume and folder this run created. Safe to call twice. */
+  cleanup(): void {
+    const errors: string[] = [];
+    const attempt = (args: string[]) => {
+      const r = run("docker", args, { timeoutMs: 60_000 });
+      if (r.status !== 0 && !/No such|not found/i.test(r.stderr)) errors.push(`docker ${args.join(" ")}: ${r.stderr.trim()}`);
+    };
+    for (const c of this.containers) attempt(["rm", "-f", "-v", c]);
+    for (const v of this.volumes) attempt(["volume", "rm", "-f", v]);
+    for (const n of this.networks) attempt(["network", "rm", n]);
+    for (const d of this.dirs) fs.rmSync(d, { recursive: true, force: true });
+    this.containers.clear();
+    this.volumes.clear();
+    this.networks.clear();
+    this.dirs.clear();
+    if (errors.length > 0) throw new Error(`cleanup left things behind:\n${errors.join("\n")}`);
+  }
+}
+
+// --- inspecting running containers --------------------------------------------------------------------
+
+/** `docker inspect` of one object. */
+export function inspect(name: string, type: "container" | "network" | "volume" = "container"): any {
+  return JSON.parse(docker([type, "inspect", name]))[0];
+}
+
+export interface HealthState {
+  Status: string;
+  FailingStreak: number;
+  Log: { Start: string; End: string; ExitCode: number; Output: string }[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until the container's health status is `want` and returns the health state; throws when the time
+ * is up, when it reaches the other final status, or when the container stops (with its logs).
+ */
+export async function waitForHealth(name: string, want: "healthy" | "unhealthy", timeoutMs: number): Promise<HealthState> {
+  const deadline = Date.now() + timeoutMs;
+  let state: any;
+  for (;;) {
+    state = inspect(name).State;
+    const health = state.Health as HealthState | undefined;
+    if (!health) throw new Error(`${name} has no healthcheck`);
+    if (health.Status === want) return health;
+    const other = want === "healthy" ? "unhealthy" : "healthy";
+    if (health.Status === other || !state.Running || Date.now() > deadline) {
+      const logs = run("docker", ["logs", "--tail", "30", name]);
+      throw new Error(
+        `${name}: wanted ${want}, got ${health.Status} (running: ${state.Running}, exit ${state.ExitCode})\n` +
+          `health log: ${JSON.stringify(health.Log, null, 1)}\nlogs:\n${logs.stdout}${logs.stderr}`,
+      );
+    }
+    await sleep(500);
+  }
+}
+
+/** Docker's durations (health intervals...) are nanoseconds. */
+export function nanoseconds(duration: string): number {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(duration);
+  if (!m) throw new Error(`unsupported duration ${duration}`);
+  const unit = { ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 }[m[2] as "ms" | "s" | "m" | "h"];
+  return Number(m[1]) * unit;
+}

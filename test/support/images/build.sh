@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# build.sh - builds the local images the docker tests (test/docker) run; no registry is needed.
+#
+#   ems-test/busybox-api:1           busybox httpd on :8080 serving /www, with /www/health (healthy API)
+#   ems-test/busybox-api:1-nohealth  the same without /www/health (the API's healthcheck fails)
+#   ems-test/postgres:15             the host's PostgreSQL 15 (Debian `postgresql`) + busybox, with an
+#                                    entrypoint honouring POSTGRES_USER/POSTGRES_PASSWORD/PGDATA like the
+#                                    official image (postgres-entrypoint.sh)
+#
+# The official image's STOPSIGNAL SIGINT is left out (Docker 20.10's `docker import --change` rejects it):
+# `docker stop` sends SIGTERM, PostgreSQL's smart shutdown, which is enough for one test server.
+# Each image is a root filesystem assembled in a temp folder and `docker import`ed. Idempotent: an image
+# is skipped when its tag exists with the label ems-test.build equal to the hash of this script and the
+# entrypoint (change either and it is rebuilt). Concurrent runs (two jest workers) are serialised by flock.
+# Needs: docker, busybox-static (/bin/busybox, statically linked), postgresql (PostgreSQL 15), util-linux.
+# Usage: build.sh [--force]
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+PG_MAJOR=15
+PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+API_TAG=ems-test/busybox-api:1
+API_NOHEALTH_TAG=ems-test/busybox-api:1-nohealth
+PG_TAG=ems-test/postgres:$PG_MAJOR
+PATH_ENV=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+force=${1:-}
+
+stamp=$(cat "$0" "$here/postgres-entrypoint.sh" | sha256sum | cut -c1-16)
+
+die() { echo "build.sh: $*" >&2; exit 1; }
+command -v docker >/dev/null || die "docker client not found"
+[ -x "$BUSYBOX" ] || die "$BUSYBOX not found (apt-get install busybox-static)"
+if ldd "$BUSYBOX" >/dev/null 2>&1; then die "$BUSYBOX is dynamically linked (install busybox-static)"; fi
+
+exec 9>"${TMPDIR:-/tmp}/ems-test-images.lock"
+flock -w 300 9 || die "timed out waiting for another build"
+
+up_to_date() {
+  [ "$force" != --force ] &&
+    [ "$(docker image inspect -f '{{index .Config.Labels "ems-test.build"}}' "$1" 2>/dev/null || true)" = "$stamp" ]
+}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ems-test-images.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# busybox ROOT: /bin/busybox plus a symlink per applet, /tmp, and the passwd/group files.
+busybox_root() {
+  local root=$1 applet
+  mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root"
+  chmod 1777 "$root/tmp"
+  cp "$BUSYBOX" "$root/bin/busybox"
+  for applet in $("$BUSYBOX" --list); do
+    [ "$applet" = busybox ] || [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+}
+
+# import ROOT TAG CHANGE...: the folder as a one-layer image.
+import() {
+  local root=$1 tag=$2
+  shift 2
+  local changes=(--change "ENV PATH=$PATH_ENV" --change "LABEL ems-test.build=$stamp")
+  local c
+  for c in "$@"; do changes+=(--change "$c"); done
+  tar -C "$root" --numeric-owner -cf - . | docker import "${changes[@]}" - "$tag" >/dev/null
+  echo "build.sh: built $tag ($(du -sh "$root" | cut -f1))"
+}
+
+build_api() {
+  local root=$work/api
+  busybox_root "$root"
+  mkdir -p "$root/www" "$root/app"
+  printf 'ok\n' >"$root/www/health"
+  printf 'ems-test busybox-api\n' >"$root/www/index.html"
+  import "$root" "$API_TAG" 'CMD ["busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]' 'EXPOSE 8080'
+  rm -f "$root/www/health"
+  import "$root" "$API_NOHEALTH_TAG" 'CMD ["busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]' 'EXPOSE 8080'
+}
+
+build_postgres() {
+  local root=$work/pg bin lib
+  [ -x "$PG_BIN/postgres" ] || die "$PG_BIN/postgres not found (apt-get install postgresql)"
+  busybox_root "$root"
+  printf 'postgres:x:999:999:PostgreSQL:/var/lib/postgresql:/bin/sh\n' >>"$root/etc/passwd"
+  printf 'postgres:x:999:\n' >>"$root/etc/group"
+
+  local bins=(initdb postgres pg_ctl psql pg_dump pg_dumpall pg_restore pg_isready createdb)
+  mkdir -p "$root$PG_BIN" "$root/usr/lib/postgresql/$PG_MAJOR/lib" "$root/usr/share/postgresql" "$root/usr/local/bin" "$root/usr/bin"
+  for bin in "${bins[@]}"; do cp "$PG_BIN/$bin" "$root$PG_BIN/"; done
+  # Server modules, without the LLVM JIT (it would drag in libLLVM; jit is off) and the build files.
+  tar -C "/usr/lib/postgresql/$PG_MAJOR/lib" --exclude='llvmjit*' --exclude=bitcode --exclude=pgxs -cf - . |
+    tar -C "$root/usr/lib/postgresql/$PG_MAJOR/lib" -xf -
+  cp -a "/usr/share/postgresql/$PG_MAJOR" "$root/usr/share/postgresql/"
+  rm -rf "$root/usr/share/postgresql/$PG_MAJOR/man"
+  # Debian builds PostgreSQL against the system time zone database.
+  mkdir -p "$root/usr/share"
+  cp -a /usr/share/zoneinfo "$root/usr/share/"
+  cp "$(command -v setpriv)" "$root/usr/bin/setpriv"
+
+  # Every shared library the binaries and modules load, at the path the loader finds it on the host.
+  for lib in $( { for bin in "${bins[@]}"; do ldd "$PG_BIN/$bin"; done
+                  ldd "$root/usr/bin/setpriv"
+                  find "$root/usr/lib/postgresql/$PG_MAJOR/lib" -name '*.so' -exec ldd {} \; ; } 2>/dev/null |
+                awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u); do
+    cp -L --parents "$lib" "$root"
+  done
+  if ldd "$PG_BIN/postgres" | grep -q 'not found'; then die "postgres has unresolved libraries"; fi
+
+  cp "$here/postgres-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
+  chmod 755 "$root/usr/local/bin/docker-entrypoint.sh"
+  mkdir -p "$root/var/run/postgresql" "$root/var/lib/postgresql/data"
+  chown -R 999:999 "$root/var/run/postgresql" "$root/var/lib/postgresql"
+  chmod 2777 "$root/var/run/postgresql"
+  chmod 700 "$root/var/lib/postgresql/data"
+
+  import "$root" "$PG_TAG" \
+    "ENV PATH=$PG_BIN:$PATH_ENV" \
+    'ENV PGDATA=/var/lib/postgresql/data' \
+    'ENTRYPOINT ["docker-entrypoint.sh"]' \
+    'CMD ["postgres"]' \
+    'EXPOSE 5432' \
+    'VOLUME /var/lib/postgresql/data'
+}
+
+if up_to_date "$API_TAG" && up_to_date "$API_NOHEALTH_TAG"; then
+  echo "build.sh: $API_TAG and $API_NOHEALTH_TAG are up to date"
+else
+  build_api
+fi
+if up_to_date "$PG_TAG"; then
+  echo "build.sh: $PG_TAG is up to date"
+else
+  build_postgres
+fi
