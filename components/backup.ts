@@ -1,3 +1,4 @@
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection, hostCommand } from "./hostCommand";
 import { readScript, shellQuote } from "./shell";
@@ -66,7 +67,8 @@ export function backupInstallScript(args: Omit<BackupArgs, "postgresContainer" |
   const marker = `# ems-infra:${args.jobName}`;
   return [
     "set -eu",
-    `mkdir -p ${shellQuote(args.scriptsDir)} ${shellQuote(args.backupDir)}`,
+    // The log file's folder too: cron cannot redirect into a missing folder, and then never runs the backup.
+    `mkdir -p ${shellQuote(args.scriptsDir)} ${shellQuote(args.backupDir)} ${shellQuote(path.posix.dirname(args.logFile))}`,
     ...files,
     `current=$(crontab -l 2>/dev/null || true)`,
     `printf '%s\\n' "$current" | grep -vF ${shellQuote(marker)} | sed '/^$/d' > "\${TMPDIR:-/tmp}/ems-infra-crontab.$$" || true`,

@@ -34,8 +34,9 @@ export class Credentials extends pulumi.ComponentResource {
 
   constructor(name: string, args: CredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:Credentials", name, {}, opts);
+    // `result` is a secret output of RandomPassword; wrapping it says so in the program too, not only in the engine.
     const generate = (id: string, length: number) =>
-      new random.RandomPassword(`${name}-${id}`, { length, special: false }, { parent: this }).result;
+      pulumi.secret(new random.RandomPassword(`${name}-${id}`, { length, special: false }, { parent: this }).result);
     const given = (value: pulumi.Input<string> | undefined, id: string, length: number) =>
       value === undefined ? generate(id, length) : pulumi.secret(value);
 

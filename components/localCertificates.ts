@@ -16,6 +16,8 @@ export class LocalCertificates extends pulumi.ComponentResource {
   public readonly certFile: pulumi.Output<string>;
   /** Path of the private key file. */
   public readonly keyFile: pulumi.Output<string>;
+  /** Checksum of the certificate: changes when a new certificate is made. */
+  public readonly fingerprint: pulumi.Output<string>;
 
   constructor(name: string, args: LocalCertificatesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:LocalCertificates", name, {}, opts);
@@ -32,6 +34,7 @@ export class LocalCertificates extends pulumi.ComponentResource {
     );
     this.certFile = make.stdout.apply(() => `${args.certsDir}/${MKCERT_FILES.cert}`);
     this.keyFile = make.stdout.apply(() => `${args.certsDir}/${MKCERT_FILES.key}`);
-    this.registerOutputs({ certFile: this.certFile, keyFile: this.keyFile });
+    this.fingerprint = make.stdout.apply((out) => /mkcert: fingerprint (\d+)/.exec(out)?.[1] ?? "");
+    this.registerOutputs({ certFile: this.certFile, keyFile: this.keyFile, fingerprint: this.fingerprint });
   }
 }

@@ -16,6 +16,8 @@ export interface TraefikArgs {
   rateLimit: { average: number; burst: number };
   /** Memory limit of the container. */
   memoryMb: number;
+  /** Changes whenever the mounted certificate files change, so Traefik restarts and loads them (mkcert). */
+  certificateFingerprint?: pulumi.Input<string>;
   /** The dashboard's host and basic-auth password (a secret); absent keeps the dashboard off. */
   dashboard?: { host: string; user: string; password: pulumi.Input<string> };
 }
@@ -59,7 +61,9 @@ export class Traefik extends pulumi.ComponentResource {
         ],
         networksAdvanced: [{ name: network.name }],
         healthcheck: { tests: ["CMD", "traefik", "healthcheck", "--ping"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "5s" },
-        labels: args.dashboard ? dashboardLabels(args.dashboard) : [],
+        labels: pulumi
+          .all([args.dashboard ? dashboardLabels(args.dashboard) : [], args.certificateFingerprint ?? ""])
+          .apply(([labels, fingerprint]) => (fingerprint ? [...labels, { label: "ems-infra.certificate", value: fingerprint }] : labels)),
         memory: args.memoryMb,
         wait: true,
         waitTimeout: 60,

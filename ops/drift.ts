@@ -6,7 +6,7 @@
  * exit 1 with the list of resources that differ otherwise.
  */
 import { CommandSpec, parseArgs } from "./args";
-import { defaultDeps, Deps, describeError, handleArgs, Io, runCli, StackLike } from "./stackOps";
+import { defaultDeps, Deps, describeError, handleArgs, Io, policyPacks, runCli, StackLike } from "./stackOps";
 
 export const driftSpec = {
   command: "npm run drift --",
@@ -138,6 +138,7 @@ export async function main(argv: readonly string[], io: Io, deps: Deps = default
     await stack.preview({
       refresh: true,
       expectNoChanges: true,
+      policyPacks: policyPacks(deps),
       diff: true,
       color: io.isTTY ? "always" : "never",
       onOutput: io.out,

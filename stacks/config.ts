@@ -229,7 +229,8 @@ export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys:
   for (const [fullKey, text] of Object.entries(raw)) {
     if (!fullKey.startsWith(`${PROJECT}:`)) continue;
     const key = fullKey.slice(PROJECT.length + 1);
-    const value = decode(text);
+    // Credentials are text as given (a token of digits stays a string); serviceSecrets is a JSON object.
+    const value = secretNames.has(key) && key !== "serviceSecrets" ? text : decode(text);
     if (secretNames.has(key)) {
       if (!secretKeys.has(fullKey)) {
         problems.push(`${fullKey}: is a credential stored in plain text; remove it and set it with: pulumi config set --secret ${fullKey} <value> --stack ${stack}`);
@@ -242,15 +243,15 @@ export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys:
 
   const parsed = rawSchema.safeParse(values);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(describeIssue(issue));
+    for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, values, stack));
   }
-  const secretValues = parseSecrets(secrets, problems);
+  const secretValues = parseSecrets(secrets, problems, stack);
+  // The production rules read the raw values, so they are reported together with the schema's problems.
+  if (values.environment === "production") checkProduction(values, stack, secrets, problems);
   if (!parsed.success) throw new ConfigError(problems);
 
   const cfg = parsed.data;
   checkPostgresMajor(cfg, problems);
-  const production = cfg.environment === "production";
-  if (production) checkProduction(cfg, stack, secretValues, problems);
   for (const name of Object.keys(secretValues.serviceSecrets)) {
     if (!(name in cfg.services)) problems.push(`${PROJECT}:serviceSecrets.${name}: names no service in ${PROJECT}:services`);
   }
@@ -308,26 +309,34 @@ function checkPostgresMajor(cfg: RawConfig, problems: string[]): void {
   }
 }
 
-function checkProduction(cfg: RawConfig, stack: string, secrets: SecretValues, problems: string[]): void {
-  const abs = (key: string, p: string | undefined) => {
-    if (p !== undefined && !p.startsWith("/")) problems.push(`${PROJECT}:${key}: must be an absolute path in production (got "${p}")`);
+/**
+ * Production-only rules, on the raw (not yet validated) values: a value of the wrong shape is skipped here
+ * (the schema reports it), so they can run, and be reported, whether or not the schema passed.
+ */
+function checkProduction(values: Record<string, unknown>, stack: string, secrets: Record<string, unknown>, problems: string[]): void {
+  const at = (...keys: string[]): unknown => keys.reduce<unknown>((node, k) => (isRecord(node) ? node[k] : undefined), values);
+  const entries = (...keys: string[]): [string, unknown][] => {
+    const node = at(...keys);
+    return isRecord(node) ? Object.entries(node) : [];
   };
-  abs("paths.data", cfg.paths.data);
-  abs("paths.secrets", cfg.paths.secrets);
-  if (cfg.tls.mode === "acme") abs("tls.storageDir", cfg.tls.storageDir);
-  else problems.push(`${PROJECT}:tls.mode: must be "acme" in production (mkcert certificates are for .local domains)`);
-  for (const [name, s] of Object.entries(cfg.services)) {
+  const abs = (key: string, p: unknown) => {
+    if (typeof p === "string" && p !== "" && !p.startsWith("/")) problems.push(`${PROJECT}:${key}: must be an absolute path in production (got "${p}")`);
+  };
+  abs("paths.data", at("paths", "data"));
+  abs("paths.secrets", at("paths", "secrets"));
+  if (at("tls", "mode") === "acme") abs("tls.storageDir", at("tls", "storageDir"));
+  else if (at("tls", "mode") === "mkcert") problems.push(`${PROJECT}:tls.mode: must be "acme" in production (mkcert certificates are for .local domains)`);
+  for (const [name, s] of entries("services")) {
+    if (!isRecord(s)) continue;
     abs(`services.${name}.uploadsHostPath`, s.uploadsHostPath);
     abs(`services.${name}.logsHostPath`, s.logsHostPath);
   }
-  if (cfg.migration) {
-    abs("migration.from.letsencrypt", cfg.migration.from.letsencrypt);
-    for (const [name, p] of Object.entries(cfg.migration.from.uploads)) abs(`migration.from.uploads.${name}`, p);
-  }
-  if (!secrets.ghcrToken) {
+  abs("migration.from.letsencrypt", at("migration", "from", "letsencrypt"));
+  for (const [name, p] of entries("migration", "from", "uploads")) abs(`migration.from.uploads.${name}`, p);
+  if (secrets.ghcrToken === undefined) {
     problems.push(`${PROJECT}:ghcrToken: missing secret (GHCR read:packages token); set it with: pulumi config set --secret ${PROJECT}:ghcrToken <token> --stack ${stack}`);
   }
-  if (cfg.traefik.dashboard && !secrets.dashboardPassword) {
+  if (at("traefik", "dashboard") === true && secrets.dashboardPassword === undefined) {
     problems.push(`${PROJECT}:dashboardPassword: missing secret (the dashboard is on); set it with: pulumi config set --secret ${PROJECT}:dashboardPassword <password> --stack ${stack}`);
   }
 }
@@ -345,23 +354,63 @@ const secretsSchema = z
   })
   .strict();
 
-function parseSecrets(secrets: Record<string, unknown>, problems: string[]): SecretValues {
+function parseSecrets(secrets: Record<string, unknown>, problems: string[], stack: string): SecretValues {
   const parsed = secretsSchema.safeParse(secrets);
   if (parsed.success) return parsed.data;
   // Never echo a secret's value back: only its key and the rule it breaks.
-  for (const issue of parsed.error.issues) problems.push(describeIssue({ ...issue, input: undefined }));
+  for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, secrets, stack, true));
   return { serviceSecrets: {} };
 }
 
-function describeIssue(issue: z.core.$ZodIssue & { input?: unknown }): string {
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** "a string", "a number", "a list"... : what a config value is, in the words of the YAML file. */
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return "a list";
+  if (value === null) return "null";
+  if (typeof value === "object") return "a mapping (key: value)";
+  if (typeof value === "boolean") return "true/false";
+  return `a ${typeof value}`;
+}
+
+const EXPECTED: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+  object: "a mapping (key: value)",
+  record: "a mapping (key: value)",
+  array: "a list",
+};
+
+/**
+ * One line per problem, naming the full key. `root` is the object that was validated: the value at the
+ * issue's path tells "not set" from "set to the wrong type" (zod does not report the input by default).
+ */
+function describeIssue(issue: z.core.$ZodIssue, root: Record<string, unknown>, stack: string, redact = false): string[] {
   const key = `${PROJECT}:${issue.path.map(String).join(".")}`;
-  if (issue.code === "invalid_type" && issue.input === undefined) return `${key}: is required but not set`;
-  if (issue.code === "unrecognized_keys") {
-    const base = issue.path.length ? key : PROJECT;
-    return issue.keys.map((k) => `${base}${issue.path.length ? "." : ":"}${k}: is not a known setting (typo?)`).join("\n  - ");
+  if (issue.code === "invalid_type") {
+    const actual = issue.path.reduce<unknown>((node, k) => (isRecord(node) ? node[String(k)] : undefined), root);
+    if (actual === undefined) return [`${key}: is required but not set`];
+    // A rule's own message (e.g. postgres.hostPort's) says it better than the type names.
+    if (!issue.message.startsWith("Invalid input")) return [`${key}: ${issue.message}`];
+    const expected = EXPECTED[issue.expected] ?? issue.expected;
+    if (issue.expected === "string" && (typeof actual === "number" || typeof actual === "boolean") && issue.path.length > 1) {
+      // YAML reads an unquoted 1.5 or 1.10 as a number (1.10 becomes 1.1): only quotes keep the text.
+      const field = String(issue.path[issue.path.length - 1]);
+      const example = redact ? "" : `, e.g. ${field}: "${String(actual)}"`;
+      return [`${key}: must be a string, got ${kindOf(actual)}${redact ? "" : ` (${String(actual)})`}; quote it in Pulumi.${stack}.yaml${example}`];
+    }
+    return [`${key}: must be ${expected}, got ${kindOf(actual)}`];
   }
-  if (issue.code === "invalid_union" && "discriminator" in issue) return `${key}.mode: must be "mkcert" or "acme"`;
-  return `${key}: ${issue.message}`;
+  if (issue.code === "unrecognized_keys") {
+    const base = issue.path.length ? `${key}.` : `${PROJECT}:`;
+    return issue.keys.map((k) => `${base}${k}: is not a known setting (typo?)`);
+  }
+  if (issue.code === "invalid_union" && "discriminator" in issue) return [`${key.endsWith(".mode") ? key : `${key}.mode`}: must be "mkcert" or "acme"`];
+  return [`${key}: ${issue.message}`];
 }
 
 /** Config values arrive as strings; objects, lists, numbers and booleans as JSON. */

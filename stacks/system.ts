@@ -6,6 +6,7 @@ import { Credentials } from "../components/credentials";
 import { DockerEngine } from "../components/dockerEngine";
 import { HostConnection } from "../components/hostCommand";
 import { HostFolder, HostLayout } from "../components/hostLayout";
+import { LocalCertificates } from "../components/localCertificates";
 import { Migration } from "../components/migration";
 import { Postgres } from "../components/postgres";
 import { Traefik } from "../components/traefik";
@@ -15,8 +16,8 @@ import { StackConfig } from "./config";
 export interface SystemOptions {
   /** Protect and retain the data resources (Postgres volume, ACME storage, uploads) from destroy. */
   protectData: boolean;
-  /** Resources Traefik waits for (e.g. the dev certificate). */
-  traefikDependsOn?: pulumi.Resource[];
+  /** The dev certificate Traefik serves and restarts for when it changes. */
+  certificates?: LocalCertificates;
 }
 
 export interface SystemOutputs {
@@ -119,11 +120,12 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
           tls: cfg.tls,
           rateLimit: cfg.traefik.rateLimit,
           memoryMb: cfg.traefik.memoryMb,
+          certificateFingerprint: options.certificates?.fingerprint,
           dashboard: cfg.traefik.dashboard && cfg.secrets.dashboardPassword !== undefined
             ? { host: `traefik.${cfg.domain}`, user: "admin", password: pulumi.secret(cfg.secrets.dashboardPassword) }
             : undefined,
         },
-        { ...onDocker, dependsOn: [...dataReady, ...(options.traefikDependsOn ?? [])] },
+        { ...onDocker, dependsOn: [...dataReady, ...(options.certificates ? [options.certificates] : [])] },
       )
     : undefined;
   const proxyNetwork = traefik ? traefik.networkName : cfg.traefik.network;

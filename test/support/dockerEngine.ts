@@ -17,6 +17,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { isSecretEnvelope } from "./stackHarness";
 
 /** Where a dockerd started by the tests logs. */
 export const DOCKERD_LOG = process.env.DOCKERD_LOG ?? "/tmp/ems-dockerd.log";
@@ -150,14 +151,12 @@ export function buildTestImages(): void {
 
 // --- translating the program's container specs --------------------------------------------------------
 
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
 /** A resolved input with Pulumi's secret wrappers (`{ <sig>: ..., value }`) removed, recursively. */
 export function plain<T = any>(value: unknown): T {
   if (Array.isArray(value)) return value.map((v) => plain(v)) as T;
   if (value && typeof value === "object") {
     const obj = value as Record<string, unknown>;
-    if (SECRET_SIG in obj) return plain(obj.value);
+    if (isSecretEnvelope(obj)) return plain(obj.value);
     return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, plain(v)])) as T;
   }
   return value as T;

@@ -90,7 +90,7 @@ export async function runStack(stack: string, config: Record<string, string>, se
     {
       newResource: (args) => {
         inputsByUrnName.set(`${args.type}::${args.name}`, args.inputs);
-        return { id: args.id ?? `${args.name}-id`, state: mockState(args) };
+        return { id: args.id || `${args.name}-id`, state: mockState(args) };
       },
       call: (args) => {
         throw new Error(`unexpected call to ${args.token} in the program`);
@@ -153,12 +153,26 @@ export function unwrap<T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
   return new Promise((resolve) => pulumi.output(value).apply(resolve));
 }
 
-/** `NAME=value` entries of a container's envs as a map. */
-export function envMap(container: RecordedResource): Record<string, string> {
-  return Object.fromEntries((container.inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+/** The signature key of a secret value as the engine receives it: `{ [SIG]: SECRET_SIG, value }`. */
+export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export function isSecretEnvelope(value: unknown): value is { value: unknown } {
+  return !!value && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
 }
 
-/** A container's labels as a map. */
+/** The value inside a secret envelope (or the value itself). */
+export function unsecret(value: unknown): any {
+  return isSecretEnvelope(value) ? value.value : value;
+}
+
+/** `NAME=value` entries of a container's envs as a map, whether the envs reached the engine as a secret or not. */
+export function envMap(container: RecordedResource): Record<string, string> {
+  const envs = unsecret(container.inputs.envs) as string[];
+  return Object.fromEntries(envs.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+}
+
+/** A container's labels as a map, whether they reached the engine as a secret or not. */
 export function labelMap(container: RecordedResource): Record<string, string> {
-  return Object.fromEntries((container.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+  return Object.fromEntries((unsecret(container.inputs.labels) as { label: string; value: string }[]).map((l) => [l.label, l.value]));
 }

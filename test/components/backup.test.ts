@@ -1,0 +1,63 @@
+/** The Backup component alone: the exact crontab line, the installer it runs on the host, its outputs. */
+import { BACKUP_SCRIPTS, Backup, BackupArgs, backupCronLine, backupInstallScript } from "../../components/backup";
+import { readScript } from "../../components/shell";
+import { runComponents } from "../support/componentHarness";
+import { T, unwrap } from "../support/stackHarness";
+
+const ARGS: Omit<BackupArgs, "postgresContainer" | "connection"> = {
+  schedule: "0 3 * * *",
+  backupDir: "/root/ems_system/data/backups",
+  scriptsDir: "/root/ems_system/data/bin",
+  logFile: "/root/ems_system/data/logs/backup.log",
+  keepDaily: 14,
+  keepWeekly: 8,
+  postgresUser: "ems",
+  jobName: "ems_system-backup",
+};
+const CRON =
+  "0 3 * * * BACKUP_DIR=/root/ems_system/data/backups KEEP_DAILY=14 KEEP_WEEKLY=8 PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' " +
+  "/root/ems_system/data/bin/backup.sh >> /root/ems_system/data/logs/backup.log 2>&1 # ems-infra:ems_system-backup";
+
+test("the crontab line, exactly", () => {
+  expect(backupCronLine(ARGS, "ems_system-postgres")).toBe(CRON);
+});
+
+test("the crontab line quotes folders with spaces", () => {
+  const line = backupCronLine({ ...ARGS, backupDir: "/srv/my backups", scriptsDir: "/srv/bin dir", logFile: "/srv/log dir/backup.log" }, "ems_system-postgres");
+  expect(line).toBe(
+    "0 3 * * * BACKUP_DIR='/srv/my backups' KEEP_DAILY=14 KEEP_WEEKLY=8 PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' " +
+      "'/srv/bin dir/backup.sh' >> '/srv/log dir/backup.log' 2>&1 # ems-infra:ems_system-backup",
+  );
+});
+
+test("the installer writes backup.sh, backup-retention.sh and restore.sh verbatim, executable, and sets the crontab line", () => {
+  const script = backupInstallScript(ARGS, "ems_system-postgres");
+  expect(BACKUP_SCRIPTS).toEqual(["backup.sh", "backup-retention.sh", "restore.sh"]);
+  for (const file of BACKUP_SCRIPTS) {
+    const body = readScript(file);
+    // A line equal to the here-document's end marker would cut the script short.
+    expect(body.split("\n")).not.toContain("EMS_INFRA_EOF");
+    const start = `cat > /root/ems_system/data/bin/${file} <<'EMS_INFRA_EOF'\n`;
+    expect(script).toContain(`${start}${body.replace(/\n?$/, "\n")}EMS_INFRA_EOF\nchmod 755 /root/ems_system/data/bin/${file}\n`);
+  }
+  expect(script).toContain(`printf '%s\\n' '${CRON.replace(/'/g, `'"'"'`)}' >>`);
+  expect(script.startsWith("set -eu\n")).toBe(true);
+});
+
+test("the component runs the installer with `sh -s` on the host, re-running it when it changes", async () => {
+  const run = await runComponents(() => new Backup("backup", { ...ARGS, postgresContainer: "ems_system-postgres" }));
+  const cmd = run.get(T.localCommand, "backup-schedule");
+  const script = backupInstallScript(ARGS, "ems_system-postgres");
+  expect(cmd.inputs.create).toBe("sh -s");
+  expect(cmd.inputs.stdin).toBe(script);
+  expect(cmd.inputs.triggers).toEqual([script]);
+  expect(await unwrap(run.result.cronLine)).toBe(CRON);
+  expect(await unwrap(run.result.backupDir)).toBe("/root/ems_system/data/backups");
+  expect(await unwrap(run.result.runCommand)).toBe(CRON.slice("0 3 * * * ".length, CRON.indexOf(" >> ")));
+});
+
+test("over SSH when a connection is given", async () => {
+  const run = await runComponents(() => new Backup("backup", { ...ARGS, postgresContainer: "ems_system-postgres", connection: { host: "vps.example", user: "root", port: 22 } }));
+  expect(run.ofType(T.localCommand)).toEqual([]);
+  expect(run.get(T.remoteCommand, "backup-schedule").inputs.create).toBe("sh -s");
+});

@@ -1,0 +1,35 @@
+/** shellcheck on the scripts the program feeds to a host shell (skipped, saying so, when shellcheck is absent). */
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { backupInstallScript } from "../../components/backup";
+
+const HAS_SHELLCHECK = spawnSync("sh", ["-c", "command -v shellcheck"]).status === 0;
+const maybe = HAS_SHELLCHECK ? test : test.skip;
+if (!HAS_SHELLCHECK) console.warn("shellcheck is not installed: the shellcheck tests are skipped (apt install shellcheck)");
+
+const SCRIPTS = path.join(__dirname, "..", "..", "components", "scripts");
+
+maybe.each(["host-layout.sh", "mkcert.sh"])("%s passes shellcheck as a POSIX sh script", (file) => {
+  const result = spawnSync("shellcheck", ["--shell=sh", "--severity=style", path.join(SCRIPTS, file)], { encoding: "utf8" });
+  expect(result.stdout + result.stderr).toBe("");
+  expect(result.status).toBe(0);
+});
+
+maybe("the backup installer the Backup component generates passes shellcheck", () => {
+  const script = backupInstallScript(
+    {
+      schedule: "0 3 * * *",
+      backupDir: "/root/ems_system/data/backups",
+      scriptsDir: "/root/ems_system/data/bin",
+      logFile: "/root/ems_system/data/logs/backup.log",
+      keepDaily: 14,
+      keepWeekly: 8,
+      postgresUser: "ems",
+      jobName: "ems_system-backup",
+    },
+    "ems_system-postgres",
+  );
+  const result = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: script, encoding: "utf8" });
+  expect(result.stdout + result.stderr).toBe("");
+  expect(result.status).toBe(0);
+});

@@ -1,0 +1,49 @@
+/**
+ * The bench's diff (bench/diff.ts) on mocked runs (bench/mockStack.ts): bumping the EMS version in
+ * Pulumi.prod.yaml touches the EMS image and container only — nothing of Traefik, Postgres or SMS.
+ */
+import { SECRET_KEYS, baseline, configFor } from "../../bench/changes";
+import { Captured, classify, diffRuns } from "../../bench/diff";
+import { captureStack } from "../../bench/mockStack";
+
+let base: Captured[];
+beforeAll(async () => {
+  base = await captureStack("prod", baseline("prod"), SECRET_KEYS);
+});
+
+test("the same config twice gives no change (the mocked runs are deterministic)", async () => {
+  const again = await captureStack("prod", baseline("prod"), SECRET_KEYS);
+  expect(base.length).toBeGreaterThan(20);
+  expect(diffRuns(base, again)).toEqual([]);
+});
+
+test("bumping the EMS version in Pulumi.prod.yaml replaces ems-image and ems, and nothing else", async () => {
+  const bumped = configFor("prod", "ems-version");
+  expect(JSON.parse(bumped["ems-infra:services"]).ems.version).toBe("1.0.1");
+  const changes = diffRuns(base, await captureStack("prod", bumped, SECRET_KEYS));
+  expect(changes).toEqual([
+    { action: "replace", type: "docker:index/remoteImage:RemoteImage", name: "ems-image", changed: ["name"] },
+    { action: "replace", type: "docker:index/container:Container", name: "ems", changed: ["image"] },
+  ]);
+  const touched = changes.map((c) => c.name).join(" ");
+  for (const untouched of ["traefik", "postgres", "sms"]) expect(touched).not.toContain(untouched);
+});
+
+test("a replaced container's new id ripples into what uses it: a rotated Postgres password re-runs the databases command", async () => {
+  const changes = diffRuns(base, await captureStack("prod", configFor("prod", "postgres-password"), SECRET_KEYS));
+  expect(changes.map((c) => `${c.action} ${c.name}`)).toEqual(["replace postgres", "replace postgres-databases", "replace ems", "replace sms"]);
+  expect(changes.find((c) => c.name === "postgres-databases")!.changed).toEqual(["stdin", "triggers"]);
+});
+
+test("classification rules: docker and random resources replace on any input, commands only on triggers", () => {
+  expect(classify("docker:index/container:Container", ["labels"])).toBe("replace");
+  expect(classify("docker:index/volume:Volume", ["name"])).toBe("replace");
+  expect(classify("random:index/randomPassword:RandomPassword", ["length"])).toBe("replace");
+  expect(classify("command:local:Command", ["stdin"])).toBe("update");
+  expect(classify("command:remote:Command", ["stdin", "triggers"])).toBe("replace");
+  expect(classify("pulumi:providers:docker", ["registryAuth"])).toBe("update");
+  const a: Captured = { type: "x:y:Z", name: "a", custom: true, inputs: { v: 1 } };
+  expect(diffRuns([a], [])).toEqual([{ action: "delete", type: "x:y:Z", name: "a", changed: [] }]);
+  expect(diffRuns([], [a])).toEqual([{ action: "create", type: "x:y:Z", name: "a", changed: [] }]);
+  expect(diffRuns([a], [{ ...a, inputs: { v: 2 } }])).toEqual([{ action: "update", type: "x:y:Z", name: "a", changed: ["v"] }]);
+});
