@@ -1,6 +1,4 @@
 import { loadStackConfig } from "./stacks/load";
-import { devStack } from "./stacks/dev";
-import { prodStack } from "./stacks/prod";
+import { deployStack } from "./stacks/select";
 
-const config = loadStackConfig();
-export = config.environment === "production" ? prodStack(config) : devStack(config);
+export = deployStack(loadStackConfig());

@@ -7,11 +7,10 @@
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { mockState } from "../test/support/componentHarness";
+import { recordUnderMocks } from "../test/support/mockRuntime";
+import { loadStackConfig } from "../stacks/load";
+import { deployStack } from "../stacks/select";
 import { Captured, replacingInputs, stableJson } from "./diff";
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
 
 function mockId(args: pulumi.runtime.MockResourceArgs): string {
   const replacing = replacingInputs(args.type);
@@ -21,37 +20,12 @@ function mockId(args: pulumi.runtime.MockResourceArgs): string {
 
 /** One mocked run; runs must not overlap in a process. */
 export async function captureStack(stack: string, config: Record<string, string>, secretKeys: string[]): Promise<Captured[]> {
-  const recorded: Captured[] = [];
-  const inputs = new Map<string, Record<string, unknown>>();
-  pulumi.runtime.setAllConfig(config, secretKeys);
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => {
-        inputs.set(`${args.type}::${args.name}`, args.inputs);
-        return { id: mockId(args), state: mockState(args) };
-      },
-      call: (args) => {
-        throw new Error(`unexpected call to ${args.token}`);
-      },
-    },
-    "ems-infra",
+  const { resources } = await recordUnderMocks({
     stack,
-    false,
-  );
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { loadStackConfig } = require("../stacks/load") as typeof import("../stacks/load");
-  const { devStack } = require("../stacks/dev") as typeof import("../stacks/dev");
-  const { prodStack } = require("../stacks/prod") as typeof import("../stacks/prod");
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  await pulumi.runtime.runInPulumiStack(async () => {
-    pulumi.runtime.registerStackTransformation((args) => {
-      recorded.push({ type: args.type, name: args.name, custom: args.resource instanceof pulumi.CustomResource, inputs: {} });
-      return undefined;
-    });
-    const cfg = loadStackConfig();
-    return (cfg.environment === "production" ? prodStack(cfg) : devStack(cfg)) as unknown as Record<string, unknown>;
+    config,
+    secretKeys,
+    mockId,
+    build: () => deployStack(loadStackConfig()),
   });
-  await waitForRPCs();
-  for (const r of recorded) r.inputs = inputs.get(`${r.type}::${r.name}`) ?? {};
-  return recorded;
+  return resources.map(({ type, name, custom, inputs }) => ({ type, name, custom, inputs }));
 }

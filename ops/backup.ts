@@ -3,7 +3,7 @@
  * very command its cron schedule runs.
  */
 import { CommandSpec, parseArgs } from "./args";
-import { backupOutputs, runOnHost } from "./hostShell";
+import { HostDeps, backupOutputs, defaultHostDeps } from "./hostShell";
 import { Io, handleArgs, runCli } from "./stackOps";
 
 export const BACKUP_SPEC = {
@@ -20,22 +20,7 @@ export function parseBackupArgs(argv: string[]): { help: true } | { help: false;
   return r.help ? { help: true } : { help: false, options: { stack: r.values.stack } };
 }
 
-export interface BackupDeps {
-  stackOutputs(stackName: string): Promise<Record<string, { value: unknown }>>;
-  run(commandHost: string, command: string): Promise<number>;
-}
-
-export const defaultBackupDeps: BackupDeps = {
-  async stackOutputs(stackName) {
-    const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
-    const { REPO_ROOT } = await import("./stackOps");
-    const stack = await LocalWorkspace.selectStack({ stackName, workDir: REPO_ROOT });
-    return stack.outputs();
-  },
-  run: runOnHost,
-};
-
-export async function main(argv: string[], io: Io, deps: BackupDeps = defaultBackupDeps): Promise<number> {
+export async function main(argv: string[], io: Io, deps: HostDeps = defaultHostDeps): Promise<number> {
   const parsed = handleArgs(BACKUP_SPEC, io, () => parseBackupArgs(argv));
   if (parsed.kind === "exit") return parsed.code;
   const { stack } = parsed.options;

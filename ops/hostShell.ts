@@ -38,3 +38,20 @@ export function backupOutputs(stackName: string, outputs: Record<string, { value
   };
   return { backupCommand: read("backupCommand"), restoreCommand: read("restoreCommand"), backupDir: read("backupDir"), commandHost: read("commandHost") };
 }
+
+/** What the backup and restore commands need from outside: the stack's outputs and a shell on its host. */
+export interface HostDeps {
+  stackOutputs(stackName: string): Promise<Record<string, { value: unknown }>>;
+  run(commandHost: string, command: string): Promise<number>;
+}
+
+export const defaultHostDeps: HostDeps = {
+  async stackOutputs(stackName) {
+    // Imported lazily so that --help and argument errors work without the Pulumi CLI.
+    const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+    const { REPO_ROOT } = await import("./stackOps");
+    const stack = await LocalWorkspace.selectStack({ stackName, workDir: REPO_ROOT });
+    return stack.outputs();
+  },
+  run: runOnHost,
+};

@@ -4,7 +4,7 @@
  */
 import * as path from "path";
 import { CommandSpec, UsageError, parseArgs } from "./args";
-import { backupOutputs, runOnHost } from "./hostShell";
+import { HostDeps, backupOutputs, defaultHostDeps } from "./hostShell";
 import { shellQuote } from "../components/shell";
 import { Io, confirm, handleArgs, runCli } from "./stackOps";
 
@@ -54,22 +54,7 @@ export function parseRestoreArgs(argv: string[]): { help: true } | { help: false
   return { help: false, options: { stack, file, database, yes } };
 }
 
-export interface RestoreDeps {
-  stackOutputs(stackName: string): Promise<Record<string, { value: unknown }>>;
-  run(commandHost: string, command: string): Promise<number>;
-}
-
-export const defaultRestoreDeps: RestoreDeps = {
-  async stackOutputs(stackName) {
-    const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
-    const { REPO_ROOT } = await import("./stackOps");
-    const stack = await LocalWorkspace.selectStack({ stackName, workDir: REPO_ROOT });
-    return stack.outputs();
-  },
-  run: runOnHost,
-};
-
-export async function main(argv: string[], io: Io, deps: RestoreDeps = defaultRestoreDeps): Promise<number> {
+export async function main(argv: string[], io: Io, deps: HostDeps = defaultHostDeps): Promise<number> {
   const parsed = handleArgs(RESTORE_SPEC, io, () => parseRestoreArgs(argv));
   if (parsed.kind === "exit") return parsed.code;
   const { stack, file, database, yes } = parsed.options;

@@ -15,6 +15,9 @@ const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const CRON = /^(\S+\s+){4}\S+$/;
 
 const positiveMb = (min: number) => z.number().int().min(min, `must be at least ${min} (MiB)`);
+/** A text setting that must not be "" (the first check: a longer rule is not reported on top of it). */
+const nonEmpty = () => z.string().min(1, { message: "must not be empty", abort: true });
+const port = z.number().int().min(1, "must be a port number from 1 to 65535").max(65535, "must be a port number from 1 to 65535");
 
 /** An image reference `repo:tag` or `repo@sha256:...` whose tag is pinned (never `latest`, never missing). */
 const pinnedImage = z.string().refine(isPinnedImage, {
@@ -30,9 +33,7 @@ export function isPinnedImage(image: string): boolean {
   return IMAGE_TAG.test(tag) && tag !== "latest";
 }
 
-const version = z
-  .string()
-  .min(1, "must not be empty")
+const version = nonEmpty()
   .regex(IMAGE_TAG, "must be a valid image tag")
   .refine((v) => v !== "latest", "must be a pinned version, not `latest`");
 
@@ -41,21 +42,21 @@ const serviceSchema = z
     /** Image tag deployed (e.g. `1.4.2`). */
     version,
     /** Image repository; defaults to `<registry.server>/<registry.namespace>/<service>`. */
-    image: z.string().min(1).optional(),
+    image: nonEmpty().optional(),
     /** Port the API listens on inside the container. */
-    port: z.number().int().min(1).max(65535).default(8080),
+    port: port.default(8080),
     /** HTTP path answered with 2xx when the API is healthy. */
     healthPath: z.string().startsWith("/", "must start with /").default("/health"),
     /** Full public host name; defaults to `api.<service>.<domain>`. */
-    host: z.string().min(1).optional(),
+    host: nonEmpty().optional(),
     /** Database the service uses; defaults to the service name. */
     database: z.string().regex(DB_NAME, "must be a lower-case SQL identifier").optional(),
     /** Memory limit of the container. */
     memoryMb: positiveMb(64).default(512),
     /** Host folder mounted at the container's uploads folder (the seed's UPLOADS_HOST_PATH). */
-    uploadsHostPath: z.string().min(1).optional(),
+    uploadsHostPath: nonEmpty().optional(),
     /** Host folder mounted at the container's logs folder (the seed's LOGS_HOST_PATH). */
-    logsHostPath: z.string().min(1).optional(),
+    logsHostPath: nonEmpty().optional(),
     /** Where the API writes uploads inside the container. */
     uploadsDir: z.string().startsWith("/", "must be an absolute container path").default("/app/uploads"),
     /** Where the API writes logs inside the container. */
@@ -94,24 +95,24 @@ const rawSchema = z
         /** Root of uploads/, logs/ and backups/ (seed: .dev-data or /root/<system>/data). */
         data: z.string().min(1, "must not be empty"),
         /** Folder for credentials on the host (mode 700); prod only. */
-        secrets: z.string().min(1).optional(),
+        secrets: nonEmpty().optional(),
       })
       .strict(),
     tls: tlsSchema,
-    docker: z.object({ host: z.string().min(1).optional() }).strict().default({}),
+    docker: z.object({ host: nonEmpty().optional() }).strict().default({}),
     ssh: z
       .object({
         host: z.string().min(1, "must not be empty"),
-        user: z.string().min(1).default("root"),
-        port: z.number().int().min(1).max(65535).default(22),
+        user: nonEmpty().default("root"),
+        port: port.default(22),
       })
       .strict()
       .optional(),
     registry: z
       .object({
-        server: z.string().min(1).default("ghcr.io"),
-        namespace: z.string().min(1).default("edumigsoft"),
-        username: z.string().min(1).default("edumigsoft"),
+        server: nonEmpty().default("ghcr.io"),
+        namespace: nonEmpty().default("edumigsoft"),
+        username: nonEmpty().default("edumigsoft"),
       })
       .strict()
       .default({ server: "ghcr.io", namespace: "edumigsoft", username: "edumigsoft" }),
@@ -119,13 +120,13 @@ const rawSchema = z
       .object({
         image: pinnedImage.default("traefik:v3.3.5"),
         /** Docker network shared by Traefik and every routed container. */
-        network: z.string().min(1).default("proxy"),
+        network: nonEmpty().default("proxy"),
         /** false on a second system of the same host: its Traefik is already there. */
         manage: z.boolean().default(true),
         dashboard: z.boolean().default(false),
         memoryMb: positiveMb(32).default(256),
         rateLimit: z
-          .object({ average: z.number().int().positive(), burst: z.number().int().positive() })
+          .object({ average: z.number().int().positive("must be greater than 0"), burst: z.number().int().positive("must be greater than 0") })
           .strict()
           .default({ average: 100, burst: 200 }),
       })
@@ -146,20 +147,20 @@ const rawSchema = z
         /** Name of the data volume; set it to the old compose volume's name to keep its data on migration. */
         volume: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]+$/, "must be a Docker volume name").optional(),
         /** Major version the data volume was initialised with; the image's major must match it. */
-        dataVersion: z.number().int().min(9).default(16),
+        dataVersion: z.number().int().min(9, "must be a PostgreSQL major version (9 or later)").default(16),
         /** Refuses to publish Postgres on the host: it stays on the internal network. */
         hostPort: z.undefined({ error: "Postgres is never published on a host port" }).optional(),
       })
       .strict()
       .default({ image: "postgres:16.6", user: "ems", memoryMb: 1024, dataVersion: 16 }),
     services: z
-      .record(z.string().regex(SERVICE_NAME, "service names are lower-case, like ems"), serviceSchema)
+      .record(z.string().regex(SERVICE_NAME, "is not a valid service name: lower-case letters, digits and dashes, starting with a letter (like ems or ems-api)"), serviceSchema)
       .refine((s) => Object.keys(s).length > 0, "must list at least one service"),
     backup: z
       .object({
         schedule: z.string().regex(CRON, "must be a 5-field cron expression").default("0 3 * * *"),
-        keepDaily: z.number().int().min(1).default(14),
-        keepWeekly: z.number().int().min(0).default(8),
+        keepDaily: z.number().int().min(1, "must be at least 1 (the newest backup is always kept)").default(14),
+        keepWeekly: z.number().int().min(0, "must be 0 or more").default(8),
       })
       .strict()
       .default({ schedule: "0 3 * * *", keepDaily: 14, keepWeekly: 8 }),
@@ -167,8 +168,8 @@ const rawSchema = z
       .object({
         from: z
           .object({
-            letsencrypt: z.string().min(1).optional(),
-            uploads: z.record(z.string(), z.string().min(1)).default({}),
+            letsencrypt: nonEmpty().optional(),
+            uploads: z.record(z.string(), nonEmpty()).default({}),
           })
           .strict(),
       })
@@ -341,7 +342,7 @@ function checkProduction(values: Record<string, unknown>, stack: string, secrets
   }
 }
 
-const secretString = z.string().min(1, "must not be empty");
+const secretString = nonEmpty();
 const secretsSchema = z
   .object({
     ghcrToken: secretString.optional(),
@@ -391,8 +392,10 @@ const EXPECTED: Record<string, string> = {
  */
 function describeIssue(issue: z.core.$ZodIssue, root: Record<string, unknown>, stack: string, redact = false): string[] {
   const key = `${PROJECT}:${issue.path.map(String).join(".")}`;
+  const actual = issue.path.reduce<unknown>((node, k) => (isRecord(node) ? node[String(k)] : undefined), root);
+  // A required choice (environment) left out: zod reports it as a value not among the options.
+  if (issue.code === "invalid_value" && actual === undefined) return [`${key}: is required but not set`];
   if (issue.code === "invalid_type") {
-    const actual = issue.path.reduce<unknown>((node, k) => (isRecord(node) ? node[String(k)] : undefined), root);
     if (actual === undefined) return [`${key}: is required but not set`];
     // A rule's own message (e.g. postgres.hostPort's) says it better than the type names.
     if (!issue.message.startsWith("Invalid input")) return [`${key}: ${issue.message}`];
@@ -403,13 +406,20 @@ function describeIssue(issue: z.core.$ZodIssue, root: Record<string, unknown>, s
       const example = redact ? "" : `, e.g. ${field}: "${String(actual)}"`;
       return [`${key}: must be a string, got ${kindOf(actual)}${redact ? "" : ` (${String(actual)})`}; quote it in Pulumi.${stack}.yaml${example}`];
     }
+    // 80.5 for a port: "must be a whole number, got a number" would not say what is wrong.
+    if (issue.expected === "int" && typeof actual === "number") return [`${key}: must be a whole number${redact ? "" : `, got ${actual}`}`];
     return [`${key}: must be ${expected}, got ${kindOf(actual)}`];
   }
+  // A record key that breaks its rule (a service named EMS): zod's own text is "Invalid key in record".
+  if (issue.code === "invalid_key") return issue.issues.map((inner) => `${key}: ${inner.message}`);
   if (issue.code === "unrecognized_keys") {
     const base = issue.path.length ? `${key}.` : `${PROJECT}:`;
     return issue.keys.map((k) => `${base}${k}: is not a known setting (typo?)`);
   }
-  if (issue.code === "invalid_union" && "discriminator" in issue) return [`${key.endsWith(".mode") ? key : `${key}.mode`}: must be "mkcert" or "acme"`];
+  if (issue.code === "invalid_union" && "discriminator" in issue) {
+    const modeKey = key.endsWith(".mode") ? key : `${key}.mode`;
+    return [`${modeKey}: ${actual === undefined ? "is required but not set; it " : ""}must be "mkcert" or "acme"`];
+  }
   return [`${key}: ${issue.message}`];
 }
 

@@ -38,6 +38,16 @@ function prodYamlWith(from: string, to: string): Record<string, string> {
   };
 }
 
+/** A stack config with one key removed: a top-level key (`path` []) or a nested field. */
+function without(config: Record<string, string>, key: string, path: string[] = []): Record<string, string> {
+  const full = `ems-infra:${key}`;
+  if (path.length === 0) {
+    const { [full]: _removed, ...rest } = config;
+    return rest;
+  }
+  return withValue(config, key, path, undefined);
+}
+
 interface BadConfig {
   name: string;
   stack: "dev" | "prod";
@@ -203,6 +213,225 @@ const BAD: BadConfig[] = [
       'ems-infra:paths.data: must be an absolute path in production (got "data")',
       MISSING_TOKEN,
     ],
+  },
+  // Missing keys: named as not set, at their full path.
+  {
+    name: "environment is required: it decides whether the production rules apply",
+    stack: "dev",
+    config: () => without(dev(), "environment"),
+    problems: ["ems-infra:environment: is required but not set"],
+  },
+  {
+    name: "domain is required: every public host name is built from it",
+    stack: "prod",
+    config: () => without(prod(), "domain"),
+    problems: ["ems-infra:domain: is required but not set"],
+  },
+  {
+    name: "paths is required: the data folder has no default",
+    stack: "dev",
+    config: () => without(dev(), "paths"),
+    problems: ["ems-infra:paths: is required but not set"],
+  },
+  {
+    name: "tls is required: certificates have no default",
+    stack: "prod",
+    config: () => without(prod(), "tls"),
+    problems: ["ems-infra:tls: is required but not set"],
+  },
+  {
+    name: "a TLS block without a mode is refused, naming the two modes",
+    stack: "dev",
+    config: () => without(dev(), "tls", ["mode"]),
+    problems: ['ems-infra:tls.mode: is required but not set; it must be "mkcert" or "acme"'],
+  },
+  {
+    name: "services is required: a stack deploys at least one API",
+    stack: "dev",
+    config: () => without(dev(), "services"),
+    problems: ["ems-infra:services: is required but not set"],
+  },
+  {
+    name: "an empty services mapping is refused",
+    stack: "dev",
+    config: () => withValue(dev(), "services", [], {}),
+    problems: ["ems-infra:services: must list at least one service"],
+  },
+  {
+    name: "a misspelt key is named as unknown, and the key it stands for as not set",
+    stack: "dev",
+    config: () => withValue(without(dev(), "tls", ["certsDir"]), "tls", ["certDir"], "~/certs"),
+    problems: ["ems-infra:tls.certsDir: is required but not set", "ems-infra:tls.certDir: is not a known setting (typo?)"],
+  },
+  // Empty values.
+  {
+    name: "an empty data folder is refused once, as empty (not also as a relative path)",
+    stack: "prod",
+    config: () => withValue(prod(), "paths", ["data"], ""),
+    problems: ["ems-infra:paths.data: must not be empty"],
+  },
+  {
+    name: "an empty mkcert certificates folder is refused",
+    stack: "dev",
+    config: () => withValue(dev(), "tls", ["certsDir"], ""),
+    problems: ["ems-infra:tls.certsDir: must not be empty"],
+  },
+  {
+    name: "an empty service version is refused once, as empty (not also as a bad tag)",
+    stack: "prod",
+    config: () => withValue(prod(), "services", ["ems", "version"], ""),
+    problems: ["ems-infra:services.ems.version: must not be empty"],
+  },
+  // Wrong types.
+  {
+    name: "a number where text is expected is named (domain: 42)",
+    stack: "dev",
+    config: () => withValue(dev(), "domain", [], 42),
+    problems: ["ems-infra:domain: must be a string, got a number"],
+  },
+  {
+    name: "a string where a mapping is expected is named (tls: acme)",
+    stack: "prod",
+    config: () => withValue(prod(), "tls", [], "acme"),
+    problems: ["ems-infra:tls: must be a mapping (key: value), got a string"],
+  },
+  {
+    name: "a list where a mapping is expected is named (services as a list)",
+    stack: "dev",
+    config: () => withValue(dev(), "services", [], [{ name: "ems", version: "1.0.0" }]),
+    problems: ["ems-infra:services: must be a mapping (key: value), got a list"],
+  },
+  {
+    name: 'quoted words are not booleans or numbers (traefik.manage: "yes", ssh.port: "2222")',
+    stack: "prod",
+    config: () => withValue(withValue(prod(), "traefik", ["manage"], "yes"), "ssh", [], { host: "203.0.113.10", port: "2222" }),
+    problems: ["ems-infra:ssh.port: must be a number, got a string", "ems-infra:traefik.manage: must be true or false, got a string"],
+  },
+  // Wrong formats.
+  {
+    name: "a backup schedule is a 5-field cron expression",
+    stack: "dev",
+    config: () => withValue(dev(), "backup", ["schedule"], "0 3 * *"),
+    problems: ["ems-infra:backup.schedule: must be a 5-field cron expression"],
+  },
+  {
+    name: "service names are lower-case letters, digits and dashes (EMS and ems_api are refused)",
+    stack: "dev",
+    config: () => withValue(withValue(dev(), "services", ["EMS"], { version: "1.0.0" }), "services", ["ems_api"], { version: "1.0.0" }),
+    problems: [
+      "ems-infra:services.EMS: is not a valid service name: lower-case letters, digits and dashes, starting with a letter (like ems or ems-api)",
+      "ems-infra:services.ems_api: is not a valid service name: lower-case letters, digits and dashes, starting with a letter (like ems or ems-api)",
+    ],
+  },
+  {
+    name: "a database name is a lower-case SQL identifier (no dash)",
+    stack: "prod",
+    config: () => withValue(prod(), "services", ["sms", "database"], "sms-db"),
+    problems: ["ems-infra:services.sms.database: must be a lower-case SQL identifier"],
+  },
+  {
+    name: "a health path starts with /",
+    stack: "dev",
+    config: () => withValue(dev(), "services", ["ems", "healthPath"], "health"),
+    problems: ["ems-infra:services.ems.healthPath: must start with /"],
+  },
+  {
+    name: "a container uploads folder is an absolute path",
+    stack: "prod",
+    config: () => withValue(prod(), "services", ["ems", "uploadsDir"], "app/uploads"),
+    problems: ["ems-infra:services.ems.uploadsDir: must be an absolute container path"],
+  },
+  {
+    name: "registry and volume names must be usable by Docker (an empty registry server, a volume name with a space)",
+    stack: "prod",
+    config: () => withValue(withValue(prod(), "registry", ["server"], ""), "postgres", ["volume"], "ems data"),
+    problems: ["ems-infra:registry.server: must not be empty", "ems-infra:postgres.volume: must be a Docker volume name"],
+  },
+  // Dangerous values.
+  {
+    name: "a port is a number from 1 to 65535 (70000 is refused)",
+    stack: "dev",
+    config: () => withValue(dev(), "services", ["ems", "port"], 70000),
+    problems: ["ems-infra:services.ems.port: must be a port number from 1 to 65535"],
+  },
+  {
+    name: "Postgres is not published on a host port in dev either",
+    stack: "dev",
+    config: () => withValue(dev(), "postgres", ["hostPort"], 5432),
+    problems: ["ems-infra:postgres.hostPort: Postgres is never published on a host port"],
+  },
+  {
+    name: "dev pins its images too: Traefik without a tag and Postgres `latest` are refused",
+    stack: "dev",
+    config: () => withValue(withValue(dev(), "traefik", ["image"], "traefik"), "postgres", ["image"], "postgres:latest"),
+    problems: [
+      "ems-infra:traefik.image: must name a pinned tag or digest (e.g. postgres:16.6), never `latest` or no tag",
+      "ems-infra:postgres.image: must name a pinned tag or digest (e.g. postgres:16.6), never `latest` or no tag",
+    ],
+  },
+  {
+    name: "a Postgres major other than the data volume's is refused (postgres:17.2 on dataVersion 16)",
+    stack: "prod",
+    config: () => withValue(prod(), "postgres", ["image"], "postgres:17.2"),
+    problems: [
+      'ems-infra:postgres.image: major version 17 cannot open the data volume of PostgreSQL 16 (ems-infra:postgres.dataVersion); a major upgrade is dump, new volume, restore: follow "Upgrading PostgreSQL" in the README',
+    ],
+  },
+  {
+    name: "prod refuses the Traefik dashboard without a dashboardPassword",
+    stack: "prod",
+    config: () => withValue(prod(), "traefik", ["dashboard"], true),
+    problems: [
+      "ems-infra:dashboardPassword: missing secret (the dashboard is on); set it with: pulumi config set --secret ems-infra:dashboardPassword <password> --stack prod",
+    ],
+  },
+  {
+    name: "a GHCR token stored in plain text is refused, with the command that stores it as a secret",
+    stack: "prod",
+    config: () => prod(),
+    secretKeys: [],
+    problems: [
+      "ems-infra:ghcrToken: is a credential stored in plain text; remove it and set it with: pulumi config set --secret ems-infra:ghcrToken <value> --stack prod",
+    ],
+  },
+  {
+    name: "a Postgres password stored in plain text is refused in dev too",
+    stack: "dev",
+    config: () => ({ ...dev(), "ems-infra:postgresPassword": "plain-text-password-0123" }),
+    secretKeys: [],
+    problems: [
+      "ems-infra:postgresPassword: is a credential stored in plain text; remove it and set it with: pulumi config set --secret ems-infra:postgresPassword <value> --stack dev",
+    ],
+  },
+  {
+    name: "an empty credential is refused once, as empty (not also as too short)",
+    stack: "dev",
+    config: () => ({ ...dev(), "ems-infra:postgresPassword": "" }),
+    secretKeys: ["ems-infra:postgresPassword"],
+    problems: ["ems-infra:postgresPassword: must not be empty"],
+  },
+  {
+    name: "too-short credentials are refused in dev too (a JWT key under 32, a dashboard password under 12 characters)",
+    stack: "dev",
+    config: () => ({
+      ...dev(),
+      "ems-infra:serviceSecrets": JSON.stringify({ sms: { jwtKey: "dev-jwt-key" } }),
+      "ems-infra:dashboardPassword": "admin",
+    }),
+    secretKeys: ["ems-infra:serviceSecrets", "ems-infra:dashboardPassword"],
+    problems: ["ems-infra:serviceSecrets.sms.jwtKey: must be at least 32 characters", "ems-infra:dashboardPassword: must be at least 12 characters"],
+  },
+  {
+    name: "backup.keepDaily 0 is refused: the newest backup is always kept",
+    stack: "prod",
+    config: () => withValue(prod(), "backup", ["keepDaily"], 0),
+    problems: ["ems-infra:backup.keepDaily: must be at least 1 (the newest backup is always kept)"],
+  },
+  {
+    name: "memory limits below the minimum are refused (an API under 64 MiB, Postgres under 128 MiB)",
+    stack: "prod",
+    config: () => withValue(withValue(prod(), "services", ["ems", "memoryMb"], 32), "postgres", ["memoryMb"], 64),
+    problems: ["ems-infra:postgres.memoryMb: must be at least 128 (MiB)", "ems-infra:services.ems.memoryMb: must be at least 64 (MiB)"],
   },
 ];
 

@@ -1,0 +1,154 @@
+/**
+ * The one place the program is run against Pulumi's mock monitor: the stack harness, the component harness
+ * and the blast-radius bench all record through `recordUnderMocks`. A run sets the runtime's global state:
+ * runs must not overlap in a process (one after the other is fine).
+ */
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+// Not in the SDK's typings: resolves once every outstanding resource registration has completed.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: { registerResource: (this: any, req: any, callback: unknown) => unknown } } };
+
+export { waitForRPCs };
+
+/** A resource as the program registered it: its inputs (plain, as the engine sees them) and its options. */
+export interface RecordedResource {
+  type: string;
+  name: string;
+  custom: boolean;
+  /** Inputs resolved to plain values, as the mock monitor received them (secrets as envelopes). */
+  inputs: Record<string, any>;
+  /** Inputs as passed to the constructor (may hold Outputs: use `isSecretInput` on them). */
+  props: Record<string, any>;
+  opts: pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions;
+}
+
+/** The signature key of a secret value as the engine receives it: `{ [SIG]: SECRET_SIG, value }`. */
+export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export function isSecretEnvelope(value: unknown): value is { value: unknown } {
+  return !!value && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+/** The value inside a secret envelope (or the value itself). */
+export function unsecret(value: unknown): any {
+  return isSecretEnvelope(value) ? value.value : value;
+}
+
+/** Mock state the engine would return: deterministic from type, name and inputs (same inputs, same state). */
+export function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
+  const hash = crypto.createHash("sha256").update(`${args.type}/${args.name}/${JSON.stringify(args.inputs)}`).digest("hex");
+  switch (args.type) {
+    case "docker:index/remoteImage:RemoteImage": {
+      const repo = String(args.inputs.name).replace(/:[^/:]+$/, "");
+      return { ...args.inputs, repoDigest: `${repo}@sha256:${hash}`, imageId: `sha256:${hash}` };
+    }
+    case "docker:index/container:Container":
+      return { ...args.inputs, name: args.inputs.name ?? `${args.name}-${hash.slice(0, 7)}` };
+    case "random:index/randomPassword:RandomPassword":
+      return { ...args.inputs, result: `generated-${args.name}-${hash.slice(0, 16)}` };
+    case "command:local:Command":
+    case "command:remote:Command":
+      return { ...args.inputs, stdout: "", stderr: "" };
+    default:
+      return args.inputs;
+  }
+}
+
+/**
+ * Makes the mock monitor do what the engine does with `additionalSecretOutputs` (a resource's own option,
+ * or its provider's, e.g. RandomPassword's `result`): the listed output properties come back as secrets.
+ * Pulumi's MockMonitor ignores that option. Returns the function that undoes it.
+ */
+export function emulateAdditionalSecretOutputs(): () => void {
+  const proto = MockMonitor.prototype;
+  const original = proto.registerResource;
+  proto.registerResource = function (this: any, req: any, callback: unknown) {
+    const names: string[] = req.getAdditionalsecretoutputsList?.() ?? [];
+    if (names.length === 0) return original.call(this, req, callback);
+    const mocks = this.mocks;
+    const secretState = {
+      ...mocks,
+      newResource: async (args: pulumi.runtime.MockResourceArgs) => {
+        const result = await mocks.newResource(args);
+        const state = { ...result.state };
+        for (const name of names) {
+          if (state[name] !== undefined && !isSecretEnvelope(state[name])) state[name] = { [SECRET_SIG_KEY]: SECRET_SIG, value: state[name] };
+        }
+        return { ...result, state };
+      },
+    };
+    // Same monitor (its resource map), other mocks for this one registration.
+    return original.call(Object.assign(Object.create(this), { mocks: secretState }), req, callback);
+  };
+  return () => {
+    proto.registerResource = original;
+  };
+}
+
+export interface MockRunOptions<T> {
+  /** Project stack name the program sees (`pulumi.getStack()`). */
+  stack: string;
+  /** Full config keys to raw values, as Pulumi hands them to a program. */
+  config?: Record<string, string>;
+  /** Which of the config keys were set with --secret. */
+  secretKeys?: string[];
+  /** The mocked resource id; by default `<name>-id`. */
+  mockId?: (args: pulumi.runtime.MockResourceArgs) => string;
+  /** Builds the resources (the real program or a few components). */
+  build: () => T;
+  /** The stack outputs made of what `build` returned; none by default. */
+  outputsOf?: (result: T) => Record<string, unknown>;
+}
+
+/** Runs `build` under the mock monitor and records every resource, with inputs as the engine received them. */
+export async function recordUnderMocks<T>(options: MockRunOptions<T>): Promise<{ result: T; resources: RecordedResource[]; outputs: Record<string, any> }> {
+  const resources: RecordedResource[] = [];
+  const inputs = new Map<string, Record<string, any>>();
+  pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        inputs.set(`${args.type}::${args.name}`, args.inputs);
+        return { id: options.mockId?.(args) || args.id || `${args.name}-id`, state: mockState(args) };
+      },
+      call: (args) => {
+        throw new Error(`unexpected call to ${args.token} in the program`);
+      },
+    },
+    "ems-infra",
+    options.stack,
+    false,
+  );
+  let result: T | undefined;
+  const outputs = await pulumi.runtime.runInPulumiStack(async () => {
+    pulumi.runtime.registerStackTransformation((args) => {
+      resources.push({ type: args.type, name: args.name, custom: args.resource instanceof pulumi.CustomResource, inputs: {}, props: args.props, opts: args.opts });
+      return undefined;
+    });
+    result = options.build();
+    return options.outputsOf ? options.outputsOf(result) : {};
+  });
+  // Resources whose inputs wait on other outputs register after the stack's outputs resolve.
+  await waitForRPCs();
+  for (const r of resources) r.inputs = inputs.get(`${r.type}::${r.name}`) ?? {};
+  return { result: result as T, resources, outputs: (outputs ?? {}) as Record<string, any> };
+}
+
+/** Lookups over recorded resources. */
+export function finder(resources: RecordedResource[]) {
+  const ofType = (type: string) => resources.filter((r) => r.type === type);
+  return {
+    ofType,
+    /** The one resource of this type and name; fails the test when missing. */
+    get(type: string, name: string): RecordedResource {
+      const hit = ofType(type).filter((r) => r.name === name);
+      if (hit.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${hit.length}: ${ofType(type).map((r) => r.name).join(", ")}`);
+      return hit[0];
+    },
+  };
+}
