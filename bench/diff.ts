@@ -10,6 +10,8 @@ export interface Captured {
   custom: boolean;
   /** Inputs as the engine received them (secret values inside their envelope). */
   inputs: Record<string, unknown>;
+  /** Whether the resource is protected: replacing or deleting it fails the update. */
+  protect?: boolean;
 }
 
 export type Action = "create" | "replace" | "update" | "delete";
@@ -58,7 +60,7 @@ export function classify(type: string, changed: string[]): "replace" | "update" 
   return replacing === "all" || changed.some((k) => replacing.includes(k)) ? "replace" : "update";
 }
 
-const keyOf = (r: Captured) => `${r.type}::${r.name}`;
+const keyOf = (r: Pick<Captured, "type" | "name">) => `${r.type}::${r.name}`;
 
 /** Every resource that `pulumi up` would touch going from `before` to `after`, in `after`'s order (deletes last). */
 export function diffRuns(before: Captured[], after: Captured[]): Change[] {
@@ -76,6 +78,12 @@ export function diffRuns(before: Captured[], after: Captured[]): Change[] {
   }
   for (const r of before) if (!now.has(keyOf(r))) changes.push({ action: "delete", type: r.type, name: r.name, changed: [] });
   return changes;
+}
+
+/** The changes Pulumi would refuse: a protected resource (as it stood before) replaced or deleted. */
+export function protectedViolations(before: Captured[], changes: Change[]): Change[] {
+  const isProtected = new Set(before.filter((r) => r.protect).map(keyOf));
+  return changes.filter((c) => (c.action === "replace" || c.action === "delete") && isProtected.has(keyOf(c)));
 }
 
 export function countByAction(changes: Change[]): Record<Action, number> {

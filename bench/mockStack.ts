@@ -27,5 +27,5 @@ export async function captureStack(stack: string, config: Record<string, string>
     mockId,
     build: () => deployStack(loadStackConfig()),
   });
-  return resources.map(({ type, name, custom, inputs }) => ({ type, name, custom, inputs }));
+  return resources.map(({ type, name, custom, inputs, opts }) => ({ type, name, custom, inputs, protect: opts.protect === true }));
 }

@@ -94,7 +94,8 @@ export class Backup extends pulumi.ComponentResource {
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:Backup", name, {}, opts);
     const script = pulumi.output(args.postgresContainer).apply((container) => backupInstallScript(args, container));
-    hostCommand(`${name}-schedule`, { create: "sh -s", stdin: script, triggers: [script] }, args.connection, { parent: this });
+    // A changed script or schedule re-runs the installer as an update (it replaces its own crontab line).
+    hostCommand(`${name}-schedule`, { create: "sh -s", stdin: script }, args.connection, { parent: this });
     this.backupDir = pulumi.output(args.backupDir);
     this.cronLine = pulumi.output(args.postgresContainer).apply((container) => backupCronLine(args, container));
     this.runCommand = pulumi.output(args.postgresContainer).apply((container) => backupRunCommand(args, container));

@@ -28,7 +28,9 @@ export class HostLayout extends pulumi.ComponentResource {
     const specs = args.folders.map((f) => `${f.mode ?? ""}:${f.path}`);
     const create = hostCommand(
       `${name}-data-folders`,
-      { create: scriptCommand(specs), stdin: readScript("host-layout.sh"), triggers: specs },
+      // No triggers: a new folder re-runs the script as an update. A replacement would be refused in prod,
+      // where this resource is protected.
+      { create: scriptCommand(specs), stdin: readScript("host-layout.sh") },
       args.connection,
       { parent: this, protect: args.protectData, retainOnDelete: args.protectData },
     );

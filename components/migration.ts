@@ -19,7 +19,7 @@ export class Migration extends pulumi.ComponentResource {
     const pairs = args.copies.flatMap((c) => [c.from, c.to]);
     const copy = hostCommand(
       `${name}-copy`,
-      { create: scriptCommand(pairs), stdin: readScript("migrate-copy.sh"), triggers: pairs },
+      { create: scriptCommand(pairs), stdin: readScript("migrate-copy.sh") },
       args.connection,
       { parent: this },
     );

@@ -42,7 +42,9 @@ const serviceSchema = z
     /** Image tag deployed (e.g. `1.4.2`). */
     version,
     /** Image repository; defaults to `<registry.server>/<registry.namespace>/<service>`. */
-    image: nonEmpty().optional(),
+    image: nonEmpty()
+      .refine((image) => !/[:@]/.test(image.slice(image.lastIndexOf("/") + 1)), "must be a repository without a tag or digest: the tag is the service's version")
+      .optional(),
     /** Port the API listens on inside the container. */
     port: port.default(8080),
     /** HTTP path answered with 2xx when the API is healthy. */
@@ -87,7 +89,7 @@ const tlsSchema = z.discriminatedUnion("mode", [
 
 const rawSchema = z
   .object({
-    environment: z.enum(["development", "production"]),
+    environment: z.enum(["development", "production"], { error: (issue) => (issue.input === undefined ? undefined : `must be "development" or "production"`) }),
     system: z.string().regex(NAME, "must be a lower-case name like ems_system").default("ems_system"),
     domain: z.string().trim().min(1, "must not be empty"),
     paths: z
@@ -110,8 +112,12 @@ const rawSchema = z
       .optional(),
     registry: z
       .object({
-        server: nonEmpty().default("ghcr.io"),
-        namespace: nonEmpty().default("edumigsoft"),
+        server: nonEmpty()
+          .regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host name like ghcr.io (no scheme, no path)")
+          .default("ghcr.io"),
+        namespace: nonEmpty()
+          .regex(/^[a-z0-9._/-]+$/, "must be a lower-case registry namespace like edumigsoft")
+          .default("edumigsoft"),
         username: nonEmpty().default("edumigsoft"),
       })
       .strict()

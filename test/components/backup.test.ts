@@ -44,13 +44,15 @@ test("the installer writes backup.sh, backup-retention.sh and restore.sh verbati
   expect(script.startsWith("set -eu\n")).toBe(true);
 });
 
-test("the component runs the installer with `sh -s` on the host, re-running it when it changes", async () => {
+test("the component runs the installer with `sh -s` on the host, re-running it as an update when it changes", async () => {
   const run = await runComponents(() => new Backup("backup", { ...ARGS, postgresContainer: "ems_system-postgres" }));
   const cmd = run.get(T.localCommand, "backup-schedule");
   const script = backupInstallScript(ARGS, "ems_system-postgres");
   expect(cmd.inputs.create).toBe("sh -s");
   expect(cmd.inputs.stdin).toBe(script);
-  expect(cmd.inputs.triggers).toEqual([script]);
+  // A changed stdin runs `update` (the same installer); triggers would replace the resource instead.
+  expect(cmd.inputs.update).toBe("sh -s");
+  expect(cmd.inputs.triggers).toBeUndefined();
   expect(await unwrap(run.result.cronLine)).toBe(CRON);
   expect(await unwrap(run.result.backupDir)).toBe("/root/ems_system/data/backups");
   expect(await unwrap(run.result.runCommand)).toBe(CRON.slice("0 3 * * * ".length, CRON.indexOf(" >> ")));

@@ -21,8 +21,10 @@ test("without a connection: a local `sh -s -- MODE:PATH...` command with host-la
   expect(cmd.inputs.update).toBe(CREATE);
   expect(cmd.inputs.interpreter).toEqual(["/bin/sh", "-c"]);
   expect(cmd.inputs.stdin).toBe(readScript("host-layout.sh"));
-  expect(cmd.inputs.triggers).toEqual(["700:/root/infra/letsencrypt", "700:/root/ems_system/.secrets", ":/root/ems_system/data/uploads/ems", ":/srv/my uploads/it's here"]);
-  expect(shellWords(CREATE).slice(3)).toEqual(cmd.inputs.triggers);
+  expect(shellWords(CREATE).slice(3)).toEqual(["700:/root/infra/letsencrypt", "700:/root/ems_system/.secrets", ":/root/ems_system/data/uploads/ems", ":/srv/my uploads/it's here"]);
+  // A new folder re-runs the script as an update: no triggers, which would replace this (protected in prod) resource.
+  expect(cmd.inputs.update).toBe(CREATE);
+  expect(cmd.inputs.triggers).toBeUndefined();
   expect(run.ofType(T.remoteCommand)).toEqual([]);
   expect(await unwrap(run.result.folders)).toEqual(FOLDERS.map((f) => f.path));
 });

@@ -165,7 +165,7 @@ const BAD: BadConfig[] = [
     name: "an unknown environment and an unknown TLS mode are refused",
     stack: "dev",
     config: () => withValue({ ...dev(), "ems-infra:environment": "staging" }, "tls", ["mode"], "selfsigned"),
-    problems: ['ems-infra:environment: Invalid option: expected one of "development"|"production"', 'ems-infra:tls.mode: must be "mkcert" or "acme"'],
+    problems: ['ems-infra:environment: must be "development" or "production"', 'ems-infra:tls.mode: must be "mkcert" or "acme"'],
   },
   {
     name: "Postgres is never published on a host port",
@@ -432,6 +432,18 @@ const BAD: BadConfig[] = [
     stack: "prod",
     config: () => withValue(withValue(prod(), "services", ["ems", "memoryMb"], 32), "postgres", ["memoryMb"], 64),
     problems: ["ems-infra:postgres.memoryMb: must be at least 128 (MiB)", "ems-infra:services.ems.memoryMb: must be at least 64 (MiB)"],
+  },
+  {
+    name: "a service image with its own tag is refused: the tag is the service's version",
+    stack: "prod",
+    config: () => withValue(prod(), "services", ["ems", "image"], "ghcr.io/edumigsoft/ems:latest"),
+    problems: ["ems-infra:services.ems.image: must be a repository without a tag or digest: the tag is the service's version"],
+  },
+  {
+    name: "a registry given as a URL is refused: it is a host name",
+    stack: "dev",
+    config: () => withValue(dev(), "registry", ["server"], "https://ghcr.io"),
+    problems: ["ems-infra:registry.server: must be a registry host name like ghcr.io (no scheme, no path)"],
   },
 ];
 

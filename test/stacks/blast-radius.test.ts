@@ -2,8 +2,8 @@
  * The bench's diff (bench/diff.ts) on mocked runs (bench/mockStack.ts): bumping the EMS version in
  * Pulumi.prod.yaml touches the EMS image and container only — nothing of Traefik, Postgres or SMS.
  */
-import { SECRET_KEYS, baseline, configFor } from "../../bench/changes";
-import { Captured, classify, diffRuns } from "../../bench/diff";
+import { CHANGES, SECRET_KEYS, baseline, configFor } from "../../bench/changes";
+import { Captured, classify, diffRuns, protectedViolations } from "../../bench/diff";
 import { captureStack } from "../../bench/mockStack";
 
 let base: Captured[];
@@ -46,4 +46,22 @@ test("classification rules: docker and random resources replace on any input, co
   expect(diffRuns([a], [])).toEqual([{ action: "delete", type: "x:y:Z", name: "a", changed: [] }]);
   expect(diffRuns([], [a])).toEqual([{ action: "create", type: "x:y:Z", name: "a", changed: [] }]);
   expect(diffRuns([a], [{ ...a, inputs: { v: 2 } }])).toEqual([{ action: "update", type: "x:y:Z", name: "a", changed: ["v"] }]);
+});
+
+test("no typical change replaces or deletes a protected prod resource (Pulumi would refuse the update)", async () => {
+  expect(base.filter((r) => r.protect).map((r) => r.name).sort()).toEqual(["host-layout-data-folders", "postgres-data"]);
+  for (const change of CHANGES) {
+    const changes = diffRuns(base, await captureStack("prod", configFor("prod", change.name), SECRET_KEYS));
+    expect({ change: change.name, refused: protectedViolations(base, changes) }).toEqual({ change: change.name, refused: [] });
+  }
+});
+
+test("a third service updates the protected folder layout in place instead of replacing it", async () => {
+  const changes = diffRuns(base, await captureStack("prod", configFor("prod", "new-service"), SECRET_KEYS));
+  expect(changes.find((c) => c.name === "host-layout-data-folders")).toEqual({
+    action: "update",
+    type: "command:local:Command",
+    name: "host-layout-data-folders",
+    changed: ["create", "update"],
+  });
 });
