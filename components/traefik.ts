@@ -3,7 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { HARDENING, LOG_ROTATION, toLabels } from "./containerDefaults";
-import { ENTRYPOINT_WEBSECURE, TRAEFIK_PATHS, TraefikTls, traefikDynamicConfig, traefikStaticConfig } from "./traefikConfig";
+import { ENTRYPOINT_WEBSECURE, TRAEFIK_PATHS, TraefikTls, traefikDynamicFiles, traefikStaticConfig } from "./traefikConfig";
 
 export interface TraefikArgs {
   /** Pinned Traefik image, e.g. traefik:v3.3.5. */
@@ -35,7 +35,10 @@ export class Traefik extends pulumi.ComponentResource {
     super("ems:infra:Traefik", name, {}, opts);
     const configArgs = { tls: args.tls, network: args.network, dashboard: !!args.dashboard, rateLimit: args.rateLimit };
     const staticYaml = YAML.stringify(traefikStaticConfig(configArgs));
-    const dynamicYaml = YAML.stringify(traefikDynamicConfig(configArgs));
+    const dynamicFiles = Object.entries(traefikDynamicFiles(configArgs)).map(([file, config]) => ({
+      file: `${TRAEFIK_PATHS.dynamicDir}/${file}`,
+      content: YAML.stringify(config),
+    }));
 
     const network = new docker.Network(`${name}-network`, { name: args.network, driver: "bridge" }, { parent: this });
     const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
@@ -55,10 +58,7 @@ export class Traefik extends pulumi.ComponentResource {
           { internal: 443, external: 443 },
         ],
         mounts: [{ type: "bind", source: TRAEFIK_PATHS.dockerSocket, target: TRAEFIK_PATHS.dockerSocket, readOnly: true }, tlsMount],
-        uploads: [
-          { file: TRAEFIK_PATHS.staticConfig, content: staticYaml },
-          { file: `${TRAEFIK_PATHS.dynamicDir}/ems-infra.yml`, content: dynamicYaml },
-        ],
+        uploads: [{ file: TRAEFIK_PATHS.staticConfig, content: staticYaml }, ...dynamicFiles],
         networksAdvanced: [{ name: network.name }],
         healthcheck: { tests: ["CMD", "traefik", "healthcheck", "--ping"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "5s" },
         labels: pulumi

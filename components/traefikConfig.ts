@@ -71,12 +71,24 @@ export function traefikStaticConfig(args: TraefikConfigArgs): Record<string, unk
   };
 }
 
-/** The dynamic configuration served by the file provider: TLS options and the shared middlewares. */
-export function traefikDynamicConfig(args: TraefikConfigArgs): Record<string, unknown> {
+/** The file provider's TLS configuration (the seed's certs/tls.yml): options and, for mkcert, the certificate. */
+export function traefikTlsConfig(args: TraefikConfigArgs): Record<string, unknown> {
   const certificate = {
     certFile: `${TRAEFIK_PATHS.certsDir}/${MKCERT_FILES.cert}`,
     keyFile: `${TRAEFIK_PATHS.certsDir}/${MKCERT_FILES.key}`,
   };
+  return {
+    tls: {
+      options: { default: { minVersion: "VersionTLS12", sniStrict: args.tls.mode === "acme" } },
+      ...(args.tls.mode === "mkcert"
+        ? { certificates: [certificate], stores: { default: { defaultCertificate: certificate } } }
+        : {}),
+    },
+  };
+}
+
+/** The middlewares every API router uses, defined once in the file provider. */
+export function traefikMiddlewaresConfig(args: TraefikConfigArgs): Record<string, unknown> {
   return {
     http: {
       middlewares: {
@@ -93,11 +105,15 @@ export function traefikDynamicConfig(args: TraefikConfigArgs): Record<string, un
         "api-ratelimit": { rateLimit: { average: args.rateLimit.average, burst: args.rateLimit.burst } },
       },
     },
-    tls: {
-      options: { default: { minVersion: "VersionTLS12", sniStrict: args.tls.mode === "acme" } },
-      ...(args.tls.mode === "mkcert"
-        ? { certificates: [certificate], stores: { default: { defaultCertificate: certificate } } }
-        : {}),
-    },
   };
+}
+
+/** The files of the dynamic configuration folder, by name. */
+export function traefikDynamicFiles(args: TraefikConfigArgs): Record<string, Record<string, unknown>> {
+  return { "tls.yml": traefikTlsConfig(args), "middlewares.yml": traefikMiddlewaresConfig(args) };
+}
+
+/** Everything the file provider serves, as one dynamic-configuration object (what Traefik merges). */
+export function traefikDynamicConfig(args: TraefikConfigArgs): Record<string, unknown> {
+  return { ...traefikMiddlewaresConfig(args), ...traefikTlsConfig(args) };
 }

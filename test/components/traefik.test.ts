@@ -13,7 +13,11 @@ const ACME: TraefikArgs = { ...BASE, tls: { mode: "acme", email: "admin@edumigso
 const MKCERT: TraefikArgs = { ...BASE, tls: { mode: "mkcert", certsDir: "/home/dev/Projects/Working/ems_system/servers/infra/certs" } };
 
 const staticOf = (run: ComponentRun<Traefik>) => YAML.parse(uploadedFile(run.get(T.container, "traefik"), "/etc/traefik/traefik.yml"));
-const dynamicOf = (run: ComponentRun<Traefik>) => YAML.parse(uploadedFile(run.get(T.container, "traefik"), "/etc/traefik/dynamic/ems-infra.yml"));
+/** What the file provider serves: tls.yml and middlewares.yml merged, as Traefik merges its dynamic folder. */
+const dynamicOf = (run: ComponentRun<Traefik>) => {
+  const container = run.get(T.container, "traefik");
+  return { ...YAML.parse(uploadedFile(container, "/etc/traefik/dynamic/middlewares.yml")), ...YAML.parse(uploadedFile(container, "/etc/traefik/dynamic/tls.yml")) };
+};
 
 let acme: ComponentRun<Traefik>;
 let mkcert: ComponentRun<Traefik>;
@@ -117,4 +121,16 @@ test("a new mkcert certificate restarts Traefik: its checksum is a label of the 
   const run = await runComponents(() => new Traefik("traefik", { ...MKCERT, certificateFingerprint: "27452994" }));
   expect(labelMap(run.get(T.container, "traefik"))["ems-infra.certificate"]).toBe("27452994");
   expect(labelMap(mkcert.get(T.container, "traefik"))["ems-infra.certificate"]).toBeUndefined();
+});
+
+test("the dynamic folder holds the seed's tls.yml and a middlewares.yml, each valid on its own", () => {
+  const container = mkcert.get(T.container, "traefik");
+  const files = (container.inputs.uploads as { file: string }[]).map((u) => u.file);
+  expect(files).toEqual(["/etc/traefik/traefik.yml", "/etc/traefik/dynamic/tls.yml", "/etc/traefik/dynamic/middlewares.yml"]);
+  const tls = YAML.parse(uploadedFile(container, "/etc/traefik/dynamic/tls.yml"));
+  const middlewares = YAML.parse(uploadedFile(container, "/etc/traefik/dynamic/middlewares.yml"));
+  expect(Object.keys(tls)).toEqual(["tls"]);
+  expect(Object.keys(middlewares.http.middlewares)).toEqual(["security-headers", "api-ratelimit"]);
+  expect(validateDynamic(tls)).toEqual([]);
+  expect(validateDynamic(middlewares)).toEqual([]);
 });

@@ -44,7 +44,7 @@ describe("Equivalência local ↔ VPS, column Local (dev stack)", () => {
   test("TLS servers/infra/certs/ (mkcert): local.pem and local-key.pem made in ~/Projects/Working/ems_system/servers/infra/certs and served by Traefik", async () => {
     const traefik = run.get(T.container, "traefik");
     expect(mountAt(traefik, "/certs")).toEqual({ type: "bind", source: CERTS, target: "/certs", readOnly: true });
-    const dynamic = YAML.parse(uploadedFile(traefik, "/etc/traefik/dynamic/ems-infra.yml"));
+    const dynamic = YAML.parse(uploadedFile(traefik, "/etc/traefik/dynamic/tls.yml"));
     const certificate = { certFile: "/certs/local.pem", keyFile: "/certs/local-key.pem" };
     expect(dynamic.tls.certificates).toEqual([certificate]);
     expect(dynamic.tls.stores.default.defaultCertificate).toEqual(certificate);

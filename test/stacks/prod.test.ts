@@ -34,7 +34,7 @@ describe("Equivalência local ↔ VPS, column VPS (prod stack)", () => {
       letsencrypt: { acme: { email: "admin@edumigsoft.com.br", storage: "/letsencrypt/acme.json", httpChallenge: { entryPoint: "web" } } },
     });
     expect(staticConfig.entryPoints.websecure.http.tls).toEqual({ certResolver: "letsencrypt" });
-    const dynamic = YAML.parse(uploadedFile(traefik, "/etc/traefik/dynamic/ems-infra.yml"));
+    const dynamic = YAML.parse(uploadedFile(traefik, "/etc/traefik/dynamic/tls.yml"));
     expect(dynamic.tls.certificates).toBeUndefined();
     expect(mountsOf(traefik).map((m) => m.target)).not.toContain("/certs");
     expect(run.ofType("ems:infra:LocalCertificates")).toEqual([]);
