@@ -1,4 +1,5 @@
 import { spawn } from "child_process";
+import { ensureLocalBackend } from "./backend";
 
 /** How a command reaches the host: `sh -c` here, or `ssh` to the stack's `commandHost` (user@host:port). */
 export function hostInvocation(commandHost: string, command: string): { file: string; args: string[] } {
@@ -50,6 +51,7 @@ export const defaultHostDeps: HostDeps = {
     // Imported lazily so that --help and argument errors work without the Pulumi CLI.
     const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
     const { REPO_ROOT } = await import("./stackOps");
+    ensureLocalBackend(REPO_ROOT);
     const stack = await LocalWorkspace.selectStack({ stackName, workDir: REPO_ROOT });
     return stack.outputs();
   },

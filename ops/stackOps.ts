@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ConfigValue, OpMap, PreviewOptions, PreviewResult, UpdateSummary, UpOptions, UpResult } from "@pulumi/pulumi/automation";
 import { CommandSpec, formatHelp, UsageError, usageHint } from "./args";
+import { ensureLocalBackend } from "./backend";
 
 /** The repository root: where Pulumi.yaml and the stack files live. */
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -41,6 +42,7 @@ export interface Deps {
 export const defaultDeps: Deps = {
   async openStack(stackName, workDir, create) {
     const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+    ensureLocalBackend(workDir);
     const args = { stackName, workDir };
     return create ? LocalWorkspace.createOrSelectStack(args) : LocalWorkspace.selectStack(args);
   },
