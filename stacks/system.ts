@@ -8,7 +8,7 @@ import { HostConnection } from "../components/hostCommand";
 import { HostFolder, HostLayout } from "../components/hostLayout";
 import { LocalCertificates } from "../components/localCertificates";
 import { Migration } from "../components/migration";
-import { Postgres } from "../components/postgres";
+import { POSTGRES_PORT, Postgres } from "../components/postgres";
 import { Traefik } from "../components/traefik";
 import { StackConfig } from "./config";
 
@@ -130,11 +130,12 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     : undefined;
   const proxyNetwork = traefik ? traefik.networkName : cfg.traefik.network;
 
+  const postgresHost = `${cfg.system}-postgres`;
   const postgres = new Postgres(
     "postgres",
     {
       image: cfg.postgres.image,
-      containerName: `${cfg.system}-postgres`,
+      containerName: postgresHost,
       volumeName: postgresVolumeName(cfg),
       networkName: `${cfg.system}_db`,
       user: cfg.postgres.user,
@@ -162,8 +163,9 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
         env: {
           ...s.env,
           ENVIRONMENT: cfg.environment,
-          DB_HOST: `${cfg.system}-postgres`,
-          DB_PORT: "5432",
+          // Plain values, not the component's outputs: a re-run of Postgres must not ripple into every API.
+          DB_HOST: postgresHost,
+          DB_PORT: String(POSTGRES_PORT),
           DB_NAME: s.database,
           DB_USER: cfg.postgres.user,
           DB_PASSWORD: credentials.postgresPassword,
