@@ -29,6 +29,11 @@ export interface ServiceCredentials {
 export class Credentials extends pulumi.ComponentResource {
   /** Postgres superuser password. */
   public readonly postgresPassword: pulumi.Output<string>;
+  /**
+   * Password an empty data volume is initialised with, replaced by `postgresPassword` as soon as the server is
+   * up: it never changes, so rotating `postgresPassword` does not restart Postgres.
+   */
+  public readonly postgresBootstrapPassword: pulumi.Output<string>;
   /** JWT_KEY and API_KEY of each service, by service name. */
   public readonly services: Record<string, ServiceCredentials>;
 
@@ -41,6 +46,7 @@ export class Credentials extends pulumi.ComponentResource {
       value === undefined ? generate(id, length) : pulumi.secret(value);
 
     this.postgresPassword = given(args.postgresPassword, "postgres-password", 32);
+    this.postgresBootstrapPassword = generate("postgres-bootstrap-password", 32);
     this.services = Object.fromEntries(
       args.services.map((s) => [
         s.name,

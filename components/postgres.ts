@@ -15,8 +15,10 @@ export interface PostgresArgs {
   networkName: string;
   /** Superuser name. */
   user: string;
-  /** Superuser password, a Pulumi secret. */
+  /** Superuser password, a Pulumi secret; applied to the role on every deploy that changes it. */
   password: pulumi.Input<string>;
+  /** Password initdb gives the superuser on an empty volume (a secret that never changes). */
+  bootstrapPassword: pulumi.Input<string>;
   /** Databases that must exist (one per API service); missing ones are created on every deploy. */
   databases: string[];
   /** Memory limit of the container. */
@@ -55,7 +57,9 @@ export class Postgres extends pulumi.ComponentResource {
       {
         name: args.containerName,
         image: image.repoDigest.apply((digest) => digest || args.image),
-        envs: pulumi.secret(pulumi.output(args.password).apply((password) => [`POSTGRES_USER=${args.user}`, `POSTGRES_PASSWORD=${password}`, `PGDATA=${DATA_DIR}`])),
+        // Only initdb reads POSTGRES_PASSWORD: the real password is set by the databases command below, so a
+        // rotation changes no container input and the server keeps running.
+        envs: pulumi.secret(pulumi.output(args.bootstrapPassword).apply((password) => [`POSTGRES_USER=${args.user}`, `POSTGRES_PASSWORD=${password}`, `PGDATA=${DATA_DIR}`])),
         mounts: [{ type: "volume", source: volume.name, target: DATA_DIR }],
         networksAdvanced: [{ name: network.name, aliases: ["postgres"] }],
         healthcheck: {
@@ -79,7 +83,8 @@ export class Postgres extends pulumi.ComponentResource {
     );
 
     // Creates missing databases on an existing volume too (initdb scripts only run on an empty one), and
-    // applies the current password to the role, so rotating the secret is one `pulumi up`.
+    // applies the current password to the role, so rotating the secret is one `pulumi up`. It re-runs when the
+    // container is replaced or the databases change (triggers), and when the password changes (its stdin).
     const stdin = pulumi
       .output(args.password)
       .apply((password) => `DATABASES=${shellQuote(args.databases.join(" "))}\nNEW_PASSWORD=${shellQuote(password)}\nexport DATABASES NEW_PASSWORD\n${readScript("ensure-databases.sh")}`);

@@ -140,6 +140,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
       networkName: `${cfg.system}_db`,
       user: cfg.postgres.user,
       password: credentials.postgresPassword,
+      bootstrapPassword: credentials.postgresBootstrapPassword,
       databases: cfg.services.map((s) => s.database),
       memoryMb: cfg.postgres.memoryMb,
       connection,

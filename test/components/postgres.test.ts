@@ -9,6 +9,7 @@ import { mountAt, unsecret } from "../stacks/helpers";
 import { typeOfUrn } from "../stacks/invariants";
 
 const PASSWORD = "pg-Pass'word $HOME `x` 0123";
+const BOOTSTRAP = "bootstrap-0123456789abcdefghijkl";
 const ARGS = (): PostgresArgs => ({
   image: "postgres:16.6",
   containerName: "ems_system-postgres",
@@ -16,6 +17,7 @@ const ARGS = (): PostgresArgs => ({
   networkName: "ems_system_db",
   user: "ems",
   password: pulumi.secret(PASSWORD),
+  bootstrapPassword: pulumi.secret(BOOTSTRAP),
   databases: ["ems", "sms"],
   memoryMb: 1024,
   protectData: true,
@@ -36,10 +38,10 @@ test("health check is pg_isready as the configured user", () => {
   });
 });
 
-test("the environment (holding the password) is a secret, with user, password and PGDATA", async () => {
+test("the environment is a secret, with user, the initdb bootstrap password and PGDATA (never the rotating password)", async () => {
   const c = run.get(T.container, "postgres");
   expect(await isSecretInput(c.props.envs)).toBe(true);
-  expect(await unwrap(c.props.envs)).toEqual(["POSTGRES_USER=ems", `POSTGRES_PASSWORD=${PASSWORD}`, "PGDATA=/var/lib/postgresql/data"]);
+  expect(await unwrap(c.props.envs)).toEqual(["POSTGRES_USER=ems", `POSTGRES_PASSWORD=${BOOTSTRAP}`, "PGDATA=/var/lib/postgresql/data"]);
   expect(c.opts.additionalSecretOutputs).toContain("envs");
 });
 
@@ -94,4 +96,14 @@ test("with an SSH connection, the databases command runs on the host over SSH", 
   const cmd = remote.get(T.remoteCommand, "postgres-databases");
   expect(cmd.inputs.create).toBe("docker exec -i ems_system-postgres sh -s");
   expect(unsecret(cmd.inputs.connection)).toMatchObject({ host: "vps.example", user: "root", port: 22 });
+});
+
+test("rotating the password changes the databases command's stdin only: the container's inputs stay the same", async () => {
+  const rotated = await runComponents(() => new Postgres("postgres", { ...ARGS(), password: pulumi.secret("another-Password-0123456789") }));
+  expect(rotated.get(T.container, "postgres").inputs).toEqual(run.get(T.container, "postgres").inputs);
+  const before = run.get(T.localCommand, "postgres-databases").inputs;
+  const after = rotated.get(T.localCommand, "postgres-databases").inputs;
+  expect(after.triggers).toEqual(before.triggers);
+  expect(unsecret(after.stdin)).toContain("NEW_PASSWORD=another-Password-0123456789\n");
+  expect(unsecret(after.stdin)).not.toEqual(unsecret(before.stdin));
 });

@@ -107,11 +107,15 @@ describeWithDocker("Postgres container on a real Docker engine", () => {
     expect(second.stdout).toContain("ensure-databases: sms exists");
     expect(second.stdout).not.toContain("created");
     expect(databases()).toBe(before);
-    // The secret stays out of the output.
-    expect(first.stdout + first.stderr + second.stdout + second.stderr).not.toContain(envs(spec).POSTGRES_PASSWORD);
+    // The secrets stay out of the output: the initdb bootstrap password and the role's real one (the APIs').
+    const output = first.stdout + first.stderr + second.stdout + second.stderr;
+    expect(output).not.toContain(envs(spec).POSTGRES_PASSWORD);
+    expect(output).not.toContain(envs(emsSpec).DB_PASSWORD);
   });
 
-  test("an API on the internal network reaches it with its DB_* settings and the password", () => {
+  test("an API on the internal network reaches it with its DB_* settings and the password set by the databases command", () => {
+    // Not the password initdb was given: the databases command replaced it.
+    expect(envs(emsSpec).DB_PASSWORD).not.toBe(envs(spec).POSTGRES_PASSWORD);
     const env = envs(emsSpec);
     expect(env.DB_HOST).toBe(spec.name);
     const r = run("docker", [

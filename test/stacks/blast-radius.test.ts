@@ -29,10 +29,18 @@ test("bumping the EMS version in Pulumi.prod.yaml replaces ems-image and ems, an
   for (const untouched of ["traefik", "postgres", "sms"]) expect(touched).not.toContain(untouched);
 });
 
-test("a replaced container's new id ripples into what uses it: a rotated Postgres password re-runs the databases command", async () => {
+test("a rotated Postgres password re-runs the databases command (ALTER ROLE) and replaces the APIs, but never restarts Postgres", async () => {
   const changes = diffRuns(base, await captureStack("prod", configFor("prod", "postgres-password"), SECRET_KEYS));
-  expect(changes.map((c) => `${c.action} ${c.name}`)).toEqual(["replace postgres", "replace postgres-databases", "replace ems", "replace sms"]);
-  expect(changes.find((c) => c.name === "postgres-databases")!.changed).toEqual(["stdin", "triggers"]);
+  expect(changes.map((c) => `${c.action} ${c.name}`)).toEqual(["update postgres-databases", "replace ems", "replace sms"]);
+  expect(changes.find((c) => c.name === "postgres-databases")!.changed).toEqual(["stdin"]);
+});
+
+test("a replaced container's new id ripples into what uses it: a new Postgres image re-runs the databases command", async () => {
+  const newImage = configFor("prod", "baseline");
+  newImage["ems-infra:postgres"] = JSON.stringify({ ...JSON.parse(newImage["ems-infra:postgres"]), image: "postgres:16.8" });
+  const changes = diffRuns(base, await captureStack("prod", newImage, SECRET_KEYS));
+  expect(changes.map((c) => `${c.action} ${c.name}`)).toEqual(["replace postgres-image", "replace postgres", "replace postgres-databases"]);
+  expect(changes.find((c) => c.name === "postgres-databases")!.changed).toEqual(["triggers"]);
 });
 
 test("classification rules: docker and random resources replace on any input, commands only on triggers", () => {

@@ -75,9 +75,10 @@ describe.each(SCENARIOS)("%s stack, %s", (stack, _scenario, withSet) => {
   });
 
   test("the credentials are the ones set in config plus the generated ones, and they do reach the containers", () => {
+    // The initdb bootstrap password is always generated: nobody sets or needs it.
     const expected = withSet
-      ? ["credentials-sms-api-key", "credentials-sms-jwt-key"]
-      : ["credentials-ems-api-key", "credentials-ems-jwt-key", "credentials-postgres-password", "credentials-sms-api-key", "credentials-sms-jwt-key"];
+      ? ["credentials-postgres-bootstrap-password", "credentials-sms-api-key", "credentials-sms-jwt-key"]
+      : ["credentials-ems-api-key", "credentials-ems-jwt-key", "credentials-postgres-bootstrap-password", "credentials-postgres-password", "credentials-sms-api-key", "credentials-sms-jwt-key"];
     expect(run.ofType(T.randomPassword).map((r) => r.name).sort()).toEqual(expected);
     const wire = JSON.stringify(run.resources.map((r) => r.inputs));
     // Sanity: the check below would see them (a changed mock formula must not make it pass vacuously).
