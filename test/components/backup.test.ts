@@ -1,19 +1,11 @@
 /** The Backup component alone: the exact crontab line, the installer it runs on the host, its outputs. */
-import { BACKUP_SCRIPTS, Backup, BackupArgs, backupCronLine, backupInstallScript } from "../../components/backup";
+import { BACKUP_SCRIPTS, Backup, backupCronLine, backupInstallScript } from "../../components/backup";
 import { readScript } from "../../components/shell";
 import { runComponents } from "../support/componentHarness";
 import { T, unwrap } from "../support/stackHarness";
+import { PROD_BACKUP } from "../support/fixtures";
 
-const ARGS: Omit<BackupArgs, "postgresContainer" | "connection"> = {
-  schedule: "0 3 * * *",
-  backupDir: "/root/ems_system/data/backups",
-  scriptsDir: "/root/ems_system/data/bin",
-  logFile: "/root/ems_system/data/logs/backup.log",
-  keepDaily: 14,
-  keepWeekly: 8,
-  postgresUser: "ems",
-  jobName: "ems_system-backup",
-};
+const ARGS = PROD_BACKUP;
 const CRON =
   "0 3 * * * BACKUP_DIR=/root/ems_system/data/backups KEEP_DAILY=14 KEEP_WEEKLY=8 PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' " +
   "/root/ems_system/data/bin/backup.sh >> /root/ems_system/data/logs/backup.log 2>&1 # ems-infra:ems_system-backup";

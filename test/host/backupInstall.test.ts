@@ -11,6 +11,7 @@ import { BACKUP_SCRIPTS, Backup, BackupArgs, backupCronLine } from "../../compon
 import { readScript } from "../../components/shell";
 import { runComponents } from "../support/componentHarness";
 import { T } from "../support/stackHarness";
+import { backupUnder } from "../support/fixtures";
 
 const FAKE_CRONTAB = `#!/bin/sh
 # crontab -l prints the stored table (or fails like cron does without one); crontab FILE replaces it.
@@ -31,17 +32,8 @@ beforeEach(() => {
   fs.writeFileSync(path.join(root, "fakebin/crontab"), FAKE_CRONTAB, { mode: 0o755 });
   fs.mkdirSync(path.join(root, "tmp"));
   store = path.join(root, "crontab.txt");
-  args = {
-    schedule: "0 3 * * *",
-    backupDir: path.join(root, "ems_system/data/backups"),
-    scriptsDir: path.join(root, "ems_system/data/bin"),
-    // A folder no one has created yet (both services' logs moved elsewhere).
-    logFile: path.join(root, "ems_system/data/logs/backup.log"),
-    keepDaily: 14,
-    keepWeekly: 8,
-    postgresUser: "ems",
-    jobName: "ems_system-backup",
-  };
+  // Its logs folder is one no one has created yet (as when both services' logs are moved elsewhere).
+  args = backupUnder(path.join(root, "root"));
 });
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 

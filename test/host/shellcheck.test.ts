@@ -1,6 +1,7 @@
 /** shellcheck on the scripts the program feeds to a host shell (skipped, saying so, when shellcheck is absent). */
 import { spawnSync } from "child_process";
 import * as path from "path";
+import { PROD_BACKUP } from "../support/fixtures";
 import { backupInstallScript } from "../../components/backup";
 
 const HAS_SHELLCHECK = spawnSync("sh", ["-c", "command -v shellcheck"]).status === 0;
@@ -17,16 +18,7 @@ maybe.each(["host-layout.sh", "mkcert.sh"])("%s passes shellcheck as a POSIX sh 
 
 maybe("the backup installer the Backup component generates passes shellcheck", () => {
   const script = backupInstallScript(
-    {
-      schedule: "0 3 * * *",
-      backupDir: "/root/ems_system/data/backups",
-      scriptsDir: "/root/ems_system/data/bin",
-      logFile: "/root/ems_system/data/logs/backup.log",
-      keepDaily: 14,
-      keepWeekly: 8,
-      postgresUser: "ems",
-      jobName: "ems_system-backup",
-    },
+    PROD_BACKUP,
     "ems_system-postgres",
   );
   const result = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: script, encoding: "utf8" });
