@@ -5,7 +5,7 @@ import { runComponents, urnOf } from "../support/componentHarness";
 import { T, isSecretInput, unwrap } from "../support/stackHarness";
 import { typeOfUrn } from "../stacks/invariants";
 
-test("values given are used as they are, as secrets, and nothing is generated for them", async () => {
+test("values given are used as they are, as secrets, and nothing is generated for them but the initdb bootstrap password", async () => {
   const run = await runComponents(
     () =>
       new Credentials("credentials", {
@@ -13,8 +13,10 @@ test("values given are used as they are, as secrets, and nothing is generated fo
         services: [{ name: "ems", jwtKey: pulumi.output("given-jwt-key-0123456789abcdefghijkl"), apiKey: "given-api-key-0123" }],
       }),
   );
-  expect(run.ofType(T.randomPassword)).toEqual([]);
-  const { postgresPassword, services } = run.result;
+  expect(run.ofType(T.randomPassword).map((r) => r.name)).toEqual(["credentials-postgres-bootstrap-password"]);
+  const { postgresPassword, postgresBootstrapPassword, services } = run.result;
+  expect(await unwrap(postgresBootstrapPassword)).toMatch(/^generated-credentials-postgres-bootstrap-password-/);
+  expect(await isSecretInput(postgresBootstrapPassword)).toBe(true);
   expect(await unwrap(postgresPassword)).toBe("given-postgres-password");
   expect(await unwrap(services.ems.jwtKey)).toBe("given-jwt-key-0123456789abcdefghijkl");
   expect(await unwrap(services.ems.apiKey)).toBe("given-api-key-0123");
@@ -27,6 +29,7 @@ test("missing values are generated as RandomPasswords (32/64/40 characters, no s
   const generated = Object.fromEntries(run.ofType(T.randomPassword).map((r) => [r.name, r.inputs]));
   expect(generated).toEqual({
     "credentials-postgres-password": { length: 32, special: false },
+    "credentials-postgres-bootstrap-password": { length: 32, special: false },
     "credentials-ems-jwt-key": { length: 64, special: false },
     "credentials-ems-api-key": { length: 40, special: false },
     "credentials-sms-jwt-key": { length: 64, special: false },
