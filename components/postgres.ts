@@ -34,8 +34,6 @@ const DATA_DIR = "/var/lib/postgresql/data";
 
 /** PostgreSQL on a named volume, reachable only over an internal network. */
 export class Postgres extends pulumi.ComponentResource {
-  /** Host name the API containers connect to (the container's name on the internal network). */
-  public readonly host: pulumi.Output<string>;
   /** Name of the internal network the API containers join. */
   public readonly networkName: pulumi.Output<string>;
   /** Name of the data volume. */
@@ -99,10 +97,9 @@ export class Postgres extends pulumi.ComponentResource {
       { parent: this, dependsOn: [container], additionalSecretOutputs: ["stdin"] },
     );
 
-    this.host = pulumi.output(args.containerName);
     this.networkName = network.name;
     this.volumeName = volume.name;
     this.containerName = container.name;
-    this.registerOutputs({ host: this.host, networkName: this.networkName, volumeName: this.volumeName, containerName: this.containerName });
+    this.registerOutputs({ networkName: this.networkName, volumeName: this.volumeName, containerName: this.containerName });
   }
 }

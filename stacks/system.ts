@@ -44,10 +44,15 @@ export function hostConnection(cfg: StackConfig): HostConnection | undefined {
   return { ...cfg.ssh, privateKey: key === undefined ? undefined : pulumi.secret(key) };
 }
 
+/** `user@host:port` of the SSH connection. */
+function sshTarget(ssh: NonNullable<StackConfig["ssh"]>): string {
+  return `${ssh.user}@${ssh.host}:${ssh.port}`;
+}
+
 /** The Docker endpoint: explicit, or the SSH host's engine, or the local socket. */
 export function dockerHost(cfg: StackConfig): string | undefined {
   if (cfg.docker.host) return cfg.docker.host;
-  return cfg.ssh && `ssh://${cfg.ssh.user}@${cfg.ssh.host}:${cfg.ssh.port}`;
+  return cfg.ssh && `ssh://${sshTarget(cfg.ssh)}`;
 }
 
 /** The folders the system needs on the host, from the seed's hierarchy. */
@@ -213,7 +218,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     backupDir: backup.backupDir,
     backupCommand: backup.runCommand,
     restoreCommand: backup.restoreCommand,
-    commandHost: cfg.ssh ? `${cfg.ssh.user}@${cfg.ssh.host}:${cfg.ssh.port}` : "local",
+    commandHost: cfg.ssh ? sshTarget(cfg.ssh) : "local",
     folders: layout.folders,
     ...(migration ? { migrationReport: migration.report } : {}),
   };
