@@ -1,32 +1,52 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { HARDENING, LOG_ROTATION, toLabels } from "./containerDefaults";
-import { API_MIDDLEWARES, CERT_RESOLVER, ENTRYPOINT_WEBSECURE } from "./traefikConfig";
+import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, memoryLimit, toLabels } from "./containerDefaults";
+import { EMS_RUN_PATH, SECRETS_ENV_PATH, emsRunBase64, probeHealthcheckTests, secretsEnvFile } from "./probe";
+import { API_MIDDLEWARES, ENTRYPOINT_WEBSECURE } from "./traefikConfig";
+
+export interface ApiHealth {
+  /** Seconds a new version may take to answer 200 before the deploy fails. */
+  timeoutSeconds: number;
+  /** Seconds between probes once healthy. */
+  intervalSeconds: number;
+  /** Seconds between probes while starting (Docker 25+). */
+  startIntervalSeconds: number;
+}
 
 export interface ApiServiceArgs {
-  /** Image repository without tag, e.g. ghcr.io/edumigsoft/ems. */
+  /** Image repository without tag, e.g. ghcr.io/edumigsoft/ems-server. */
   image: string;
-  /** Pinned image tag, e.g. 1.4.2. */
+  /** The tag deployed, e.g. 1.2.1. */
   version: string;
+  /** `registry`: pulled once and run by digest; `local`: built on this machine, run by its image id. */
+  imageSource: "registry" | "local";
   /** Name of the Traefik router and service; the same across versions so both containers share it. */
   routerName: string;
   /** Public host name routed to the API, e.g. api.ems.edumigsoft.com.br. */
   host: string;
-  /** Port the API listens on inside the container. */
+  /** Port the server listens on inside the container (compiled into the server). */
   port: number;
-  /** HTTP path answered with 2xx when healthy. */
+  /** Path answered 200 with the service's x-api-key when healthy. */
   healthPath: string;
-  /** Whether the router asks Traefik's Let's Encrypt resolver for its certificate. */
-  acme: boolean;
-  /** Environment; credentials among it must be Pulumi secrets. */
-  env: Record<string, pulumi.Input<string>>;
+  /** The health gate's timings. */
+  health: ApiHealth;
+  /** Traefik's certificate resolver for the router, absent for files (mkcert). */
+  certResolver?: string;
+  /** Labels that say what the container is (`com.ems.service`, `com.ems.environment`). */
+  identity: Record<string, string>;
+  /** The server's command line inside the image. */
+  command: string[];
+  /** Plain environment (never a credential: those go in `secrets`). */
+  env: Record<string, string>;
+  /** Credentials, as Pulumi secrets: loaded from a file by ems-run, never in the container's Env. */
+  secrets: Record<string, pulumi.Input<string>>;
   /** Host folder mounted at uploadsDir. */
   uploadsHostPath: string;
-  /** Where the API writes uploads inside the container. */
+  /** Where the server writes uploads inside the container. */
   uploadsDir: string;
   /** Host folder mounted at logsDir. */
   logsHostPath: string;
-  /** Where the API writes logs inside the container. */
+  /** Where the server writes its log inside the container. */
   logsDir: string;
   /** Traefik's network (the router reaches the container on it). */
   proxyNetwork: pulumi.Input<string>;
@@ -39,7 +59,7 @@ export interface ApiServiceArgs {
 }
 
 /** Traefik labels routing `host` over HTTPS to the container, identical for every version of the service. */
-export function traefikLabels(args: { routerName: string; host: string; port: number; acme: boolean; network: string }): Record<string, string> {
+export function traefikLabels(args: { routerName: string; host: string; port: number; certResolver?: string; network: string }): Record<string, string> {
   const router = `traefik.http.routers.${args.routerName}`;
   return {
     "traefik.enable": "true",
@@ -47,16 +67,42 @@ export function traefikLabels(args: { routerName: string; host: string; port: nu
     [`${router}.rule`]: `Host(\`${args.host}\`)`,
     [`${router}.entrypoints`]: ENTRYPOINT_WEBSECURE,
     [`${router}.tls`]: "true",
-    ...(args.acme ? { [`${router}.tls.certresolver`]: CERT_RESOLVER } : {}),
+    ...(args.certResolver ? { [`${router}.tls.certresolver`]: args.certResolver } : {}),
     [`${router}.middlewares`]: API_MIDDLEWARES.join(","),
     [`${router}.service`]: args.routerName,
     [`traefik.http.services.${args.routerName}.loadbalancer.server.port`]: String(args.port),
   };
 }
 
+/** Docker's healthcheck for the API: ems-run's exec-form probe, nothing needed inside the image. */
+export function apiHealthcheck(port: number, healthPath: string, health: ApiHealth): docker.types.input.ContainerHealthcheck {
+  return {
+    tests: probeHealthcheckTests(port, healthPath),
+    interval: `${health.intervalSeconds}s`,
+    startInterval: `${health.startIntervalSeconds}s`,
+    // Probes failing while the server starts do not count: the gate is the wait below.
+    startPeriod: `${health.timeoutSeconds}s`,
+    timeout: "5s",
+    retries: 3,
+  };
+}
+
+/**
+ * What the container runs. A registry image is pulled once (kept for rollbacks) and run by digest; a local
+ * image (built by dev.sh / docker build) is looked up on every run and run by its id, so a rebuild under the
+ * same tag is redeployed.
+ */
+function imageReference(name: string, args: Pick<ApiServiceArgs, "image" | "version" | "imageSource">, parent: pulumi.Resource): pulumi.Output<string> {
+  const tagged = `${args.image}:${args.version}`;
+  if (args.imageSource === "local") return docker.getRemoteImageOutput({ name: tagged }, { parent }).apply((image) => image.id);
+  // keepLocally: a rollback to the previous version starts without a pull.
+  const image = new docker.RemoteImage(`${name}-image`, { name: tagged, keepLocally: true }, { parent });
+  return image.repoDigest.apply((digest) => digest || tagged);
+}
+
 /** One API (EMS, SMS, or the next one): pinned image, HTTPS route, health-gated zero-downtime replacement. */
 export class ApiService extends pulumi.ComponentResource {
-  /** The image reference the container runs (by digest when the registry gives one). */
+  /** The image reference the container runs. */
   public readonly imageRef: pulumi.Output<string>;
   /** The public URL. */
   public readonly url: pulumi.Output<string>;
@@ -65,46 +111,48 @@ export class ApiService extends pulumi.ComponentResource {
 
   constructor(name: string, args: ApiServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:ApiService", name, {}, opts);
-    // keepLocally: a rollback to the previous version starts without a pull.
-    const image = new docker.RemoteImage(`${name}-image`, { name: `${args.image}:${args.version}`, keepLocally: true }, { parent: this });
-    const imageRef = image.repoDigest.apply((digest) => digest || `${args.image}:${args.version}`);
-    const envs = pulumi.all(args.env).apply((env) =>
-      Object.keys(env)
-        .sort()
-        .map((key) => `${key}=${env[key]}`),
-    );
-    const url = `http://127.0.0.1:${args.port}${args.healthPath}`;
-
+    const imageRef = imageReference(name, args, this);
+    const secretsFile = pulumi.secret(pulumi.all(args.secrets).apply((values) => secretsEnvFile(values)));
     const container = new docker.Container(
       name,
       {
         image: imageRef,
-        envs,
-        labels: pulumi.output(args.proxyNetwork).apply((network) => toLabels(traefikLabels({ ...args, network }))),
+        entrypoints: [EMS_RUN_PATH],
+        command: args.command,
+        envs: Object.keys(args.env)
+          .sort()
+          .map((key) => `${key}=${args.env[key]}`),
+        uploads: [
+          { file: EMS_RUN_PATH, contentBase64: emsRunBase64(), executable: true },
+          { file: SECRETS_ENV_PATH, content: secretsFile },
+        ],
+        labels: pulumi.output(args.proxyNetwork).apply((network) => toLabels({ ...traefikLabels({ ...args, network }), ...args.identity })),
         mounts: [
           { type: "bind", source: args.uploadsHostPath, target: args.uploadsDir },
           { type: "bind", source: args.logsHostPath, target: args.logsDir },
         ],
         networksAdvanced: [{ name: args.proxyNetwork }, { name: args.dbNetwork }],
-        healthcheck: {
-          tests: ["CMD-SHELL", `wget -q -O /dev/null ${url} || curl -fsS -o /dev/null ${url} || exit 1`],
-          interval: "10s",
-          timeout: "5s",
-          retries: 3,
-          startPeriod: "20s",
-        },
-        memory: args.memoryMb,
+        healthcheck: apiHealthcheck(args.port, args.healthPath, args.health),
+        ...memoryLimit(args.memoryMb),
         // `pulumi up` waits for healthy before the old container is removed; Traefik routes only to healthy ones.
         wait: true,
-        waitTimeout: 180,
-        // The old container gets 30 s after SIGTERM to finish in-flight requests.
+        waitTimeout: args.health.timeoutSeconds,
+        // The server ignores SIGTERM: the old container keeps serving for 30 s, then is killed (the routers retry).
         destroyGraceSeconds: 30,
         ...LOG_ROTATION,
         ...HARDENING,
       },
-      // No fixed name and no host port, so the new version can start beside the old one.
-      // additionalSecretOutputs: the env holds credentials, so its read-back state is encrypted too.
-      { parent: this, deleteBeforeReplace: false, dependsOn: args.dependsOn, additionalSecretOutputs: ["envs"] },
+      {
+        parent: this,
+        // No fixed name and no host port, so the new version starts beside the old one.
+        deleteBeforeReplace: false,
+        // Any change replaces, including after a failed health wait: the engine then creates a new container
+        // instead of an empty update that would delete the last healthy one (provider-facts B3).
+        replaceOnChanges: ["*"],
+        ignoreChanges: READ_BACK_IGNORED,
+        dependsOn: args.dependsOn,
+        additionalSecretOutputs: ["uploads"],
+      },
     );
 
     this.imageRef = imageRef;

@@ -6,11 +6,26 @@ export const LOG_ROTATION: Pick<docker.ContainerArgs, "logDriver" | "logOpts"> =
   logOpts: { "max-size": "10m", "max-file": "3" },
 };
 
+/**
+ * Inputs the provider reads back differently from what was set, ignored so an unchanged stack shows no diff:
+ * a daemon's default `log-opts` (daemon.json) are merged into every container's and read back, and `logOpts`
+ * forces a replacement (provider-facts M3). The container's own rotation still applies when it is created.
+ */
+export const READ_BACK_IGNORED = ["logOpts"];
+
 /** Hardening shared by every container. */
 export const HARDENING: Pick<docker.ContainerArgs, "securityOpts" | "restart"> = {
   securityOpts: ["no-new-privileges:true"],
   restart: "unless-stopped",
 };
+
+/**
+ * A memory limit with swap capped at the same value: Docker stores MemorySwap = 2 x Memory when swap is left
+ * unset, the provider reads it back, and every `pulumi up` would then show an update (provider-facts M2).
+ */
+export function memoryLimit(mb: number): Pick<docker.ContainerArgs, "memory" | "memorySwap"> {
+  return { memory: mb, memorySwap: mb };
+}
 
 /** Container labels from a plain map, sorted so the order never shows up as a diff. */
 export function toLabels(map: Record<string, string>): { label: string; value: string }[] {

@@ -8,23 +8,29 @@ export interface ServiceCredentialsInput {
   jwtKey?: pulumi.Input<string>;
   /** API_KEY set in config, or absent to generate one. */
   apiKey?: pulumi.Input<string>;
+  /** The password of the service's database role set in config, or absent to generate one. */
+  dbPassword?: pulumi.Input<string>;
 }
 
 export interface CredentialsArgs {
-  /** Postgres password set in config, or absent to generate one. */
+  /** Postgres superuser password set in config, or absent to generate one. */
   postgresPassword?: pulumi.Input<string>;
   /** The API services and the keys set for them. */
   services: ServiceCredentialsInput[];
+  /** Make the salt of the dashboard's bcrypt hash (kept in state so the hash is the same on every run). */
+  dashboardSalt?: boolean;
 }
 
 export interface ServiceCredentials {
   jwtKey: pulumi.Output<string>;
   apiKey: pulumi.Output<string>;
+  dbPassword: pulumi.Output<string>;
 }
 
 /**
  * The system's credentials: the ones set with `pulumi config set --secret`, and generated ones for the rest.
- * Generated values live in the stack state, so they stay the same on every run until replaced on purpose.
+ * Generated values live in the stack state, so they stay the same on every run until replaced on purpose
+ * (`npm run rotate`).
  */
 export class Credentials extends pulumi.ComponentResource {
   /** Postgres superuser password. */
@@ -34,8 +40,10 @@ export class Credentials extends pulumi.ComponentResource {
    * up: it never changes, so rotating `postgresPassword` does not restart Postgres.
    */
   public readonly postgresBootstrapPassword: pulumi.Output<string>;
-  /** JWT_KEY and API_KEY of each service, by service name. */
+  /** JWT_KEY, API_KEY and database password of each service, by service name. */
   public readonly services: Record<string, ServiceCredentials>;
+  /** 22 characters of bcrypt's alphabet, or undefined when not asked for. */
+  public readonly dashboardSalt?: pulumi.Output<string>;
 
   constructor(name: string, args: CredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:Credentials", name, {}, opts);
@@ -50,9 +58,14 @@ export class Credentials extends pulumi.ComponentResource {
     this.services = Object.fromEntries(
       args.services.map((s) => [
         s.name,
-        { jwtKey: given(s.jwtKey, `${s.name}-jwt-key`, 64), apiKey: given(s.apiKey, `${s.name}-api-key`, 40) },
+        {
+          jwtKey: given(s.jwtKey, `${s.name}-jwt-key`, 64),
+          apiKey: given(s.apiKey, `${s.name}-api-key`, 40),
+          dbPassword: given(s.dbPassword, `${s.name}-db-password`, 32),
+        },
       ]),
     );
+    if (args.dashboardSalt) this.dashboardSalt = generate("dashboard-salt", 22);
     this.registerOutputs({});
   }
 }

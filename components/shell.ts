@@ -15,3 +15,38 @@ export function readScript(name: string): string {
 export function scriptCommand(args: string[]): string {
   return ["sh", "-s", "--", ...args.map(shellQuote)].join(" ");
 }
+
+/** A file the host command writes, with its octal mode. */
+export interface HostFile {
+  /** File name inside the folder. */
+  name: string;
+  /** Its whole content. */
+  content: string;
+  /** Octal mode, e.g. "600". */
+  mode: string;
+}
+
+const HEREDOC_END = "EMS_INFRA_EOF";
+
+/**
+ * A script that writes `files` into `dir` (created when missing), each through a temporary file renamed over
+ * the old one, so a program watching the folder (Traefik's file provider) never reads half a file.
+ */
+export function writeFilesScript(dir: string, files: HostFile[]): string {
+  const lines = ["set -eu", "umask 077", `dir=${shellQuote(dir)}`, 'mkdir -p "$dir"'];
+  for (const f of files) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(f.name)) throw new Error(`writeFilesScript: bad file name ${JSON.stringify(f.name)}`);
+    if (!/^[0-7]{3,4}$/.test(f.mode)) throw new Error(`writeFilesScript: bad mode ${f.mode} for ${f.name}`);
+    const body = f.content.endsWith("\n") ? f.content : `${f.content}\n`;
+    if (body.split("\n").includes(HEREDOC_END)) throw new Error(`writeFilesScript: ${f.name} contains the line ${HEREDOC_END}`);
+    lines.push(
+      `tmp="$dir/.${f.name}.$$"`,
+      `cat > "$tmp" <<'${HEREDOC_END}'`,
+      `${body}${HEREDOC_END}`,
+      `chmod ${f.mode} "$tmp"`,
+      `mv -f "$tmp" "$dir/${f.name}"`,
+      `echo "wrote $dir/${f.name}"`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,46 +1,86 @@
-import * as crypto from "crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { HARDENING, LOG_ROTATION, toLabels } from "./containerDefaults";
-import { ENTRYPOINT_WEBSECURE, TRAEFIK_PATHS, TraefikTls, traefikDynamicFiles, traefikStaticConfig } from "./traefikConfig";
+import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, memoryLimit, toLabels } from "./containerDefaults";
+import { HostConnection, hostCommand } from "./hostCommand";
+import { HostFile, writeFilesScript } from "./shell";
+import { TRAEFIK_PATHS, TraefikTls, traefikDynamicFiles, traefikStaticConfig } from "./traefikConfig";
+import { dashboardDynamicConfig, TraefikDashboard } from "./traefikDashboard";
 
 export interface TraefikArgs {
-  /** Pinned Traefik image, e.g. traefik:v3.3.5. */
+  /** Pinned Traefik image (v3.6.1 or later: older ones cannot talk to Docker Engine 29). */
   image: string;
-  /** Name of the Docker network Traefik creates and shares with every routed container. */
+  /** Fixed container name. */
+  containerName: string;
+  /** Name of the Docker network shared with every routed container. */
   network: string;
+  /** true: the network exists on the host already (shared with other systems) and is only joined. */
+  externalNetwork: boolean;
   /** Certificates: mkcert files (dev) or Let's Encrypt ACME (prod). */
   tls: TraefikTls;
   /** Requests per second per client on the API routers, and the burst above it. */
   rateLimit: { average: number; burst: number };
   /** Memory limit of the container. */
   memoryMb: number;
-  /** Changes whenever the mounted certificate files change, so Traefik restarts and loads them (mkcert). */
+  /** Host folder of the dynamic configuration, bind-mounted read-only and watched by Traefik. */
+  dynamicDir: string;
+  /** Publish 80/443 on IPv6 too. */
+  ipv6: boolean;
+  /** Labels that say what the container is. */
+  identity: Record<string, string>;
+  /** Changes whenever the mounted certificate files change, so Traefik reloads them (mkcert). */
   certificateFingerprint?: pulumi.Input<string>;
-  /** The dashboard's host and basic-auth password (a secret); absent keeps the dashboard off. */
-  dashboard?: { host: string; user: string; password: pulumi.Input<string> };
+  /** The dashboard's router; absent keeps the dashboard off. */
+  dashboard?: TraefikDashboard;
+  /** SSH connection to the host the dynamic files are written on; absent is this machine. */
+  connection?: HostConnection;
 }
 
-/** The reverse proxy: ports 80/443, HTTP redirected to HTTPS, routes from Docker labels. */
+/** 80 and 443 on every IPv4 address, and on IPv6 when asked (`0.0.0.0` alone binds no IPv6 address). */
+export function traefikPorts(ipv6: boolean): docker.types.input.ContainerPort[] {
+  const ips = ipv6 ? ["0.0.0.0", "::"] : ["0.0.0.0"];
+  return [80, 443].flatMap((port) => ips.map((ip) => ({ internal: port, external: port, ip })));
+}
+
+/** The reverse proxy: ports 80/443, HTTP redirected to HTTPS, routes from Docker labels and watched files. */
 export class Traefik extends pulumi.ComponentResource {
   /** Name of the proxy network the API containers join. */
   public readonly networkName: pulumi.Output<string>;
-  /** The running container's name (`docker logs traefik`). */
+  /** The running container's name. */
   public readonly containerName: pulumi.Output<string>;
   /** The traefik.yml the container runs with. */
   public readonly staticConfig: pulumi.Output<string>;
+  /** The files of the dynamic configuration folder, by name. */
+  public readonly dynamicFiles: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: TraefikArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:Traefik", name, {}, opts);
     const configArgs = { tls: args.tls, network: args.network, dashboard: !!args.dashboard, rateLimit: args.rateLimit };
     const staticYaml = YAML.stringify(traefikStaticConfig(configArgs));
-    const dynamicFiles = Object.entries(traefikDynamicFiles(configArgs)).map(([file, config]) => ({
-      file: `${TRAEFIK_PATHS.dynamicDir}/${file}`,
-      content: YAML.stringify(config),
-    }));
 
-    const network = new docker.Network(`${name}-network`, { name: args.network, driver: "bridge" }, { parent: this });
+    // Written on the host, not uploaded: a change (rate limit, TLS options, the dashboard's password) is
+    // reloaded by the file provider without restarting Traefik (uploads would force a replacement).
+    const files = pulumi
+      .all([args.certificateFingerprint ?? "", args.dashboard ? dashboardDynamicConfig(args.dashboard) : undefined])
+      .apply(([fingerprint, dashboard]): HostFile[] => [
+        ...Object.entries(traefikDynamicFiles(configArgs)).map(([file, config]) => ({
+          name: file,
+          // A new mkcert certificate changes tls.yml, so Traefik reloads the certificate files too.
+          content: `${fingerprint ? `# certificate fingerprint ${fingerprint}\n` : ""}${YAML.stringify(config)}`,
+          mode: "644",
+        })),
+        ...(dashboard ? [{ name: "dashboard.yml", content: YAML.stringify(dashboard), mode: "600" }] : []),
+      ]);
+    const writer = hostCommand(
+      `${name}-dynamic-config`,
+      { create: "sh -s", stdin: pulumi.secret(files.apply((f) => writeFilesScript(args.dynamicDir, f))) },
+      args.connection,
+      { parent: this, additionalSecretOutputs: ["stdin"] },
+    );
+
+    const networkName = args.externalNetwork
+      ? pulumi.output(args.network)
+      : new docker.Network(`${name}-network`, { name: args.network, driver: "bridge" }, { parent: this }).name;
     const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
 
     const tlsMount: docker.types.input.ContainerMount =
@@ -51,50 +91,41 @@ export class Traefik extends pulumi.ComponentResource {
     const container = new docker.Container(
       name,
       {
-        name: "traefik",
+        name: args.containerName,
         image: image.repoDigest.apply((digest) => digest || args.image),
-        ports: [
-          { internal: 80, external: 80 },
-          { internal: 443, external: 443 },
+        ports: traefikPorts(args.ipv6),
+        mounts: [
+          { type: "bind", source: TRAEFIK_PATHS.dockerSocket, target: TRAEFIK_PATHS.dockerSocket, readOnly: true },
+          { type: "bind", source: args.dynamicDir, target: TRAEFIK_PATHS.dynamicDir, readOnly: true },
+          tlsMount,
         ],
-        mounts: [{ type: "bind", source: TRAEFIK_PATHS.dockerSocket, target: TRAEFIK_PATHS.dockerSocket, readOnly: true }, tlsMount],
-        uploads: [{ file: TRAEFIK_PATHS.staticConfig, content: staticYaml }, ...dynamicFiles],
-        networksAdvanced: [{ name: network.name }],
+        uploads: [{ file: TRAEFIK_PATHS.staticConfig, content: staticYaml }],
+        networksAdvanced: [{ name: networkName }],
         healthcheck: { tests: ["CMD", "traefik", "healthcheck", "--ping"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "5s" },
-        labels: pulumi
-          .all([args.dashboard ? dashboardLabels(args.dashboard) : [], args.certificateFingerprint ?? ""])
-          .apply(([labels, fingerprint]) => (fingerprint ? [...labels, { label: "ems-infra.certificate", value: fingerprint }] : labels)),
-        memory: args.memoryMb,
+        labels: toLabels(args.identity),
+        ...memoryLimit(args.memoryMb),
         wait: true,
         waitTimeout: 60,
+        // Its entrypoints finish in-flight requests for up to 10 s (Traefik's default graceTimeOut).
+        destroyGraceSeconds: 15,
+        stopTimeout: 15,
         ...LOG_ROTATION,
         ...HARDENING,
       },
-      // Two Traefiks cannot both hold ports 80/443: the old one goes first (a few seconds without proxy).
-      { parent: this, deleteBeforeReplace: true },
+      {
+        parent: this,
+        // Two Traefiks cannot both hold ports 80/443: the old one goes first (a few seconds without proxy).
+        deleteBeforeReplace: true,
+        replaceOnChanges: ["healthcheck"],
+        ignoreChanges: READ_BACK_IGNORED,
+        dependsOn: [writer],
+      },
     );
 
-    this.networkName = network.name;
+    this.networkName = networkName;
     this.containerName = container.name;
     this.staticConfig = pulumi.output(staticYaml);
+    this.dynamicFiles = pulumi.secret(files.apply((f) => Object.fromEntries(f.map((x) => [x.name, x.content]))));
     this.registerOutputs({ networkName: this.networkName, containerName: this.containerName, staticConfig: this.staticConfig });
   }
-}
-
-function dashboardLabels(dashboard: NonNullable<TraefikArgs["dashboard"]>) {
-  // Traefik's basic auth takes htpasswd entries; {SHA} is the one computable without a native module.
-  const users = pulumi
-    .output(dashboard.password)
-    .apply((password) => `${dashboard.user}:{SHA}${crypto.createHash("sha1").update(password).digest("base64")}`);
-  return pulumi.secret(users).apply((entry) =>
-    toLabels({
-      "traefik.enable": "true",
-      "traefik.http.routers.dashboard.rule": `Host(\`${dashboard.host}\`)`,
-      "traefik.http.routers.dashboard.entrypoints": ENTRYPOINT_WEBSECURE,
-      "traefik.http.routers.dashboard.tls": "true",
-      "traefik.http.routers.dashboard.service": "api@internal",
-      "traefik.http.routers.dashboard.middlewares": "dashboard-auth",
-      "traefik.http.middlewares.dashboard-auth.basicauth.users": entry,
-    }),
-  );
 }

@@ -1,7 +1,17 @@
 /** How Traefik gets its certificates: files made by mkcert (dev) or Let's Encrypt over HTTP-01 (prod). */
 export type TraefikTls =
   | { mode: "mkcert"; certsDir: string }
-  | { mode: "acme"; email: string; storageDir: string };
+  | {
+      mode: "acme";
+      /** Let's Encrypt account e-mail. */
+      email: string;
+      /** Host folder holding the storage file. */
+      storageDir: string;
+      /** The storage file (today's VPS: ems_system.json); its certificates are kept under the resolver's name. */
+      storageFile: string;
+      /** Resolver name (today's VPS: ems_system_resolver). */
+      resolver: string;
+    };
 
 export interface TraefikConfigArgs {
   /** Certificate source. */
@@ -26,15 +36,20 @@ export const TRAEFIK_PATHS = {
 /** The seed's mkcert file names in servers/infra/certs. */
 export const MKCERT_FILES = { cert: "local.pem", key: "local-key.pem" } as const;
 
-export const CERT_RESOLVER = "letsencrypt";
 export const ENTRYPOINT_WEB = "web";
 export const ENTRYPOINT_WEBSECURE = "websecure";
-/** Middlewares defined once in the file provider and referenced by every API router. */
-export const API_MIDDLEWARES = ["security-headers@file", "api-ratelimit@file"];
+/**
+ * Middlewares defined once in the file provider and referenced by every API router. `api-retry` sends a request
+ * that could not reach a container (the old one just died, before Traefik dropped it) to another one.
+ */
+export const API_MIDDLEWARES = ["api-retry@file", "security-headers@file", "api-ratelimit@file"];
+
+/** Attempts of the retry middleware: enough to reach the other container of a service during a release. */
+export const RETRY_ATTEMPTS = 3;
 
 /** The static configuration written to traefik.yml. */
 export function traefikStaticConfig(args: TraefikConfigArgs): Record<string, unknown> {
-  const websecureTls = args.tls.mode === "acme" ? { certResolver: CERT_RESOLVER } : {};
+  const websecureTls = args.tls.mode === "acme" ? { certResolver: args.tls.resolver } : {};
   return {
     global: { checkNewVersion: false, sendAnonymousUsage: false },
     entryPoints: {
@@ -51,10 +66,10 @@ export function traefikStaticConfig(args: TraefikConfigArgs): Record<string, unk
     ...(args.tls.mode === "acme"
       ? {
           certificatesResolvers: {
-            [CERT_RESOLVER]: {
+            [args.tls.resolver]: {
               acme: {
                 email: args.tls.email,
-                storage: `${TRAEFIK_PATHS.acmeDir}/acme.json`,
+                storage: `${TRAEFIK_PATHS.acmeDir}/${args.tls.storageFile}`,
                 httpChallenge: { entryPoint: ENTRYPOINT_WEB },
               },
             },
@@ -103,6 +118,7 @@ export function traefikMiddlewaresConfig(args: TraefikConfigArgs): Record<string
           },
         },
         "api-ratelimit": { rateLimit: { average: args.rateLimit.average, burst: args.rateLimit.burst } },
+        "api-retry": { retry: { attempts: RETRY_ATTEMPTS, initialInterval: "100ms" } },
       },
     },
   };

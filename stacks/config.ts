@@ -1,7 +1,7 @@
 import * as os from "os";
 import * as path from "path";
 import { ConfigError, describeIssue, isRecord } from "./configErrors";
-import { PROJECT, SECRET_KEYS, rawSchema, secretsSchema, serviceSchema, tlsSchema } from "./configSchema";
+import { PROJECT, SECRET_KEYS, rawSchema, secretsSchema, serviceSchema, serviceSecretsSchema, tlsSchema } from "./configSchema";
 import { z } from "zod";
 
 export { ConfigError } from "./configErrors";
@@ -15,23 +15,28 @@ export type TlsConfig = z.infer<typeof tlsSchema>;
 export interface SecretValues {
   ghcrToken?: string;
   postgresPassword?: string;
-  serviceSecrets: Record<string, { jwtKey?: string; apiKey?: string }>;
-  sshPrivateKey?: string;
+  serviceSecrets: Record<string, ServiceSecretValues>;
   dashboardPassword?: string;
 }
 
+export type ServiceSecretValues = z.infer<typeof serviceSecretsSchema>;
+
 export interface ResolvedService extends ServiceConfig {
   name: string;
+  /** Repository of the image (no tag). */
   image: string;
   host: string;
   database: string;
+  role: string;
   uploadsHostPath: string;
   logsHostPath: string;
 }
 
-export interface StackConfig extends Omit<RawConfig, "services" | "paths"> {
+export interface StackConfig extends Omit<RawConfig, "services" | "paths" | "traefik" | "portainer"> {
   stack: string;
   paths: { data: string; secrets?: string; uploads: string; logs: string; backups: string };
+  traefik: Omit<RawConfig["traefik"], "dashboard" | "dynamicDir"> & { dynamicDir: string; dashboard: RawConfig["traefik"]["dashboard"] & { host: string } };
+  portainer: RawConfig["portainer"] & { host: string };
   services: ResolvedService[];
   secrets: SecretValues;
 }
@@ -82,15 +87,19 @@ export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys:
 
   const resolve = (p: string) => resolveHostPath(p, home, cwd);
   const data = resolve(cfg.paths.data);
+  const production = cfg.environment === "production";
   const services = Object.entries(cfg.services).map(([name, s]): ResolvedService => ({
     ...s,
     name,
-    image: s.image ?? `${cfg.registry.server}/${cfg.registry.namespace}/${name}`,
+    image: s.image ?? `${cfg.registry.server}/${cfg.registry.namespace}/${cfg.registry.repository.replace(/\{service\}/g, name)}`,
     host: s.host ?? `api.${name}.${cfg.domain}`,
-    database: s.database ?? name.replace(/-/g, "_"),
+    database: s.database ?? `${name.replace(/-/g, "_")}${production ? "_production" : ""}`,
+    role: s.role ?? `${name.replace(/-/g, "_")}_user`,
     uploadsHostPath: resolve(s.uploadsHostPath ?? path.posix.join(data, "uploads", name)),
     logsHostPath: resolve(s.logsHostPath ?? path.posix.join(data, "logs", name)),
   }));
+  checkServices(services, cfg, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   const tls: TlsConfig = cfg.tls.mode === "mkcert" ? { ...cfg.tls, certsDir: resolve(cfg.tls.certsDir) } : { ...cfg.tls, storageDir: resolve(cfg.tls.storageDir) };
   const migration = cfg.migration && {
     from: {
@@ -98,11 +107,25 @@ export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys:
       uploads: Object.fromEntries(Object.entries(cfg.migration.from.uploads).map(([k, v]) => [k, resolve(v)])),
     },
   };
+  const traefik = {
+    ...cfg.traefik,
+    dynamicDir: resolve(cfg.traefik.dynamicDir ?? path.posix.join(data, "traefik", "dynamic")),
+    dashboard: { ...cfg.traefik.dashboard, host: cfg.traefik.dashboard.host ?? `traefik.${cfg.domain}` },
+  };
+  const portainer = { ...cfg.portainer, host: cfg.portainer.host ?? `portainer.${cfg.domain}` };
+  const ssh = cfg.ssh && {
+    ...cfg.ssh,
+    identityFile: cfg.ssh.identityFile && resolve(cfg.ssh.identityFile),
+    knownHostsFile: resolve(cfg.ssh.knownHostsFile),
+  };
 
   return {
     ...cfg,
     stack,
     tls,
+    ssh,
+    traefik,
+    portainer,
     migration,
     paths: {
       data,
@@ -114,6 +137,24 @@ export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys:
     services,
     secrets: secretValues,
   };
+}
+
+/** Rules across services: one role and one database each, `latest` only for an image built on this machine. */
+function checkServices(services: ResolvedService[], cfg: RawConfig, problems: string[]): void {
+  const owners = new Map<string, string>();
+  for (const s of services) {
+    const key = (field: string) => `${PROJECT}:services.${s.name}.${field}`;
+    if (s.version === "latest" && (cfg.environment === "production" || s.imageSource !== "local")) {
+      problems.push(`${key("version")}: must be a pinned version, not \`latest\`${cfg.environment === "production" ? "" : " (only an image built on this machine, imageSource: local, may run latest)"}`);
+    }
+    if (cfg.environment === "production" && s.imageSource === "local") problems.push(`${key("imageSource")}: must be "registry" in production (the VPS runs published images)`);
+    for (const [kind, value] of [["role", s.role], ["database", s.database]] as const) {
+      if (value === cfg.postgres.user) problems.push(`${key(kind)}: "${value}" is the superuser (${PROJECT}:postgres.user); each service gets its own ${kind}`);
+      const other = owners.get(`${kind}:${value}`);
+      if (other) problems.push(`${key(kind)}: "${value}" is already the ${kind} of service ${other}; each service gets its own`);
+      owners.set(`${kind}:${value}`, s.name);
+    }
+  }
 }
 
 /** The major version in a Postgres image tag (`postgres:16.6-alpine` → 16), if the tag starts with one. */
@@ -159,7 +200,7 @@ function checkProduction(values: Record<string, unknown>, stack: string, secrets
   if (secrets.ghcrToken === undefined) {
     problems.push(`${PROJECT}:ghcrToken: missing secret (GHCR read:packages token); set it with: pulumi config set --secret ${PROJECT}:ghcrToken <token> --stack ${stack}`);
   }
-  if (at("traefik", "dashboard") === true && secrets.dashboardPassword === undefined) {
+  if (at("traefik", "dashboard", "enabled") === true && secrets.dashboardPassword === undefined) {
     problems.push(`${PROJECT}:dashboardPassword: missing secret (the dashboard is on); set it with: pulumi config set --secret ${PROJECT}:dashboardPassword <password> --stack ${stack}`);
   }
 }

@@ -5,22 +5,47 @@ import { z } from "zod";
 export const PROJECT = "ems-infra";
 
 /** Keys that hold credentials: they must be set with `pulumi config set --secret`. */
-export const SECRET_KEYS = ["ghcrToken", "postgresPassword", "serviceSecrets", "sshPrivateKey", "dashboardPassword"] as const;
+export const SECRET_KEYS = ["ghcrToken", "postgresPassword", "serviceSecrets", "dashboardPassword"] as const;
 
 const NAME = /^[a-z][a-z0-9_]*$/;
 const DB_NAME = /^[a-z_][a-z0-9_]*$/;
 const SERVICE_NAME = /^[a-z][a-z0-9-]*$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const CRON = /^(\S+\s+){4}\S+$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** Environment variables the program sets itself from other keys: never set by hand in `env`. */
+export const MANAGED_ENV = [
+  "DB_HOST",
+  "DB_PORT",
+  "DB_USER",
+  "DB_NAME",
+  "VERIFICATION_LINK_BASE_URL",
+  "ENV",
+  "ENVIRONMENT",
+  "APP_VERSION",
+  "UPLOAD_PATH",
+  "HOME",
+  "EMAIL_SERVICE_HOST",
+  "EMAIL_SERVICE_PORT",
+  "EMAIL_SERVICE_FROM",
+  "EMAIL_SERVICE_FROM_NAME",
+] as const;
+/** The credentials among the servers' variables: they only come from `serviceSecrets`. */
+export const CREDENTIAL_ENV = ["JWT_KEY", "API_KEY", "DB_PASS", "EMAIL_SERVICE_API_KEY"] as const;
 
 const positiveMb = (min: number) => z.number().int().min(min, `must be at least ${min} (MiB)`);
 /** A text setting that must not be "" (the first check: a longer rule is not reported on top of it). */
 const nonEmpty = () => z.string().min(1, { message: "must not be empty", abort: true });
 const port = z.number().int().min(1, "must be a port number from 1 to 65535").max(65535, "must be a port number from 1 to 65535");
+const seconds = (min: number, why: string) => z.number().int().min(min, `must be at least ${min} seconds (${why})`);
+const containerPath = () => nonEmpty().startsWith("/", "must be an absolute container path");
+const containerName = () => nonEmpty().regex(CONTAINER_NAME, "must be a Docker container name (letters, digits, _ . -)");
 
 /** An image reference `repo:tag` or `repo@sha256:...` whose tag is pinned (never `latest`, never missing). */
 const pinnedImage = z.string().refine(isPinnedImage, {
-  message: "must name a pinned tag or digest (e.g. postgres:16.6), never `latest` or no tag",
+  message: "must name a pinned tag or digest (e.g. postgres:17.6-alpine), never `latest` or no tag",
 });
 
 export function isPinnedImage(image: string): boolean {
@@ -32,38 +57,70 @@ export function isPinnedImage(image: string): boolean {
   return IMAGE_TAG.test(tag) && tag !== "latest";
 }
 
-const version = nonEmpty()
-  .regex(IMAGE_TAG, "must be a valid image tag")
-  .refine((v) => v !== "latest", "must be a pinned version, not `latest`");
+const version = nonEmpty().regex(IMAGE_TAG, "must be a valid image tag");
+
+const envVars = z.record(
+  z.string().regex(ENV_NAME, "is not an environment variable name (upper-case letters, digits, _)"),
+  z.string().refine((v) => !/[\n\0]/.test(v), "must not contain a newline"),
+);
 
 export const serviceSchema = z
   .object({
-    /** Image tag deployed (e.g. `1.4.2`). */
+    /** Image tag deployed (e.g. `1.2.1`); `latest` only with `imageSource: local`. */
     version,
-    /** Image repository; defaults to `<registry.server>/<registry.namespace>/<service>`. */
+    /** Image repository; defaults to `<registry.server>/<registry.namespace>/<registry.repository>`. */
     image: nonEmpty()
       .refine((image) => !/[:@]/.test(image.slice(image.lastIndexOf("/") + 1)), "must be a repository without a tag or digest: the tag is the service's version")
       .optional(),
-    /** Port the API listens on inside the container. */
+    /** `registry`: pulled (and pinned by digest); `local`: an image built on this machine (dev.sh), run by its id. */
+    imageSource: z.enum(["registry", "local"], { error: () => `must be "registry" or "local"` }).default("registry"),
+    /** Port the server listens on inside the container (compiled into the server: EMS 8181, SMS 8080). */
     port: port.default(8080),
-    /** HTTP path answered with 2xx when the API is healthy. */
-    healthPath: z.string().startsWith("/", "must start with /").default("/health"),
+    /** Path answered 200 (with the service's x-api-key) when the server is healthy. */
+    healthPath: z.string().startsWith("/", "must start with /").default("/api/v1/health"),
+    /** Path of the e-mail verification link; VERIFICATION_LINK_BASE_URL is `https://<host><verifyPath>`. */
+    verifyPath: z.string().startsWith("/", "must start with /").default("/api/v1/auth/verify"),
     /** Full public host name; defaults to `api.<service>.<domain>`. */
     host: nonEmpty().optional(),
-    /** Database the service uses; defaults to the service name. */
+    /** Database the service uses; defaults to `<service>_production` in production, `<service>` otherwise. */
     database: z.string().regex(DB_NAME, "must be a lower-case SQL identifier").optional(),
+    /** Login role the service connects as (owns its database, nothing else); defaults to `<service>_user`. */
+    role: z.string().regex(DB_NAME, "must be a lower-case SQL identifier").optional(),
     /** Memory limit of the container. */
     memoryMb: positiveMb(64).default(512),
     /** Host folder mounted at the container's uploads folder (the seed's UPLOADS_HOST_PATH). */
     uploadsHostPath: nonEmpty().optional(),
     /** Host folder mounted at the container's logs folder (the seed's LOGS_HOST_PATH). */
     logsHostPath: nonEmpty().optional(),
-    /** Where the API writes uploads inside the container. */
-    uploadsDir: z.string().startsWith("/", "must be an absolute container path").default("/app/uploads"),
-    /** Where the API writes logs inside the container. */
-    logsDir: z.string().startsWith("/", "must be an absolute container path").default("/app/logs"),
+    /** Where the server writes uploads (UPLOAD_PATH). */
+    uploadsDir: containerPath().default("/app/uploads"),
+    /** HOME of the server process: its log file is `$HOME/Documents/MeuAppDart/logs/app_logs.txt`. */
+    homeDir: containerPath().default("/app"),
+    /** Where the server writes its log file (mounted from logsHostPath). */
+    logsDir: containerPath().default("/app/Documents/MeuAppDart/logs"),
+    /** The server's command line inside the image. */
+    command: z.array(nonEmpty()).min(1, "must name the server binary").default(["/app/bin/server"]),
+    /** The health gate. */
+    health: z
+      .object({
+        /** How long a new version may take to answer 200 before the deploy fails (the old one keeps serving). */
+        timeoutSeconds: seconds(10, "a server needs time to start").default(120),
+        /** Probe interval once healthy: the servers allow 20 requests a minute for all clients together. */
+        intervalSeconds: seconds(60, "the servers' 20 requests/minute are shared with the clients: at most 1 probe a minute").default(60),
+        /** Probe interval while starting (Docker 25+), a short burst during a deploy. */
+        startIntervalSeconds: seconds(1, "a probe needs time").default(2),
+      })
+      .strict()
+      .default({ timeoutSeconds: 120, intervalSeconds: 60, startIntervalSeconds: 2 }),
     /** Extra non-secret environment variables. */
-    env: z.record(z.string(), z.string()).default({}),
+    env: envVars
+      .refine((env) => !Object.keys(env).some((k) => (CREDENTIAL_ENV as readonly string[]).includes(k)), {
+        message: `must not hold ${CREDENTIAL_ENV.join(", ")}: they are credentials (serviceSecrets)`,
+      })
+      .refine((env) => !Object.keys(env).some((k) => (MANAGED_ENV as readonly string[]).includes(k)), {
+        message: `must not set ${MANAGED_ENV.join(", ")}: the program sets them from the other keys`,
+      })
+      .default({}),
   })
   .strict();
 
@@ -80,11 +137,26 @@ export const tlsSchema = z.discriminatedUnion("mode", [
       mode: z.literal("acme"),
       /** Let's Encrypt account e-mail. */
       email: z.email("must be an e-mail address"),
-      /** Folder holding acme.json, shared by every system on the host. */
+      /** Folder holding the ACME storage file, shared by every system on the host. */
       storageDir: z.string().min(1, "must not be empty"),
+      /** The ACME storage file in storageDir (keep today's, or every certificate is issued again). */
+      storageFile: nonEmpty().regex(/^[A-Za-z0-9_.-]+\.json$/, "must be a file name ending in .json").default("acme.json"),
+      /** Name of the certificate resolver; the storage file keeps its certificates under this name. */
+      resolver: nonEmpty().regex(/^[A-Za-z0-9_-]+$/, "must be a name of letters, digits, _ and -").default("letsencrypt"),
     })
     .strict(),
 ]);
+
+const dashboardSchema = z
+  .object({
+    /** Serve Traefik's dashboard at `traefik.<domain>` (production: behind basic auth, `dashboardPassword`). */
+    enabled: z.boolean().default(false),
+    /** Host name of the dashboard; defaults to `traefik.<domain>`. */
+    host: nonEmpty().optional(),
+    /** Basic-auth user (production). */
+    user: nonEmpty().regex(/^[a-z][a-z0-9_-]*$/, "must be a lower-case user name").default("admin"),
+  })
+  .strict();
 
 export const rawSchema = z
   .object({
@@ -106,6 +178,10 @@ export const rawSchema = z
         host: z.string().min(1, "must not be empty"),
         user: nonEmpty().default("root"),
         port: port.default(22),
+        /** Private key file used by the Docker provider and the host commands alike (else the SSH agent). */
+        identityFile: nonEmpty().optional(),
+        /** known_hosts file holding the VPS's host key (verified, never accepted blindly). */
+        knownHostsFile: nonEmpty().default("~/.ssh/known_hosts"),
       })
       .strict()
       .optional(),
@@ -118,17 +194,30 @@ export const rawSchema = z
           .regex(/^[a-z0-9._/-]+$/, "must be a lower-case registry namespace like edumigsoft")
           .default("edumigsoft"),
         username: nonEmpty().default("edumigsoft"),
+        /** How a service's repository is named: `{service}` is replaced by the service name. */
+        repository: nonEmpty()
+          .regex(/^[a-z0-9._/{}-]+$/, "must be a lower-case repository name, with {service} for the service name")
+          .refine((r) => r.includes("{service}"), "must contain {service}")
+          .default("{service}-server"),
       })
       .strict()
-      .default({ server: "ghcr.io", namespace: "edumigsoft", username: "edumigsoft" }),
+      .default({ server: "ghcr.io", namespace: "edumigsoft", username: "edumigsoft", repository: "{service}-server" }),
     traefik: z
       .object({
-        image: pinnedImage.default("traefik:v3.3.5"),
+        image: pinnedImage.default("traefik:v3.6.1"),
+        /** Fixed container name (not `traefik`: the old compose one is kept, stopped, during the cut-over). */
+        containerName: containerName().default("infra_traefik"),
         /** Docker network shared by Traefik and every routed container. */
         network: nonEmpty().default("proxy"),
+        /** true: the network already exists on the host (made by hand or by another system) and is only joined. */
+        externalNetwork: z.boolean().default(false),
         /** false on a second system of the same host: its Traefik is already there. */
         manage: z.boolean().default(true),
-        dashboard: z.boolean().default(false),
+        dashboard: dashboardSchema.default({ enabled: false, user: "admin" }),
+        /** Host folder of the dynamic configuration (watched by Traefik: a change needs no restart). */
+        dynamicDir: nonEmpty().optional(),
+        /** Also listen on IPv6 (where the host has it). */
+        ipv6: z.boolean().default(true),
         memoryMb: positiveMb(32).default(256),
         rateLimit: z
           .object({ average: z.number().int().positive("must be greater than 0"), burst: z.number().int().positive("must be greater than 0") })
@@ -137,30 +226,62 @@ export const rawSchema = z
       })
       .strict()
       .default({
-        image: "traefik:v3.3.5",
+        image: "traefik:v3.6.1",
+        containerName: "infra_traefik",
         network: "proxy",
+        externalNetwork: false,
         manage: true,
-        dashboard: false,
+        dashboard: { enabled: false, user: "admin" },
+        ipv6: true,
         memoryMb: 256,
         rateLimit: { average: 100, burst: 200 },
       }),
+    portainer: z
+      .object({
+        enabled: z.boolean().default(true),
+        image: pinnedImage.default("portainer/portainer-ce:2.27.3"),
+        containerName: containerName().default("infra_portainer"),
+        /** Data volume (compose named it `infra_portainer_data` / `infra_portainer_data_dev`): adopted as it is. */
+        volume: nonEmpty().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]+$/, "must be a Docker volume name").default("infra_portainer_data"),
+        /** Host name; defaults to `portainer.<domain>`. */
+        host: nonEmpty().optional(),
+        memoryMb: positiveMb(64).default(256),
+      })
+      .strict()
+      .default({ enabled: true, image: "portainer/portainer-ce:2.27.3", containerName: "infra_portainer", volume: "infra_portainer_data", memoryMb: 256 }),
     postgres: z
       .object({
-        image: pinnedImage.default("postgres:16.6"),
-        user: z.string().regex(DB_NAME, "must be a lower-case SQL identifier").default("ems"),
+        image: pinnedImage.default("postgres:17.6-alpine"),
+        /** The superuser (the one that exists on an adopted volume; `postgres` on the VPS). */
+        user: z.string().regex(DB_NAME, "must be a lower-case SQL identifier").default("postgres"),
+        /** Fixed container name: the APIs' DB_HOST and the backup job's `docker exec` target. */
+        containerName: containerName().optional(),
         memoryMb: positiveMb(128).default(1024),
-        /** Name of the data volume; set it to the old compose volume's name to keep its data on migration. */
+        /** Name of the data volume; an existing one (the compose volume) is adopted as it is. */
         volume: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]+$/, "must be a Docker volume name").optional(),
         /** Major version the data volume was initialised with; the image's major must match it. */
-        dataVersion: z.number().int().min(9, "must be a PostgreSQL major version (9 or later)").default(16),
+        dataVersion: z.number().int().min(9, "must be a PostgreSQL major version (9 or later)").default(17),
         /** Refuses to publish Postgres on the host: it stays on the internal network. */
         hostPort: z.undefined({ error: "Postgres is never published on a host port" }).optional(),
       })
       .strict()
-      .default({ image: "postgres:16.6", user: "ems", memoryMb: 1024, dataVersion: 16 }),
+      .default({ image: "postgres:17.6-alpine", user: "postgres", memoryMb: 1024, dataVersion: 17 }),
     services: z
       .record(z.string().regex(SERVICE_NAME, "is not a valid service name: lower-case letters, digits and dashes, starting with a letter (like ems or ems-api)"), serviceSchema)
       .refine((s) => Object.keys(s).length > 0, "must list at least one service"),
+    email: z
+      .object({
+        /** SMTP relay service host (EMAIL_SERVICE_HOST). */
+        host: nonEmpty(),
+        /** Its port (EMAIL_SERVICE_PORT). */
+        port: port.default(587),
+        /** Sender address (EMAIL_SERVICE_FROM). */
+        from: z.email("must be an e-mail address"),
+        /** Sender name (EMAIL_SERVICE_FROM_NAME). */
+        fromName: nonEmpty().default("EMS System"),
+      })
+      .strict()
+      .optional(),
     backup: z
       .object({
         schedule: z.string().regex(CRON, "must be a 5-field cron expression").default("0 3 * * *"),
@@ -169,6 +290,13 @@ export const rawSchema = z
       })
       .strict()
       .default({ schedule: "0 3 * * *", keepDaily: 14, keepWeekly: 8 }),
+    release: z
+      .object({
+        /** Image versions kept per service after a deploy (the rollback window); older ones are removed. */
+        keepImages: z.number().int().min(2, "must be at least 2 (the running and the previous version)").default(3),
+      })
+      .strict()
+      .default({ keepImages: 3 }),
     migration: z
       .object({
         from: z
@@ -184,14 +312,26 @@ export const rawSchema = z
   .strict();
 
 const secretString = nonEmpty();
+export const serviceSecretsSchema = z
+  .object({
+    /** JWT_KEY; generated when absent. */
+    jwtKey: secretString.min(16, "must be at least 16 characters").optional(),
+    /** API_KEY clients send as x-api-key; generated when absent. */
+    apiKey: secretString.min(8, "must be at least 8 characters").optional(),
+    /** Password of the service's database role (DB_PASS); generated when absent. */
+    dbPassword: secretString.min(12, "must be at least 12 characters").optional(),
+    /** EMAIL_SERVICE_API_KEY; no e-mail is sent without it. */
+    emailApiKey: secretString.optional(),
+    /** Any other secret environment variable of the service. */
+    env: envVars.default({}),
+  })
+  .strict();
+
 export const secretsSchema = z
   .object({
     ghcrToken: secretString.optional(),
     postgresPassword: secretString.min(12, "must be at least 12 characters").optional(),
-    serviceSecrets: z
-      .record(z.string(), z.object({ jwtKey: secretString.min(32, "must be at least 32 characters").optional(), apiKey: secretString.min(16, "must be at least 16 characters").optional() }).strict())
-      .default({}),
-    sshPrivateKey: secretString.optional(),
+    serviceSecrets: z.record(z.string(), serviceSecretsSchema).default({}),
     dashboardPassword: secretString.min(12, "must be at least 12 characters").optional(),
   })
   .strict();

@@ -8,9 +8,10 @@ import { HostConnection } from "../components/hostCommand";
 import { HostFolder, HostLayout } from "../components/hostLayout";
 import { LocalCertificates } from "../components/localCertificates";
 import { Migration } from "../components/migration";
+import { Portainer } from "../components/portainer";
 import { POSTGRES_PORT, Postgres } from "../components/postgres";
 import { Traefik } from "../components/traefik";
-import { StackConfig } from "./config";
+import { ResolvedService, StackConfig } from "./config";
 
 /** What differs between the dev and prod compositions beyond config values. */
 export interface SystemOptions {
@@ -23,6 +24,10 @@ export interface SystemOptions {
 export interface SystemOutputs {
   urls: Record<string, pulumi.Output<string>>;
   images: Record<string, pulumi.Output<string>>;
+  /** Container names by service (`traefik`, `postgres`, `portainer` and each API), for status/logs/exec. */
+  containers: Record<string, pulumi.Output<string>>;
+  /** The Docker endpoint the stack deploys to ("" for this machine's socket). */
+  dockerHost: pulumi.Output<string>;
   proxyNetwork: pulumi.Input<string>;
   postgresVolume: pulumi.Output<string>;
   postgresContainer: pulumi.Output<string>;
@@ -40,25 +45,19 @@ export interface SystemOutputs {
 /** The SSH connection to the host, when the stack is deployed from another machine. */
 export function hostConnection(cfg: StackConfig): HostConnection | undefined {
   if (!cfg.ssh) return undefined;
-  const key = cfg.secrets.sshPrivateKey;
-  return { ...cfg.ssh, privateKey: key === undefined ? undefined : pulumi.secret(key) };
+  return { host: cfg.ssh.host, user: cfg.ssh.user, port: cfg.ssh.port, identityFile: cfg.ssh.identityFile, knownHostsFile: cfg.ssh.knownHostsFile };
 }
 
-/** `user@host:port` of the SSH connection. */
-function sshTarget(ssh: NonNullable<StackConfig["ssh"]>): string {
-  return `${ssh.user}@${ssh.host}:${ssh.port}`;
-}
-
-/** The Docker endpoint: explicit, or the SSH host's engine, or the local socket. */
-export function dockerHost(cfg: StackConfig): string | undefined {
-  if (cfg.docker.host) return cfg.docker.host;
-  return cfg.ssh && `ssh://${sshTarget(cfg.ssh)}`;
+/** `user@host:port` of the SSH connection (an IPv6 host in brackets). */
+export function sshTarget(ssh: NonNullable<StackConfig["ssh"]>): string {
+  return `${ssh.user}@${ssh.host.includes(":") ? `[${ssh.host}]` : ssh.host}:${ssh.port}`;
 }
 
 /** The folders the system needs on the host, from the seed's hierarchy. */
 export function hostFolders(cfg: StackConfig): HostFolder[] {
   const folders: HostFolder[] = [];
   if (cfg.traefik.manage && cfg.tls.mode === "acme") folders.push({ path: cfg.tls.storageDir, mode: "700" });
+  if (cfg.traefik.manage) folders.push({ path: cfg.traefik.dynamicDir, mode: "700" });
   if (cfg.paths.secrets) folders.push({ path: cfg.paths.secrets, mode: "700" });
   for (const s of cfg.services) folders.push({ path: s.uploadsHostPath });
   for (const s of cfg.services) folders.push({ path: s.logsHostPath });
@@ -67,27 +66,61 @@ export function hostFolders(cfg: StackConfig): HostFolder[] {
 }
 
 /**
- * The data volume: `postgres.volume` when set (an adopted volume), else `<system>_pgdata`; after a major upgrade
- * `_<major>` is appended, so the old volume is kept beside the new one.
+ * The data volume: `postgres.volume` as it is when set (an adopted volume keeps its exact name), else
+ * `<system>_pgdata_<major>`: a major upgrade gets a new volume beside the old one.
  */
 export function postgresVolumeName(cfg: StackConfig): string {
-  const base = cfg.postgres.volume ?? `${cfg.system}_pgdata`;
-  return cfg.postgres.dataVersion === FIRST_POSTGRES_MAJOR ? base : `${base}_${cfg.postgres.dataVersion}`;
+  return cfg.postgres.volume ?? `${cfg.system}_pgdata_${cfg.postgres.dataVersion}`;
 }
 
-/** The major version the system started on (its volume keeps the seed's plain name). */
-const FIRST_POSTGRES_MAJOR = 16;
+/** The Postgres container's name: the APIs' DB_HOST. */
+export function postgresContainerName(cfg: StackConfig): string {
+  return cfg.postgres.containerName ?? `${cfg.system}-postgres`;
+}
 
-/** Composes one system (Traefik, Postgres, its APIs, folders, backups) from validated config. */
+/** What a container is, as labels (`npm run status` and Portainer find containers by them). */
+function identity(cfg: StackConfig, service: string): Record<string, string> {
+  return { "com.ems.service": service, "com.ems.environment": cfg.environment, "com.ems.system": cfg.system };
+}
+
+/** The plain environment of a service's server (the credentials go in its secrets file). */
+export function serviceEnv(cfg: StackConfig, s: ResolvedService): Record<string, string> {
+  return {
+    ...s.env,
+    DB_HOST: postgresContainerName(cfg),
+    DB_PORT: String(POSTGRES_PORT),
+    DB_USER: s.role,
+    DB_NAME: s.database,
+    VERIFICATION_LINK_BASE_URL: `https://${s.host}${s.verifyPath}`,
+    // The image bakes ENV (the build's environment) and the server reads ENV first.
+    ENV: cfg.environment,
+    ENVIRONMENT: cfg.environment,
+    APP_VERSION: s.version,
+    UPLOAD_PATH: s.uploadsDir,
+    HOME: s.homeDir,
+    ...(cfg.email
+      ? {
+          EMAIL_SERVICE_HOST: cfg.email.host,
+          EMAIL_SERVICE_PORT: String(cfg.email.port),
+          EMAIL_SERVICE_FROM: cfg.email.from,
+          EMAIL_SERVICE_FROM_NAME: cfg.email.fromName,
+        }
+      : {}),
+  };
+}
+
+/** Composes one system (Traefik, Postgres, its APIs, Portainer, folders, backups) from validated config. */
 export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOutputs {
   const connection = hostConnection(cfg);
   const engine = new DockerEngine("docker", {
-    host: dockerHost(cfg),
+    host: cfg.docker.host,
+    ssh: connection,
     registry: cfg.secrets.ghcrToken === undefined
       ? undefined
       : { server: cfg.registry.server, username: cfg.registry.username, password: pulumi.secret(cfg.secrets.ghcrToken) },
   });
   const onDocker = { providers: [engine.provider] };
+  const certResolver = cfg.tls.mode === "acme" ? cfg.tls.resolver : undefined;
 
   const layout = new HostLayout("host-layout", { folders: hostFolders(cfg), connection, protectData: options.protectData });
 
@@ -107,13 +140,16 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
   );
   const dataReady: pulumi.Resource[] = migration ? [layout, migration] : [layout];
 
+  const dashboardAuth = cfg.environment === "production";
   const credentials = new Credentials("credentials", {
     postgresPassword: secretOrUndefined(cfg.secrets.postgresPassword),
     services: cfg.services.map((s) => ({
       name: s.name,
       jwtKey: secretOrUndefined(cfg.secrets.serviceSecrets[s.name]?.jwtKey),
       apiKey: secretOrUndefined(cfg.secrets.serviceSecrets[s.name]?.apiKey),
+      dbPassword: secretOrUndefined(cfg.secrets.serviceSecrets[s.name]?.dbPassword),
     })),
+    dashboardSalt: cfg.traefik.dashboard.enabled && dashboardAuth,
   });
 
   const traefik = cfg.traefik.manage
@@ -121,32 +157,43 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
         "traefik",
         {
           image: cfg.traefik.image,
+          containerName: cfg.traefik.containerName,
           network: cfg.traefik.network,
+          externalNetwork: cfg.traefik.externalNetwork,
           tls: cfg.tls,
           rateLimit: cfg.traefik.rateLimit,
           memoryMb: cfg.traefik.memoryMb,
+          dynamicDir: cfg.traefik.dynamicDir,
+          ipv6: cfg.traefik.ipv6,
+          identity: identity(cfg, "traefik"),
           certificateFingerprint: options.certificates?.fingerprint,
-          dashboard: cfg.traefik.dashboard && cfg.secrets.dashboardPassword !== undefined
-            ? { host: `traefik.${cfg.domain}`, user: "admin", password: pulumi.secret(cfg.secrets.dashboardPassword) }
+          dashboard: cfg.traefik.dashboard.enabled
+            ? {
+                host: cfg.traefik.dashboard.host,
+                certResolver,
+                auth: dashboardAuth && cfg.secrets.dashboardPassword !== undefined && credentials.dashboardSalt
+                  ? { user: cfg.traefik.dashboard.user, password: pulumi.secret(cfg.secrets.dashboardPassword), salt: credentials.dashboardSalt }
+                  : undefined,
+              }
             : undefined,
+          connection,
         },
         { ...onDocker, dependsOn: [...dataReady, ...(options.certificates ? [options.certificates] : [])] },
       )
     : undefined;
   const proxyNetwork = traefik ? traefik.networkName : cfg.traefik.network;
 
-  const postgresHost = `${cfg.system}-postgres`;
   const postgres = new Postgres(
     "postgres",
     {
       image: cfg.postgres.image,
-      containerName: postgresHost,
+      containerName: postgresContainerName(cfg),
       volumeName: postgresVolumeName(cfg),
       networkName: `${cfg.system}_db`,
       user: cfg.postgres.user,
       password: credentials.postgresPassword,
       bootstrapPassword: credentials.postgresBootstrapPassword,
-      databases: cfg.services.map((s) => s.database),
+      roles: cfg.services.map((s) => ({ role: s.role, database: s.database, password: credentials.services[s.name].dbPassword })),
       memoryMb: cfg.postgres.memoryMb,
       connection,
       protectData: options.protectData,
@@ -154,29 +201,48 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     onDocker,
   );
 
+  const portainer = cfg.portainer.enabled && cfg.traefik.manage
+    ? new Portainer(
+        "portainer",
+        {
+          image: cfg.portainer.image,
+          containerName: cfg.portainer.containerName,
+          volumeName: cfg.portainer.volume,
+          host: cfg.portainer.host,
+          proxyNetwork,
+          certResolver,
+          identity: identity(cfg, "portainer"),
+          memoryMb: cfg.portainer.memoryMb,
+          protectData: options.protectData,
+        },
+        { ...onDocker, dependsOn: traefik ? [traefik] : [] },
+      )
+    : undefined;
+
   const services = cfg.services.map((s) => {
     const keys = credentials.services[s.name];
+    const extra = cfg.secrets.serviceSecrets[s.name];
     return new ApiService(
       s.name,
       {
         image: s.image,
         version: s.version,
+        imageSource: s.imageSource,
         routerName: `${cfg.system.replace(/_/g, "-")}-${s.name}`,
         host: s.host,
         port: s.port,
         healthPath: s.healthPath,
-        acme: cfg.tls.mode === "acme",
-        env: {
-          ...s.env,
-          ENVIRONMENT: cfg.environment,
-          // Plain values, not the component's outputs: a re-run of Postgres must not ripple into every API.
-          DB_HOST: postgresHost,
-          DB_PORT: String(POSTGRES_PORT),
-          DB_NAME: s.database,
-          DB_USER: cfg.postgres.user,
-          DB_PASSWORD: credentials.postgresPassword,
+        health: s.health,
+        certResolver,
+        identity: identity(cfg, s.name),
+        command: s.command,
+        env: serviceEnv(cfg, s),
+        secrets: {
+          ...Object.fromEntries(Object.entries(extra?.env ?? {}).map(([k, v]) => [k, pulumi.secret(v)])),
+          ...(extra?.emailApiKey ? { EMAIL_SERVICE_API_KEY: pulumi.secret(extra.emailApiKey) } : {}),
           JWT_KEY: keys.jwtKey,
           API_KEY: keys.apiKey,
+          DB_PASS: keys.dbPassword,
         },
         uploadsHostPath: s.uploadsHostPath,
         uploadsDir: s.uploadsDir,
@@ -209,9 +275,21 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     { dependsOn: [layout] },
   );
 
+  const containers: Record<string, pulumi.Output<string>> = {
+    postgres: postgres.containerName,
+    ...(traefik ? { traefik: traefik.containerName } : {}),
+    ...(portainer ? { portainer: portainer.containerName } : {}),
+    ...Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.containerName])),
+  };
   return {
-    urls: Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.url])),
+    urls: {
+      ...Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.url])),
+      ...(portainer ? { portainer: portainer.url } : {}),
+      ...(traefik && cfg.traefik.dashboard.enabled ? { dashboard: pulumi.output(`https://${cfg.traefik.dashboard.host}`) } : {}),
+    },
     images: Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.imageRef])),
+    containers,
+    dockerHost: engine.endpoint,
     proxyNetwork,
     postgresVolume: postgres.volumeName,
     postgresContainer: postgres.containerName,

@@ -1,24 +1,27 @@
 #!/bin/sh
-# ensure-databases.sh - create the missing databases and optionally rotate the superuser's password.
+# ensure-databases.sh - one login role and one database per API service, and the passwords the stack holds.
 #
-# Meant to run inside the Postgres container, fed on stdin:
-#   docker exec -i -e DATABASES="ems sms" -e NEW_PASSWORD ems_system-postgres sh -s < ensure-databases.sh
-# (`-e NEW_PASSWORD` without a value passes it from the caller's environment: it never appears in a
-# command line). It connects with psql over the local socket (or wherever PGHOST/PGPORT point).
-# Every psql call has its own stdin (a here-document): under `sh -s` the script itself is stdin.
+# Meant to run inside the Postgres container, fed on stdin after the settings (the program writes them as
+# shell assignments in front of this script, so no password is ever on a command line):
+#   docker exec -i ems_system-postgres sh -s < (settings + ensure-databases.sh)
+# It connects with psql over the local socket as the superuser. Every psql call has its own stdin (a
+# here-document): under `sh -s` the script itself is stdin.
 #
 # Environment:
-#   DATABASES      space-separated database names to create when missing
-#   POSTGRES_USER  role to connect as and whose password NEW_PASSWORD sets (set in the official image;
-#                  default: PGUSER, else postgres)
-#   NEW_PASSWORD   optional; when set, `ALTER ROLE <POSTGRES_USER> PASSWORD ...` (read by psql from the
-#                  environment with \getenv, never echoed, statement logging off for that session)
+#   POSTGRES_USER          the superuser to connect as (default: PGUSER, else postgres)
+#   SUPERUSER_PASSWORD     optional; when set, the superuser's password is set to it
+#   SERVICE_ROLES          space-separated role:database pairs, e.g. "ems_user:ems_production sms_user:sms_production"
+#   ROLE_PASSWORD_<role>   the password of each role (required for every role of SERVICE_ROLES)
 #
-# Output: "ensure-databases: created <db>" or "ensure-databases: <db> exists" per database, and
-# "ensure-databases: password of role <role> updated". Exit status: 0 ok, 1 failure. Needs psql >= 15.
+# For each pair: the role is created (LOGIN, no superuser, no CREATEDB/CREATEROLE) when missing, and given its
+# password; the database is created owned by the role when missing (an existing one keeps its owner, rows and
+# grants); CONNECT and TEMPORARY on it are revoked from PUBLIC and CONNECT granted to the role, so a service
+# cannot connect to another service's database. Passwords are read by psql with \getenv, never echoed, and
+# statement logging is off for those sessions.
+# Output: one "ensure-databases: ..." line per step. Exit status: 0 ok, 1 failure. Needs psql >= 15.
 set -eu
 
-DATABASES=${DATABASES:-}
+SERVICE_ROLES=${SERVICE_ROLES:-}
 POSTGRES_USER=${POSTGRES_USER:-${PGUSER:-postgres}}
 
 log() { printf 'ensure-databases: %s\n' "$*"; }
@@ -31,36 +34,69 @@ q() {
   psql -X -q -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d postgres "$@"
 }
 
-set -f # names are split on blanks, never globbed
-for db in $DATABASES; do
-  if ! exists=$(q -At -v db="$db" <<'SQL'
-SELECT 1 FROM pg_database WHERE datname = :'db';
-SQL
-  ); then
-    fail "$db: cannot query the server"
-  fi
-  if [ "$exists" = 1 ]; then
-    log "$db exists"
-    continue
-  fi
-  q -v db="$db" <<'SQL' || fail "$db: CREATE DATABASE failed"
-CREATE DATABASE :"db";
-SQL
-  log "created $db"
-done
-set +f
-
-if [ -n "${NEW_PASSWORD:-}" ]; then
-  # Nothing here prints the statement: -q hides the command tag, VERBOSITY terse drops the LINE/context
-  # of an error, and the session stops logging statements so the password never reaches the server log.
-  q -v role="$POSTGRES_USER" <<'SQL' || fail "password of role $POSTGRES_USER not updated"
+# set_password ROLE ENV_NAME: ALTER ROLE ROLE PASSWORD <value of ENV_NAME>, without printing it anywhere.
+set_password() {
+  q -v role="$1" -v var="$2" <<'SQL'
 \set VERBOSITY terse
 SET log_statement = 'none';
 SET log_min_duration_statement = -1;
 SET log_min_error_statement = 'panic';
-\getenv new_password NEW_PASSWORD
-ALTER ROLE :"role" PASSWORD :'new_password';
+\getenv new_password :var
+ALTER ROLE :"role" WITH LOGIN PASSWORD :'new_password';
 \unset new_password
 SQL
+}
+
+if [ -n "${SUPERUSER_PASSWORD:-}" ]; then
+  set_password "$POSTGRES_USER" SUPERUSER_PASSWORD || fail "password of role $POSTGRES_USER not updated"
   log "password of role $POSTGRES_USER updated"
 fi
+
+set -f # pairs are split on blanks, never globbed
+for pair in $SERVICE_ROLES; do
+  role=${pair%%:*}
+  db=${pair#*:}
+  case "$role:$db" in
+    *[!a-z0-9_:]* | :* | *: ) fail "$pair: expected role:database (lower-case SQL identifiers)" ;;
+  esac
+  var="ROLE_PASSWORD_$role"
+  eval "password=\${$var:-}"
+  # shellcheck disable=SC2154 # set by the eval above
+  [ -n "$password" ] || fail "$role: $var is not set"
+
+  if ! role_exists=$(q -At -v role="$role" <<'SQL'
+SELECT 1 FROM pg_roles WHERE rolname = :'role';
+SQL
+  ); then
+    fail "$role: cannot query the server"
+  fi
+  if [ "$role_exists" = 1 ]; then
+    log "role $role exists"
+  else
+    q -v role="$role" <<'SQL' || fail "$role: CREATE ROLE failed"
+CREATE ROLE :"role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;
+SQL
+    log "created role $role"
+  fi
+  set_password "$role" "$var" || fail "password of role $role not updated"
+  log "password of role $role updated"
+
+  db_exists=$(q -At -v db="$db" <<'SQL'
+SELECT 1 FROM pg_database WHERE datname = :'db';
+SQL
+  ) || fail "$db: cannot query the server"
+  if [ "$db_exists" = 1 ]; then
+    log "$db exists"
+  else
+    q -v db="$db" -v role="$role" <<'SQL' || fail "$db: CREATE DATABASE failed"
+CREATE DATABASE :"db" OWNER :"role";
+SQL
+    log "created $db owned by $role"
+  fi
+  q -v db="$db" -v role="$role" <<'SQL' || fail "$db: privileges not set"
+REVOKE CONNECT, TEMPORARY ON DATABASE :"db" FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO :"role";
+SQL
+  log "$db: only $role (and the superuser) may connect"
+done
+set +f

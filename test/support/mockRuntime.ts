@@ -39,6 +39,22 @@ export function unsecret(value: unknown): any {
   return isSecretEnvelope(value) ? value.value : value;
 }
 
+const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/**
+ * The `result` the mock gives a RandomPassword: as the provider makes it, `length` letters and digits (no
+ * special characters are asked for), but deterministic from type, name and inputs.
+ */
+export function mockRandomPassword(type: string, name: string, inputs: Record<string, any>): string {
+  const length = Number(inputs.length ?? 16);
+  let out = "";
+  for (let round = 0; out.length < length; round++) {
+    const bytes = crypto.createHash("sha256").update(`${type}/${name}/${JSON.stringify(inputs)}/${round}`).digest();
+    for (const b of bytes) out += ALPHANUMERIC[b % ALPHANUMERIC.length];
+  }
+  return out.slice(0, length);
+}
+
 /** Mock state the engine would return: deterministic from type, name and inputs (same inputs, same state). */
 export function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
   const hash = crypto.createHash("sha256").update(`${args.type}/${args.name}/${JSON.stringify(args.inputs)}`).digest("hex");
@@ -50,7 +66,7 @@ export function mockState(args: pulumi.runtime.MockResourceArgs): Record<string,
     case "docker:index/container:Container":
       return { ...args.inputs, name: args.inputs.name ?? `${args.name}-${hash.slice(0, 7)}` };
     case "random:index/randomPassword:RandomPassword":
-      return { ...args.inputs, result: `generated-${args.name}-${hash.slice(0, 16)}` };
+      return { ...args.inputs, result: mockRandomPassword(args.type, args.name, args.inputs) };
     case "command:local:Command":
     case "command:remote:Command":
       return { ...args.inputs, stdout: "", stderr: "" };
@@ -90,6 +106,18 @@ export function emulateAdditionalSecretOutputs(): () => void {
   };
 }
 
+/**
+ * What the engine's invokes return. `getRemoteImage` looks up an image built on this machine: its id is a
+ * digest of its name here (a rebuild is simulated by another name); a real engine returns the image's id.
+ */
+export function mockInvoke(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+  if (args.token === "docker:index/getRemoteImage:getRemoteImage") {
+    const id = `sha256:${crypto.createHash("sha256").update(String(args.inputs.name)).digest("hex")}`;
+    return { id, name: args.inputs.name, repoDigest: "" };
+  }
+  throw new Error(`unexpected call to ${args.token} in the program`);
+}
+
 export interface MockRunOptions<T> {
   /** Project stack name the program sees (`pulumi.getStack()`). */
   stack: string;
@@ -116,9 +144,7 @@ export async function recordUnderMocks<T>(options: MockRunOptions<T>): Promise<{
         inputs.set(`${args.type}::${args.name}`, args.inputs);
         return { id: options.mockId?.(args) || args.id || `${args.name}-id`, state: mockState(args) };
       },
-      call: (args) => {
-        throw new Error(`unexpected call to ${args.token} in the program`);
-      },
+      call: (args) => mockInvoke(args),
     },
     "ems-infra",
     options.stack,

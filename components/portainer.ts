@@ -1,0 +1,86 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, memoryLimit, toLabels } from "./containerDefaults";
+import { TRAEFIK_PATHS, ENTRYPOINT_WEBSECURE } from "./traefikConfig";
+
+export interface PortainerArgs {
+  /** Pinned image, e.g. portainer/portainer-ce:2.27.3 (never `latest`). */
+  image: string;
+  /** Fixed container name. */
+  containerName: string;
+  /** Data volume; an existing one (compose's `infra_portainer_data`) is adopted with its settings and users. */
+  volumeName: string;
+  /** Public host name, e.g. portainer.edumigsoft.com.br. */
+  host: string;
+  /** Traefik's network. */
+  proxyNetwork: pulumi.Input<string>;
+  /** Certificate resolver of the router, absent for files (mkcert). */
+  certResolver?: string;
+  /** Labels that say what the container is. */
+  identity: Record<string, string>;
+  /** Memory limit of the container. */
+  memoryMb: number;
+  /** Protect the data volume from `pulumi destroy` (prod). */
+  protectData?: boolean;
+}
+
+/** Portainer's HTTP port, the one Traefik routes to. */
+export const PORTAINER_PORT = 9000;
+
+/** Portainer, as it runs today: the Docker socket read-only, its data on a volume, routed over HTTPS by Traefik. */
+export class Portainer extends pulumi.ComponentResource {
+  /** The public URL. */
+  public readonly url: pulumi.Output<string>;
+  /** The container's name. */
+  public readonly containerName: pulumi.Output<string>;
+  /** The data volume's name. */
+  public readonly volumeName: pulumi.Output<string>;
+
+  constructor(name: string, args: PortainerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ems:infra:Portainer", name, {}, opts);
+    const volume = new docker.Volume(
+      `${name}-data`,
+      { name: args.volumeName },
+      // Compose's labels on an adopted volume must not read as a change (that would replace the volume).
+      { parent: this, protect: args.protectData, retainOnDelete: args.protectData, ignoreChanges: ["labels", "driverOpts"] },
+    );
+    const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+    const router = `traefik.http.routers.${name}`;
+    const container = new docker.Container(
+      name,
+      {
+        name: args.containerName,
+        image: image.repoDigest.apply((digest) => digest || args.image),
+        mounts: [
+          { type: "bind", source: TRAEFIK_PATHS.dockerSocket, target: TRAEFIK_PATHS.dockerSocket, readOnly: true },
+          { type: "volume", source: volume.name, target: "/data" },
+        ],
+        networksAdvanced: [{ name: args.proxyNetwork }],
+        labels: pulumi.output(args.proxyNetwork).apply((network) =>
+          toLabels({
+            "traefik.enable": "true",
+            "traefik.docker.network": network,
+            [`${router}.rule`]: `Host(\`${args.host}\`)`,
+            [`${router}.entrypoints`]: ENTRYPOINT_WEBSECURE,
+            [`${router}.tls`]: "true",
+            ...(args.certResolver ? { [`${router}.tls.certresolver`]: args.certResolver } : {}),
+            [`${router}.service`]: name,
+            [`traefik.http.services.${name}.loadbalancer.server.port`]: String(PORTAINER_PORT),
+            ...args.identity,
+          }),
+        ),
+        ...memoryLimit(args.memoryMb),
+        destroyGraceSeconds: 10,
+        ...LOG_ROTATION,
+        ...HARDENING,
+      },
+      // One Portainer per data volume (it locks its database): the old one stops first.
+      { parent: this, deleteBeforeReplace: true, ignoreChanges: READ_BACK_IGNORED },
+    );
+
+    this.url = pulumi.output(`https://${args.host}`);
+    this.containerName = container.name;
+    this.volumeName = volume.name;
+    this.registerOutputs({ url: this.url, containerName: this.containerName, volumeName: this.volumeName });
+  }
+}
