@@ -1,7 +1,8 @@
 /**
  * `npm run bench` (tsx bench/blast-radius.ts): for each typical change and each stack, how many resources
  * `pulumi up` would create, replace, update and delete — measured on mocked runs of the real program (one
- * process per run, see capture.ts) diffed against the committed config (see diff.ts for the rules).
+ * process per run, see capture.ts) diffed against the committed config, each change classified by the pinned
+ * providers' vendored rules (bench/provider-rules/, see diff.ts and providerRules.ts).
  */
 import { execFile } from "child_process";
 import * as os from "os";
@@ -41,8 +42,17 @@ function table(rows: string[][]): string {
   return [line(rows[0]), widths.map((w, i) => "-".repeat(i === last ? rows[0][i].length : w)).join("  "), ...rows.slice(1).map(line)].join("\n");
 }
 
+const CONTAINER = "docker:index/container:Container";
+
+function plainTable(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd();
+  return [line(rows[0]), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)].join("\n");
+}
+
 const short = (c: Change) =>
-  `${c.type.startsWith("ems:infra:") ? `${c.type.slice("ems:infra:".length)}:` : ""}${c.name}${c.action === "replace" || c.action === "update" ? `(${c.changed.join(",")})` : ""}`;
+  `${c.type.startsWith("ems:infra:") ? `${c.type.slice("ems:infra:".length)}:` : ""}${c.name}` +
+  `${c.action === "replace" || c.action === "update" ? `(${c.changed.join(",")}${c.stateOnly ? "; state only" : ""})` : ""}`;
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -54,6 +64,8 @@ async function main(): Promise<void> {
   const byRun = new Map(runs.map((r, i) => [`${r.stack}/${r.change}`, captured[i]]));
 
   const rows = [["change", "stack", "create", "replace", "update", "delete", "total", "resources touched"]];
+  const containerNames = [...new Set(STACKS.flatMap((stack) => byRun.get(`${stack}/baseline`)!.filter((r) => r.type === CONTAINER).map((r) => r.name)))];
+  const perContainer = [["change", "stack", ...containerNames]];
   for (const change of CHANGES) {
     for (const stack of STACKS) {
       const base = byRun.get(`${stack}/baseline`)!;
@@ -67,14 +79,30 @@ async function main(): Promise<void> {
         .map((list) => `${list[0].action}: ${list.map(short).join(" ")}`)
         .join("; ");
       rows.push([change.name, stack, String(n.create), String(n.replace), String(n.update), String(n.delete), String(changes.length), touched || "-"]);
+      const present = new Set(base.filter((r) => r.type === CONTAINER).map((r) => r.name));
+      perContainer.push([
+        change.name,
+        stack,
+        ...containerNames.map((name) => {
+          if (!present.has(name)) return "-";
+          const c = changes.find((x) => x.type === CONTAINER && x.name === name);
+          return c ? (c.stateOnly ? "update (state only)" : c.action) : "nothing";
+        }),
+      ]);
     }
   }
   console.log("Blast radius of typical changes (mocked `pulumi up` against the committed stack configs)\n");
   for (const c of CHANGES) console.log(`  ${c.name.padEnd(18)} ${c.description}`);
   console.log(`\n${table(rows)}\n`);
+  console.log(`What each container goes through ("-": not in that stack):\n\n${plainTable(perContainer)}\n`);
   console.log(
-    "Rules: docker Container/RemoteImage/Volume/Network and RandomPassword input changes replace; a command is replaced\n" +
-      "when its triggers change, updated (re-run) otherwise; components are counted when created or deleted.\n" +
+    "Rules (bench/provider-rules/*.json, vendored from the pinned providers' schemas and sources): an input the provider\n" +
+      "marks ForceNew replaces; an input its Update applies (container memory, restart; command create/stdin) updates in\n" +
+      "place; an input it only stores (container healthcheck, wait, destroyGraceSeconds) is a state-only update that never\n" +
+      "reaches the running container. A resource's replaceOnChanges (\"*\" = every input) turns a change into a replace and\n" +
+      "its ignoreChanges drops it; a resource absent from a row is untouched (nothing). Components count when created or\n" +
+      "deleted. Not modelled: read-back (memorySwap, daemon log-opts: see test/docker/readback.test.ts), failing commands\n" +
+      "and stdout-derived inputs.\n" +
       `${runs.length} mocked runs in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
   );
 }

@@ -9,15 +9,16 @@ export type Stack = (typeof STACKS)[number];
 const ROOT = path.join(__dirname, "..");
 const TOKEN = "ghp_BENCHTOKEN0123456789abcdefghijklmn";
 const PASSWORD = "bench-Postgres-Password-0001";
+const DASHBOARD_PASSWORD = "bench-Dashboard-Password-0001";
 
 /** Keys set with `--secret` in every run. */
-export const SECRET_KEYS = ["ems-infra:ghcrToken", "ems-infra:postgresPassword"];
+export const SECRET_KEYS = ["ems-infra:ghcrToken", "ems-infra:postgresPassword", "ems-infra:dashboardPassword"];
 
 /** Pulumi.<stack>.yaml as Pulumi passes it (objects as JSON), plus the secrets a deploy has. */
 export function baseline(stack: Stack): Record<string, string> {
   const file = YAML.parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
   const config = Object.fromEntries(Object.entries(file.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-  return { ...config, "ems-infra:ghcrToken": TOKEN, "ems-infra:postgresPassword": PASSWORD };
+  return { ...config, "ems-infra:ghcrToken": TOKEN, "ems-infra:postgresPassword": PASSWORD, "ems-infra:dashboardPassword": DASHBOARD_PASSWORD };
 }
 
 function edit(config: Record<string, string>, key: string, change: (value: any) => any): Record<string, string> {
@@ -33,21 +34,32 @@ export interface TypicalChange {
   apply(config: Record<string, string>, stack: Stack): Record<string, string>;
 }
 
+/** The tag with its last number one higher: 1.2.1 → 1.2.2, traefik:v3.6.1 → traefik:v3.6.2; dev's `latest` → 1.0.0. */
+export function bumpTag(tag: string): string {
+  if (tag === "latest") return "1.0.0";
+  const m = /^(.*?)(\d+)(\D*)$/.exec(tag);
+  if (!m) throw new Error(`bumpTag: no number in ${tag}`);
+  return `${m[1]}${Number(m[2]) + 1}${m[3]}`;
+}
+
+/** The Traefik image of a config (its default when the stack file does not set one). */
+const traefikImage = (t: any) => t?.image ?? "traefik:v3.6.1";
+
 export const CHANGES: TypicalChange[] = [
   {
     name: "ems-version",
-    description: "EMS version bump (services.ems.version 1.0.0 → 1.0.1)",
-    apply: (c) => edit(c, "services", (s) => ({ ...s, ems: { ...s.ems, version: "1.0.1" } })),
+    description: "EMS version bump (services.ems.version: last number + 1; dev latest → 1.0.0)",
+    apply: (c) => edit(c, "services", (s) => ({ ...s, ems: { ...s.ems, version: bumpTag(s.ems.version) } })),
   },
   {
     name: "sms-version",
-    description: "SMS version bump (services.sms.version 1.0.0 → 1.0.1)",
-    apply: (c) => edit(c, "services", (s) => ({ ...s, sms: { ...s.sms, version: "1.0.1" } })),
+    description: "SMS version bump (services.sms.version: last number + 1; dev latest → 1.0.0)",
+    apply: (c) => edit(c, "services", (s) => ({ ...s, sms: { ...s.sms, version: bumpTag(s.sms.version) } })),
   },
   {
     name: "traefik-image",
-    description: "Traefik image change (traefik:v3.3.5 → traefik:v3.3.6)",
-    apply: (c) => edit(c, "traefik", (t) => ({ ...t, image: "traefik:v3.3.6" })),
+    description: "Traefik image change (traefik.image: last number + 1)",
+    apply: (c) => edit(c, "traefik", (t) => ({ ...t, image: bumpTag(traefikImage(t)) })),
   },
   {
     name: "postgres-password",
@@ -55,14 +67,34 @@ export const CHANGES: TypicalChange[] = [
     apply: (c) => ({ ...c, "ems-infra:postgresPassword": "bench-Postgres-Password-0002" }),
   },
   {
+    name: "postgres-memory",
+    description: "Memory limit change (postgres.memoryMb 1024 → 1536)",
+    apply: (c) => edit(c, "postgres", (p) => ({ ...p, memoryMb: 1536 })),
+  },
+  {
+    name: "ems-health-interval",
+    description: "Healthcheck change (services.ems.health.intervalSeconds 60 → 90)",
+    apply: (c) => edit(c, "services", (s) => ({ ...s, ems: { ...s.ems, health: { ...s.ems.health, intervalSeconds: 90 } } })),
+  },
+  {
+    name: "traefik-rate-limit",
+    description: "Traefik rate limit change (traefik.rateLimit 100/200 → 50/100): a dynamic file on the host",
+    apply: (c) => edit(c, "traefik", (t) => ({ ...t, image: traefikImage(t), rateLimit: { average: 50, burst: 100 } })),
+  },
+  {
     name: "new-domain",
     description: "New domain (prod edumigsoft.com.br → edumigsoft.com, dev local → test)",
     apply: (c, stack) => ({ ...c, "ems-infra:domain": stack === "prod" ? "edumigsoft.com" : "test" }),
   },
   {
+    name: "new-database",
+    description: "A new database for SMS (services.sms.database sms_v2)",
+    apply: (c) => edit(c, "services", (s) => ({ ...s, sms: { ...s.sms, database: "sms_v2" } })),
+  },
+  {
     name: "new-service",
-    description: "A third API (services.crm version 1.0.0)",
-    apply: (c) => edit(c, "services", (s) => ({ ...s, crm: { version: "1.0.0" } })),
+    description: "A third API (services.crm version 1.0.0, port 8080)",
+    apply: (c) => edit(c, "services", (s) => ({ ...s, crm: { version: "1.0.0", port: 8080 } })),
   },
 ];
 

@@ -1,7 +1,10 @@
 /**
  * What `pulumi up` would do between two mocked runs of the program: resources matched by type and name (the
- * URN's last part; names are unique per type here), classified the way their providers diff them.
+ * URN's last part; names are unique per type here), each changed resource classified by the pinned providers'
+ * vendored rules (bench/providerRules.ts) and its own `replaceOnChanges`/`ignoreChanges`, the way the engine
+ * does it. Not modelled: read-back (what a refresh brings in), failing commands, stdout-derived inputs.
  */
+import { DiffOptions, planChange } from "./providerRules";
 
 /** A resource as captured from a mocked run. */
 export interface Captured {
@@ -12,6 +15,10 @@ export interface Captured {
   inputs: Record<string, unknown>;
   /** Whether the resource is protected: replacing or deleting it fails the update. */
   protect?: boolean;
+  /** The resource options that steer its diff. */
+  diff?: DiffOptions;
+  /** Whether the old resource is deleted before its replacement is created. */
+  deleteBeforeReplace?: boolean;
 }
 
 export type Action = "create" | "replace" | "update" | "delete";
@@ -20,26 +27,10 @@ export interface Change {
   action: Action;
   type: string;
   name: string;
-  /** Inputs that differ (empty for create/delete). */
+  /** Inputs that differ and are not ignored (empty for create/delete). */
   changed: string[];
-}
-
-const REPLACE_ON_ANY_INPUT = new Set([
-  // The docker provider marks a container's image, envs, labels, mounts, uploads, name, healthcheck,
-  // networksAdvanced... ForceNew: treated as "every input".
-  "docker:index/container:Container",
-  "docker:index/remoteImage:RemoteImage",
-  "docker:index/volume:Volume",
-  "docker:index/network:Network",
-  "random:index/randomPassword:RandomPassword",
-]);
-const COMMANDS = new Set(["command:local:Command", "command:remote:Command"]);
-
-/** The inputs whose change makes the provider replace the resource: "all", a list, or none ([]). */
-export function replacingInputs(type: string): "all" | string[] {
-  if (REPLACE_ON_ANY_INPUT.has(type)) return "all";
-  if (COMMANDS.has(type)) return ["triggers"];
-  return [];
+  /** For an update: true when nothing of it reaches the running resource (the provider only stores it). */
+  stateOnly?: boolean;
 }
 
 /** JSON with sorted keys: the same value always gives the same text. */
@@ -54,10 +45,13 @@ export function changedInputs(before: Record<string, unknown>, after: Record<str
   return keys.filter((k) => stableJson(before[k]) !== stableJson(after[k]));
 }
 
-/** Classifies one changed resource. */
-export function classify(type: string, changed: string[]): "replace" | "update" {
-  const replacing = replacingInputs(type);
-  return replacing === "all" || changed.some((k) => replacing.includes(k)) ? "replace" : "update";
+/** Classifies one changed custom resource from the provider rules; components change only by create/delete. */
+export function classify(type: string, changed: string[], opts: DiffOptions = {}): Omit<Change, "type" | "name"> | undefined {
+  const plan = planChange(type, changed, opts);
+  const kept = plan.inputs.filter((v) => v.effect !== "ignored").map((v) => v.input);
+  if (plan.action === "nothing") return undefined;
+  if (plan.action === "update" && !plan.live) return { action: "update", changed: kept, stateOnly: true };
+  return { action: plan.action, changed: kept };
 }
 
 const keyOf = (r: Pick<Captured, "type" | "name">) => `${r.type}::${r.name}`;
@@ -73,8 +67,12 @@ export function diffRuns(before: Captured[], after: Captured[]): Change[] {
       changes.push({ action: "create", type: r.type, name: r.name, changed: [] });
       continue;
     }
+    if (!r.custom) continue;
     const changed = changedInputs(prev.inputs, r.inputs);
-    if (changed.length > 0) changes.push({ action: classify(r.type, changed), type: r.type, name: r.name, changed });
+    if (changed.length === 0) continue;
+    // The engine diffs with the new program's options.
+    const verdict = classify(r.type, changed, r.diff);
+    if (verdict) changes.push({ type: r.type, name: r.name, ...verdict });
   }
   for (const r of before) if (!now.has(keyOf(r))) changes.push({ action: "delete", type: r.type, name: r.name, changed: [] });
   return changes;

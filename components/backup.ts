@@ -1,7 +1,7 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { HostConnection, hostCommand } from "./hostCommand";
-import { readScript, shellQuote } from "./shell";
+import { crontabLine, readScript, shellQuote } from "./shell";
 
 export interface BackupArgs {
   /** Cron schedule of the backup (5 fields, host time zone). */
@@ -31,6 +31,9 @@ export const BACKUP_SCRIPTS = ["backup.sh", "backup-retention.sh", "restore.sh"]
 
 /** The command prefix that runs the Postgres client tools inside the server's container. */
 export function pgExec(container: string, user: string): string {
+  // backup.sh word-splits PG_EXEC on purpose (a command prefix): each part must be one word.
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(container)) throw new Error(`pgExec: ${JSON.stringify(container)} is not a container name`);
+  if (!/^[a-z_][a-z0-9_]*$/.test(user)) throw new Error(`pgExec: ${JSON.stringify(user)} is not a PostgreSQL role name`);
   return `docker exec -i -e PGUSER=${user} ${container}`;
 }
 
@@ -50,9 +53,10 @@ export function restoreCommandPrefix(args: Pick<BackupArgs, "scriptsDir" | "post
   return `PG_EXEC=${shellQuote(pgExec(postgresContainer, args.postgresUser))} ${shellQuote(`${args.scriptsDir}/restore.sh`)}`;
 }
 
-/** The crontab line that runs the backup on schedule. */
+/** The crontab line that runs the backup on schedule; the trailing shell comment marks it as this job's. */
 export function backupCronLine(args: Omit<BackupArgs, "postgresContainer" | "connection">, postgresContainer: string): string {
-  return `${args.schedule} ${backupRunCommand(args, postgresContainer)} >> ${shellQuote(args.logFile)} 2>&1 # ems-infra:${args.jobName}`;
+  if (!/^[A-Za-z0-9_.-]+$/.test(args.jobName)) throw new Error(`backupCronLine: bad job name ${JSON.stringify(args.jobName)}`);
+  return crontabLine(args.schedule, `${backupRunCommand(args, postgresContainer)} >> ${shellQuote(args.logFile)} 2>&1 # ems-infra:${args.jobName}`);
 }
 
 /**
@@ -75,7 +79,7 @@ export function backupInstallScript(args: Omit<BackupArgs, "postgresContainer" |
     `printf '%s\\n' ${shellQuote(backupCronLine(args, postgresContainer))} >> "\${TMPDIR:-/tmp}/ems-infra-crontab.$$"`,
     `crontab "\${TMPDIR:-/tmp}/ems-infra-crontab.$$"`,
     `rm -f "\${TMPDIR:-/tmp}/ems-infra-crontab.$$"`,
-    `echo "backup: scheduled '${args.schedule}' into ${args.backupDir}"`,
+    `echo ${shellQuote(`backup: scheduled '${args.schedule}' into ${args.backupDir}`)}`,
     "",
   ].join("\n");
 }

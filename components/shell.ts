@@ -1,9 +1,35 @@
 import * as fs from "fs";
 import * as path from "path";
 
-/** Quotes one word for a POSIX shell. */
+/**
+ * Quotes one word for a POSIX shell: the one quoting helper for every value that reaches a shell (scripts,
+ * ssh's remote command, `docker exec`, crontab lines). A NUL cannot be passed in an argument: refused.
+ */
 export function shellQuote(word: string): string {
+  if (word.includes("\0")) throw new Error("shellQuote: a shell word cannot hold a NUL character");
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'"'"'`)}'`;
+}
+
+/** A command line of quoted words: `--` and every value are passed as they are, one argument each. */
+export function shellWords(words: string[]): string {
+  return words.map(shellQuote).join(" ");
+}
+
+/**
+ * A shell command as a crontab line holds it: cron turns every unescaped `%` into a newline (the rest of the
+ * line becomes the command's stdin, so the command is cut), and drops the `\` of `\%`; a newline would start
+ * an entry of its own. So `%` is written `\%`, and a newline is refused.
+ */
+export function crontabCommand(command: string): string {
+  if (/[\n\r]/.test(command)) throw new Error("crontabCommand: a crontab command cannot hold a newline");
+  return command.replace(/%/g, "\\%");
+}
+
+/** One crontab entry: a 5-field schedule and a shell command (see `crontabCommand`). */
+export function crontabLine(schedule: string, command: string): string {
+  const fields = schedule.trim().split(/[ \t]+/);
+  if (fields.length !== 5 || /[\n\r%]/.test(schedule)) throw new Error(`crontabLine: ${JSON.stringify(schedule)} is not 5 fields on one line`);
+  return `${fields.join(" ")} ${crontabCommand(command)}`;
 }
 
 /** The text of a script in components/scripts, the same file the tests run. */
@@ -13,7 +39,7 @@ export function readScript(name: string): string {
 
 /** A command line that runs a script fed on stdin with the given arguments. */
 export function scriptCommand(args: string[]): string {
-  return ["sh", "-s", "--", ...args.map(shellQuote)].join(" ");
+  return shellWords(["sh", "-s", "--", ...args]);
 }
 
 /** A file the host command writes, with its octal mode. */

@@ -18,6 +18,8 @@ export interface FlagSpec {
   required?: boolean;
   /** Placeholder shown in the help for valued flags, e.g. `name` renders `--stack <name>`. */
   valueName?: string;
+  /** One-letter alias, e.g. `s` for `-s prod`. */
+  short?: string;
 }
 
 export interface CommandSpec {
@@ -63,14 +65,18 @@ export function parseArgs<Flags extends Readonly<Record<string, FlagSpec>>>(
 ): ParseResult<Flags> {
   for (const name of Object.keys(spec.flags)) {
     if (!FLAG_NAME.test(name) || name === "help") throw new Error(`invalid flag declaration: ${name}`);
+    const short = spec.flags[name].short;
+    if (short !== undefined && (!/^[a-gi-z]$/.test(short))) throw new Error(`invalid short flag for ${name}: ${short}`);
   }
   if (argv.some((a) => HELP_TOKENS.has(a))) return { help: true };
 
   const values: Record<string, string | number | boolean | undefined> = {};
   const seen = new Set<string>();
 
+  const shorts = new Map<string, string>();
+  for (const [name, flag] of Object.entries(spec.flags)) if (flag.short) shorts.set(`-${flag.short}`, `--${name}`);
   for (let i = 0; i < argv.length; i++) {
-    const token = argv[i];
+    const token = shorts.get(argv[i]) ?? argv[i];
     if (!token.startsWith("--") || token === "--") {
       throw new UsageError(`unexpected argument "${token}": every option is a --flag (valid flags: ${validFlags(spec)})`);
     }
@@ -125,7 +131,7 @@ export function formatHelp(spec: CommandSpec): string {
     return flag.required ? text : `[${text}]`;
   });
   const rows: Array<[string, string]> = entries.map(([name, flag]) => [
-    flag.type === "boolean" ? `--${name}` : `--${name} <${placeholder(name, flag)}>`,
+    `${flag.short ? `-${flag.short}, ` : ""}${flag.type === "boolean" ? `--${name}` : `--${name} <${placeholder(name, flag)}>`}`,
     `${flag.description}${flag.required ? " (required)" : ""}`,
   ]);
   rows.push(["-h, --help", "Show this help and exit"]);

@@ -4,7 +4,7 @@
  */
 import { CommandSpec, parseArgs } from "./args";
 import { HostDeps, backupOutputs, defaultHostDeps } from "./hostShell";
-import { Io, handleArgs, runCli } from "./stackOps";
+import { Io, handleArgs, runCli } from "./cli";
 
 export const BACKUP_SPEC = {
   command: "npm run backup --",

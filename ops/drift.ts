@@ -6,7 +6,8 @@
  * exit 1 with the list of resources that differ otherwise.
  */
 import { CommandSpec, parseArgs } from "./args";
-import { defaultDeps, Deps, describeError, handleArgs, Io, policyPacks, runCli, StackLike } from "./stackOps";
+import { describeError, handleArgs, Io, runCli } from "./cli";
+import { defaultDeps, Deps, policyPacks, StackLike } from "./workspace";
 
 export const driftSpec = {
   command: "npm run drift --",

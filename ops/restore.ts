@@ -6,7 +6,7 @@ import * as path from "path";
 import { CommandSpec, UsageError, parseArgs } from "./args";
 import { HostDeps, backupOutputs, defaultHostDeps } from "./hostShell";
 import { shellQuote } from "../components/shell";
-import { Io, confirm, handleArgs, runCli } from "./stackOps";
+import { Io, confirm, handleArgs, runCli } from "./cli";
 
 export const RESTORE_SPEC = {
   command: "npm run restore --",
@@ -47,7 +47,7 @@ export function parseRestoreArgs(argv: string[]): { help: true } | { help: false
   const r = parseArgs(RESTORE_SPEC, argv);
   if (r.help) return { help: true };
   const { stack, file, database, yes } = r.values;
-  if (!/\.(dump|sql)$/.test(file)) throw new UsageError(`--file must be a .dump or globals_*.sql written by the backup job (got "${file}")`);
+  if (!/\.(dump|sql|sql\.gz)$/.test(file)) throw new UsageError(`--file must be a .dump or globals_*.sql written by the backup job, or a .sql.gz (old cron dump or npm run migrate's pg_dumpall) (got "${file}")`);
   if (file.endsWith(".dump") && !targetDatabase(file, database)) {
     throw new UsageError(`cannot tell the database from "${file}": add --database <db>`);
   }
@@ -60,7 +60,7 @@ export async function main(argv: string[], io: Io, deps: HostDeps = defaultHostD
   const { stack, file, database, yes } = parsed.options;
   const outputs = backupOutputs(stack, await deps.stackOutputs(stack));
   const dump = dumpPath(file, outputs.backupDir);
-  const target = file.endsWith(".sql") ? "the cluster's roles" : `database ${targetDatabase(file, database)}`;
+  const target = file.endsWith(".sql") ? "the cluster's roles" : file.endsWith(".sql.gz") ? (database ? `database ${database}` : "the server (a pg_dumpall dump)") : `database ${targetDatabase(file, database)}`;
 
   io.out(`restore: ${dump} into ${target} of stack ${stack} (on ${outputs.commandHost}); objects in the dump are dropped and recreated\n`);
   if (!yes) {

@@ -6,23 +6,16 @@
  * confirmation and runs `pulumi up` with the message "rollback to update N".
  * A failure or a "no" before `up` puts the config back as it was.
  */
-import type { UpdateSummary } from "@pulumi/pulumi/automation";
 import { CommandSpec, parseArgs } from "./args";
+import { assertStoredAsString } from "./changes";
+import { describeError, handleArgs, Io, runCli } from "./cli";
+import { readHistory } from "./history";
+import { release } from "./release";
 import { describeVersions, formatHistory, planRollback, RollbackPlan } from "./rollbackPlan";
-import {
-  assertStoredAsString,
-  confirm,
-  defaultDeps,
-  Deps,
-  describeError,
-  formatResourceChanges,
-  handleArgs,
-  hasChanges,
-  Io,
-  policyPacks,
-  runCli,
-  StackLike,
-} from "./stackOps";
+import { refuseCiTarget } from "./target";
+import { defaultDeps, OpsDeps, StackLike } from "./workspace";
+
+export { readHistory } from "./history";
 
 export const rollbackSpec = {
   command: "npm run rollback --",
@@ -30,9 +23,9 @@ export const rollbackSpec = {
     "Rolls a stack back to the image versions (services, Traefik, PostgreSQL) of an earlier successful update: " +
     "shows the history, previews the change, asks for confirmation, then runs pulumi up.",
   flags: {
-    stack: { type: "string", required: true, valueName: "name", description: "Stack to roll back, e.g. prod" },
+    stack: { type: "string", required: true, short: "s", valueName: "name", description: "Stack to roll back, e.g. prod" },
     to: { type: "integer", valueName: "n", description: "Update number to return to (default: the successful update before the current one)" },
-    yes: { type: "boolean", description: "Do not ask for confirmation (required when not run from a terminal)" },
+    yes: { type: "boolean", short: "y", description: "Do not ask for confirmation (required when not run from a terminal)" },
   },
   notes: [
     "Only image versions are rolled back; other settings keep their current values.",
@@ -65,7 +58,7 @@ export function formatPlan(plan: RollbackPlan, stack: string): string {
   return `${lines.join("\n")}\n`;
 }
 
-export async function main(argv: readonly string[], io: Io, deps: Deps = defaultDeps): Promise<number> {
+export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defaultDeps): Promise<number> {
   const args = handleArgs(rollbackSpec, io, () => parseRollbackArgs(argv));
   if (args.kind === "exit") return args.code;
   const opts = args.options;
@@ -79,6 +72,8 @@ export async function main(argv: readonly string[], io: Io, deps: Deps = default
   let plan: RollbackPlan;
   try {
     stack = await deps.openStack(opts.stack, deps.repoRoot, false);
+    const ciRefusal = await refuseCiTarget(stack, deps.env);
+    if (ciRefusal) throw new Error(ciRefusal);
     const history = await readHistory(stack);
     io.out(`Recent updates of stack ${opts.stack} (newest first):\n${formatHistory(history)}\n`);
     plan = planRollback(history, { to: opts.to, stack: opts.stack });
@@ -89,89 +84,23 @@ export async function main(argv: readonly string[], io: Io, deps: Deps = default
   }
   io.out(formatPlan(plan, opts.stack));
 
-  // The config as it is now (it may differ from the current update's), to put it back before `up`.
-  const previous = new Map<string, string | undefined>();
-  const undo = async (): Promise<string> => {
-    const failed: string[] = [];
-    for (const [key, value] of [...previous].reverse()) {
-      try {
-        if (value === undefined) await stack.removeConfig(key, true);
-        else await stack.setConfig(key, { value }, true);
-      } catch {
-        failed.push(value === undefined ? `pulumi config rm --path ${key} --stack ${opts.stack}` : `pulumi config set --path ${key} ${value} --stack ${opts.stack}`);
-      }
-    }
-    if (previous.size === 0) return "";
-    previous.clear();
-    return failed.length ? `; could not restore the config, do it with:\n  ${failed.join("\n  ")}` : "; the stack config is back as it was";
-  };
-
   const target = `the versions of update #${plan.to.update}`;
-  try {
-    for (const change of plan.changes) {
-      previous.set(change.key, await currentValue(stack, change.key));
-      await stack.setConfig(change.key, { value: change.to }, true);
-    }
-
-    const packs = policyPacks(deps);
-    const color = io.isTTY ? "always" : "never";
-    io.out(`\nPreviewing the rollback of stack ${opts.stack}…\n`);
-    const preview = await stack.preview({ diff: true, onOutput: io.out, policyPacks: packs, color });
-    if (!hasChanges(preview.changeSummary)) {
-      io.out(`\nnothing to do: stack ${opts.stack} already runs ${target} (${describeVersions(plan.to.versions)})\n`);
-      return 0;
-    }
-    io.out(`\nplanned: ${formatResourceChanges(preview.changeSummary)}\n`);
-
-    if (!opts.yes && !(await confirm(io, `Roll back stack ${opts.stack} to ${target}?`))) {
-      io.err(`aborted: nothing deployed${await undo()}\n`);
-      return 1;
-    }
-    previous.clear();
-
-    let result;
-    try {
-      result = await stack.up({ onOutput: io.out, policyPacks: packs, color, message: `rollback to update ${plan.to.update}` });
-    } catch (error) {
-      io.err(
-        `error: pulumi up failed on stack ${opts.stack}: ${describeError(error)}\n` +
-          `The stack config now holds ${target}: fix the cause and re-run this command with --to ${plan.to.update}.\n`,
-      );
-      return 1;
-    }
-    io.out(`\nrolled back stack ${opts.stack} to ${target} (update #${result.summary.version}): ${formatResourceChanges(result.summary.resourceChanges)}\n`);
-    return 0;
-  } catch (error) {
-    io.err(`error: ${describeError(error)}${await undo()}\n`);
-    return 1;
-  }
-}
-
-/**
- * The whole update history, newest first. `pulumi stack history` returns one page (10 entries) by default,
- * so read page after page until a short (or repeated) one. Secrets are not decrypted: only versions are needed.
- */
-export async function readHistory(stack: Pick<StackLike, "history">, pageSize = 100, maxPages = 50): Promise<UpdateSummary[]> {
-  const all: UpdateSummary[] = [];
-  const seen = new Set<number>();
-  for (let page = 1; page <= maxPages; page++) {
-    const batch = await stack.history(pageSize, page, false);
-    const fresh = batch.filter((h) => !seen.has(h.version));
-    for (const h of fresh) {
-      seen.add(h.version);
-      all.push(h);
-    }
-    if (batch.length < pageSize || fresh.length === 0) break;
-  }
-  return all;
-}
-
-async function currentValue(stack: StackLike, key: string): Promise<string | undefined> {
-  try {
-    return (await stack.getConfig(key, true)).value;
-  } catch {
-    return undefined;
-  }
+  return release(
+    stack,
+    {
+      what: target,
+      question: `Roll back stack ${opts.stack} to ${target}?`,
+      message: `rollback to update ${plan.to.update}`,
+      edits: plan.changes.map((c) => ({ key: c.key, value: c.to, path: true })),
+      replace: [],
+      yes: opts.yes,
+      nothingToDo: `nothing to do: stack ${opts.stack} already runs ${target} (${describeVersions(plan.to.versions)})`,
+      afterFailure: `The stack config now holds ${target}: fix the cause and re-run this command with --to ${plan.to.update}.`,
+      done: `rolled back stack ${opts.stack} to ${target}`,
+    },
+    io,
+    deps,
+  );
 }
 
 if (require.main === module) runCli((argv, io) => main(argv, io));

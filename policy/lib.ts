@@ -63,78 +63,10 @@ export function revealArray<T>(v: readonly T[] | T[] | undefined | null): T[] {
 
 // ---------------------------------------------------------------- images
 
-export interface ImageRef {
-  /** The reference as written. */
-  ref: string;
-  /** Repository without tag/digest, e.g. `ghcr.io/edumigsoft/ems` or `postgres`. */
-  repository: string;
-  /** Repository without the Docker Hub prefixes (`docker.io/`, `index.docker.io/`, `library/`). */
-  normalized: string;
-  tag?: string;
-  digest?: string;
-}
-
-/** Splits `registry/path/name:tag@sha256:...` into its parts. */
-export function parseImageRef(ref: string): ImageRef {
-  let rest = ref.trim();
-  let digest: string | undefined;
-  const at = rest.indexOf("@");
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-  }
-  let tag: string | undefined;
-  const slash = rest.lastIndexOf("/");
-  const colon = rest.lastIndexOf(":");
-  if (colon > slash) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-  }
-  const normalized = rest
-    .toLowerCase()
-    .replace(/^(docker\.io|index\.docker\.io|registry-1\.docker\.io)\//, "")
-    .replace(/^library\//, "");
-  return { ref, repository: rest, normalized, tag, digest };
-}
-
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-/** Tags that move by design. */
-const FLOATING_TAGS = new Set(["latest", "stable", "edge", "main", "master", "dev", "develop", "nightly", "lts", "current", "mainline", "alpine", "slim", "bookworm", "bullseye"]);
-
-/**
- * An image is pinned when it carries a sha256 digest (`repo@sha256:<64 hex>`, or a bare image id
- * `sha256:<64 hex>` such as `RemoteImage.imageId`), or a tag that names a specific release:
- * not `latest` (never, even next to a digest), not another well-known floating tag, and not a bare
- * major version (`16`, `v3`, `16-alpine`), which floats over minor releases.
- */
-export function isPinnedImageRef(ref: string): boolean {
-  const trimmed = ref.trim();
-  if (DIGEST.test(trimmed)) return true;
-  const img = parseImageRef(trimmed);
-  if (img.tag !== undefined && img.tag.toLowerCase() === "latest") return false;
-  if (img.digest !== undefined) return DIGEST.test(img.digest);
-  if (!img.tag) return false;
-  const tag = img.tag.toLowerCase();
-  if (FLOATING_TAGS.has(tag)) return false;
-  if (/^v?\d{1,4}(-[a-z0-9.]+)?$/.test(tag)) return false;
-  return /^[a-z0-9_][a-z0-9_.-]{0,127}$/.test(tag);
-}
-
-/** Last path segment of the normalized repository (`ghcr.io/x/traefik` → `traefik`). */
-function imageBaseName(ref: string): string {
-  const n = parseImageRef(ref).normalized;
-  return n.slice(n.lastIndexOf("/") + 1);
-}
-
-/** The official Traefik image (`traefik:<tag>`, `traefik@sha256:…`, `docker.io/library/traefik:<tag>`). */
-export function isTraefikImage(ref: string | undefined): boolean {
-  return typeof ref === "string" && parseImageRef(ref).normalized === "traefik";
-}
-
-/** A PostgreSQL image: its repository name is `postgres`, `postgresql` or `postgis` (any registry). */
-export function isPostgresImage(ref: string | undefined): boolean {
-  return typeof ref === "string" && /^(postgres|postgresql|postgis)$/.test(imageBaseName(ref));
-}
+// The image rules live in one module shared with the config schema and the ops CLIs: a reference the
+// config accepts is one this pack accepts.
+export type { ImageRef } from "../components/imageRef";
+export { isPinnedImageRef, isPostgresImage, isTraefikImage, parseImageRef, unpinnedReason } from "../components/imageRef";
 
 // ---------------------------------------------------------------- labels, env
 

@@ -3,9 +3,12 @@ import * as path from "path";
 import { ConfigError, describeIssue, isRecord } from "./configErrors";
 import { PROJECT, SECRET_KEYS, rawSchema, secretsSchema, serviceSchema, serviceSecretsSchema, tlsSchema } from "./configSchema";
 import { z } from "zod";
+import { postgresMajor } from "../components/imageRef";
+import { databaseNameProblem, hostNameProblem, pathProblem, roleNameProblem } from "./grammar";
 
 export { ConfigError } from "./configErrors";
 export { PROJECT, SECRET_KEYS, isPinnedImage } from "./configSchema";
+export { postgresMajor } from "../components/imageRef";
 
 type RawConfig = z.infer<typeof rawSchema>;
 export type ServiceConfig = z.infer<typeof serviceSchema>;
@@ -99,6 +102,10 @@ export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys:
     logsHostPath: resolve(s.logsHostPath ?? path.posix.join(data, "logs", name)),
   }));
   checkServices(services, cfg, problems);
+  checkRouterHosts(services, cfg, problems);
+  for (const name of Object.keys(cfg.migration?.from.uploads ?? {})) {
+    if (!(name in cfg.services)) problems.push(`${PROJECT}:migration.from.uploads.${name}: names no service in ${PROJECT}:services (its uploads would never be copied)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const tls: TlsConfig = cfg.tls.mode === "mkcert" ? { ...cfg.tls, certsDir: resolve(cfg.tls.certsDir) } : { ...cfg.tls, storageDir: resolve(cfg.tls.storageDir) };
   const migration = cfg.migration && {
@@ -149,6 +156,12 @@ function checkServices(services: ResolvedService[], cfg: RawConfig, problems: st
     }
     if (cfg.environment === "production" && s.imageSource === "local") problems.push(`${key("imageSource")}: must be "registry" in production (the VPS runs published images)`);
     for (const [kind, value] of [["role", s.role], ["database", s.database]] as const) {
+      // A value set by hand was checked by the schema; a default built from the service name is checked here.
+      const derivedProblem = cfg.services[s.name][kind] === undefined && (kind === "role" ? roleNameProblem : databaseNameProblem)(value);
+      if (derivedProblem) {
+        problems.push(`${key(kind)}: the default ${kind} of service ${s.name}, ${derivedProblem}; set ${key(kind)}`);
+        continue;
+      }
       if (value === cfg.postgres.user) problems.push(`${key(kind)}: "${value}" is the superuser (${PROJECT}:postgres.user); each service gets its own ${kind}`);
       const other = owners.get(`${kind}:${value}`);
       if (other) problems.push(`${key(kind)}: "${value}" is already the ${kind} of service ${other}; each service gets its own`);
@@ -157,10 +170,34 @@ function checkServices(services: ResolvedService[], cfg: RawConfig, problems: st
   }
 }
 
-/** The major version in a Postgres image tag (`postgres:16.6-alpine` → 16), if the tag starts with one. */
-export function postgresMajor(image: string): number | undefined {
-  const match = /:(\d+)(?:[.-]|$)/.exec(image.slice(image.lastIndexOf("/") + 1));
-  return match ? Number(match[1]) : undefined;
+/**
+ * Every router the stack defines (each API, the dashboard and Portainer when they run) has its own host,
+ * compared case-insensitively: Traefik would otherwise send one host's requests to either container.
+ */
+function checkRouterHosts(services: ResolvedService[], cfg: RawConfig, problems: string[]): void {
+  const routers: { key: string; host: string; derived: boolean }[] = services.map((s) => ({
+    key: `${PROJECT}:services.${s.name}.host`,
+    host: s.host,
+    derived: cfg.services[s.name].host === undefined,
+  }));
+  if (cfg.traefik.manage && cfg.traefik.dashboard.enabled) {
+    routers.push({ key: `${PROJECT}:traefik.dashboard.host`, host: cfg.traefik.dashboard.host ?? `traefik.${cfg.domain}`, derived: cfg.traefik.dashboard.host === undefined });
+  }
+  if (cfg.traefik.manage && cfg.portainer.enabled) {
+    routers.push({ key: `${PROJECT}:portainer.host`, host: cfg.portainer.host ?? `portainer.${cfg.domain}`, derived: cfg.portainer.host === undefined });
+  }
+  const owners = new Map<string, string>();
+  for (const r of routers) {
+    // A host set by hand was checked by the schema; one built on the domain can still be too long.
+    const problem = r.derived ? hostNameProblem(r.host) : undefined;
+    if (problem) {
+      problems.push(`${r.key}: the default host ${r.host.length > 80 ? `${r.host.slice(0, 77)}...` : r.host} ${problem}; set ${r.key} or a shorter ${PROJECT}:domain`);
+      continue;
+    }
+    const other = owners.get(r.host.toLowerCase());
+    if (other) problems.push(`${r.key}: "${r.host}" is already the host of ${other}; every router needs its own host`);
+    else owners.set(r.host.toLowerCase(), r.key);
+  }
 }
 
 function checkPostgresMajor(cfg: RawConfig, problems: string[]): void {
@@ -184,7 +221,8 @@ function checkProduction(values: Record<string, unknown>, stack: string, secrets
     return isRecord(node) ? Object.entries(node) : [];
   };
   const abs = (key: string, p: unknown) => {
-    if (typeof p === "string" && p !== "" && !p.startsWith("/")) problems.push(`${PROJECT}:${key}: must be an absolute path in production (got "${p}")`);
+    // A path the schema refuses (a newline, a quote) is reported once, by the schema, and never echoed.
+    if (typeof p === "string" && pathProblem({ relative: true })(p) === undefined && !p.startsWith("/")) problems.push(`${PROJECT}:${key}: must be an absolute path in production (got "${p}")`);
   };
   abs("paths.data", at("paths", "data"));
   abs("paths.secrets", at("paths", "secrets"));

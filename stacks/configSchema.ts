@@ -1,5 +1,7 @@
 /** The zod schema of the stack config (`ems-infra:*` keys) and of its secrets. */
 import { z } from "zod";
+import { isPinnedImageRef } from "../components/imageRef";
+import * as g from "./grammar";
 
 /** The `name` in Pulumi.yaml: every config key is `<PROJECT>:<key>`. */
 export const PROJECT = "ems-infra";
@@ -7,13 +9,8 @@ export const PROJECT = "ems-infra";
 /** Keys that hold credentials: they must be set with `pulumi config set --secret`. */
 export const SECRET_KEYS = ["ghcrToken", "postgresPassword", "serviceSecrets", "dashboardPassword"] as const;
 
-const NAME = /^[a-z][a-z0-9_]*$/;
-const DB_NAME = /^[a-z_][a-z0-9_]*$/;
-const SERVICE_NAME = /^[a-z][a-z0-9-]*$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const CRON = /^(\S+\s+){4}\S+$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
-const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Environment variables the program sets itself from other keys: never set by hand in `env`. */
 export const MANAGED_ENV = [
@@ -40,28 +37,22 @@ const positiveMb = (min: number) => z.number().int().min(min, `must be at least 
 const nonEmpty = () => z.string().min(1, { message: "must not be empty", abort: true });
 const port = z.number().int().min(1, "must be a port number from 1 to 65535").max(65535, "must be a port number from 1 to 65535");
 const seconds = (min: number, why: string) => z.number().int().min(min, `must be at least ${min} seconds (${why})`);
-const containerPath = () => nonEmpty().startsWith("/", "must be an absolute container path");
-const containerName = () => nonEmpty().regex(CONTAINER_NAME, "must be a Docker container name (letters, digits, _ . -)");
+const containerPath = g.containerPath;
+const containerName = () => g.dockerName("container");
+const volumeName = () => g.dockerName("volume");
+/** An image reference pinned as the policy pack requires (components/imageRef.ts: one rule for both). */
+const pinnedImage = g.pinnedImage();
+/** A host folder: absolute, `~/…` or relative to the project (production requires absolute, config.ts). */
+const hostPath = () => g.hostPath();
 
-/** An image reference `repo:tag` or `repo@sha256:...` whose tag is pinned (never `latest`, never missing). */
-const pinnedImage = z.string().refine(isPinnedImage, {
-  message: "must name a pinned tag or digest (e.g. postgres:17.6-alpine), never `latest` or no tag",
-});
-
-export function isPinnedImage(image: string): boolean {
-  if (/@sha256:[a-f0-9]{64}$/.test(image)) return true;
-  const slash = image.lastIndexOf("/");
-  const colon = image.lastIndexOf(":");
-  if (colon <= slash) return false;
-  const tag = image.slice(colon + 1);
-  return IMAGE_TAG.test(tag) && tag !== "latest";
-}
+/** Whether an image reference is pinned to a release tag or a digest (the policy pack's rule). */
+export const isPinnedImage = isPinnedImageRef;
 
 const version = nonEmpty().regex(IMAGE_TAG, "must be a valid image tag");
 
 const envVars = z.record(
   z.string().regex(ENV_NAME, "is not an environment variable name (upper-case letters, digits, _)"),
-  z.string().refine((v) => !/[\n\0]/.test(v), "must not contain a newline"),
+  z.string().refine((v) => !/[\n\r\0]/.test(v), "must not contain a newline, carriage return or NUL"),
 );
 
 export const serviceSchema = z
@@ -69,29 +60,27 @@ export const serviceSchema = z
     /** Image tag deployed (e.g. `1.2.1`); `latest` only with `imageSource: local`. */
     version,
     /** Image repository; defaults to `<registry.server>/<registry.namespace>/<registry.repository>`. */
-    image: nonEmpty()
-      .refine((image) => !/[:@]/.test(image.slice(image.lastIndexOf("/") + 1)), "must be a repository without a tag or digest: the tag is the service's version")
-      .optional(),
+    image: g.repositoryOnly().optional(),
     /** `registry`: pulled (and pinned by digest); `local`: an image built on this machine (dev.sh), run by its id. */
     imageSource: z.enum(["registry", "local"], { error: () => `must be "registry" or "local"` }).default("registry"),
     /** Port the server listens on inside the container (compiled into the server: EMS 8181, SMS 8080). */
     port: port.default(8080),
     /** Path answered 200 (with the service's x-api-key) when the server is healthy. */
-    healthPath: z.string().startsWith("/", "must start with /").default("/api/v1/health"),
+    healthPath: g.urlPath().default("/api/v1/health"),
     /** Path of the e-mail verification link; VERIFICATION_LINK_BASE_URL is `https://<host><verifyPath>`. */
-    verifyPath: z.string().startsWith("/", "must start with /").default("/api/v1/auth/verify"),
+    verifyPath: g.urlPath().default("/api/v1/auth/verify"),
     /** Full public host name; defaults to `api.<service>.<domain>`. */
-    host: nonEmpty().optional(),
+    host: g.hostName().optional(),
     /** Database the service uses; defaults to `<service>_production` in production, `<service>` otherwise. */
-    database: z.string().regex(DB_NAME, "must be a lower-case SQL identifier").optional(),
+    database: g.databaseName().optional(),
     /** Login role the service connects as (owns its database, nothing else); defaults to `<service>_user`. */
-    role: z.string().regex(DB_NAME, "must be a lower-case SQL identifier").optional(),
+    role: g.roleName().optional(),
     /** Memory limit of the container. */
     memoryMb: positiveMb(64).default(512),
     /** Host folder mounted at the container's uploads folder (the seed's UPLOADS_HOST_PATH). */
-    uploadsHostPath: nonEmpty().optional(),
+    uploadsHostPath: hostPath().optional(),
     /** Host folder mounted at the container's logs folder (the seed's LOGS_HOST_PATH). */
-    logsHostPath: nonEmpty().optional(),
+    logsHostPath: hostPath().optional(),
     /** Where the server writes uploads (UPLOAD_PATH). */
     uploadsDir: containerPath().default("/app/uploads"),
     /** HOME of the server process: its log file is `$HOME/Documents/MeuAppDart/logs/app_logs.txt`. */
@@ -99,7 +88,7 @@ export const serviceSchema = z
     /** Where the server writes its log file (mounted from logsHostPath). */
     logsDir: containerPath().default("/app/Documents/MeuAppDart/logs"),
     /** The server's command line inside the image. */
-    command: z.array(nonEmpty()).min(1, "must name the server binary").default(["/app/bin/server"]),
+    command: z.array(g.oneLine()).min(1, "must name the server binary").default(["/app/bin/server"]),
     /** The health gate. */
     health: z
       .object({
@@ -129,16 +118,16 @@ export const tlsSchema = z.discriminatedUnion("mode", [
     .object({
       mode: z.literal("mkcert"),
       /** Folder holding local.pem / local-key.pem (the seed's servers/infra/certs). */
-      certsDir: z.string().min(1, "must not be empty"),
+      certsDir: hostPath(),
     })
     .strict(),
   z
     .object({
       mode: z.literal("acme"),
       /** Let's Encrypt account e-mail. */
-      email: z.email("must be an e-mail address"),
+      email: g.email(),
       /** Folder holding the ACME storage file, shared by every system on the host. */
-      storageDir: z.string().min(1, "must not be empty"),
+      storageDir: hostPath(),
       /** The ACME storage file in storageDir (keep today's, or every certificate is issued again). */
       storageFile: nonEmpty().regex(/^[A-Za-z0-9_.-]+\.json$/, "must be a file name ending in .json").default("acme.json"),
       /** Name of the certificate resolver; the storage file keeps its certificates under this name. */
@@ -152,7 +141,7 @@ const dashboardSchema = z
     /** Serve Traefik's dashboard at `traefik.<domain>` (production: behind basic auth, `dashboardPassword`). */
     enabled: z.boolean().default(false),
     /** Host name of the dashboard; defaults to `traefik.<domain>`. */
-    host: nonEmpty().optional(),
+    host: g.hostName().optional(),
     /** Basic-auth user (production). */
     user: nonEmpty().regex(/^[a-z][a-z0-9_-]*$/, "must be a lower-case user name").default("admin"),
   })
@@ -161,39 +150,39 @@ const dashboardSchema = z
 export const rawSchema = z
   .object({
     environment: z.enum(["development", "production"], { error: (issue) => (issue.input === undefined ? undefined : `must be "development" or "production"`) }),
-    system: z.string().regex(NAME, "must be a lower-case name like ems_system").default("ems_system"),
-    domain: z.string().trim().min(1, "must not be empty"),
+    system: g.grammar(g.systemNameProblem).default("ems_system"),
+    /** The domain every default host name is built on (`api.<service>.<domain>`). */
+    domain: z.string().trim().min(1, { message: "must not be empty", abort: true }).superRefine(g.refuse(g.hostNameProblem)),
     paths: z
       .object({
         /** Root of uploads/, logs/ and backups/ (seed: .dev-data or /root/<system>/data). */
-        data: z.string().min(1, "must not be empty"),
+        data: hostPath(),
         /** Folder for credentials on the host (mode 700); prod only. */
-        secrets: nonEmpty().optional(),
+        secrets: hostPath().optional(),
       })
       .strict(),
     tls: tlsSchema,
-    docker: z.object({ host: nonEmpty().optional() }).strict().default({}),
+    docker: z.object({ host: g.dockerEndpoint().optional() }).strict().default({}),
     ssh: z
       .object({
-        host: z.string().min(1, "must not be empty"),
-        user: nonEmpty().default("root"),
+        /** The VPS: a host name, an IPv4 or an IPv6 address (no brackets). */
+        host: g.hostOrAddress(),
+        user: g.userName().default("root"),
         port: port.default(22),
         /** Private key file used by the Docker provider and the host commands alike (else the SSH agent). */
-        identityFile: nonEmpty().optional(),
+        identityFile: g.hostPath({ sshOption: true }).optional(),
         /** known_hosts file holding the VPS's host key (verified, never accepted blindly). */
-        knownHostsFile: nonEmpty().default("~/.ssh/known_hosts"),
+        knownHostsFile: g.hostPath({ sshOption: true }).default("~/.ssh/known_hosts"),
       })
       .strict()
       .optional(),
     registry: z
       .object({
-        server: nonEmpty()
-          .regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host name like ghcr.io (no scheme, no path)")
-          .default("ghcr.io"),
+        server: g.registryHost().default("ghcr.io"),
         namespace: nonEmpty()
-          .regex(/^[a-z0-9._/-]+$/, "must be a lower-case registry namespace like edumigsoft")
+          .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, "must be a lower-case registry namespace like edumigsoft")
           .default("edumigsoft"),
-        username: nonEmpty().default("edumigsoft"),
+        username: g.oneLine().default("edumigsoft"),
         /** How a service's repository is named: `{service}` is replaced by the service name. */
         repository: nonEmpty()
           .regex(/^[a-z0-9._/{}-]+$/, "must be a lower-case repository name, with {service} for the service name")
@@ -208,14 +197,14 @@ export const rawSchema = z
         /** Fixed container name (not `traefik`: the old compose one is kept, stopped, during the cut-over). */
         containerName: containerName().default("infra_traefik"),
         /** Docker network shared by Traefik and every routed container. */
-        network: nonEmpty().default("proxy"),
+        network: g.dockerName("network").default("proxy"),
         /** true: the network already exists on the host (made by hand or by another system) and is only joined. */
         externalNetwork: z.boolean().default(false),
         /** false on a second system of the same host: its Traefik is already there. */
         manage: z.boolean().default(true),
         dashboard: dashboardSchema.default({ enabled: false, user: "admin" }),
         /** Host folder of the dynamic configuration (watched by Traefik: a change needs no restart). */
-        dynamicDir: nonEmpty().optional(),
+        dynamicDir: hostPath().optional(),
         /** Also listen on IPv6 (where the host has it). */
         ipv6: z.boolean().default(true),
         memoryMb: positiveMb(32).default(256),
@@ -242,9 +231,9 @@ export const rawSchema = z
         image: pinnedImage.default("portainer/portainer-ce:2.27.3"),
         containerName: containerName().default("infra_portainer"),
         /** Data volume (compose named it `infra_portainer_data` / `infra_portainer_data_dev`): adopted as it is. */
-        volume: nonEmpty().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]+$/, "must be a Docker volume name").default("infra_portainer_data"),
+        volume: volumeName().default("infra_portainer_data"),
         /** Host name; defaults to `portainer.<domain>`. */
-        host: nonEmpty().optional(),
+        host: g.hostName().optional(),
         memoryMb: positiveMb(64).default(256),
       })
       .strict()
@@ -253,12 +242,12 @@ export const rawSchema = z
       .object({
         image: pinnedImage.default("postgres:17.6-alpine"),
         /** The superuser (the one that exists on an adopted volume; `postgres` on the VPS). */
-        user: z.string().regex(DB_NAME, "must be a lower-case SQL identifier").default("postgres"),
+        user: g.sqlIdentifier().default("postgres"),
         /** Fixed container name: the APIs' DB_HOST and the backup job's `docker exec` target. */
         containerName: containerName().optional(),
         memoryMb: positiveMb(128).default(1024),
         /** Name of the data volume; an existing one (the compose volume) is adopted as it is. */
-        volume: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]+$/, "must be a Docker volume name").optional(),
+        volume: volumeName().optional(),
         /** Major version the data volume was initialised with; the image's major must match it. */
         dataVersion: z.number().int().min(9, "must be a PostgreSQL major version (9 or later)").default(17),
         /** Refuses to publish Postgres on the host: it stays on the internal network. */
@@ -267,24 +256,24 @@ export const rawSchema = z
       .strict()
       .default({ image: "postgres:17.6-alpine", user: "postgres", memoryMb: 1024, dataVersion: 17 }),
     services: z
-      .record(z.string().regex(SERVICE_NAME, "is not a valid service name: lower-case letters, digits and dashes, starting with a letter (like ems or ems-api)"), serviceSchema)
+      .record(g.grammar(g.serviceNameProblem), serviceSchema)
       .refine((s) => Object.keys(s).length > 0, "must list at least one service"),
     email: z
       .object({
         /** SMTP relay service host (EMAIL_SERVICE_HOST). */
-        host: nonEmpty(),
+        host: g.hostOrAddress(),
         /** Its port (EMAIL_SERVICE_PORT). */
         port: port.default(587),
         /** Sender address (EMAIL_SERVICE_FROM). */
-        from: z.email("must be an e-mail address"),
+        from: g.email(),
         /** Sender name (EMAIL_SERVICE_FROM_NAME). */
-        fromName: nonEmpty().default("EMS System"),
+        fromName: g.oneLine().default("EMS System"),
       })
       .strict()
       .optional(),
     backup: z
       .object({
-        schedule: z.string().regex(CRON, "must be a 5-field cron expression").default("0 3 * * *"),
+        schedule: g.cronSchedule().default("0 3 * * *"),
         keepDaily: z.number().int().min(1, "must be at least 1 (the newest backup is always kept)").default(14),
         keepWeekly: z.number().int().min(0, "must be 0 or more").default(8),
       })
@@ -301,8 +290,9 @@ export const rawSchema = z
       .object({
         from: z
           .object({
-            letsencrypt: nonEmpty().optional(),
-            uploads: z.record(z.string(), nonEmpty()).default({}),
+            letsencrypt: hostPath().optional(),
+            /** Old uploads folder per service; a key naming no service is refused (config.ts). */
+            uploads: z.record(z.string(), hostPath()).default({}),
           })
           .strict(),
       })

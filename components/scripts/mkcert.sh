@@ -4,7 +4,12 @@
 # domain asked for, the script stops and says which to delete. Prints the certificate's checksum last
 # ("mkcert: fingerprint N"), so Traefik restarts when the certificate changes.
 # Usage: mkcert.sh CERTS_DIR DOMAIN...
+# Every value is passed after `--`: a domain starting with - is never read as a flag (-uninstall).
 set -eu
+if [ $# -lt 2 ]; then
+  echo "mkcert: usage: mkcert.sh CERTS_DIR DOMAIN..." >&2
+  exit 2
+fi
 certs_dir=$1
 shift
 cert="$certs_dir/local.pem"
@@ -31,9 +36,9 @@ if ! command -v mkcert >/dev/null 2>&1; then
   echo "mkcert: mkcert is not installed (apt install mkcert / brew install mkcert)" >&2
   exit 1
 fi
-mkdir -p "$certs_dir"
+mkdir -p -- "$certs_dir"
 mkcert -install
-mkcert -cert-file "$cert" -key-file "$key" "$@"
+mkcert -cert-file "$cert" -key-file "$key" -- "$@"
 chmod 600 "$key"
 echo "mkcert: wrote $cert and $key for $*"
 fingerprint

@@ -3,8 +3,12 @@
 #
 # Usage:
 #   restore.sh FILE [DATABASE]
-#     FILE      <db>_<ts>.dump (pg_dump -Fc archive) or globals_<ts>.sql (pg_dumpall --globals-only)
-#     DATABASE  target database of a .dump; default: the <db> part of FILE's name. Ignored for .sql.
+#     FILE      <db>_<ts>.dump (pg_dump -Fc archive) or globals_<ts>.sql (pg_dumpall --globals-only),
+#               or a gzipped plain SQL dump (.sql.gz): one database (`pg_dump | gzip`, the old compose
+#               cron's ems_<date>.sql.gz) or the whole server (`pg_dumpall | gzip`, what `npm run migrate` writes)
+#     DATABASE  target database of a .dump (default: the <db> part of FILE's name) or of a one-database
+#               .sql.gz (required: the old names do not say it, ems_<date> holds ems_production).
+#               Ignored for .sql and for a server dump.
 #
 # Environment:
 #   PG_EXEC   command prefix the Postgres client tools run through, word-split, e.g.
@@ -16,6 +20,10 @@
 # roles the dump grants privileges to no longer exist.
 # A .sql is run with psql against the `postgres` database; "already exists" errors (e.g. CREATE ROLE of
 # a role that is there) are expected and reported as a note, any other error fails the restore.
+# A one-database .sql.gz runs with psql ON_ERROR_STOP in a single transaction into DATABASE (created when
+# missing): all or nothing, so it must go into an empty database (its CREATE TABLEs fail otherwise).
+# A server .sql.gz (it starts with "PostgreSQL database cluster dump") is for an empty server (a new
+# volume): refused when any database but postgres/template0/template1 exists; then applied like a .sql.
 # Exit status: 0 ok, 1 restore failed, 2 bad usage / missing or unknown file.
 set -eu
 
@@ -62,11 +70,48 @@ if [ "$(dd if="$file" bs=5 count=1 2>/dev/null)" = PGDMP ]; then
 else
   case $name in
     *.sql) kind=sql ;;
+    *.sql.gz) kind=gz ;;
     *)
-      err "refusing: $file is neither a pg_dump custom-format archive nor a .sql file"
+      err "refusing: $file is neither a pg_dump custom-format archive nor a .sql file (nor a gzipped .sql.gz dump)"
       exit 2
       ;;
   esac
+fi
+
+if [ "$kind" = gz ]; then
+  if ! gzip -t "$file" 2>"$ERRFILE"; then
+    err "refusing: $file is not a complete gzip file: $(tr '\n' ' ' <"$ERRFILE")"
+    exit 2
+  fi
+  if gzip -dc "$file" 2>/dev/null | head -n 20 | grep -q 'PostgreSQL database cluster dump'; then
+    kind=cluster
+  fi
+fi
+
+if [ "$kind" = cluster ]; then
+  if ! others=$(pg psql -X -Atq -v ON_ERROR_STOP=1 -d postgres 2>"$ERRFILE" <<'SQL'
+SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1');
+SQL
+  ); then
+    err "FAILED $file: cannot query the server: $(tr '\n' ' ' <"$ERRFILE")"
+    exit 1
+  fi
+  if [ -n "$others" ]; then
+    err "refusing: $file is a whole-server dump (pg_dumpall) and this server already has the databases $others: restore it into a new, empty volume"
+    exit 2
+  fi
+  if ! gzip -dc "$file" | pg psql -X -q -d postgres >/dev/null 2>"$ERRFILE"; then
+    err "FAILED $file: psql could not run it: $(tr '\n' ' ' <"$ERRFILE")"
+    exit 1
+  fi
+  existed=$(grep -c 'ERROR: .* already exists' "$ERRFILE" || true)
+  if grep 'ERROR:' "$ERRFILE" | grep -v 'ERROR: .* already exists' >&2; then
+    err "FAILED $file: the errors above happened"
+    exit 1
+  fi
+  log "restored $file into the server (roles and every database)"
+  if [ "$existed" -gt 0 ]; then log "note: $existed object(s) already existed (e.g. the superuser role) and were altered in place"; fi
+  exit 0
 fi
 
 if [ "$kind" = sql ]; then
@@ -87,6 +132,9 @@ fi
 
 if [ $# -eq 2 ]; then
   db=$2
+elif [ "$kind" = gz ]; then
+  err "usage: $name is a one-database dump that does not say which database it holds; pass it: restore.sh FILE DATABASE"
+  exit 2
 else
   stem=${name%.dump}
   db=${stem%_*}
@@ -112,6 +160,15 @@ SQL
     exit 1
   fi
   log "created database $db"
+fi
+
+if [ "$kind" = gz ]; then
+  if ! gzip -dc "$file" | pg psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d "$db" >/dev/null 2>"$ERRFILE"; then
+    err "FAILED $file into $db: $(grep -m 3 'ERROR' "$ERRFILE" | tr '\n' ' ')(nothing was changed: single transaction; restore into an empty database)"
+    exit 1
+  fi
+  log "restored $file into $db"
+  exit 0
 fi
 
 # Streamed through a pipe (not a seekable file), exactly as it reaches pg_restore through `docker exec -i`

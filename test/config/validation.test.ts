@@ -10,11 +10,15 @@ import { ConfigError, parseStackConfig } from "../../stacks/config";
 import { TEST_SECRETS, committedConfig } from "../support/stackHarness";
 import { runErrorMessage, runFailingStack, withValue } from "../stacks/helpers";
 
-const TOKEN_KEYS = Object.keys(TEST_SECRETS);
-const prod = (): Record<string, string> => ({ ...committedConfig("prod"), ...TEST_SECRETS });
+/** The secrets prod requires (the GHCR token; the dashboard's password, as the dashboard is on). */
+const PROD_SECRETS: Record<string, string> = { ...TEST_SECRETS };
+const TOKEN_KEYS = Object.keys(PROD_SECRETS);
+const prod = (): Record<string, string> => ({ ...committedConfig("prod"), ...PROD_SECRETS });
 const dev = (): Record<string, string> => committedConfig("dev");
 const MISSING_TOKEN =
   "ems-infra:ghcrToken: missing secret (GHCR read:packages token); set it with: pulumi config set --secret ems-infra:ghcrToken <token> --stack prod";
+const MISSING_DASHBOARD_PASSWORD =
+  "ems-infra:dashboardPassword: missing secret (the dashboard is on); set it with: pulumi config set --secret ems-infra:dashboardPassword <password> --stack prod";
 
 /** The problems parseStackConfig refuses a config with ([] when it accepts it). */
 function problemsOf(stack: string, config: Record<string, string>, secretKeys: string[] = TOKEN_KEYS): string[] {
@@ -34,7 +38,7 @@ function prodYamlWith(from: string, to: string): Record<string, string> {
   const file = YAML.parse(text.replace(from, to)) as { config: Record<string, unknown> };
   return {
     ...Object.fromEntries(Object.entries(file.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
-    ...TEST_SECRETS,
+    ...PROD_SECRETS,
   };
 }
 
@@ -91,8 +95,8 @@ const BAD: BadConfig[] = [
     stack: "prod",
     config: () => withValue(withValue(prod(), "traefik", ["image"], "traefik:latest"), "postgres", ["image"], "postgres"),
     problems: [
-      "ems-infra:traefik.image: must name a pinned tag or digest (e.g. postgres:16.6), never `latest` or no tag",
-      "ems-infra:postgres.image: must name a pinned tag or digest (e.g. postgres:16.6), never `latest` or no tag",
+      "ems-infra:traefik.image: must not use the tag latest (pin a release tag or a digest, e.g. postgres:17.6-alpine)",
+      "ems-infra:postgres.image: must name a tag or a digest (pin a release tag or a digest, e.g. postgres:17.6-alpine)",
     ],
   },
   {
@@ -118,7 +122,7 @@ const BAD: BadConfig[] = [
     stack: "prod",
     config: () => committedConfig("prod"),
     secretKeys: [],
-    problems: [MISSING_TOKEN],
+    problems: [MISSING_TOKEN, MISSING_DASHBOARD_PASSWORD],
   },
   {
     name: "prod refuses mkcert certificates",
@@ -150,7 +154,7 @@ const BAD: BadConfig[] = [
     },
     problems: [
       "ems-infra:paths: must be a mapping (key: value), got a string",
-      "ems-infra:traefik.dashboard: must be true or false, got a string",
+      "ems-infra:traefik.dashboard: must be a mapping (key: value), got a string",
       "ems-infra:services.ems.port: must be a number, got a string",
       "ems-infra:backup.keepDaily: must be a number, got a string",
     ],
@@ -158,7 +162,7 @@ const BAD: BadConfig[] = [
   {
     name: "an unquoted YAML version (version: 1.5) is named, with how to quote it",
     stack: "prod",
-    config: () => prodYamlWith('version: "1.0.0"', "version: 1.5"),
+    config: () => prodYamlWith('version: "1.2.1"', "version: 1.5"),
     problems: ['ems-infra:services.ems.version: must be a string, got a number (1.5); quote it in Pulumi.prod.yaml, e.g. version: "1.5"'],
   },
   {
@@ -184,7 +188,7 @@ const BAD: BadConfig[] = [
     secretKeys: [...TOKEN_KEYS, "ems-infra:postgresPassword", "ems-infra:serviceSecrets"],
     problems: [
       "ems-infra:postgresPassword: must be at least 12 characters",
-      "ems-infra:serviceSecrets.ems.jwtKey: must be at least 32 characters",
+      "ems-infra:serviceSecrets.ems.jwtKey: must be at least 16 characters",
       "ems-infra:serviceSecrets.ems.apiKey: must be a string, got a number; quote it in Pulumi.prod.yaml",
     ],
   },
@@ -200,7 +204,7 @@ const BAD: BadConfig[] = [
     stack: "prod",
     config: () => {
       let c = withValue(committedConfig("prod"), "paths", ["data"], "data");
-      c = withValue(c, "services", ["sms", "version"], "latest");
+      c = withValue(c, "services", ["sms", "healthPath"], "health");
       c = withValue(c, "tls", ["email"], "nope");
       return { ...c, "ems-infra:domain": "", "ems-infra:sytem": "ems_system" };
     },
@@ -208,10 +212,11 @@ const BAD: BadConfig[] = [
     problems: [
       "ems-infra:domain: must not be empty",
       "ems-infra:tls.email: must be an e-mail address",
-      "ems-infra:services.sms.version: must be a pinned version, not `latest`",
+      "ems-infra:services.sms.healthPath: must start with /",
       "ems-infra:sytem: is not a known setting (typo?)",
       'ems-infra:paths.data: must be an absolute path in production (got "data")',
       MISSING_TOKEN,
+      MISSING_DASHBOARD_PASSWORD,
     ],
   },
   // Missing keys: named as not set, at their full path.
@@ -339,13 +344,13 @@ const BAD: BadConfig[] = [
     name: "a container uploads folder is an absolute path",
     stack: "prod",
     config: () => withValue(prod(), "services", ["ems", "uploadsDir"], "app/uploads"),
-    problems: ["ems-infra:services.ems.uploadsDir: must be an absolute container path"],
+    problems: ["ems-infra:services.ems.uploadsDir: must be an absolute path"],
   },
   {
     name: "registry and volume names must be usable by Docker (an empty registry server, a volume name with a space)",
     stack: "prod",
     config: () => withValue(withValue(prod(), "registry", ["server"], ""), "postgres", ["volume"], "ems data"),
-    problems: ["ems-infra:registry.server: must not be empty", "ems-infra:postgres.volume: must be a Docker volume name"],
+    problems: ["ems-infra:registry.server: must not be empty", "ems-infra:postgres.volume: must be a Docker volume name (letters, digits, _ . -, at least 2, starting with a letter or digit)"],
   },
   // Dangerous values.
   {
@@ -365,25 +370,23 @@ const BAD: BadConfig[] = [
     stack: "dev",
     config: () => withValue(withValue(dev(), "traefik", ["image"], "traefik"), "postgres", ["image"], "postgres:latest"),
     problems: [
-      "ems-infra:traefik.image: must name a pinned tag or digest (e.g. postgres:16.6), never `latest` or no tag",
-      "ems-infra:postgres.image: must name a pinned tag or digest (e.g. postgres:16.6), never `latest` or no tag",
+      "ems-infra:traefik.image: must name a tag or a digest (pin a release tag or a digest, e.g. postgres:17.6-alpine)",
+      "ems-infra:postgres.image: must not use the tag latest (pin a release tag or a digest, e.g. postgres:17.6-alpine)",
     ],
   },
   {
-    name: "a Postgres major other than the data volume's is refused (postgres:17.2 on dataVersion 16)",
+    name: "a Postgres major other than the data volume's is refused (postgres:16.6 on dataVersion 17)",
     stack: "prod",
-    config: () => withValue(prod(), "postgres", ["image"], "postgres:17.2"),
+    config: () => withValue(prod(), "postgres", ["image"], "postgres:16.6"),
     problems: [
-      'ems-infra:postgres.image: major version 17 cannot open the data volume of PostgreSQL 16 (ems-infra:postgres.dataVersion); a major upgrade is dump, new volume, restore: follow "Upgrading PostgreSQL" in the README',
+      'ems-infra:postgres.image: major version 16 cannot open the data volume of PostgreSQL 17 (ems-infra:postgres.dataVersion); a major upgrade is dump, new volume, restore: follow "Upgrading PostgreSQL" in the README',
     ],
   },
   {
     name: "prod refuses the Traefik dashboard without a dashboardPassword",
     stack: "prod",
-    config: () => withValue(prod(), "traefik", ["dashboard"], true),
-    problems: [
-      "ems-infra:dashboardPassword: missing secret (the dashboard is on); set it with: pulumi config set --secret ems-infra:dashboardPassword <password> --stack prod",
-    ],
+    config: () => without(withValue(prod(), "traefik", ["dashboard"], { enabled: true }), "dashboardPassword"),
+    problems: [MISSING_DASHBOARD_PASSWORD],
   },
   {
     name: "a GHCR token stored in plain text is refused, with the command that stores it as a secret",
@@ -392,6 +395,7 @@ const BAD: BadConfig[] = [
     secretKeys: [],
     problems: [
       "ems-infra:ghcrToken: is a credential stored in plain text; remove it and set it with: pulumi config set --secret ems-infra:ghcrToken <value> --stack prod",
+      "ems-infra:dashboardPassword: is a credential stored in plain text; remove it and set it with: pulumi config set --secret ems-infra:dashboardPassword <value> --stack prod",
     ],
   },
   {
@@ -411,7 +415,7 @@ const BAD: BadConfig[] = [
     problems: ["ems-infra:postgresPassword: must not be empty"],
   },
   {
-    name: "too-short credentials are refused in dev too (a JWT key under 32, a dashboard password under 12 characters)",
+    name: "too-short credentials are refused in dev too (a JWT key under 16, a dashboard password under 12 characters)",
     stack: "dev",
     config: () => ({
       ...dev(),
@@ -419,7 +423,7 @@ const BAD: BadConfig[] = [
       "ems-infra:dashboardPassword": "admin",
     }),
     secretKeys: ["ems-infra:serviceSecrets", "ems-infra:dashboardPassword"],
-    problems: ["ems-infra:serviceSecrets.sms.jwtKey: must be at least 32 characters", "ems-infra:dashboardPassword: must be at least 12 characters"],
+    problems: ["ems-infra:serviceSecrets.sms.jwtKey: must be at least 16 characters", "ems-infra:dashboardPassword: must be at least 12 characters"],
   },
   {
     name: "backup.keepDaily 0 is refused: the newest backup is always kept",

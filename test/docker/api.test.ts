@@ -1,112 +1,368 @@
 /**
- * The EMS/SMS API containers exactly as the program specifies them (envs, labels, bind mounts, networks,
- * healthcheck, memory, security options, log rotation, restart policy), run on a real Docker engine with
- * only the image replaced by a local busybox httpd (ems-test/busybox-api:1, serving /www/health on the
- * service port; the -nohealth variant lacks /health).
+ * The EMS/SMS API containers exactly as the program specifies them (entrypoint ems-run, exec-form
+ * healthcheck, uploads of ems-run and secrets.env, envs, labels, bind mounts, networks, memory, security,
+ * log rotation, restart), created through the Docker Engine API in the provider's order on a real dockerd.
+ * Only the image is replaced, by the FROM scratch stand-ins of the real servers (test/docker/standin.test.ts),
+ * and the healthcheck interval is shortened (the first probe on Docker < 25 comes one interval after start).
  */
-import { T } from "../support/stackHarness";
+import * as fs from "fs";
+import * as path from "path";
+import { committedConfig, T } from "../support/stackHarness";
 import {
   buildTestImages,
+  containerIp,
   describeWithDocker,
-  docker,
   DockerScratch,
-  dockerRunArgs,
+  engineCreateBody,
   HealthState,
+  httpTo,
   IMAGES,
   inspect,
   nanoseconds,
+  run,
   waitForHealth,
 } from "../support/dockerEngine";
 import { devSpecs, envs, labels } from "./specs";
 
-describeWithDocker("API containers on a real Docker engine", () => {
-  const scratch = new DockerScratch("api");
-  const containers: Record<"ems" | "sms" | "broken", string> = { ems: "", sms: "", broken: "" };
-  const specs: Record<"ems" | "sms", Record<string, any>> = { ems: {}, sms: {} };
-  let dbNetwork = "";
-  let proxyNetwork = "";
-  let port = "";
+/** The shortest health gate config accepts: a failing version is given up after 10 s. */
+const WAIT_TIMEOUT_S = 10;
+/** Test-only probe interval: 15 probes a minute stay inside the servers' 20 req/min with room for the tests' own. */
+const TEST_INTERVAL = "4s";
 
-  beforeAll(async () => {
-    buildTestImages();
-    const dev = await devSpecs();
-    specs.ems = dev.inputs(T.container, "ems");
-    specs.sms = dev.inputs(T.container, "sms");
-    // The networks the API joins, as the program creates them (the Postgres one is internal).
-    const [proxy, db] = (specs.ems.networksAdvanced as { name: string }[]).map((n) => n.name);
-    proxyNetwork = scratch.network(dev.networkNamed(proxy));
-    dbNetwork = scratch.network(dev.networkNamed(db));
-    const bindRoot = scratch.dir("api-binds");
+type Svc = "ems" | "sms";
 
-    // The image's httpd listens on the port Traefik is told to use.
-    const httpd = (spec: Record<string, any>) => {
-      const label = Object.entries(labels(spec)).find(([k]) => /^traefik\.http\.services\..*\.loadbalancer\.server\.port$/.test(k));
-      if (!label) throw new Error("no loadbalancer port label");
-      port = label[1];
-      return ["busybox", "httpd", "-f", "-p", port, "-h", "/www"];
+/** The committed dev config with the short health gate, and optionally other versions. */
+function configOverrides(
+  versions: Partial<Record<Svc, string>> = {},
+): Record<string, string> {
+  const services = JSON.parse(committedConfig("dev")["ems-infra:services"]);
+  for (const svc of Object.keys(services)) {
+    services[svc] = {
+      ...services[svc],
+      health: {
+        ...(services[svc].health ?? {}),
+        timeoutSeconds: WAIT_TIMEOUT_S,
+      },
     };
-    // The unhealthy one first: it needs the most time (start period, then `retries` failed probes).
-    containers.broken = scratch.start(specs.ems, IMAGES.apiNoHealth, { name: `ems-broken-t${scratch.id}`, bindRoot, command: httpd(specs.ems) });
-    containers.ems = scratch.start(specs.ems, IMAGES.api, { name: `ems-t${scratch.id}`, bindRoot, command: httpd(specs.ems) });
-    containers.sms = scratch.start(specs.sms, IMAGES.api, { name: `sms-t${scratch.id}`, bindRoot, command: httpd(specs.sms) });
-  }, 180_000);
+    if (versions[svc as Svc]) services[svc].version = versions[svc as Svc];
+  }
+  return { "ems-infra:services": JSON.stringify(services) };
+}
 
-  afterAll(() => scratch.cleanup(), 60_000);
+/** The credentials the program put in the secrets.env upload. */
+function secretsOf(spec: Record<string, any>): Record<string, string> {
+  const upload = (spec.uploads as { file: string; content?: string }[]).find(
+    (u) => u.file === "/run/ems/secrets.env",
+  );
+  if (!upload?.content)
+    throw new Error("the spec uploads no /run/ems/secrets.env");
+  return Object.fromEntries(
+    upload.content
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+}
 
-  test("the spec translates fully into docker run arguments (only the image is replaced)", () => {
-    const args = dockerRunArgs(specs.ems, IMAGES.api, { name: "x" });
-    expect(args).toEqual(expect.arrayContaining(["--memory", `${specs.ems.memory}m`, "--security-opt", "no-new-privileges:true", "--log-driver", "json-file"]));
-    expect(args).toContain(specs.ems.healthcheck.tests[1]);
-    expect(args).not.toContain(specs.ems.image);
-    expect(args[args.length - 1]).toBe(IMAGES.api);
-  });
+function loadbalancerPort(spec: Record<string, any>): number {
+  const label = Object.entries(labels(spec)).find(([k]) =>
+    /^traefik\.http\.services\..*\.loadbalancer\.server\.port$/.test(k),
+  );
+  if (!label) throw new Error("no loadbalancer port label");
+  return Number(label[1]);
+}
 
-  test("the generated healthcheck command makes the EMS and SMS containers healthy", async () => {
-    const [ems, sms] = await Promise.all([waitForHealth(containers.ems, "healthy", 60_000), waitForHealth(containers.sms, "healthy", 60_000)]);
-    for (const [name, health, spec] of [[containers.ems, ems, specs.ems], [containers.sms, sms, specs.sms]] as [string, HealthState, Record<string, any>][]) {
-      expect(health.Log.at(-1)?.ExitCode).toBe(0);
-      const hc = inspect(name).Config.Healthcheck;
-      expect(hc.Test).toEqual(spec.healthcheck.tests);
-      expect(hc.Test[1]).toMatch(/^wget -q -O \/dev\/null http:\/\/127\.0\.0\.1:\d+\/health /);
-      expect(hc.Interval).toBe(nanoseconds(spec.healthcheck.interval));
-      expect(hc.Timeout).toBe(nanoseconds(spec.healthcheck.timeout));
-      expect(hc.StartPeriod).toBe(nanoseconds(spec.healthcheck.startPeriod));
-      expect(hc.Retries).toBe(spec.healthcheck.retries);
-    }
-  }, 70_000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const healthOf = (name: string): string =>
+  inspect(name).State.Health?.Status ?? "none";
 
-  test("it runs with no-new-privileges, the memory limit, json-file log rotation and the program's settings", () => {
-    for (const [name, spec] of [[containers.ems, specs.ems], [containers.sms, specs.sms]] as [string, Record<string, any>][]) {
-      const info = inspect(name);
-      expect(info.HostConfig.SecurityOpt).toEqual(spec.securityOpts);
-      expect(info.HostConfig.Memory).toBe(spec.memory * 1024 * 1024);
-      expect(info.HostConfig.LogConfig).toEqual({ Type: spec.logDriver, Config: spec.logOpts });
-      expect(info.HostConfig.LogConfig).toEqual({ Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } });
-      expect(info.HostConfig.RestartPolicy.Name).toBe(spec.restart);
-      expect(info.HostConfig.PortBindings ?? {}).toEqual({});
-      // The program's labels, beside the image's own (ems-test.build).
-      const own = Object.fromEntries(Object.entries(info.Config.Labels).filter(([k]) => !k.startsWith("ems-test.")));
-      expect(own).toEqual(labels(spec));
-      expect(envs({ envs: info.Config.Env })).toEqual(expect.objectContaining(envs(spec)));
-      expect(info.Mounts.map((m: any) => [m.Type, m.Destination]).sort()).toEqual(spec.mounts.map((m: any) => [m.type, m.target]).sort());
-      expect(Object.keys(info.NetworkSettings.Networks).sort()).toEqual([dbNetwork, proxyNetwork].sort());
+describeWithDocker(
+  "API containers on a real Docker engine, created like the provider does",
+  () => {
+    const scratch = new DockerScratch("api");
+    const specs: Record<Svc, Record<string, any>> = { ems: {}, sms: {} };
+    /** The SMS spec the program registers after `deploy --service sms --version 1.1.1`. */
+    let smsNext: Record<string, any> = {};
+    const containers: Record<Svc, string> = { ems: "", sms: "" };
+    const networks = { proxy: "", db: "" };
+    let bindRoot = "";
 
-      // In effect inside the container, not only recorded: the kernel's flag on PID 1 and the cgroup limit.
-      expect(docker(["exec", name, "grep", "NoNewPrivs", "/proc/1/status"])).toMatch(/NoNewPrivs:\s+1/);
-      const limit = docker(["exec", name, "sh", "-c", "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes"]);
-      expect(Number(limit)).toBe(spec.memory * 1024 * 1024);
-      // The writable bind mounts the API uses for uploads and logs.
-      for (const m of spec.mounts) docker(["exec", name, "sh", "-c", `touch ${m.target}/.probe && rm ${m.target}/.probe`]);
-    }
-    expect(inspect(dbNetwork, "network").Internal).toBe(true);
-    expect(inspect(proxyNetwork, "network").Internal).toBe(false);
-  });
+    const create = (
+      svc: Svc,
+      image: string,
+      label: string,
+      from = specs[svc],
+    ) => {
+      const spec = {
+        ...from,
+        healthcheck: { ...from.healthcheck, interval: TEST_INTERVAL },
+      };
+      return scratch.create(spec, image, {
+        name: `${svc}-${label}-t${scratch.id}`,
+        bindRoot,
+      });
+    };
 
-  test("without /health the same healthcheck turns the container unhealthy", async () => {
-    const health = await waitForHealth(containers.broken, "unhealthy", 100_000);
-    expect(health.FailingStreak).toBeGreaterThanOrEqual(specs.ems.healthcheck.retries);
-    expect(health.Log.at(-1)?.ExitCode).toBe(1);
-    // httpd is up: only the health path is missing.
-    expect(docker(["exec", containers.broken, "wget", "-q", "-O", "-", `http://127.0.0.1:${port}/`])).toContain("busybox-api");
-  }, 110_000);
-});
+    beforeAll(async () => {
+      buildTestImages();
+      const dev = await devSpecs(configOverrides());
+      specs.ems = dev.inputs(T.container, "ems");
+      specs.sms = dev.inputs(T.container, "sms");
+      smsNext = (await devSpecs(configOverrides({ sms: "1.1.1" }))).inputs(
+        T.container,
+        "sms",
+      );
+      const [proxy, db] = (
+        specs.ems.networksAdvanced as { name: string }[]
+      ).map((n) => n.name);
+      networks.proxy = scratch.network(dev.networkNamed(proxy));
+      networks.db = scratch.network(dev.networkNamed(db));
+      bindRoot = scratch.dir("api-binds");
+      containers.ems = await create("ems", IMAGES.ems, "a");
+      containers.sms = await create("sms", IMAGES.sms, "a");
+    }, 180_000);
+
+    afterAll(() => scratch.cleanup(), 90_000);
+
+    test("the spec translates fully into an Engine API create (only the image is replaced)", () => {
+      const body = engineCreateBody(specs.ems, IMAGES.ems);
+      expect(body.Image).toBe(IMAGES.ems);
+      expect(body.Entrypoint).toEqual(["/run/ems/ems-run"]);
+      expect(body.Cmd).toEqual(["/app/bin/server"]);
+      expect(body.Healthcheck.Test).toEqual([
+        "CMD",
+        "/run/ems/ems-run",
+        "--probe",
+        String(loadbalancerPort(specs.ems)),
+        "/api/v1/health",
+      ]);
+      expect(JSON.stringify(body)).not.toContain(specs.ems.image);
+      expect(() =>
+        engineCreateBody({ ...specs.ems, privileged: true }, IMAGES.ems),
+      ).toThrow('"privileged" is not translated');
+    });
+
+    test("the probe port is the port Traefik uses and the one the server listens on (EMS 8181, SMS 8080)", () => {
+      for (const [svc, port] of [
+        ["ems", 8181],
+        ["sms", 8080],
+      ] as [Svc, number][]) {
+        expect({
+          svc,
+          label: loadbalancerPort(specs[svc]),
+          probe: Number(specs[svc].healthcheck.tests[3]),
+        }).toEqual({ svc, label: port, probe: port });
+      }
+    });
+
+    test("both APIs become healthy through ems-run --probe, which sends the key", async () => {
+      const timeout =
+        (WAIT_TIMEOUT_S + (2 * nanoseconds(TEST_INTERVAL)) / 1e9) * 1000;
+      const states = await Promise.all([
+        waitForHealth(containers.ems, "healthy", timeout),
+        waitForHealth(containers.sms, "healthy", timeout),
+      ]);
+      for (const [svc, health] of [
+        ["ems", states[0]],
+        ["sms", states[1]],
+      ] as [Svc, HealthState][]) {
+        const spec = specs[svc];
+        expect(health.Log.at(-1)?.ExitCode).toBe(0);
+        expect(health.Log.at(-1)?.Output).toContain(`/api/v1/health -> 200`);
+        const info = inspect(containers[svc]);
+        expect(info.Config.Healthcheck).toEqual(
+          expect.objectContaining({
+            Test: spec.healthcheck.tests,
+            Timeout: nanoseconds(spec.healthcheck.timeout),
+            StartPeriod: nanoseconds(spec.healthcheck.startPeriod),
+            Retries: spec.healthcheck.retries,
+          }),
+        );
+        expect(info.Config.Entrypoint).toEqual(spec.entrypoints);
+        expect(info.Config.Cmd).toEqual(spec.command);
+        // ems-run exec'd the server: it is PID 1 of the container, not a child of ems-run.
+        expect(fs.readlinkSync(`/proc/${info.State.Pid}/exe`)).toMatch(
+          /\/app\/bin\/server$/,
+        );
+      }
+    }, 60_000);
+
+    test("it runs with no-new-privileges, memory without swap, json-file rotation and the program's labels, env, mounts, networks", () => {
+      for (const svc of ["ems", "sms"] as Svc[]) {
+        const spec = specs[svc];
+        const info = inspect(containers[svc]);
+        expect(info.HostConfig.SecurityOpt).toEqual(spec.securityOpts);
+        expect(info.HostConfig.Memory).toBe(spec.memory * 1024 * 1024);
+        expect(info.HostConfig.MemorySwap).toBe(spec.memorySwap * 1024 * 1024);
+        expect(info.HostConfig.LogConfig).toEqual({
+          Type: "json-file",
+          Config: { "max-size": "10m", "max-file": "3" },
+        });
+        expect(info.HostConfig.RestartPolicy.Name).toBe("unless-stopped");
+        expect(info.HostConfig.PortBindings ?? {}).toEqual({});
+        const own = Object.fromEntries(
+          Object.entries(info.Config.Labels).filter(
+            ([k]) => !k.startsWith("ems-test."),
+          ),
+        );
+        expect(own).toEqual(labels(spec));
+        expect(own).toEqual(
+          expect.objectContaining({
+            "com.ems.service": svc,
+            "com.ems.environment": "development",
+          }),
+        );
+        expect(envs({ envs: info.Config.Env })).toEqual(
+          expect.objectContaining(envs(spec)),
+        );
+        expect(
+          info.Mounts.map((m: any) => [m.Type, m.Destination]).sort(),
+        ).toEqual(spec.mounts.map((m: any) => [m.type, m.target]).sort());
+        expect(Object.keys(info.NetworkSettings.Networks).sort()).toEqual(
+          [networks.db, networks.proxy].sort(),
+        );
+        // In effect on the server process, not only recorded.
+        expect(
+          fs.readFileSync(`/proc/${info.State.Pid}/status`, "utf8"),
+        ).toMatch(/NoNewPrivs:\s+1/);
+      }
+      expect(inspect(networks.db, "network").Internal).toBe(true);
+      expect(inspect(networks.proxy, "network").Internal).toBe(false);
+    });
+
+    test("docker inspect shows no API key, JWT key or password anywhere", () => {
+      for (const svc of ["ems", "sms"] as Svc[]) {
+        const secrets = secretsOf(specs[svc]);
+        expect(Object.keys(secrets)).toEqual(
+          expect.arrayContaining(["API_KEY", "JWT_KEY", "DB_PASS"]),
+        );
+        const shown = JSON.stringify(inspect(containers[svc]));
+        for (const [name, value] of Object.entries(secrets)) {
+          expect(value.length).toBeGreaterThanOrEqual(8);
+          if (shown.includes(value))
+            throw new Error(
+              `docker inspect ${containers[svc]} shows the value of ${name}`,
+            );
+        }
+        const health = JSON.stringify(inspect(containers[svc]).State.Health);
+        for (const value of Object.values(secrets))
+          expect(health).not.toContain(value);
+      }
+    });
+
+    test("an upload from the network lands in the host uploads folder and the request is logged in the host logs folder", async () => {
+      const spec = specs.ems;
+      const ip = containerIp(containers.ems, networks.proxy);
+      const content = Buffer.from(`caderno ${scratch.id}\n`);
+      const answer = await httpTo(ip, loadbalancerPort(spec), {
+        method: "POST",
+        path: `/api/v1/upload?name=nota-${scratch.id}.txt`,
+        headers: {
+          "x-api-key": secretsOf(spec).API_KEY,
+          "content-length": String(content.length),
+        },
+        body: content,
+      });
+      expect(answer.status).toBe(201);
+      const hostFolder = (target: string) =>
+        path.join(
+          bindRoot,
+          spec.mounts.find((m: any) => m.target === target).source,
+        );
+      const uploadsTarget = envs(spec).UPLOAD_PATH;
+      expect(
+        fs
+          .readFileSync(
+            path.join(hostFolder(uploadsTarget), `nota-${scratch.id}.txt`),
+          )
+          .equals(content),
+      ).toBe(true);
+      const logsTarget = `${envs(spec).HOME}/Documents/MeuAppDart/logs`;
+      expect(
+        fs.readFileSync(
+          path.join(hostFolder(logsTarget), "app_logs.txt"),
+          "utf8",
+        ),
+      ).toContain("POST /api/v1/upload 201");
+    });
+
+    test("a version that exits at start, and one whose health answers 500, never become healthy; the old one keeps answering", async () => {
+      const broken = {
+        exits: await create("ems", IMAGES.emsExits, "exits"),
+        bad: await create("ems", IMAGES.emsHealth500, "500"),
+      };
+      const exitCodes = new Set<number>();
+      const deadline = Date.now() + WAIT_TIMEOUT_S * 1000;
+      while (Date.now() < deadline) {
+        for (const name of Object.values(broken))
+          expect(healthOf(name)).not.toBe("healthy");
+        exitCodes.add(inspect(broken.exits).State.ExitCode);
+        await sleep(500);
+      }
+      // What an operator collects after the failed deploy: exit code, restarts, the last log lines, the probe's answer.
+      const exits = inspect(broken.exits);
+      exitCodes.add(exits.State.ExitCode);
+      expect([...exitCodes]).toContain(3);
+      expect(exits.RestartCount).toBeGreaterThanOrEqual(1);
+      const tail = run("docker", ["logs", "--tail", "20", broken.exits]);
+      expect(tail.stdout + tail.stderr).toContain(
+        "migration 0042_notebook_tags failed",
+      );
+      const probes = (
+        inspect(broken.bad).State.Health.Log as HealthState["Log"]
+      ).map((l) => l.Output);
+      expect(probes.join("")).toContain("/api/v1/health -> 500");
+
+      const old = run("docker", [
+        "exec",
+        containers.ems,
+        "/run/ems/ems-run",
+        "--probe",
+        String(loadbalancerPort(specs.ems)),
+        "/api/v1/health",
+      ]);
+      expect(old.stdout).toContain("-> 200");
+      expect(old.status).toBe(0);
+      for (const name of Object.values(broken)) scratch.remove(name, 1);
+    }, 60_000);
+
+    test("a version bump: the new container becomes healthy beside the old, and only then is the old stopped with its grace", async () => {
+      const old = containers.sms;
+      expect(envs(smsNext).APP_VERSION).toBe("1.1.1");
+      const next = await create("sms", IMAGES.smsNext, "b", smsNext);
+      let minHealthy = 2;
+      const sample = () => {
+        const healthy = [old, next].filter((n) => {
+          try {
+            return healthOf(n) === "healthy";
+          } catch {
+            return false; // removed
+          }
+        }).length;
+        minHealthy = Math.min(minHealthy, healthy);
+      };
+      const sampler = setInterval(sample, 250);
+      try {
+        await waitForHealth(next, "healthy", (WAIT_TIMEOUT_S + 10) * 1000);
+        const grace = specs.sms.destroyGraceSeconds;
+        const started = Date.now();
+        scratch.remove(old, grace); // the provider's delete: stop with destroyGraceSeconds, then remove
+        // The server ignores SIGTERM (as the Dart one does): it served until killed at the end of the grace.
+        expect(Date.now() - started).toBeGreaterThanOrEqual(grace * 1000 - 500);
+        sample();
+      } finally {
+        clearInterval(sampler);
+      }
+      expect(minHealthy).toBeGreaterThanOrEqual(1);
+      const answer = await httpTo(containerIp(next, networks.proxy), 8080, {
+        path: "/api/v1/health",
+        headers: { "x-api-key": secretsOf(specs.sms).API_KEY },
+      });
+      expect(answer.body).toBe(
+        "{status: ok, version: 1.1.1, env: development}",
+      );
+      expect(answer.status).toBe(200);
+      containers.sms = next;
+    }, 90_000);
+  },
+);

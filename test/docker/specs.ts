@@ -14,8 +14,9 @@ export interface DevSpecs {
   resource(type: string, name: string): RecordedResource;
 }
 
-export async function devSpecs(): Promise<DevSpecs> {
-  const run = await runStack("dev", committedConfig("dev"));
+/** The dev stack's specs; `overrides` replaces whole config keys (e.g. `ems-infra:services`, JSON). */
+export async function devSpecs(overrides: Record<string, string> = {}): Promise<DevSpecs> {
+  const run = await runStack("dev", { ...committedConfig("dev"), ...overrides });
   return {
     run,
     inputs: (type, name) => plain(run.get(type, name).inputs),

@@ -1,7 +1,7 @@
 import { main as backupMain } from "../../ops/backup";
 import { hostInvocation, backupOutputs } from "../../ops/hostShell";
 import { dumpPath, main as restoreMain, targetDatabase } from "../../ops/restore";
-import { Io } from "../../ops/stackOps";
+import { Io } from "../../ops/cli";
 
 const PROD_OUTPUTS = {
   backupCommand: { value: "BACKUP_DIR=/root/ems_system/data/backups KEEP_DAILY=14 KEEP_WEEKLY=8 PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' /root/ems_system/data/bin/backup.sh" },
@@ -99,7 +99,7 @@ describe("npm run restore", () => {
   test("refuses a file that is not a dump, and a dump whose database cannot be told", async () => {
     const a = fakeIo();
     expect(await restoreMain(["--stack", "prod", "--file", "notes.txt"], a.io, fakeDeps().deps)).toBe(2);
-    expect(a.err[0]).toBe('error: --file must be a .dump or globals_*.sql written by the backup job (got "notes.txt")\nRun `npm run restore -- --help` for usage.\n');
+    expect(a.err[0]).toBe('error: --file must be a .dump or globals_*.sql written by the backup job, or a .sql.gz (old cron dump or npm run migrate\'s pg_dumpall) (got "notes.txt")\nRun `npm run restore -- --help` for usage.\n');
     const b = fakeIo();
     expect(await restoreMain(["--stack", "prod", "--file", "mydump.dump"], b.io, fakeDeps().deps)).toBe(2);
     expect(b.err[0]).toContain('cannot tell the database from "mydump.dump": add --database <db>');

@@ -16,7 +16,7 @@ describe("deploy main: flow (fake stack)", () => {
     expect(await main(EMS_1_5_0, io, deps)).toBe(0);
 
     expect(deps.opened).toEqual([{ name: "prod", workDir: "/repo", create: true }]);
-    expect(stack.calls).toEqual(["getConfig ems-infra:services", "setConfig ems-infra:services.ems.version=1.5.0 --path", "preview", "up deploy ems 1.5.0"]);
+    expect(stack.changes).toEqual(["setConfig ems-infra:services.ems.version=1.5.0 --path", "preview", "up deploy ems 1.5.0"]);
     expect(emsVersion(stack)).toBe("1.5.0");
     expect(stack.previewOptions).toMatchObject({ diff: true, color: "always", policyPacks: undefined });
     expect(stack.previewOptions?.onOutput).toBe(io.out);
@@ -24,12 +24,16 @@ describe("deploy main: flow (fake stack)", () => {
     expect(io.questions).toEqual(["Deploy ems 1.5.0 to stack prod? [y/N] "]);
     expect(io.stdout).toBe(
       [
+        "stack:       prod",
+        "backend:     file://~/.pulumi-ems-infra",
+        "docker host: this machine (unix:///var/run/docker.sock)",
         "set ems-infra:services.ems.version: 1.4.2 → 1.5.0",
         "",
         "Previewing stack prod…",
         "Previewing update (fake):",
         "",
         "planned: 1 replaced, 15 unchanged",
+        "restarts: no container",
         "Updating (fake):",
         "",
         "deployed ems 1.5.0 to stack prod (update #13): 1 replaced, 15 unchanged",
@@ -55,7 +59,7 @@ describe("deploy main: flow (fake stack)", () => {
     const deps = fakeDeps(stack);
     const io = fakeIo({ tty: true, answers: ["yes"] });
     expect(await main(["--stack", "dev"], io, deps)).toBe(0);
-    expect(stack.calls).toEqual(["preview", "up deploy"]);
+    expect(stack.changes).toEqual(["preview", "up deploy"]);
     expect(io.questions).toEqual(["Deploy the configured versions to stack dev? [y/N] "]);
     expect(io.stdout).toContain("deployed the configured versions to stack dev (update #1): 16 created\n");
   });
@@ -64,7 +68,7 @@ describe("deploy main: flow (fake stack)", () => {
     const stack = new FakeStack("prod", { config: PROD_CONFIG, previewChanges: { same: 16 } });
     const io = fakeIo({ tty: true });
     expect(await main(["--stack", "prod"], io, fakeDeps(stack))).toBe(0);
-    expect(stack.calls).toEqual(["preview"]);
+    expect(stack.changes).toEqual(["preview"]);
     expect(io.stdout).toContain("nothing to deploy: stack prod already runs the configured versions (16 unchanged)\n");
   });
 
@@ -72,7 +76,7 @@ describe("deploy main: flow (fake stack)", () => {
     const stack = new FakeStack("prod", { config: PROD_CONFIG, previewChanges: { same: 16 } });
     const io = fakeIo({ tty: true });
     expect(await main(["--stack", "prod", "--service", "ems", "--version", "1.4.2"], io, fakeDeps(stack))).toBe(0);
-    expect(stack.calls).toEqual(["getConfig ems-infra:services", "preview"]);
+    expect(stack.changes).toEqual(["preview"]);
     expect(io.stdout).toContain("ems-infra:services.ems.version is already 1.4.2 in stack prod: applying the stack as configured\n");
   });
 
@@ -80,8 +84,7 @@ describe("deploy main: flow (fake stack)", () => {
     const stack = new FakeStack("prod", { config: PROD_CONFIG, previewChanges: { replace: 1, same: 15 } });
     const io = fakeIo({ tty: true, answers: ["n"] });
     expect(await main(EMS_1_5_0, io, fakeDeps(stack))).toBe(1);
-    expect(stack.calls).toEqual([
-      "getConfig ems-infra:services",
+    expect(stack.changes).toEqual([
       "setConfig ems-infra:services.ems.version=1.5.0 --path",
       "preview",
       "setConfig ems-infra:services.ems.version=1.4.2 --path",
@@ -94,7 +97,7 @@ describe("deploy main: flow (fake stack)", () => {
     const stack = new FakeStack("prod", { config: PROD_CONFIG, previewError: new Error("preview failed: image not found\n") });
     const io = fakeIo({ tty: true });
     expect(await main(EMS_1_5_0, io, fakeDeps(stack))).toBe(1);
-    expect(stack.calls.at(-1)).toBe("setConfig ems-infra:services.ems.version=1.4.2 --path");
+    expect(stack.changes.at(-1)).toBe("setConfig ems-infra:services.ems.version=1.4.2 --path");
     expect(emsVersion(stack)).toBe("1.4.2");
     expect(io.stderr).toBe("error: preview failed: image not found; ems-infra:services.ems.version is back to 1.4.2\n");
   });
@@ -110,7 +113,7 @@ describe("deploy main: flow (fake stack)", () => {
     const io = fakeIo({ tty: true });
     expect(await main(EMS_1_5_0, io, fakeDeps(stack))).toBe(1);
     expect(io.stderr).toBe(
-      "error: boom; could not restore the config (backend unreachable), do it with: pulumi config set --path ems-infra:services.ems.version 1.4.2 --stack prod\n",
+      "error: boom; could not restore the config (backend unreachable), do it with:\n  pulumi config set --path ems-infra:services.ems.version 1.4.2 --stack prod\n",
     );
   });
 
@@ -118,11 +121,13 @@ describe("deploy main: flow (fake stack)", () => {
     const stack = new FakeStack("prod", { config: PROD_CONFIG, previewChanges: { replace: 1 }, upError: new Error("health check timed out") });
     const io = fakeIo();
     expect(await main([...EMS_1_5_0, "--yes"], io, fakeDeps(stack))).toBe(1);
-    expect(stack.calls.at(-1)).toBe("up deploy ems 1.5.0");
+    expect(stack.changes.at(-1)).toBe("up deploy ems 1.5.0");
     expect(emsVersion(stack)).toBe("1.5.0");
     expect(io.stderr).toBe(
       "error: pulumi up failed on stack prod: health check timed out\n" +
-        "The stack config keeps ems 1.5.0. Fix the cause and re-run this command, or go back with: npm run rollback -- --stack prod\n",
+        "The stack config keeps ems 1.5.0. Fix the cause and re-run this command (containers that failed to start are replaced, " +
+        "the running ones are kept until then), or go back with: npm run rollback -- --stack prod\n" +
+        "Containers of stack prod that are not running healthy:\nthe stack has no containers on the host\n",
     );
   });
 
@@ -130,7 +135,7 @@ describe("deploy main: flow (fake stack)", () => {
     const stack = new FakeStack("prod", { config: PROD_CONFIG });
     const io = fakeIo({ tty: true });
     expect(await main(["--stack", "prod", "--service", "crm", "--version", "1.0.0"], io, fakeDeps(stack))).toBe(1);
-    expect(stack.calls).toEqual(["getConfig ems-infra:services"]);
+    expect(stack.changes).toEqual([]);
     expect(io.stderr).toBe('error: service "crm" is not in ems-infra:services of stack prod (known services: ems, sms)\n');
   });
 
@@ -145,7 +150,7 @@ describe("deploy main: flow (fake stack)", () => {
     const stack = new FakeStack("prod", { config: PROD_CONFIG });
     const io = fakeIo({ tty: true });
     expect(await main(["--stack", "prod", "--service", "ems", "--version", "20250301"], io, fakeDeps(stack))).toBe(1);
-    expect(stack.calls).toEqual([]);
+    expect(stack.changes).toEqual([]);
     expect(io.stderr).toBe(
       'error: ems-infra:services.ems.version: "20250301" would be stored as a number by `pulumi config set --path`, ' +
         "and the program expects a string: use a tag with a dot or a letter in it\n",
@@ -157,7 +162,7 @@ describe("deploy main: flow (fake stack)", () => {
     const missing = new Error("code: -2\n stdout: \n stderr: Command failed with ENOENT: pulumi version\nspawn pulumi ENOENT\n");
     expect(await main(["--stack", "dev"], io, fakeDeps(missing))).toBe(1);
     expect(io.stderr).toBe(
-      "error: the Pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/install/) and run `pulumi login` first\n",
+      "error: the Pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/install/), then re-run this command\n",
     );
   });
 

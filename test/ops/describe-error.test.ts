@@ -1,8 +1,8 @@
-import { describeError } from "../../ops/stackOps";
+import { describeError } from "../../ops/cli";
 
 test("a missing Pulumi CLI says how to install it", () => {
   expect(describeError(new Error("spawn pulumi ENOENT"))).toBe(
-    "the Pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/install/) and run `pulumi login` first",
+    "the Pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/install/), then re-run this command",
   );
 });
 

@@ -1,6 +1,21 @@
 /** Test doubles for the ops CLIs: terminal I/O and an Automation API stack that needs no Pulumi CLI. */
-import type { ConfigValue, EngineEvent, OpMap, PreviewOptions, PreviewResult, UpdateSummary, UpOptions, UpResult } from "@pulumi/pulumi/automation";
-import type { Deps, Io, StackLike } from "../../ops/stackOps";
+import * as fs from "fs";
+import * as path from "path";
+import type {
+  ConfigValue,
+  Deployment,
+  EngineEvent,
+  OpMap,
+  OutputMap,
+  PreviewOptions,
+  PreviewResult,
+  UpdateSummary,
+  UpOptions,
+  UpResult,
+} from "@pulumi/pulumi/automation";
+import type { Io } from "../../ops/cli";
+import type { Captured, HostShell } from "../../ops/hostShell";
+import type { OpsDeps, StackLike } from "../../ops/workspace";
 
 export interface FakeIo extends Io {
   stdout: string;
@@ -41,11 +56,24 @@ export interface FakeStackOptions {
   upError?: Error;
   upChanges?: OpMap;
   upVersion?: number;
+  /** What `exportStack()` returns (default: a state with no resources). */
+  state?: Deployment;
+  /** Stack outputs, plain values (wrapped as `{ value }` like the Automation API). */
+  outputs?: Record<string, unknown>;
+}
+
+/** An exported state from test/fixtures (`pulumi stack export` shape). */
+export function stateFixture(name: string): Deployment {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", name), "utf8")) as Deployment;
 }
 
 /** Config is kept as a plain object; `path: true` keys are applied to the nested JSON like `pulumi config set --path`. */
 export class FakeStack implements StackLike {
   readonly calls: string[] = [];
+  /** The calls that change something or run the engine (config writes, preview, up), in order. */
+  get changes(): string[] {
+    return this.calls.filter((c) => /^(setConfig|removeConfig|preview|up)\b/.test(c));
+  }
   readonly config: Record<string, string>;
   previewOptions?: PreviewOptions;
   upOptions?: UpOptions;
@@ -108,6 +136,15 @@ export class FakeStack implements StackLike {
     };
   }
 
+  async exportStack(): Promise<Deployment> {
+    this.calls.push("exportStack");
+    return this.options.state ?? { version: 3, deployment: { manifest: {}, resources: [] } };
+  }
+
+  async outputs(): Promise<OutputMap> {
+    return Object.fromEntries(Object.entries(this.options.outputs ?? {}).map(([k, value]) => [k, { value, secret: false }]));
+  }
+
   /** Pages like the CLI: `--page-size n --page p` (1-based); everything without a page size. */
   async history(pageSize?: number, page?: number, showSecrets?: boolean): Promise<UpdateSummary[]> {
     this.calls.push(`history ${pageSize ?? "-"}/${page ?? "-"} showSecrets=${String(showSecrets)}`);
@@ -149,12 +186,51 @@ export class FakeStack implements StackLike {
   }
 }
 
-export function fakeDeps(stack: FakeStack | Error, options: { policy?: boolean } = {}): Deps & { opened: Array<{ name: string; workDir: string; create: boolean }> } {
+/** A host shell that answers from a handler and records every command (`run` = streamed, `capture`). */
+export class FakeHost implements HostShell {
+  readonly commands: Array<{ mode: "run" | "capture"; commandHost: string; command: string; tty: boolean }> = [];
+
+  constructor(private readonly answer: (command: string) => Partial<Captured> = () => ({})) {}
+
+  async run(commandHost: string, command: string, options: { tty?: boolean } = {}): Promise<number> {
+    this.commands.push({ mode: "run", commandHost, command, tty: options.tty === true });
+    return this.answer(command).code ?? 0;
+  }
+
+  async capture(commandHost: string, command: string): Promise<Captured> {
+    this.commands.push({ mode: "capture", commandHost, command, tty: false });
+    const a = this.answer(command);
+    return { code: a.code ?? 0, stdout: a.stdout ?? "", stderr: a.stderr ?? "" };
+  }
+}
+
+export interface FakeDepsOptions {
+  policy?: boolean;
+  /** Stacks the backend holds (default: the one passed, by name). */
+  stacks?: string[];
+  /** Files that exist besides the policy pack, relative to /repo. */
+  files?: string[];
+  env?: NodeJS.ProcessEnv;
+  host?: HostShell;
+  /** Pulumi.yaml's contents (default: the local folder backend). */
+  pulumiYaml?: string;
+}
+
+export function fakeDeps(stack: FakeStack | Error, options: FakeDepsOptions = {}): OpsDeps & { opened: Array<{ name: string; workDir: string; create: boolean }> } {
   const opened: Array<{ name: string; workDir: string; create: boolean }> = [];
+  const files = new Set((options.files ?? []).map((f) => `/repo/${f}`));
+  if (options.policy === true) files.add("/repo/policy/PulumiPolicy.yaml");
   return {
     opened,
     repoRoot: "/repo",
-    exists: (p) => options.policy === true && p === "/repo/policy/PulumiPolicy.yaml",
+    exists: (p) => files.has(p),
+    env: options.env ?? {},
+    readFile: (p) => {
+      if (p !== "/repo/Pulumi.yaml") throw new Error(`unexpected read of ${p}`);
+      return options.pulumiYaml ?? "name: ems-infra\nruntime: nodejs\nbackend:\n  url: file://~/.pulumi-ems-infra\n";
+    },
+    listStacks: async () => options.stacks ?? (stack instanceof Error ? [] : [stack.name]),
+    host: options.host ?? new FakeHost(),
     async openStack(name, workDir, create) {
       opened.push({ name, workDir, create });
       if (stack instanceof Error) throw stack;

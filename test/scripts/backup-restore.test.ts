@@ -215,7 +215,7 @@ describe("backup.sh then restore.sh round trip", () => {
     fs.writeFileSync(f, "not a dump");
     const r = runScript("restore.sh", [f], { env: pg.env });
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe(`restore: refusing: ${f} is neither a pg_dump custom-format archive nor a .sql file\n`);
+    expect(r.stderr).toBe(`restore: refusing: ${f} is neither a pg_dump custom-format archive nor a .sql file (nor a gzipped .sql.gz dump)\n`);
     expect(dbExists("notes")).toBe(false);
   });
 });
@@ -372,5 +372,93 @@ COMMIT;
     expect(credits).toBe(n);
     expect(debitSum).toBe(total);
     expect(creditSum).toBe(-total);
+  });
+});
+
+describe("old backups: gzipped plain dumps (.sql.gz)", () => {
+  const pgBin = (tool: string) => path.join(pg.bindir, tool);
+  /** What the compose VPS's cron wrote: `pg_dump -U postgres -d ems_production | gzip > ems_<date>.sql.gz`. */
+  function oldCronDump(db: string, file: string): string {
+    const out = path.join(folder("old-cron"), file);
+    const r = spawnSync("sh", ["-c", `"$1" -d "$2" | gzip >"$3"`, "sh", pgBin("pg_dump"), db, out], { env: pg.env, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    return out;
+  }
+  /** What `npm run migrate` writes: `pg_dumpall | gzip`. */
+  function clusterDump(server: PgServer, file: string): string {
+    const out = path.join(folder("cluster"), file);
+    const r = spawnSync("sh", ["-c", `"$1" | gzip >"$2"`, "sh", pgBin("pg_dumpall"), out], { env: server.env, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    return out;
+  }
+
+  test("an old cron dump restores row-identical into the database it is given (created when missing)", () => {
+    const file = oldCronDump("ems_app", "ems_20260101.sql.gz");
+    const r = runScript("restore.sh", [file, "ems_from_old"], { env: pg.env });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`restore: created database ems_from_old\nrestore: restored ${file} into ems_from_old\n`);
+    expect(snapshotEms("ems_from_old")).toEqual(EXPECTED_EMS);
+    // the grant to a role that exists came back too
+    expect(pg.psql(`SELECT has_table_privilege('ems_reader', 'people', 'SELECT')`, "ems_from_old")).toBe("t");
+  });
+
+  test("an old cron dump without a database is refused: its name does not say which database it holds", () => {
+    const file = oldCronDump("sms_app", "sms_20260101.sql.gz");
+    const r = runScript("restore.sh", [file], { env: pg.env });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`restore: usage: sms_20260101.sql.gz is a one-database dump that does not say which database it holds; pass it: restore.sh FILE DATABASE\n`);
+  });
+
+  test("an old cron dump into a database that has the tables fails as a whole and changes nothing", () => {
+    const file = oldCronDump("sms_app", "sms_20260102.sql.gz");
+    pg.psql(`INSERT INTO messages (body, sent_at) VALUES ('kept', '2025-04-01 00:00:00+00')`, "sms_app");
+    const before = snapshotSms();
+    const r = runScript("restore.sh", [file, "sms_app"], { env: pg.env });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^restore: FAILED .*sms_20260102\.sql\.gz into sms_app: .*already exists.*nothing was changed: single transaction; restore into an empty database\)\n$/);
+    expect(snapshotSms()).toEqual(before);
+    pg.psql(`DELETE FROM messages WHERE body = 'kept'`, "sms_app");
+  });
+
+  test("a truncated .sql.gz is refused before anything runs", () => {
+    const file = oldCronDump("sms_app", "sms_20260103.sql.gz");
+    const cut = path.join(path.dirname(file), "sms_20260104.sql.gz");
+    fs.writeFileSync(cut, fs.readFileSync(file).subarray(0, 40));
+    const r = runScript("restore.sh", [cut, "sms_cut"], { env: pg.env });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^restore: refusing: .*sms_20260104\.sql\.gz is not a complete gzip file: /);
+    expect(dbExists("sms_cut")).toBe(false);
+  });
+
+  test("a pg_dumpall .sql.gz restores every database, role and grant row-identical into an empty server", async () => {
+    const file = clusterDump(pg, "cluster_20261201T020000Z.sql.gz");
+    const fresh = await startPostgres();
+    try {
+      const r = runScript("restore.sh", [file], { env: fresh.env });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(
+        `restore: restored ${file} into the server (roles and every database)\n` +
+          `restore: note: 1 object(s) already existed (e.g. the superuser role) and were altered in place\n`,
+      );
+      const q = (sql: string, db: string) => JSON.parse(fresh.psql(`SET TimeZone = 'UTC'; ${sql}`, db));
+      expect(q(`SELECT coalesce(json_agg(p ORDER BY id), '[]') FROM people p`, "ems_app")).toEqual(EXPECTED_EMS.people);
+      expect(q(`SELECT coalesce(json_agg(i ORDER BY no), '[]') FROM invoices i`, "ems_app")).toEqual(EXPECTED_EMS.invoices);
+      expect(q(`SELECT row_to_json(s) FROM (SELECT last_value, is_called FROM invoice_no) s`, "ems_app")).toEqual(EXPECTED_EMS.sequence);
+      expect(q(`SELECT coalesce(json_agg(m ORDER BY id), '[]') FROM messages m`, "sms_app")).toEqual(EXPECTED_SMS);
+      expect(fresh.psql(`SELECT has_table_privilege('ems_reader', 'people', 'SELECT')`, "ems_app")).toBe("t");
+    } finally {
+      fresh.stop();
+    }
+  });
+
+  test("a pg_dumpall .sql.gz is refused on a server that has databases, naming them", () => {
+    const file = clusterDump(pg, "cluster_20261201T020001Z.sql.gz");
+    const before = snapshotSms();
+    const r = runScript("restore.sh", [file], { env: pg.env });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^restore: refusing: .* is a whole-server dump \(pg_dumpall\) and this server already has the databases .*ems_app.*sms_app.*: restore it into a new, empty volume\n$/);
+    expect(snapshotSms()).toEqual(before);
   });
 });

@@ -7,7 +7,7 @@ import * as YAML from "yaml";
 import { parseStackConfig } from "../../stacks/config";
 import { StackRun, T, TEST_SECRETS, committedConfig, isSecretInput, labelMap, runStack, unwrap } from "../support/stackHarness";
 import { urnOf } from "../support/componentHarness";
-import { HOME, envOf, hostCommandOf, layoutFolders, mountAt, mountsOf, shellWords, uploadedFile } from "./helpers";
+import { HOME, dynamicFiles, envOf, hostCommandOf, layoutFolders, mountAt, mountsOf, shellWords, uploadedFile } from "./helpers";
 import { systemInvariants, thirdServiceTest, typeOfUrn } from "./invariants";
 
 const REPO = path.posix.join(HOME, "Projects/Working/ems_system");
@@ -44,14 +44,14 @@ describe("Equivalência local ↔ VPS, column Local (dev stack)", () => {
   test("TLS servers/infra/certs/ (mkcert): local.pem and local-key.pem made in ~/Projects/Working/ems_system/servers/infra/certs and served by Traefik", async () => {
     const traefik = run.get(T.container, "traefik");
     expect(mountAt(traefik, "/certs")).toEqual({ type: "bind", source: CERTS, target: "/certs", readOnly: true });
-    const dynamic = YAML.parse(uploadedFile(traefik, "/etc/traefik/dynamic/tls.yml"));
+    const dynamic = YAML.parse(dynamicFiles(run)["tls.yml"]);
     const certificate = { certFile: "/certs/local.pem", keyFile: "/certs/local-key.pem" };
     expect(dynamic.tls.certificates).toEqual([certificate]);
     expect(dynamic.tls.stores.default.defaultCertificate).toEqual(certificate);
 
     const mkcert = hostCommandOf(run, "local-certs-mkcert");
     expect(mkcert.type).toBe(T.localCommand);
-    expect(shellWords(mkcert.inputs.create)).toEqual(["sh", "-s", "--", CERTS, "api.ems.local", "api.sms.local"]);
+    expect(shellWords(mkcert.inputs.create)).toEqual(["sh", "-s", "--", CERTS, "api.ems.local", "api.sms.local", "traefik.local", "portainer.local"]);
     expect(mkcert.inputs.stdin).toContain("local-key.pem");
 
     // Traefik starts once the certificate exists.
@@ -60,12 +60,14 @@ describe("Equivalência local ↔ VPS, column Local (dev stack)", () => {
     expect(dependsOn).toContain("ems:infra:LocalCertificates");
   });
 
-  test("PostgreSQL (servers/containers/postgres/docker-compose.prod.yml, the same file in dev and prod): the same image as the prod stack", () => {
+  test("PostgreSQL (servers/containers/postgres/docker-compose.prod.yml, the same file in dev and prod): the same image as the prod stack", async () => {
+    const prodRun = await runStack("prod", { ...committedConfig("prod"), ...TEST_SECRETS });
     const prod = parseStackConfig("prod", { ...committedConfig("prod"), ...TEST_SECRETS }, new Set(Object.keys(TEST_SECRETS)));
-    expect(prod.postgres.image).toBe("postgres:16.6");
+    expect(prod.postgres.image).toBe("postgres:17.6-alpine");
     expect(run.config.postgres.image).toBe(prod.postgres.image);
     expect(run.get(T.image, "postgres-image").inputs.name).toBe(prod.postgres.image);
     expect(run.get(T.container, "postgres").inputs.image).toMatch(/^postgres@sha256:[0-9a-f]{64}$/);
+    expect(run.get(T.container, "postgres").inputs.image).toBe(prodRun.get(T.container, "postgres").inputs.image);
   });
 
   test("EMS compose (docker-compose.dev.yml): EMS dev answers on api.ems.local with ENVIRONMENT=development", () => {
@@ -85,8 +87,8 @@ describe("Equivalência local ↔ VPS, column Local (dev stack)", () => {
   test.each([
     ["Uploads EMS", "ems", "/app/uploads", `${DEV_DATA}/uploads/ems`],
     ["Uploads SMS", "sms", "/app/uploads", `${DEV_DATA}/uploads/sms`],
-    ["Logs EMS", "ems", "/app/logs", `${DEV_DATA}/logs/ems`],
-    ["Logs SMS", "sms", "/app/logs", `${DEV_DATA}/logs/sms`],
+    ["Logs EMS", "ems", "/app/Documents/MeuAppDart/logs", `${DEV_DATA}/logs/ems`],
+    ["Logs SMS", "sms", "/app/Documents/MeuAppDart/logs", `${DEV_DATA}/logs/sms`],
   ])("%s: .dev-data folder %s bind-mounted at %s, created by the host layout", (_row, service, target, source) => {
     expect(mountAt(run.get(T.container, service), target)).toEqual({ type: "bind", source, target });
     const other = service === "ems" ? "sms" : "ems";

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { RecordedResource, StackRun, T, runStack } from "../support/stackHarness";
 
 export { SECRET_SIG, SECRET_SIG_KEY, isSecretEnvelope, unsecret, envMap as envOf } from "../support/stackHarness";
+import { unsecret } from "../support/stackHarness";
 
 export const HOME = os.homedir();
 
@@ -57,11 +58,35 @@ export function mountAt(container: RecordedResource, target: string): Mount {
   return hits[0];
 }
 
-/** The content of a file the container gets through `uploads`. */
+/** A resolved input with every secret envelope removed, however deep. */
+export function deepUnsecret<T = any>(value: unknown): T {
+  const v = unsecret(value);
+  if (Array.isArray(v)) return v.map((x) => deepUnsecret(x)) as T;
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deepUnsecret(x)])) as T;
+  return v as T;
+}
+
+/** The content of a file the container gets through `uploads` (text, or base64 decoded for a binary). */
 export function uploadedFile(container: RecordedResource, file: string): string {
-  const hit = ((container.inputs.uploads ?? []) as { file: string; content: string }[]).find((u) => u.file === file);
-  if (!hit) throw new Error(`${container.name}: no upload ${file}`);
-  return hit.content;
+  const uploads = deepUnsecret<{ file: string; content?: string; contentBase64?: string }[]>(container.inputs.uploads ?? []);
+  const hit = uploads.find((u) => u.file === file);
+  if (!hit) throw new Error(`${container.name}: no upload ${file} (has ${uploads.map((u) => u.file).join(", ")})`);
+  return hit.content ?? Buffer.from(hit.contentBase64 ?? "", "base64").toString("latin1");
+}
+
+/** The variables of an API container's secrets file (/run/ems/secrets.env), by name. */
+export function secretsOf(container: RecordedResource): Record<string, string> {
+  const text = uploadedFile(container, "/run/ems/secrets.env");
+  return Object.fromEntries(text.split("\n").filter(Boolean).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]));
+}
+
+/** The files Traefik's dynamic-config command writes on the host (from its script), by name. */
+export function dynamicFiles(run: StackRun): Record<string, string> {
+  const script = String(deepUnsecret(hostCommandOf(run, "traefik-dynamic-config").inputs.stdin));
+  const files: Record<string, string> = {};
+  const re = /tmp="\$dir\/\.([^"]+)\.\$\$"\ncat > "\$tmp" <<'EMS_INFRA_EOF'\n([\s\S]*?)EMS_INFRA_EOF\n/g;
+  for (const m of script.matchAll(re)) files[m[1]] = m[2];
+  return files;
 }
 
 /**

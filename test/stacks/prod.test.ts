@@ -5,7 +5,7 @@
 import * as YAML from "yaml";
 import { parseStackConfig } from "../../stacks/config";
 import { StackRun, T, TEST_SECRETS, committedConfig, isSecretInput, labelMap, runStack, unwrap } from "../support/stackHarness";
-import { envOf, hostCommandOf, layoutFolders, mountAt, mountsOf, unsecret, uploadedFile, withValue } from "./helpers";
+import { HOME, dynamicFiles, envOf, hostCommandOf, layoutFolders, mountAt, mountsOf, shellWords, unsecret, uploadedFile, withValue } from "./helpers";
 import { systemInvariants, thirdServiceTest } from "./invariants";
 
 const DATA = "/root/ems_system/data";
@@ -31,10 +31,10 @@ describe("Equivalência local ↔ VPS, column VPS (prod stack)", () => {
     const traefik = run.get(T.container, "traefik");
     const staticConfig = YAML.parse(uploadedFile(traefik, "/etc/traefik/traefik.yml"));
     expect(staticConfig.certificatesResolvers).toEqual({
-      letsencrypt: { acme: { email: "admin@edumigsoft.com.br", storage: "/letsencrypt/acme.json", httpChallenge: { entryPoint: "web" } } },
+      ems_system_resolver: { acme: { email: "admin@edumigsoft.com.br", storage: "/letsencrypt/ems_system.json", httpChallenge: { entryPoint: "web" } } },
     });
-    expect(staticConfig.entryPoints.websecure.http.tls).toEqual({ certResolver: "letsencrypt" });
-    const dynamic = YAML.parse(uploadedFile(traefik, "/etc/traefik/dynamic/tls.yml"));
+    expect(staticConfig.entryPoints.websecure.http.tls).toEqual({ certResolver: "ems_system_resolver" });
+    const dynamic = YAML.parse(dynamicFiles(run)["tls.yml"]);
     expect(dynamic.tls.certificates).toBeUndefined();
     expect(mountsOf(traefik).map((m) => m.target)).not.toContain("/certs");
     expect(run.ofType("ems:infra:LocalCertificates")).toEqual([]);
@@ -42,14 +42,14 @@ describe("Equivalência local ↔ VPS, column VPS (prod stack)", () => {
 
   test("TLS /root/infra/letsencrypt/ (Let's Encrypt ACME): the routers ask the resolver, its folder is created with mode 700", () => {
     for (const api of ["ems", "sms"]) {
-      expect(labelMap(run.get(T.container, api))[`traefik.http.routers.ems-system-${api}.tls.certresolver`]).toBe("letsencrypt");
+      expect(labelMap(run.get(T.container, api))[`traefik.http.routers.ems-system-${api}.tls.certresolver`]).toBe("ems_system_resolver");
     }
     expect(layoutFolders(run)["/root/infra/letsencrypt"]).toBe("700");
   });
 
   test("PostgreSQL (idem): the same postgres image as the dev stack", () => {
     const dev = parseStackConfig("dev", committedConfig("dev"), new Set());
-    expect(dev.postgres.image).toBe("postgres:16.6");
+    expect(dev.postgres.image).toBe("postgres:17.6-alpine");
     expect(run.get(T.image, "postgres-image").inputs.name).toBe(dev.postgres.image);
     expect(run.get(T.container, "postgres").inputs.image).toMatch(/^postgres@sha256:[0-9a-f]{64}$/);
   });
@@ -71,8 +71,8 @@ describe("Equivalência local ↔ VPS, column VPS (prod stack)", () => {
   test.each([
     ["Uploads EMS", "ems", "/app/uploads", `${DATA}/uploads/ems`],
     ["Uploads SMS", "sms", "/app/uploads", `${DATA}/uploads/sms`],
-    ["Logs EMS", "ems", "/app/logs", `${DATA}/logs/ems`],
-    ["Logs SMS", "sms", "/app/logs", `${DATA}/logs/sms`],
+    ["Logs EMS", "ems", "/app/Documents/MeuAppDart/logs", `${DATA}/logs/ems`],
+    ["Logs SMS", "sms", "/app/Documents/MeuAppDart/logs", `${DATA}/logs/sms`],
   ])("%s: %s mounts %s from %s", (_row, service, target, source) => {
     expect(mountAt(run.get(T.container, service), target)).toEqual({ type: "bind", source, target });
     expect(Object.keys(layoutFolders(run))).toContain(source);
@@ -106,9 +106,9 @@ describe("Mapeamento de volumes nos composes de produção", () => {
 
   test.each([
     ["EMS uploads", "ems", "uploadsHostPath", "/app/uploads", `${DATA}/uploads/ems`],
-    ["EMS logs", "ems", "logsHostPath", "/app/logs", `${DATA}/logs/ems`],
+    ["EMS logs", "ems", "logsHostPath", "/app/Documents/MeuAppDart/logs", `${DATA}/logs/ems`],
     ["SMS uploads", "sms", "uploadsHostPath", "/app/uploads", `${DATA}/uploads/sms`],
-    ["SMS logs", "sms", "logsHostPath", "/app/logs", `${DATA}/logs/sms`],
+    ["SMS logs", "sms", "logsHostPath", "/app/Documents/MeuAppDart/logs", `${DATA}/logs/sms`],
   ])("%s: default %s, overridden per service by services.%s.%s (UPLOADS_HOST_PATH / LOGS_HOST_PATH)", async (_row, service, key, target, defaultSource) => {
     expect(mountAt(run.get(T.container, service), target).source).toBe(defaultSource);
 
@@ -118,7 +118,7 @@ describe("Mapeamento de volumes nos composes de produção", () => {
     // The other service and the other folder stay where they were.
     const other = service === "ems" ? "sms" : "ems";
     expect(mountAt(moved.get(T.container, other), target).source).toBe(defaultSource.replace(/\/(ems|sms)$/, `/${other}`));
-    const otherTarget = target === "/app/uploads" ? "/app/logs" : "/app/uploads";
+    const otherTarget = target === "/app/uploads" ? "/app/Documents/MeuAppDart/logs" : "/app/uploads";
     expect(mountAt(moved.get(T.container, service), otherTarget)).toEqual(mountAt(run.get(T.container, service), otherTarget));
     const folders = Object.keys(layoutFolders(moved));
     expect(folders).toContain(override);
@@ -130,6 +130,7 @@ describe("Passo 1 — Criar hierarquia definitiva", () => {
   test("the host layout creates every folder of Passo 1, .secrets (and letsencrypt) with mode 700", () => {
     expect(layoutFolders(run)).toEqual({
       "/root/infra/letsencrypt": "700",
+      "/root/infra/traefik/dynamic": "700",
       "/root/ems_system/.secrets": "700",
       "/root/ems_system/data/uploads/ems": "",
       "/root/ems_system/data/uploads/sms": "",
@@ -150,14 +151,20 @@ describe("prod stack", () => {
     }
   });
 
-  test("with ems-infra:ssh set, Docker is reached at ssh://root@<host>:22 and every host command runs over SSH", async () => {
-    const remote = await runStack("prod", withValue(prodConfig(), "ssh", [], { host: "vps.example" }));
-    expect(remote.get(T.dockerProvider, "docker-provider").inputs.host).toBe("ssh://root@vps.example:22");
-    expect(remote.ofType(T.localCommand)).toEqual([]);
-    const commands = remote.ofType(T.remoteCommand);
-    expect(commands.map((c) => c.name).sort()).toEqual(["backup-schedule", "host-layout-data-folders", "postgres-databases"]);
-    // The command provider marks the connection secret: its value sits in a secret envelope.
-    for (const c of commands) expect(unsecret(c.inputs.connection)).toMatchObject({ host: "vps.example", user: "root", port: 22 });
+  test("with ems-infra:ssh set, Docker is reached at ssh://root@<host>:22 and every host command runs over ssh, with the same verified host key", async () => {
+    const remote = await runStack("prod", withValue(prodConfig(), "ssh", [], { host: "vps.example", identityFile: "/home/ops/.ssh/ems_vps" }));
+    const provider = remote.get(T.dockerProvider, "docker-provider");
+    expect(provider.inputs.host).toBe("ssh://root@vps.example:22");
+    const sshOpts = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${HOME}/.ssh/known_hosts`, "-o", "IdentitiesOnly=yes", "-i", "/home/ops/.ssh/ems_vps"];
+    expect(JSON.parse(provider.inputs.sshOpts)).toEqual(sshOpts);
+    // Still local Commands (turning ssh on or off updates them, the protected layout is never replaced).
+    expect(remote.ofType(T.remoteCommand).map((c) => c.name)).toEqual([]);
+    const commands = remote.ofType(T.localCommand);
+    expect(commands.map((c) => c.name).sort()).toEqual(["backup-schedule", "host-layout-data-folders", "postgres-databases", "traefik-dynamic-config"]);
+    for (const c of commands) {
+      const words = shellWords(String(unsecret(c.inputs.create)));
+      expect(words.slice(0, words.indexOf("--") + 2)).toEqual(["ssh", ...sshOpts, "-p", "22", "--", "root@vps.example"]);
+    }
   });
 
   thirdServiceTest("prod", prodConfig, "edumigsoft.com.br");

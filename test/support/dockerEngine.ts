@@ -9,12 +9,16 @@
  * - `dockerRunArgs()` translates a docker.Container's resolved inputs, as the program registered them under
  *   the Pulumi mocks, into `docker create`/`docker run` arguments, replacing only the image. Inputs it cannot
  *   translate make it throw, so a new setting in the program never goes silently untested.
+ * - `engineCreateBody()` / `createThroughEngine()` do the same through the Engine API over the unix socket
+ *   (create, networks, uploads, start: the provider's order), which also expresses exec-form
+ *   healthchecks, entrypoint arrays and uploads; `DockerScratch.create` is its per-run wrapper.
  * - `DockerScratch` names (unique per run), creates and removes the networks, volumes, containers and host
  *   folders one test file uses.
  */
 import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { isSecretEnvelope } from "./stackHarness";
@@ -46,12 +50,27 @@ tail -n 30 "$log"
 exit 1
 `;
 
-/** The local images build.sh makes. */
+/**
+ * The local images build.sh makes. The API ones are FROM scratch stand-ins for the real servers
+ * (standin-server.c: the real env checks, compiled-in port, x-api-key, one 20 req/min bucket, uploads, log file).
+ */
 export const IMAGES = {
-  /** busybox httpd on :8080 serving /www/health. */
-  api: "ems-test/busybox-api:1",
-  /** The same without /www/health: the API healthcheck fails. */
-  apiNoHealth: "ems-test/busybox-api:1-nohealth",
+  /** Stand-in for ghcr.io/edumigsoft/ems-server:1.2.1, listening on 8181. */
+  ems: "ems-test/ems-server:1.2.1",
+  /** The next good EMS version (a version bump). */
+  emsNext: "ems-test/ems-server:1.2.2",
+  /** An EMS version that prints a migration error and exits 3 at start. */
+  emsExits: "ems-test/ems-server:9.0.0-exits",
+  /** An EMS version whose /api/v1/health answers 500. */
+  emsHealth500: "ems-test/ems-server:9.0.1-500",
+  /** Stand-in for ghcr.io/edumigsoft/sms-server:1.1.0, listening on 8080. */
+  sms: "ems-test/sms-server:1.1.0",
+  /** The next good SMS version. */
+  smsNext: "ems-test/sms-server:1.1.1",
+  /** An SMS version that exits 3 at start. */
+  smsExits: "ems-test/sms-server:9.0.0-exits",
+  /** An SMS version whose health answers 500. */
+  smsHealth500: "ems-test/sms-server:9.0.1-500",
   /** PostgreSQL 15 behaving like the official image for POSTGRES_USER/POSTGRES_PASSWORD/PGDATA. */
   postgres: "ems-test/postgres:15",
 } as const;
@@ -65,7 +84,11 @@ export interface CommandResult {
 }
 
 /** Runs a command to completion; never throws for a non-zero status (`check` does). */
-export function run(cmd: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CommandResult {
+export function run(
+  cmd: string,
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): CommandResult {
   const r = spawnSync(cmd, args, {
     input: options.input ?? "",
     env: options.env ?? process.env,
@@ -79,18 +102,31 @@ export function run(cmd: string, args: string[], options: { input?: string; env?
 
 /** The result of a command that must succeed; throws with its output otherwise. */
 export function check(result: CommandResult, what: string): CommandResult {
-  if (result.status !== 0) throw new Error(`${what} exited with ${result.status}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(
+      `${what} exited with ${result.status}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
+    );
   return result;
 }
 
 /** `docker ARGS`, which must succeed; returns its stdout without the trailing newline. */
-export function docker(args: string[], options: { input?: string; timeoutMs?: number } = {}): string {
-  return check(run("docker", args, options), `docker ${args.join(" ")}`).stdout.replace(/\n$/, "");
+export function docker(
+  args: string[],
+  options: { input?: string; timeoutMs?: number } = {},
+): string {
+  return check(
+    run("docker", args, options),
+    `docker ${args.join(" ")}`,
+  ).stdout.replace(/\n$/, "");
 }
 
 function dockerAnswers(): boolean {
   try {
-    return run("docker", ["info", "--format", "{{.ServerVersion}}"], { timeoutMs: 20_000 }).status === 0;
+    return (
+      run("docker", ["info", "--format", "{{.ServerVersion}}"], {
+        timeoutMs: 20_000,
+      }).status === 0
+    );
   } catch {
     return false;
   }
@@ -116,19 +152,38 @@ export function ensureDocker(): boolean {
 }
 
 function probeOrStart(): { ok: boolean; reason: string } {
-  if (run("sh", ["-c", "command -v docker"]).status !== 0) return { ok: false, reason: "the docker client is not installed" };
+  if (run("sh", ["-c", "command -v docker"]).status !== 0)
+    return { ok: false, reason: "the docker client is not installed" };
   if (dockerAnswers()) return { ok: true, reason: "" };
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    return { ok: false, reason: "`docker info` fails and dockerd can only be started as root" };
+    return {
+      ok: false,
+      reason: "`docker info` fails and dockerd can only be started as root",
+    };
   }
   // Two jest workers may get here at once: flock lets one start dockerd, the other then finds it answering.
   // -o: dockerd must not inherit the lock.
-  const started = run("flock", ["-o", "-w", "120", path.join(os.tmpdir(), "ems-test-dockerd.lock"), "sh", "-c", DOCKERD_START_SCRIPT], {
-    env: { ...process.env, DOCKERD_LOG },
-    timeoutMs: 150_000,
-  });
+  const started = run(
+    "flock",
+    [
+      "-o",
+      "-w",
+      "120",
+      path.join(os.tmpdir(), "ems-test-dockerd.lock"),
+      "sh",
+      "-c",
+      DOCKERD_START_SCRIPT,
+    ],
+    {
+      env: { ...process.env, DOCKERD_LOG },
+      timeoutMs: 150_000,
+    },
+  );
   if (started.status === 0 && dockerAnswers()) return { ok: true, reason: "" };
-  return { ok: false, reason: `could not start dockerd: ${(started.stdout + started.stderr).trim()}` };
+  return {
+    ok: false,
+    reason: `could not start dockerd: ${(started.stdout + started.stderr).trim()}`,
+  };
 }
 
 /**
@@ -139,8 +194,13 @@ export function describeWithDocker(name: string, fn: () => void): void {
   if (ensureDocker()) {
     describe(name, fn);
   } else {
-    console.warn(`SKIPPED "${name}": no Docker engine (${dockerUnavailableReason()}). Start dockerd as root or run in CI.`);
-    describe.skip(`${name} [no Docker engine: ${dockerUnavailableReason()}]`, fn);
+    console.warn(
+      `SKIPPED "${name}": no Docker engine (${dockerUnavailableReason()}). Start dockerd as root or run in CI.`,
+    );
+    describe.skip(
+      `${name} [no Docker engine: ${dockerUnavailableReason()}]`,
+      fn,
+    );
   }
 }
 
@@ -157,7 +217,9 @@ export function plain<T = any>(value: unknown): T {
   if (value && typeof value === "object") {
     const obj = value as Record<string, unknown>;
     if (isSecretEnvelope(obj)) return plain(obj.value);
-    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, plain(v)])) as T;
+    return Object.fromEntries(
+      Object.entries(obj).map(([k, v]) => [k, plain(v)]),
+    ) as T;
   }
   return value as T;
 }
@@ -182,11 +244,17 @@ export interface NetworkAttachment {
 }
 
 /** The networks a container spec joins, renamed; the first goes on `docker create`, the others are connected. */
-export function containerNetworks(inputs: Record<string, any>, options: RunOptions = {}): NetworkAttachment[] {
+export function containerNetworks(
+  inputs: Record<string, any>,
+  options: RunOptions = {},
+): NetworkAttachment[] {
   const rename = options.rename ?? ((n: string) => n);
   return (plain<any[]>(inputs.networksAdvanced) ?? []).map((n) => {
     for (const key of Object.keys(n)) {
-      if (!["name", "aliases"].includes(key)) throw new Error(`dockerRunArgs: networksAdvanced.${key} is not translated`);
+      if (!["name", "aliases"].includes(key))
+        throw new Error(
+          `dockerRunArgs: networksAdvanced.${key} is not translated`,
+        );
     }
     return { name: rename(n.name), aliases: n.aliases ?? [] };
   });
@@ -194,14 +262,25 @@ export function containerNetworks(inputs: Record<string, any>, options: RunOptio
 
 function mountArg(m: Record<string, any>, options: RunOptions): string {
   for (const key of Object.keys(m)) {
-    if (!["type", "source", "target", "readOnly"].includes(key)) throw new Error(`dockerRunArgs: mounts[].${key} is not translated`);
+    if (!["type", "source", "target", "readOnly"].includes(key))
+      throw new Error(`dockerRunArgs: mounts[].${key} is not translated`);
   }
   let source: string;
-  if (m.type === "volume") source = (options.rename ?? ((n: string) => n))(m.source);
-  else if (m.type === "bind") source = options.bindRoot ? path.join(options.bindRoot, m.source) : m.source;
+  if (m.type === "volume")
+    source = (options.rename ?? ((n: string) => n))(m.source);
+  else if (m.type === "bind")
+    source = options.bindRoot
+      ? path.join(options.bindRoot, m.source)
+      : m.source;
   else throw new Error(`dockerRunArgs: mount type ${m.type} is not translated`);
-  const fields = [`type=${m.type}`, `source=${source}`, `target=${m.target}`, ...(m.readOnly ? ["readonly"] : [])];
-  if (fields.some((f) => f.includes(","))) throw new Error(`dockerRunArgs: a comma in mount ${JSON.stringify(m)}`);
+  const fields = [
+    `type=${m.type}`,
+    `source=${source}`,
+    `target=${m.target}`,
+    ...(m.readOnly ? ["readonly"] : []),
+  ];
+  if (fields.some((f) => f.includes(",")))
+    throw new Error(`dockerRunArgs: a comma in mount ${JSON.stringify(m)}`);
   return fields.join(",");
 }
 
@@ -211,22 +290,29 @@ function mountArg(m: Record<string, any>, options: RunOptions): string {
  * aliases): daemons before API 1.44 take one network at create time; `containerNetworks(...).slice(1)` are
  * connected before start (`startContainer` does all of it). Memory and shm sizes are MB in the provider.
  */
-export function dockerRunArgs(rawInputs: Record<string, any>, image: string, options: RunOptions = {}): string[] {
+export function dockerRunArgs(
+  rawInputs: Record<string, any>,
+  image: string,
+  options: RunOptions = {},
+): string[] {
   const inputs = plain<Record<string, any>>(rawInputs);
   const rename = options.rename ?? ((n: string) => n);
   const args: string[] = [];
   const name = options.name ?? (inputs.name ? rename(inputs.name) : undefined);
-  if (!name) throw new Error("dockerRunArgs: the spec has no name; pass options.name");
+  if (!name)
+    throw new Error("dockerRunArgs: the spec has no name; pass options.name");
   args.push("--name", name);
 
   for (const [key, value] of Object.entries(inputs)) {
-    if (PROVIDER_ONLY.has(key) || key === "name" || value === undefined) continue;
+    if (PROVIDER_ONLY.has(key) || key === "name" || value === undefined)
+      continue;
     switch (key) {
       case "envs":
         for (const e of value as string[]) args.push("--env", e);
         break;
       case "labels":
-        for (const l of value as { label: string; value: string }[]) args.push("--label", `${l.label}=${l.value}`);
+        for (const l of value as { label: string; value: string }[])
+          args.push("--label", `${l.label}=${l.value}`);
         break;
       case "memory":
         args.push("--memory", `${value}m`);
@@ -234,11 +320,18 @@ export function dockerRunArgs(rawInputs: Record<string, any>, image: string, opt
       case "shmSize":
         args.push("--shm-size", `${value}m`);
         break;
+      case "memorySwap":
+        args.push("--memory-swap", `${value}m`);
+        break;
+      case "stopTimeout":
+        if (inputs.destroyGraceSeconds === undefined)
+          args.push("--stop-timeout", String(value));
+        break;
       case "restart":
         args.push("--restart", String(value));
         break;
       case "destroyGraceSeconds":
-        args.push("--stop-timeout", String(value));
+        args.push("--stop-timeout", String(inputs.stopTimeout ?? value));
         break;
       case "securityOpts":
         for (const o of value as string[]) args.push("--security-opt", o);
@@ -247,29 +340,49 @@ export function dockerRunArgs(rawInputs: Record<string, any>, image: string, opt
         args.push("--log-driver", String(value));
         break;
       case "logOpts":
-        for (const [k, v] of Object.entries(value as Record<string, string>)) args.push("--log-opt", `${k}=${v}`);
+        for (const [k, v] of Object.entries(value as Record<string, string>))
+          args.push("--log-opt", `${k}=${v}`);
         break;
       case "healthcheck": {
-        const h = value as { tests: string[]; interval?: string; timeout?: string; retries?: number; startPeriod?: string };
+        const h = value as {
+          tests: string[];
+          interval?: string;
+          timeout?: string;
+          retries?: number;
+          startPeriod?: string;
+        };
         if (h.tests[0] === "NONE") {
           args.push("--no-healthcheck");
           break;
         }
         // `docker run --health-cmd` always makes a CMD-SHELL check; an exec-form (CMD) one has no CLI form.
-        if (h.tests[0] !== "CMD-SHELL" || h.tests.length !== 2) throw new Error(`dockerRunArgs: healthcheck ${JSON.stringify(h.tests)} is not a CMD-SHELL check`);
+        if (h.tests[0] !== "CMD-SHELL" || h.tests.length !== 2)
+          throw new Error(
+            `dockerRunArgs: healthcheck ${JSON.stringify(h.tests)} is not a CMD-SHELL check`,
+          );
         args.push("--health-cmd", h.tests[1]);
         if (h.interval) args.push("--health-interval", h.interval);
         if (h.timeout) args.push("--health-timeout", h.timeout);
-        if (h.retries !== undefined) args.push("--health-retries", String(h.retries));
+        if (h.retries !== undefined)
+          args.push("--health-retries", String(h.retries));
         if (h.startPeriod) args.push("--health-start-period", h.startPeriod);
         break;
       }
       case "mounts":
-        for (const m of value as Record<string, any>[]) args.push("--mount", mountArg(m, options));
+        for (const m of value as Record<string, any>[])
+          args.push("--mount", mountArg(m, options));
         break;
       case "ports":
-        for (const p of value as { internal: number; external?: number; ip?: string; protocol?: string }[]) {
-          const host = p.external === undefined ? "" : `${p.ip ? `${p.ip}:` : ""}${p.external}:`;
+        for (const p of value as {
+          internal: number;
+          external?: number;
+          ip?: string;
+          protocol?: string;
+        }[]) {
+          const host =
+            p.external === undefined
+              ? ""
+              : `${p.ip ? `${p.ip}:` : ""}${p.external}:`;
           args.push("--publish", `${host}${p.internal}/${p.protocol ?? "tcp"}`);
         }
         break;
@@ -284,10 +397,15 @@ export function dockerRunArgs(rawInputs: Record<string, any>, image: string, opt
       case "command":
         break; // after the image, below
       default:
-        throw new Error(`dockerRunArgs: container input "${key}" is not translated (${JSON.stringify(value)})`);
+        throw new Error(
+          `dockerRunArgs: container input "${key}" is not translated (${JSON.stringify(value)})`,
+        );
     }
   }
-  args.push(image, ...(options.command ?? (inputs.command as string[] | undefined) ?? []));
+  args.push(
+    image,
+    ...(options.command ?? (inputs.command as string[] | undefined) ?? []),
+  );
   return args;
 }
 
@@ -309,6 +427,12 @@ export class DockerScratch {
   /** The run's name for one of the program's names (container, network, volume). */
   readonly rename = (name: string): string => `${name}-t${this.id}`;
 
+  /** Marks a container made elsewhere (e.g. `docker run`) as this run's: cleanup removes it. */
+  track(name: string): string {
+    this.containers.add(name);
+    return name;
+  }
+
   /** A temp folder removed by cleanup. */
   dir(label: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ems-docker-${label}-`));
@@ -320,10 +444,19 @@ export class DockerScratch {
   network(inputs: Record<string, any>): string {
     const spec = plain<Record<string, any>>(inputs);
     for (const key of Object.keys(spec)) {
-      if (!["name", "internal", "driver"].includes(key)) throw new Error(`DockerScratch.network: input ${key} is not translated`);
+      if (!["name", "internal", "driver"].includes(key))
+        throw new Error(
+          `DockerScratch.network: input ${key} is not translated`,
+        );
     }
     const name = this.rename(spec.name);
-    docker(["network", "create", ...(spec.driver ? ["--driver", spec.driver] : []), ...(spec.internal ? ["--internal"] : []), name]);
+    docker([
+      "network",
+      "create",
+      ...(spec.driver ? ["--driver", spec.driver] : []),
+      ...(spec.internal ? ["--internal"] : []),
+      name,
+    ]);
     this.networks.add(name);
     return name;
   }
@@ -332,7 +465,8 @@ export class DockerScratch {
   volume(inputs: Record<string, any>): string {
     const spec = plain<Record<string, any>>(inputs);
     for (const key of Object.keys(spec)) {
-      if (key !== "name") throw new Error(`DockerScratch.volume: input ${key} is not translated`);
+      if (key !== "name")
+        throw new Error(`DockerScratch.volume: input ${key} is not translated`);
     }
     const name = this.rename(spec.name);
     docker(["volume", "create", name]);
@@ -344,27 +478,67 @@ export class DockerScratch {
    * Creates the container of a spec (dockerRunArgs), connects its other networks, creates the bind
    * sources under options.bindRoot, and starts it. Returns its name.
    */
-  start(inputs: Record<string, any>, image: string, options: RunOptions = {}): string {
+  start(
+    inputs: Record<string, any>,
+    image: string,
+    options: RunOptions = {},
+  ): string {
     const opts: RunOptions = { rename: this.rename, ...options };
     const args = dockerRunArgs(inputs, image, opts);
     const name = args[args.indexOf("--name") + 1];
     if (opts.bindRoot) {
       for (const m of plain<any[]>(inputs.mounts) ?? []) {
-        if (m.type === "bind") fs.mkdirSync(path.join(opts.bindRoot, m.source), { recursive: true });
+        if (m.type === "bind")
+          fs.mkdirSync(path.join(opts.bindRoot, m.source), { recursive: true });
       }
     }
     this.containers.add(name);
     docker(["create", ...args]);
     for (const n of containerNetworks(inputs, opts).slice(1)) {
-      docker(["network", "connect", ...n.aliases.flatMap((a) => ["--alias", a]), n.name, name]);
+      docker([
+        "network",
+        "connect",
+        ...n.aliases.flatMap((a) => ["--alias", a]),
+        n.name,
+        name,
+      ]);
     }
     docker(["start", name]);
     return name;
   }
 
+  /**
+   * The Engine API twin of `start` (createThroughEngine): exec-form healthchecks, entrypoint arrays and
+   * uploads, which the CLI cannot express. Creates the bind sources under options.bindRoot first.
+   */
+  async create(
+    inputs: Record<string, any>,
+    image: string,
+    options: RunOptions = {},
+  ): Promise<string> {
+    const opts: RunOptions = { rename: this.rename, ...options };
+    const name =
+      options.name ??
+      (plain(inputs).name ? opts.rename!(plain(inputs).name) : undefined);
+    if (!name)
+      throw new Error(
+        "DockerScratch.create: the spec has no name; pass options.name",
+      );
+    if (opts.bindRoot) {
+      for (const m of plain<any[]>(inputs.mounts) ?? []) {
+        if (m.type === "bind")
+          fs.mkdirSync(path.join(opts.bindRoot, m.source), { recursive: true });
+      }
+    }
+    this.containers.add(name);
+    return createThroughEngine(inputs, image, name, opts);
+  }
+
   /** Stops (SIGTERM, then SIGKILL after `graceSeconds`) and removes a container. */
   remove(name: string, graceSeconds = 10): void {
-    docker(["stop", "-t", String(graceSeconds), name], { timeoutMs: (graceSeconds + 30) * 1000 });
+    docker(["stop", "-t", String(graceSeconds), name], {
+      timeoutMs: (graceSeconds + 30) * 1000,
+    });
     docker(["rm", name]);
     this.containers.delete(name);
   }
@@ -374,7 +548,8 @@ export class DockerScratch {
     const errors: string[] = [];
     const attempt = (args: string[]) => {
       const r = run("docker", args, { timeoutMs: 60_000 });
-      if (r.status !== 0 && !/No such|not found/i.test(r.stderr)) errors.push(`docker ${args.join(" ")}: ${r.stderr.trim()}`);
+      if (r.status !== 0 && !/No such|not found/i.test(r.stderr))
+        errors.push(`docker ${args.join(" ")}: ${r.stderr.trim()}`);
     };
     for (const c of this.containers) attempt(["rm", "-f", "-v", c]);
     for (const v of this.volumes) attempt(["volume", "rm", "-f", v]);
@@ -384,14 +559,18 @@ export class DockerScratch {
     this.volumes.clear();
     this.networks.clear();
     this.dirs.clear();
-    if (errors.length > 0) throw new Error(`cleanup left things behind:\n${errors.join("\n")}`);
+    if (errors.length > 0)
+      throw new Error(`cleanup left things behind:\n${errors.join("\n")}`);
   }
 }
 
 // --- inspecting running containers --------------------------------------------------------------------
 
 /** `docker inspect` of one object. */
-export function inspect(name: string, type: "container" | "network" | "volume" = "container"): any {
+export function inspect(
+  name: string,
+  type: "container" | "network" | "volume" | "image" = "container",
+): any {
   return JSON.parse(docker([type, "inspect", name]))[0];
 }
 
@@ -407,7 +586,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Waits until the container's health status is `want` and returns the health state; throws when the time
  * is up, when it reaches the other final status, or when the container stops (with its logs).
  */
-export async function waitForHealth(name: string, want: "healthy" | "unhealthy", timeoutMs: number): Promise<HealthState> {
+export async function waitForHealth(
+  name: string,
+  want: "healthy" | "unhealthy",
+  timeoutMs: number,
+): Promise<HealthState> {
   const deadline = Date.now() + timeoutMs;
   let state: any;
   for (;;) {
@@ -431,6 +614,421 @@ export async function waitForHealth(name: string, want: "healthy" | "unhealthy",
 export function nanoseconds(duration: string): number {
   const m = /^(\d+)(ms|s|m|h)$/.exec(duration);
   if (!m) throw new Error(`unsupported duration ${duration}`);
-  const unit = { ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 }[m[2] as "ms" | "s" | "m" | "h"];
+  const unit = { ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 }[
+    m[2] as "ms" | "s" | "m" | "h"
+  ];
   return Number(m[1]) * unit;
+}
+
+// --- the Docker Engine API (what the provider calls), over the unix socket -----------------------------
+
+/** The engine's socket (DOCKER_HOST=unix://... overrides). */
+export const DOCKER_SOCKET = (process.env.DOCKER_HOST ?? "").startsWith(
+  "unix://",
+)
+  ? process.env.DOCKER_HOST!.slice(7)
+  : "/var/run/docker.sock";
+
+export interface EngineResponse {
+  status: number;
+  body: string;
+}
+
+/** One Engine API call; a JSON body is sent as JSON, a Buffer as a tar. Throws for a status >= 400. */
+export function engine(
+  method: string,
+  apiPath: string,
+  body?: object | Buffer,
+  timeoutMs = 60_000,
+): Promise<EngineResponse> {
+  return new Promise((resolve, reject) => {
+    const payload =
+      body === undefined
+        ? undefined
+        : Buffer.isBuffer(body)
+          ? body
+          : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string | number> = {};
+    if (payload) {
+      headers["content-type"] = Buffer.isBuffer(body)
+        ? "application/x-tar"
+        : "application/json";
+      headers["content-length"] = payload.length;
+    }
+    const req = http.request(
+      {
+        socketPath: DOCKER_SOCKET,
+        method,
+        path: apiPath,
+        headers,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          if ((res.statusCode ?? 500) >= 400)
+            reject(
+              new Error(
+                `docker API ${method} ${apiPath} -> ${res.statusCode}: ${text.trim()}`,
+              ),
+            );
+          else resolve({ status: res.statusCode ?? 0, body: text });
+        });
+      },
+    );
+    req.on("timeout", () =>
+      req.destroy(
+        new Error(
+          `docker API ${method} ${apiPath}: no answer in ${timeoutMs} ms`,
+        ),
+      ),
+    );
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+export interface TarFile {
+  /** Path inside the archive, without the leading slash. */
+  name: string;
+  content: Buffer;
+  mode: number;
+}
+
+/** A ustar archive of regular files owned by root (0:0), as the provider sends for `uploads`. */
+export function tarArchive(files: TarFile[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const f of files) {
+    const header = Buffer.alloc(512);
+    const slash = f.name.length > 100 ? f.name.lastIndexOf("/", 155) : -1;
+    const [prefix, name] =
+      slash > 0
+        ? [f.name.slice(0, slash), f.name.slice(slash + 1)]
+        : ["", f.name];
+    if (name.length > 100 || prefix.length > 155)
+      throw new Error(`tarArchive: path too long: ${f.name}`);
+    const octal = (value: number, width: number) =>
+      value.toString(8).padStart(width - 1, "0") + "\0";
+    header.write(name, 0, "utf8");
+    header.write(octal(f.mode, 8), 100);
+    header.write(octal(0, 8), 108);
+    header.write(octal(0, 8), 116);
+    header.write(octal(f.content.length, 12), 124);
+    header.write(octal(0, 12), 136);
+    header.write("        ", 148); // checksum counted as spaces
+    header.write("0", 156);
+    header.write("ustar\x0000", 257, "latin1");
+    header.write(prefix, 345, "utf8");
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    header.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, "latin1");
+    blocks.push(
+      header,
+      f.content,
+      Buffer.alloc((512 - (f.content.length % 512)) % 512),
+    );
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
+/** Inputs the provider uses itself and the engine never sees (the tests wait for health themselves). */
+const ENGINE_PROVIDER_ONLY = new Set([
+  "image",
+  "name",
+  "wait",
+  "waitTimeout",
+  "destroyGraceSeconds",
+  "networksAdvanced",
+  "uploads",
+]);
+
+const MiB = 1024 * 1024;
+
+/** The provider's upload modes: 0644, 0744 with `executable`, or `permissions` (octal string). */
+function uploadFiles(inputs: Record<string, any>): TarFile[] {
+  return (inputs.uploads ?? []).map((u: Record<string, any>) => {
+    for (const key of Object.keys(u)) {
+      if (
+        ![
+          "file",
+          "content",
+          "contentBase64",
+          "executable",
+          "permissions",
+        ].includes(key) ||
+        (key === "permissions" && !/^0?[0-7]{3,4}$/.test(u.permissions))
+      ) {
+        throw new Error(`engineCreateBody: uploads[].${key} is not translated`);
+      }
+    }
+    if ((u.content === undefined) === (u.contentBase64 === undefined))
+      throw new Error(
+        `engineCreateBody: upload ${u.file} needs exactly one of content, contentBase64`,
+      );
+    const content =
+      u.content !== undefined
+        ? Buffer.from(u.content, "utf8")
+        : Buffer.from(u.contentBase64, "base64");
+    const mode = u.permissions
+      ? parseInt(u.permissions, 8)
+      : u.executable
+        ? 0o744
+        : 0o644;
+    if (!String(u.file).startsWith("/"))
+      throw new Error(
+        `engineCreateBody: upload path ${u.file} is not absolute`,
+      );
+    return { name: String(u.file).slice(1), content, mode };
+  });
+}
+
+/**
+ * The body of `POST /containers/create` for a docker.Container's resolved inputs, with `image` instead of
+ * the program's; every input is translated or this throws. Memory sizes are MB in the provider, bytes
+ * here; durations are Go strings there, nanoseconds here. Only the first network is in the body (API
+ * 1.41 takes one); `containerNetworks(...).slice(1)` are connected before start.
+ */
+export function engineCreateBody(
+  rawInputs: Record<string, any>,
+  image: string,
+  options: RunOptions = {},
+): Record<string, any> {
+  const inputs = plain<Record<string, any>>(rawInputs);
+  const body: Record<string, any> = { Image: image, HostConfig: {} };
+  const host = body.HostConfig;
+  for (const [key, value] of Object.entries(inputs)) {
+    if (ENGINE_PROVIDER_ONLY.has(key) || value === undefined) continue;
+    switch (key) {
+      case "entrypoints":
+        body.Entrypoint = value;
+        break;
+      case "command":
+        body.Cmd = value;
+        break;
+      case "envs":
+        body.Env = value;
+        break;
+      case "labels":
+        body.Labels = Object.fromEntries(
+          (value as { label: string; value: string }[]).map((l) => [
+            l.label,
+            l.value,
+          ]),
+        );
+        break;
+      case "memory":
+        host.Memory = Number(value) * MiB;
+        break;
+      case "memorySwap":
+        host.MemorySwap = Number(value) * MiB;
+        break;
+      case "shmSize":
+        host.ShmSize = Number(value) * MiB;
+        break;
+      case "restart":
+        host.RestartPolicy = { Name: value };
+        break;
+      case "maxRetryCount":
+        host.RestartPolicy = {
+          ...host.RestartPolicy,
+          MaximumRetryCount: value,
+        };
+        break;
+      case "stopTimeout":
+        body.StopTimeout = value;
+        break;
+      case "stopSignal":
+        body.StopSignal = value;
+        break;
+      case "securityOpts":
+        host.SecurityOpt = value;
+        break;
+      case "logDriver":
+        host.LogConfig = { ...host.LogConfig, Type: value };
+        break;
+      case "logOpts":
+        host.LogConfig = { ...host.LogConfig, Config: value };
+        break;
+      case "healthcheck": {
+        const h = value as Record<string, any>;
+        for (const k of Object.keys(h)) {
+          if (
+            ![
+              "tests",
+              "interval",
+              "timeout",
+              "retries",
+              "startPeriod",
+              "startInterval",
+            ].includes(k)
+          )
+            throw new Error(
+              `engineCreateBody: healthcheck.${k} is not translated`,
+            );
+        }
+        const ns = (d?: string) =>
+          d === undefined ? undefined : nanoseconds(d);
+        body.Healthcheck = {
+          Test: h.tests,
+          Interval: ns(h.interval),
+          Timeout: ns(h.timeout),
+          Retries: h.retries,
+          StartPeriod: ns(h.startPeriod),
+          StartInterval: ns(h.startInterval),
+        };
+        break;
+      }
+      case "mounts":
+        host.Mounts = (value as Record<string, any>[]).map((m) => {
+          for (const k of Object.keys(m)) {
+            if (!["type", "source", "target", "readOnly"].includes(k))
+              throw new Error(
+                `engineCreateBody: mounts[].${k} is not translated`,
+              );
+          }
+          if (m.type !== "bind" && m.type !== "volume")
+            throw new Error(
+              `engineCreateBody: mount type ${m.type} is not translated`,
+            );
+          const source =
+            m.type === "volume"
+              ? (options.rename ?? ((n: string) => n))(m.source)
+              : options.bindRoot
+                ? path.join(options.bindRoot, m.source)
+                : m.source;
+          return {
+            Type: m.type,
+            Source: source,
+            Target: m.target,
+            ReadOnly: Boolean(m.readOnly),
+          };
+        });
+        break;
+      case "ports":
+        body.ExposedPorts = {};
+        host.PortBindings = {};
+        for (const p of value as {
+          internal: number;
+          external?: number;
+          ip?: string;
+          protocol?: string;
+        }[]) {
+          const port = `${p.internal}/${p.protocol ?? "tcp"}`;
+          body.ExposedPorts[port] = {};
+          (host.PortBindings[port] ??= []).push({
+            HostIp: p.ip ?? "",
+            HostPort: p.external === undefined ? "" : String(p.external),
+          });
+        }
+        break;
+      default:
+        throw new Error(
+          `engineCreateBody: container input "${key}" is not translated (${JSON.stringify(value)})`,
+        );
+    }
+  }
+  const [first] = containerNetworks(inputs, options);
+  if (first)
+    body.NetworkingConfig = {
+      EndpointsConfig: { [first.name]: { Aliases: first.aliases } },
+    };
+  uploadFiles(inputs); // validates before anything is created
+  return body;
+}
+
+/**
+ * Creates a container through the Engine API in the provider's order: create, networks, uploads (one
+ * `PUT /archive` per file at /, as the provider's CopyToContainer), start. Returns the container's name.
+ */
+export async function createThroughEngine(
+  rawInputs: Record<string, any>,
+  image: string,
+  name: string,
+  options: RunOptions = {},
+): Promise<string> {
+  const inputs = plain<Record<string, any>>(rawInputs);
+  const body = engineCreateBody(inputs, image, options);
+  await engine(
+    "POST",
+    `/containers/create?name=${encodeURIComponent(name)}`,
+    body,
+  );
+  for (const n of containerNetworks(inputs, options).slice(1)) {
+    await engine("POST", `/networks/${encodeURIComponent(n.name)}/connect`, {
+      Container: name,
+      EndpointConfig: { Aliases: n.aliases },
+    });
+  }
+  for (const file of uploadFiles(inputs)) {
+    await engine(
+      "PUT",
+      `/containers/${encodeURIComponent(name)}/archive?path=%2F`,
+      tarArchive([file]),
+    );
+  }
+  await engine("POST", `/containers/${encodeURIComponent(name)}/start`);
+  return name;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** One HTTP/1.1 request from the host to a container's address (its IP on a local network), bounded. */
+export function httpTo(
+  host: string,
+  port: number,
+  req: {
+    method?: string;
+    path: string;
+    headers?: Record<string, string>;
+    body?: Buffer | string;
+  },
+  timeoutMs = 10_000,
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const r = http.request(
+      {
+        host,
+        port,
+        method: req.method ?? "GET",
+        path: req.path,
+        headers: req.headers,
+        timeout: timeoutMs,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString("utf8"),
+          }),
+        );
+      },
+    );
+    r.on("timeout", () =>
+      r.destroy(
+        new Error(
+          `${req.method ?? "GET"} http://${host}:${port}${req.path}: no answer in ${timeoutMs} ms`,
+        ),
+      ),
+    );
+    r.on("error", reject);
+    r.end(req.body);
+  });
+}
+
+/** The container's address on one of its networks. */
+export function containerIp(name: string, network: string): string {
+  const ip = inspect(name).NetworkSettings.Networks?.[network]?.IPAddress;
+  if (!ip) throw new Error(`${name} has no address on ${network}`);
+  return ip;
 }

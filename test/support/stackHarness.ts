@@ -42,6 +42,8 @@ export function committedConfig(stack: string): Record<string, string> {
 /** Secrets a test sets as `pulumi config set --secret` would. */
 export const TEST_SECRETS = {
   [`${PROJECT}:ghcrToken`]: "ghp_TESTTOKEN0123456789abcdefghijklmnop",
+  // Prod serves the Traefik dashboard behind basic auth, as today: its password is required there.
+  [`${PROJECT}:dashboardPassword`]: "dashboard-Password-0123",
 } as const;
 
 /**

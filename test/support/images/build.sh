@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # build.sh - builds the local images the docker tests (test/docker) run; no registry is needed.
 #
-#   ems-test/busybox-api:1           busybox httpd on :8080 serving /www, with /www/health (healthy API)
-#   ems-test/busybox-api:1-nohealth  the same without /www/health (the API's healthcheck fails)
+#   ems-test/ems-server:1.2.1        stand-ins for ghcr.io/edumigsoft/ems-server (standin-server.c on :8181,
+#   ems-test/ems-server:1.2.2          FROM scratch: only /app/bin/server, CMD ["/app/bin/server"]); good
+#   ems-test/ems-server:9.0.0-exits  prints a migration error and exits 3 at start
+#   ems-test/ems-server:9.0.1-500    starts, but /api/v1/health answers 500
+#   ems-test/sms-server:1.1.0        the same for ghcr.io/edumigsoft/sms-server (on :8080); good
+#   ems-test/sms-server:1.1.1          good
+#   ems-test/sms-server:9.0.0-exits  exits 3 at start
+#   ems-test/sms-server:9.0.1-500    health answers 500
+#                                    Each has ENV APP_VERSION=<tag> and ENV=production, as publish.sh bakes.
 #   ems-test/postgres:15             the host's PostgreSQL 15 (Debian `postgresql`) + busybox, with an
 #                                    entrypoint honouring POSTGRES_USER/POSTGRES_PASSWORD/PGDATA like the
 #                                    official image (postgres-entrypoint.sh)
@@ -12,7 +19,8 @@
 # Each image is a root filesystem assembled in a temp folder and `docker import`ed. Idempotent: an image
 # is skipped when its tag exists with the label ems-test.build equal to the hash of this script and the
 # entrypoint (change either and it is rebuilt). Concurrent runs (two jest workers) are serialised by flock.
-# Needs: docker, busybox-static (/bin/busybox, statically linked), postgresql (PostgreSQL 15), util-linux.
+# Needs: docker, gcc + libc6-dev (static glibc), busybox-static (/bin/busybox, statically linked),
+# postgresql (PostgreSQL 15), util-linux.
 # Usage: build.sh [--force]
 set -euo pipefail
 
@@ -20,13 +28,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 PG_MAJOR=15
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
 BUSYBOX=${BUSYBOX:-/bin/busybox}
-API_TAG=ems-test/busybox-api:1
-API_NOHEALTH_TAG=ems-test/busybox-api:1-nohealth
+# service:port:good versions
+API_SERVICES=("ems:8181:1.2.1 1.2.2" "sms:8080:1.1.0 1.1.1")
 PG_TAG=ems-test/postgres:$PG_MAJOR
 PATH_ENV=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 force=${1:-}
 
-stamp=$(cat "$0" "$here/postgres-entrypoint.sh" | sha256sum | cut -c1-16)
+stamp=$(cat "$0" "$here/postgres-entrypoint.sh" "$here/standin-server.c" | sha256sum | cut -c1-16)
 
 die() { echo "build.sh: $*" >&2; exit 1; }
 command -v docker >/dev/null || die "docker client not found"
@@ -61,22 +69,31 @@ busybox_root() {
 import() {
   local root=$1 tag=$2
   shift 2
-  local changes=(--change "ENV PATH=$PATH_ENV" --change "LABEL ems-test.build=$stamp")
+  local changes=(--change "LABEL ems-test.build=$stamp")
   local c
   for c in "$@"; do changes+=(--change "$c"); done
   tar -C "$root" --numeric-owner -cf - . | docker import "${changes[@]}" - "$tag" >/dev/null
   echo "build.sh: built $tag ($(du -sh "$root" | cut -f1))"
 }
 
+# build_api SERVICE PORT GOOD_VERSIONS: the stand-in images of one API, MODE 0 for the good versions,
+# 1 for 9.0.0-exits, 2 for 9.0.1-500.
 build_api() {
-  local root=$work/api
-  busybox_root "$root"
-  mkdir -p "$root/www" "$root/app"
-  printf 'ok\n' >"$root/www/health"
-  printf 'ems-test busybox-api\n' >"$root/www/index.html"
-  import "$root" "$API_TAG" 'CMD ["busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]' 'EXPOSE 8080'
-  rm -f "$root/www/health"
-  import "$root" "$API_NOHEALTH_TAG" 'CMD ["busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]' 'EXPOSE 8080'
+  local svc=$1 port=$2 good=$3 version mode root
+  command -v gcc >/dev/null || die "gcc not found (apt-get install gcc libc6-dev)"
+  for version in $good 9.0.0-exits 9.0.1-500; do
+    case $version in
+      *-exits) mode=1 ;;
+      *-500) mode=2 ;;
+      *) mode=0 ;;
+    esac
+    root=$work/$svc-$version
+    mkdir -p "$root/app/bin"
+    gcc -std=gnu11 -Os -Wall -Wextra -Werror -static -s -DPORT="$port" -DMODE="$mode" \
+      -o "$root/app/bin/server" "$here/standin-server.c"
+    import "$root" "ems-test/$svc-server:$version" 'CMD ["/app/bin/server"]' "EXPOSE $port" \
+      "ENV APP_VERSION=$version" 'ENV ENV=production'
+  done
 }
 
 build_postgres() {
@@ -124,11 +141,16 @@ build_postgres() {
     'VOLUME /var/lib/postgresql/data'
 }
 
-if up_to_date "$API_TAG" && up_to_date "$API_NOHEALTH_TAG"; then
-  echo "build.sh: $API_TAG and $API_NOHEALTH_TAG are up to date"
-else
-  build_api
-fi
+for entry in "${API_SERVICES[@]}"; do
+  IFS=: read -r svc port good <<<"$entry"
+  fresh=yes
+  for version in $good 9.0.0-exits 9.0.1-500; do up_to_date "ems-test/$svc-server:$version" || fresh=no; done
+  if [ "$fresh" = yes ]; then
+    echo "build.sh: ems-test/$svc-server images are up to date"
+  else
+    build_api "$svc" "$port" "$good"
+  fi
+done
 if up_to_date "$PG_TAG"; then
   echo "build.sh: $PG_TAG is up to date"
 else

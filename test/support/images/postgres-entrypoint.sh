@@ -3,6 +3,9 @@
 # honours the same environment for what ems-infra relies on:
 #   POSTGRES_USER      bootstrap superuser (default postgres)
 #   POSTGRES_PASSWORD  its password (required, as in the official image)
+#   POSTGRES_PASSWORD_FILE  a file holding it instead (exclusive with POSTGRES_PASSWORD; read as root,
+#                      before dropping privileges, then exported as POSTGRES_PASSWORD like the official
+#                      image's file_env)
 #   POSTGRES_DB        database created on first start (default POSTGRES_USER), as in the official image
 #   PGDATA             data directory (default /var/lib/postgresql/data)
 # On an empty PGDATA: initdb (UTF8, C locale), `local all all trust`, `host all all all scram-sha-256`,
@@ -17,6 +20,17 @@ export PGDATA
 
 if [ "${1:-}" != postgres ]; then
   exec "$@"
+fi
+
+if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+  if [ -n "${POSTGRES_PASSWORD:-}" ]; then
+    echo "entrypoint: both POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE are set (but are exclusive)" >&2
+    exit 1
+  fi
+  [ -r "$POSTGRES_PASSWORD_FILE" ] || { echo "entrypoint: cannot read POSTGRES_PASSWORD_FILE $POSTGRES_PASSWORD_FILE" >&2; exit 1; }
+  POSTGRES_PASSWORD=$(cat "$POSTGRES_PASSWORD_FILE")
+  export POSTGRES_PASSWORD
+  unset POSTGRES_PASSWORD_FILE
 fi
 
 if [ "$(id -u)" = 0 ]; then

@@ -1,0 +1,147 @@
+/**
+ * The stack's containers on its host, found by the labels the program sets (`com.ems.service`,
+ * `com.ems.environment`; API containers have generated names) and by the `containers` stack output.
+ * Every command here runs through the host shell (this machine or SSH).
+ */
+import { HostShell, shellQuote } from "./hostShell";
+
+export const SERVICE_LABEL = "com.ems.service";
+export const ENVIRONMENT_LABEL = "com.ems.environment";
+/** The version label, when the program sets one (the image may be referenced by digest only). */
+export const VERSION_LABEL = "com.ems.version";
+
+/** One container as `docker inspect` describes it. */
+export interface ContainerInfo {
+  id: string;
+  /** Name without the leading slash. */
+  name: string;
+  /** `com.ems.service`, or the key of the `containers` output that named it. */
+  service: string;
+  /** The image reference the container was created from (`repo:tag` or `repo@sha256:…`). */
+  image: string;
+  /** The local image id (`sha256:…`). */
+  imageId: string;
+  /** `running`, `exited`, `restarting`, `created`… */
+  state: string;
+  /** `healthy`, `unhealthy`, `starting`, or undefined without a healthcheck. */
+  health?: string;
+  startedAt: string;
+  createdAt: string;
+  exitCode: number;
+  restartCount: number;
+  labels: Record<string, string>;
+}
+
+/** The host command listing the environment's labelled containers plus the named ones, as `docker inspect` JSON. */
+export function inspectCommand(environment: string, names: readonly string[] = []): string {
+  const filter = shellQuote(`label=${ENVIRONMENT_LABEL}=${environment}`);
+  const named = names.length ? `; printf '%s\\n' ${names.map(shellQuote).join(" ")}` : "";
+  // A name that does not exist makes `docker inspect` exit 1 after printing the others: the caller reports it missing.
+  return `{ docker ps -aq --no-trunc --filter ${filter}${named}; } | xargs -r docker inspect`;
+}
+
+interface InspectJson {
+  Id: string;
+  Name: string;
+  Image: string;
+  Created: string;
+  RestartCount: number;
+  Config: { Image: string; Labels: Record<string, string> | null };
+  State: { Status: string; ExitCode: number; StartedAt: string; Health?: { Status: string } };
+}
+
+/** Parses `docker inspect` output (one JSON array, or nothing); duplicates (by id and by name) are merged. */
+export function parseInspect(stdout: string, serviceByName: Record<string, string> = {}): ContainerInfo[] {
+  const text = stdout.trim();
+  if (text === "") return [];
+  const seen = new Map<string, ContainerInfo>();
+  for (const c of JSON.parse(text) as InspectJson[]) {
+    if (seen.has(c.Id)) continue;
+    const name = c.Name.replace(/^\//, "");
+    const labels = c.Config.Labels ?? {};
+    seen.set(c.Id, {
+      id: c.Id,
+      name,
+      service: labels[SERVICE_LABEL] ?? serviceByName[name] ?? name,
+      image: c.Config.Image,
+      imageId: c.Image,
+      state: c.State.Status,
+      health: c.State.Health?.Status,
+      startedAt: c.State.StartedAt,
+      createdAt: c.Created,
+      exitCode: c.State.ExitCode,
+      restartCount: c.RestartCount,
+      labels,
+    });
+  }
+  return [...seen.values()];
+}
+
+/** Running, and healthy when it has a healthcheck. */
+export function isHealthy(c: ContainerInfo): boolean {
+  return c.state === "running" && (c.health === undefined || c.health === "healthy");
+}
+
+/** The stack's containers on the host: labelled with its environment, plus the ones the `containers` output names. */
+export async function findContainers(
+  host: HostShell,
+  commandHost: string,
+  environment: string,
+  named: Record<string, string> = {},
+): Promise<ContainerInfo[]> {
+  const serviceByName = Object.fromEntries(Object.entries(named).map(([service, name]) => [name, service]));
+  const result = await host.capture(commandHost, inspectCommand(environment, Object.values(named)));
+  const stdout = result.stdout.trim();
+  if (result.code !== 0 && !stdout.startsWith("[")) {
+    throw new Error(`could not list the containers on ${commandHost}: ${result.stderr.trim() || `exit ${result.code}`}`);
+  }
+  // `docker inspect a b` prints one array per call of xargs; join them.
+  const arrays = stdout.replace(/\]\s*\[/g, ",");
+  return parseInspect(arrays, serviceByName);
+}
+
+/** The container a service runs now: the newest running one, else the newest of any state. */
+export function currentContainer(containers: readonly ContainerInfo[], service: string): ContainerInfo | undefined {
+  const mine = containers.filter((c) => c.service === service).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  return mine.find((c) => c.state === "running") ?? mine[0];
+}
+
+/** The version shown for a container: its version label, else the image tag. */
+export function versionOf(c: ContainerInfo): string {
+  if (c.labels[VERSION_LABEL]) return c.labels[VERSION_LABEL];
+  const ref = c.image.split("@")[0];
+  const colon = ref.lastIndexOf(":");
+  return colon > ref.lastIndexOf("/") ? ref.slice(colon + 1) : "-";
+}
+
+/** The image digest shown for a container (first 12 hex digits): the pinned digest, else the image id. */
+export function digestOf(c: ContainerInfo): string {
+  const pinned = /@sha256:([a-f0-9]{12})/.exec(c.image);
+  if (pinned) return `sha256:${pinned[1]}`;
+  const id = /^sha256:([a-f0-9]{12})/.exec(c.imageId);
+  return id ? `sha256:${id[1]}` : "-";
+}
+
+/** The host command printing a container's last log lines (stdout and stderr together). */
+export function tailCommand(container: string, lines: number): string {
+  return `docker logs --tail ${lines} ${shellQuote(container)} 2>&1`;
+}
+
+/**
+ * After a failed deploy: for each container of the stack that is not running healthy, its state, exit code,
+ * restart count and last 20 log lines.
+ */
+export async function reportUnhealthy(host: HostShell, commandHost: string, environment: string, named: Record<string, string>): Promise<string> {
+  const containers = await findContainers(host, commandHost, environment, named);
+  const bad = containers.filter((c) => !isHealthy(c));
+  if (bad.length === 0) return containers.length ? "every container of the stack is running and healthy\n" : "the stack has no containers on the host\n";
+  const parts: string[] = [];
+  for (const c of bad) {
+    const logs = await host.capture(commandHost, tailCommand(c.id, 20));
+    parts.push(
+      `--- ${c.name} (${c.service}): ${c.state}${c.health ? `, ${c.health}` : ""}, exit code ${c.exitCode}, restarts ${c.restartCount}; last 20 log lines:\n` +
+        `${logs.stdout.trimEnd() || "(no output)"}\n`,
+    );
+  }
+  return parts.join("");
+}

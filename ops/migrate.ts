@@ -1,0 +1,114 @@
+/**
+ * `npm run migrate -- --stack prod [--yes] [--dry-run] [--replace-cron]`: the cut-over from today's compose
+ * system on the VPS to the prod stack, undone by itself when the stack does not come up
+ * (ops/migrate/cutover.ts has the steps).
+ */
+import type { ConfigMap, OutputMap, UpOptions, UpResult } from "@pulumi/pulumi/automation";
+import { CommandSpec, parseArgs } from "./args";
+import { CutoverDeps, CutoverOptions, CutoverResult, DEFAULT_GATE, runCutover } from "./migrate/cutover";
+import { hostShell } from "./migrate/hostShell";
+import { legacySystem } from "./migrate/legacy";
+import { cutoverOutputs } from "./migrate/outputs";
+import { Deps, Io, confirm, defaultDeps, describeError, formatResourceChanges, handleArgs, policyPacks, runCli } from "./stackOps";
+
+export const MIGRATE_SPEC = {
+  command: "npm run migrate --",
+  summary:
+    "Cuts the VPS over from the compose system (postgres_ems_system, traefik, portainer, ems_server_prod, sms_server_prod) " +
+    "to the stack: pre-flight, backup (pg_dumpall + ACME file), old containers stopped (kept), pulumi up, health gates; " +
+    "on failure the old system is started again.",
+  flags: {
+    stack: { type: "string", required: true, valueName: "name", description: "The production stack that takes over (prod)" },
+    yes: { type: "boolean", description: "Do not ask for confirmation (required when not run from a terminal)" },
+    "dry-run": { type: "boolean", description: "Run the pre-flight and print the plan; change nothing" },
+    "replace-cron": { type: "boolean", description: "Remove the old backup cron line (the stack installs its own job)" },
+  },
+  notes: ["A second run finds no old container running and says \"nothing to migrate\".", "Run it on the VPS, or from a machine whose stack config has ems-infra:ssh."],
+  examples: ["npm run migrate -- --stack prod --dry-run", "npm run migrate -- --stack prod", "npm run migrate -- --stack prod --yes --replace-cron"],
+} as const satisfies CommandSpec;
+
+export interface MigrateOptions {
+  stack: string;
+  yes: boolean;
+  dryRun: boolean;
+  replaceCron: boolean;
+}
+
+export function parseMigrateArgs(argv: readonly string[]): { help: true } | { help: false; options: MigrateOptions } {
+  const parsed = parseArgs(MIGRATE_SPEC, argv);
+  if (parsed.help) return parsed;
+  const v = parsed.values;
+  return { help: false, options: { stack: v.stack, yes: v.yes, dryRun: v["dry-run"], replaceCron: v["replace-cron"] } };
+}
+
+/** The part of an Automation API Stack the cut-over uses. */
+interface MigrateStack {
+  getAllConfig(): Promise<ConfigMap>;
+  up(opts?: UpOptions): Promise<UpResult>;
+  outputs(): Promise<OutputMap>;
+}
+
+/** Exit status per outcome: 0 done or nothing to do, 1 refused/failed and undone, 3 the undo needs a human. */
+export function exitCode(result: CutoverResult): number {
+  switch (result.outcome) {
+    case "migrated":
+    case "nothing-to-migrate":
+    case "planned":
+      return 0;
+    case "undo-failed":
+      return 3;
+    default:
+      return 1;
+  }
+}
+
+export async function main(argv: string[], io: Io, deps: Deps = defaultDeps): Promise<number> {
+  const parsed = handleArgs(MIGRATE_SPEC, io, () => parseMigrateArgs(argv));
+  if (parsed.kind === "exit") return parsed.code;
+  const options = parsed.options;
+  if (!options.yes && !options.dryRun && !io.isTTY) {
+    io.err("migrate: refusing without a terminal to confirm on: add --yes (or --dry-run)\n");
+    return 2;
+  }
+
+  const stack = (await deps.openStack(options.stack, deps.repoRoot, false)) as unknown as MigrateStack;
+  const { parseStackConfig } = await import("../stacks/config");
+  const all = await stack.getAllConfig();
+  const raw = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
+  const cfg = parseStackConfig(options.stack, raw, new Set(Object.entries(all).filter(([, v]) => v.secret).map(([k]) => k)));
+  if (cfg.environment !== "production") {
+    io.err(`migrate: stack ${options.stack} is not a production stack: the compose system it replaces is the VPS's\n`);
+    return 2;
+  }
+  const commandHost = cfg.ssh ? `${cfg.ssh.user}@${cfg.ssh.host}:${cfg.ssh.port}` : "local";
+
+  const cutoverDeps: CutoverDeps = {
+    shell: hostShell(commandHost),
+    async up() {
+      try {
+        const result = await stack.up({ onOutput: io.out, policyPacks: policyPacks(deps) });
+        return { ok: result.summary.result === "succeeded", message: formatResourceChanges(result.summary.resourceChanges) };
+      } catch (error) {
+        return { ok: false, message: describeError(error) };
+      }
+    },
+    outputs: async () => cutoverOutputs(cfg, await stack.outputs()),
+    confirm: async (question) => options.yes || confirm(io, question),
+    log: (line) => io.out(`migrate: ${line}\n`),
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+  const cutover: CutoverOptions = {
+    legacy: legacySystem(),
+    traefikImage: cfg.traefik.image,
+    backupDir: cfg.paths.backups,
+    stackLabel: `com.ems.environment=${cfg.environment}`,
+    gate: DEFAULT_GATE,
+    replaceCron: options.replaceCron,
+    dryRun: options.dryRun,
+    stopSeconds: 60,
+  };
+  return exitCode(await runCutover(cutoverDeps, cutover));
+}
+
+if (require.main === module) runCli(main);

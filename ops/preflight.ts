@@ -1,0 +1,216 @@
+/**
+ * Checks made before the cut-over (or a deploy) changes anything on the host:
+ *  (a) the configured Traefik can talk to this Docker engine (provider-facts.md B2);
+ *  (b) the backups folder has room for a dump of every database (×2 margin);
+ *  (c) which containers of today's compose system exist and run, found by their real names;
+ *  plus the old backup cron line. Pure parsers and verdicts, and one runner over a {@link HostShell}.
+ */
+import * as semver from "semver";
+import { HostShell, q } from "./migrate/hostShell";
+import { LegacySystem, stopOrder } from "./migrate/legacy";
+
+// --- (a) Traefik ↔ Docker -------------------------------------------------------------------------------
+
+export interface EngineVersion {
+  /** `docker version --format '{{.Server.APIVersion}}'`, e.g. 1.52. */
+  apiVersion: string;
+  /** `{{.Server.Version}}`, e.g. 29.1.3. */
+  version: string;
+}
+
+export interface Verdict {
+  ok: boolean;
+  message: string;
+}
+
+/** The first Traefik releases that negotiate the Docker API (traefik/traefik#12256, #12262). */
+export const TRAEFIK_NEGOTIATES = { v2: "2.11.31", v3: "3.6.1" } as const;
+/** The first Docker Engine major that refuses API 1.24 (it requires ≥ 1.44). */
+export const DOCKER_STRICT_MAJOR = 29;
+const FIX = `set ems-infra:traefik.image to traefik:v${TRAEFIK_NEGOTIATES.v3} or later (or traefik:v${TRAEFIK_NEGOTIATES.v2}+ on v2)`;
+
+/** The version in a Traefik image reference (`traefik:v3.6.1`, `docker.io/library/traefik:3.6@sha256:…`), if it has one. */
+export function traefikVersion(image: string): semver.SemVer | undefined {
+  const withoutDigest = image.split("@")[0];
+  const colon = withoutDigest.lastIndexOf(":");
+  if (colon === -1 || withoutDigest.slice(colon).includes("/")) return undefined;
+  const tag = withoutDigest.slice(colon + 1);
+  if (!/^v?\d+(\.\d+){0,2}([-.].*)?$/.test(tag)) return undefined;
+  return semver.coerce(tag) ?? undefined;
+}
+
+/** `docker version --format '{{.Server.APIVersion}} {{.Server.Version}}'` → its two fields. */
+export function parseEngineVersion(output: string): EngineVersion {
+  const [apiVersion, version] = output.trim().split(/\s+/);
+  if (!apiVersion || !version || !/^\d+\.\d+$/.test(apiVersion)) throw new Error(`cannot read the Docker engine version from ${JSON.stringify(output.trim())}`);
+  return { apiVersion, version };
+}
+
+/** Whether this Traefik release pins Docker API 1.24 instead of negotiating it. */
+export function pinsOldDockerApi(version: semver.SemVer): boolean {
+  if (version.major <= 1) return true;
+  if (version.major === 2) return semver.lt(version, TRAEFIK_NEGOTIATES.v2);
+  if (version.major === 3) return semver.lt(version, TRAEFIK_NEGOTIATES.v3);
+  return false;
+}
+
+/** Refuses a Traefik that cannot talk to this engine; the message names both versions and the fix. */
+export function traefikDockerVerdict(traefikImage: string, engine: EngineVersion): Verdict {
+  const traefik = traefikVersion(traefikImage);
+  const engineMajor = semver.coerce(engine.version)?.major;
+  const engineText = `Docker Engine ${engine.version} (API ${engine.apiVersion})`;
+  if (!traefik) {
+    return { ok: false, message: `cannot tell the Traefik version from ${traefikImage}, so it is unknown whether it can talk to ${engineText}: ${FIX}` };
+  }
+  if (engineMajor === undefined) return { ok: false, message: `cannot read the Docker Engine version "${engine.version}"` };
+  if (pinsOldDockerApi(traefik) && engineMajor >= DOCKER_STRICT_MAJOR) {
+    return {
+      ok: false,
+      message:
+        `${traefikImage} (Traefik ${traefik.version}) pins Docker API 1.24, and ${engineText} requires API 1.44 or later: ` +
+        `Traefik would start healthy and route nothing (traefik/traefik#12253). Fix: ${FIX}`,
+    };
+  }
+  return { ok: true, message: `${traefikImage} can talk to ${engineText}` };
+}
+
+// --- (b) disk space -------------------------------------------------------------------------------------
+
+/** Available bytes from `df -Pk DIR` (POSIX format: a header, then one line whose 4th field is free 1K blocks). */
+export function parseDfAvailable(output: string): number {
+  const lines = output.trim().split("\n").filter((l) => l.trim() !== "");
+  const fields = lines[lines.length - 1]?.trim().split(/\s+/) ?? [];
+  if (lines.length < 2 || !/^\d+$/.test(fields[3] ?? "")) throw new Error(`cannot read the free space from df: ${JSON.stringify(output.trim())}`);
+  return Number(fields[3]) * 1024;
+}
+
+/** The sum of `pg_database_size` printed by psql -At (one number). */
+export function parseDatabaseBytes(output: string): number {
+  const text = output.trim();
+  if (!/^\d+$/.test(text)) throw new Error(`cannot read the database size from ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** Room for a dump: twice the databases' size must be free (a plain dump can be larger than the files). */
+export function diskVerdict(availableBytes: number, databaseBytes: number, dir: string): Verdict {
+  const need = databaseBytes * 2;
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return availableBytes >= need
+    ? { ok: true, message: `${dir}: ${mb(availableBytes)} free for a dump of ${mb(databaseBytes)} of databases` }
+    : { ok: false, message: `${dir}: only ${mb(availableBytes)} free, the dump needs ${mb(need)} (twice the ${mb(databaseBytes)} of databases): free some space first` };
+}
+
+// --- (c) the old containers -----------------------------------------------------------------------------
+
+export interface ContainerState {
+  name: string;
+  present: boolean;
+  running: boolean;
+}
+
+/** `docker ps -a --format '{{.Names}}\t{{.State}}'` → name → state. */
+export function parseContainerList(output: string): Map<string, string> {
+  const states = new Map<string, string>();
+  for (const line of output.split("\n")) {
+    const [names, state] = line.split("\t");
+    if (!names || state === undefined) continue;
+    for (const name of names.split(",")) states.set(name.trim(), state.trim());
+  }
+  return states;
+}
+
+/** The state of each wanted container, matched by its exact name. */
+export function containerStates(listed: Map<string, string>, names: readonly string[]): ContainerState[] {
+  return names.map((name) => ({ name, present: listed.has(name), running: listed.get(name) === "running" }));
+}
+
+export function describeContainers(states: readonly ContainerState[]): string {
+  return states.map((s) => `${s.name}: ${s.running ? "running" : s.present ? "stopped" : "absent"}`).join(", ");
+}
+
+// --- the old cron line ----------------------------------------------------------------------------------
+
+/** The stack's own backup job carries this marker (components/backup.ts): never the old job. */
+const OWN_JOB_MARKER = "# ems-infra:";
+
+/** The active crontab lines of the old backup job (commented lines and the stack's own job are ignored). */
+export function oldCronLines(crontab: string, markers: readonly string[]): string[] {
+  return crontab.split("\n").filter((line) => {
+    const text = line.trim();
+    return text !== "" && !text.startsWith("#") && !text.includes(OWN_JOB_MARKER) && markers.some((m) => text.includes(m));
+  });
+}
+
+/** The crontab without those lines. */
+export function withoutLines(crontab: string, lines: readonly string[]): string {
+  const drop = new Set(lines);
+  return crontab
+    .split("\n")
+    .filter((line) => !drop.has(line))
+    .join("\n");
+}
+
+// --- the runner -----------------------------------------------------------------------------------------
+
+export interface PreflightInput {
+  traefikImage: string;
+  /** Where the dump will be written. */
+  backupDir: string;
+  legacy: LegacySystem;
+}
+
+export interface PreflightReport {
+  /** False when something must be fixed before the cut-over. */
+  ok: boolean;
+  /** Why it is not ok (each names what to fix). */
+  problems: string[];
+  /** What was found, for the operator. */
+  notes: string[];
+  containers: ContainerState[];
+  /** The old cron lines found. */
+  cronLines: string[];
+  /** The crontab as read (empty when there is none). */
+  crontab: string;
+}
+
+/** The commands the runner sends to the host (exported so the tests run them for real). */
+export const PREFLIGHT_COMMANDS = {
+  engine: "docker version --format '{{.Server.APIVersion}} {{.Server.Version}}'",
+  containers: "docker ps -a --format '{{.Names}}\t{{.State}}'",
+  /** Free space of the folder, or of its nearest existing parent when it does not exist yet. */
+  df: (dir: string) => `d=${q(dir)}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -Pk -- "$d"`,
+  databaseBytes: (container: string, user: string) =>
+    `docker exec ${q(container)} psql -X -A -t -q -U ${q(user)} -d postgres -c ${q("SELECT coalesce(sum(pg_database_size(datname)), 0) FROM pg_database")}`,
+  /** `crontab -l` prints "no crontab for root" and fails when there is none: that is an empty crontab. */
+  crontab: "crontab -l 2>/dev/null || true",
+};
+
+export async function runPreflight(shell: HostShell, input: PreflightInput): Promise<PreflightReport> {
+  const problems: string[] = [];
+  const notes: string[] = [];
+  const must = async (command: string, what: string) => {
+    const r = await shell.run(command, { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new Error(`${what} failed on ${shell.where} (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+    return r.stdout;
+  };
+
+  const engine = parseEngineVersion(await must(PREFLIGHT_COMMANDS.engine, "docker version"));
+  const traefik = traefikDockerVerdict(input.traefikImage, engine);
+  (traefik.ok ? notes : problems).push(traefik.message);
+
+  const containers = containerStates(parseContainerList(await must(PREFLIGHT_COMMANDS.containers, "docker ps")), stopOrder(input.legacy));
+  notes.push(`old containers: ${describeContainers(containers)}`);
+
+  const pg = containers.find((c) => c.name === input.legacy.postgresContainer);
+  if (pg?.running) {
+    const bytes = parseDatabaseBytes(await must(PREFLIGHT_COMMANDS.databaseBytes(pg.name, input.legacy.postgresSuperuser), "the database size query"));
+    const disk = diskVerdict(parseDfAvailable(await must(PREFLIGHT_COMMANDS.df(input.backupDir), "df")), bytes, input.backupDir);
+    (disk.ok ? notes : problems).push(disk.message);
+  }
+
+  const crontab = await must(PREFLIGHT_COMMANDS.crontab, "crontab -l");
+  const cronLines = oldCronLines(crontab, input.legacy.cronMarkers);
+  if (cronLines.length > 0) notes.push(`old backup cron line(s): ${cronLines.map((l) => JSON.stringify(l)).join(", ")}`);
+
+  return { ok: problems.length === 0, problems, notes, containers, cronLines, crontab };
+}

@@ -1,0 +1,49 @@
+/** Runs image retention on the stack's host after a successful deploy (see imageRetention.ts for the rule). */
+import type { Io } from "./cli";
+import { imagesToRemove, listImagesCommand, removeImagesCommand, repositoryOf, USED_IMAGES_COMMAND } from "./imageRetention";
+import { HistoryEntry, SERVICES_KEY, versionsOf } from "./rollbackPlan";
+import { commandHostOf, configObject, mapOutput } from "./stackConfig";
+import type { OpsDeps, StackLike } from "./workspace";
+
+export const KEEP_IMAGES_KEY = "ems-infra:release.keepImages";
+const DEFAULT_KEEP = 3;
+
+/** `ems-infra:release.keepImages` (default 3); a value that is not a whole number ≥ 1 is refused, naming the key. */
+export async function keepImagesOf(stack: Pick<StackLike, "getConfig">): Promise<number> {
+  const raw = (await configObject(stack, "release"))?.keepImages;
+  if (raw === undefined) return DEFAULT_KEEP;
+  const n = typeof raw === "number" ? raw : Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${KEEP_IMAGES_KEY} must be a whole number of at least 1 (got ${JSON.stringify(raw)})`);
+  return n;
+}
+
+/** The versions of a service in the newest successful updates, newest first, distinct: the running one, then the previous. */
+export function recentVersions(history: readonly HistoryEntry[], service: string, count = 2): string[] {
+  const key = `${SERVICES_KEY}.${service}.version`;
+  const found: string[] = [];
+  for (const entry of history) {
+    if (entry.kind !== "update" || entry.result !== "succeeded") continue;
+    const v = versionsOf(entry)[key];
+    if (v !== undefined && !found.includes(v)) found.push(v);
+    if (found.length === count) break;
+  }
+  return found;
+}
+
+/** Removes each API service's images older than its last N versions; prints what it removed. */
+export async function pruneImages(stack: StackLike, history: readonly HistoryEntry[], io: Io, deps: Pick<OpsDeps, "host">): Promise<void> {
+  const keep = await keepImagesOf(stack);
+  const images = await mapOutput(stack, "images");
+  const commandHost = await commandHostOf(stack);
+  const used = await deps.host.capture(commandHost, USED_IMAGES_COMMAND);
+  if (used.code !== 0) throw new Error(`image retention skipped: could not list the images in use (${used.stderr.trim()})`);
+  for (const [service, ref] of Object.entries(images)) {
+    const repository = repositoryOf(ref);
+    const listed = await deps.host.capture(commandHost, listImagesCommand(repository));
+    if (listed.code !== 0) throw new Error(`image retention skipped for ${service}: ${listed.stderr.trim()}`);
+    const remove = imagesToRemove({ images: listed.stdout, usedImageIds: used.stdout, protectedTags: recentVersions(history, service), keep });
+    if (remove.length === 0) continue;
+    const code = await deps.host.run(commandHost, removeImagesCommand(repository, remove));
+    io.out(`${code === 0 ? "removed" : "could not remove"} old images of ${service} (keeping the last ${keep}): ${remove.join(", ")}\n`);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Opening a stack through the Automation API (imported lazily, so `--help` and argument errors work without the
+ * Pulumi CLI), and what the CLIs need from outside: the repository, the environment, the host shell.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import type {
+  ConfigValue,
+  Deployment,
+  OutputMap,
+  PreviewOptions,
+  PreviewResult,
+  UpdateSummary,
+  UpOptions,
+  UpResult,
+} from "@pulumi/pulumi/automation";
+import { ensureLocalBackend } from "./backend";
+import { defaultHostShell, HostShell } from "./hostShell";
+
+/** The repository root: where Pulumi.yaml and the stack files live. */
+export const REPO_ROOT = path.resolve(__dirname, "..");
+
+/** The subset of Automation API's `Stack` the CLIs use (a real `Stack` satisfies it; tests pass fakes). */
+export interface StackLike {
+  readonly name: string;
+  getConfig(key: string, path?: boolean): Promise<ConfigValue>;
+  setConfig(key: string, value: ConfigValue, path?: boolean): Promise<void>;
+  removeConfig(key: string, path?: boolean): Promise<void>;
+  preview(opts?: PreviewOptions): Promise<PreviewResult>;
+  up(opts?: UpOptions): Promise<UpResult>;
+  history(pageSize?: number, page?: number, showSecrets?: boolean): Promise<UpdateSummary[]>;
+  /** The stack's state (`pulumi stack export`): resources with their init errors and pending deletes. */
+  exportStack(): Promise<Deployment>;
+  /** The stack outputs of the last update. */
+  outputs(): Promise<OutputMap>;
+}
+
+export interface Deps {
+  /** `create: true` → createOrSelectStack (deploy); false → selectStack (rollback, drift). */
+  openStack(stackName: string, workDir: string, create: boolean): Promise<StackLike>;
+  /** Where Pulumi.yaml and the stack files are. */
+  repoRoot: string;
+  /** Whether a file exists (the policy pack, a stack file). */
+  exists(p: string): boolean;
+}
+
+/** What the release and everyday commands need beyond {@link Deps}. */
+export interface OpsDeps extends Deps {
+  /** The process environment: PULUMI_BACKEND_URL, CI, DOCKER_HOST. */
+  env: NodeJS.ProcessEnv;
+  /** Contents of a repository file (Pulumi.yaml). */
+  readFile(p: string): string;
+  /** The stacks the backend holds (`pulumi stack ls`). */
+  listStacks(workDir: string): Promise<string[]>;
+  /** A shell on the stack's host: here, or over SSH. */
+  host: HostShell;
+}
+
+export const defaultDeps: OpsDeps = {
+  async openStack(stackName, workDir, create) {
+    const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+    ensureLocalBackend(workDir);
+    const args = { stackName, workDir };
+    return create ? LocalWorkspace.createOrSelectStack(args) : LocalWorkspace.selectStack(args);
+  },
+  repoRoot: REPO_ROOT,
+  exists: (p) => fs.existsSync(p),
+  env: process.env,
+  readFile: (p) => fs.readFileSync(p, "utf8"),
+  async listStacks(workDir) {
+    const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+    ensureLocalBackend(workDir);
+    const workspace = await LocalWorkspace.create({ workDir });
+    return (await workspace.listStacks()).map((s) => s.name);
+  },
+  host: defaultHostShell,
+};
+
+/** The local policy pack (`policy/PulumiPolicy.yaml`), when there is one. */
+export function policyPacks(deps: Pick<Deps, "repoRoot" | "exists">): string[] | undefined {
+  const dir = path.join(deps.repoRoot, "policy");
+  return deps.exists(path.join(dir, "PulumiPolicy.yaml")) ? [dir] : undefined;
+}

@@ -1,0 +1,103 @@
+/**
+ * `npm run migrate`: its arguments, its refusals, and its wiring (stack config → pre-flight on this machine).
+ */
+import { execFileSync } from "child_process";
+import type { Deps } from "../../ops/stackOps";
+import { exitCode, main, parseMigrateArgs } from "../../ops/migrate";
+import { describeWithDocker } from "../support/dockerEngine";
+import { committedConfig, TEST_SECRETS } from "../support/stackHarness";
+import { fakeIo } from "../ops/fakes";
+
+jest.setTimeout(120_000);
+
+const SECRETS: Record<string, string> = { ...TEST_SECRETS, "ems-infra:dashboardPassword": "painel-Traefik-2026-senha" };
+
+/** A stack whose config is the committed file plus the secrets, as `pulumi config --show-secrets` has it. */
+function fakeDeps(stackFile: "prod" | "dev", overrides: Record<string, string> = {}) {
+  const calls: string[] = [];
+  const config = { ...committedConfig(stackFile), ...SECRETS, ...overrides };
+  const deps: Deps = {
+    repoRoot: "/work/main",
+    exists: () => false,
+    openStack: async (name) => {
+      calls.push(`open ${name}`);
+      return {
+        getAllConfig: async () => Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v, secret: k in SECRETS }])),
+        up: async () => {
+          calls.push("up");
+          throw new Error("no up in this test");
+        },
+        outputs: async () => ({}),
+      } as never;
+    },
+  };
+  return { deps, calls };
+}
+
+describe("arguments", () => {
+  test("--stack is required; the switches parse", () => {
+    expect(() => parseMigrateArgs([])).toThrow("missing required flag --stack <name>");
+    expect(parseMigrateArgs(["--stack", "prod", "--dry-run", "--replace-cron"])).toEqual({
+      help: false,
+      options: { stack: "prod", yes: false, dryRun: true, replaceCron: true },
+    });
+    expect(() => parseMigrateArgs(["--stack", "prod", "--dryrun"])).toThrow("unknown flag --dryrun (did you mean --dry-run?)");
+  });
+
+  test("--help names the old containers it replaces", async () => {
+    const io = fakeIo();
+    expect(await main(["--help"], io)).toBe(0);
+    expect(io.stdout).toContain("postgres_ems_system, traefik, portainer, ems_server_prod, sms_server_prod");
+  });
+
+  test("without a terminal it refuses unless --yes or --dry-run, before opening the stack", async () => {
+    const { deps, calls } = fakeDeps("prod");
+    const io = fakeIo({ tty: false });
+    expect(await main(["--stack", "prod"], io, deps)).toBe(2);
+    expect(io.stderr).toBe("migrate: refusing without a terminal to confirm on: add --yes (or --dry-run)\n");
+    expect(calls).toEqual([]);
+  });
+
+  test("a development stack is refused: the compose system it replaces is the VPS's", async () => {
+    const { deps, calls } = fakeDeps("dev");
+    const io = fakeIo();
+    expect(await main(["--stack", "dev", "--dry-run"], io, deps)).toBe(2);
+    expect(io.stderr).toBe("migrate: stack dev is not a production stack: the compose system it replaces is the VPS's\n");
+    expect(calls).not.toContain("up");
+  });
+
+  test("exit codes: done 0, refused or undone 1, an undo that needs a human 3", () => {
+    expect(exitCode({ outcome: "migrated", downtimeSeconds: 3, backup: [] })).toBe(0);
+    expect(exitCode({ outcome: "nothing-to-migrate" })).toBe(0);
+    expect(exitCode({ outcome: "rolled-back", reason: "x", restored: [] })).toBe(1);
+    expect(exitCode({ outcome: "refused", problems: [] })).toBe(1);
+    expect(exitCode({ outcome: "undo-failed", reason: "x", problems: [] })).toBe(3);
+  });
+});
+
+describeWithDocker("the CLI's wiring on this machine", () => {
+  test("a Traefik that pins Docker API 1.24 is checked against this engine from the stack's own config", async () => {
+    const { deps, calls } = fakeDeps("prod", { "ems-infra:traefik": JSON.stringify({ image: "traefik:v3.3.5" }) });
+    const io = fakeIo();
+    const code = await main(["--stack", "prod", "--dry-run"], io, deps);
+    const [api, version] = execFileSync("docker", ["version", "--format", "{{.Server.APIVersion}} {{.Server.Version}}"], { encoding: "utf8" }).trim().split(" ");
+    const engine = `Docker Engine ${version} (API ${api})`;
+    if (Number(version.split(".")[0]) >= 29) {
+      expect(io.stdout).toContain(`migrate: preflight: REFUSED: traefik:v3.3.5 (Traefik 3.3.5) pins Docker API 1.24, and ${engine} requires API 1.44 or later`);
+      expect(code).toBe(1);
+    } else {
+      expect(io.stdout).toContain(`migrate: preflight: traefik:v3.3.5 can talk to ${engine}\n`);
+      expect(code).toBe(0);
+    }
+    expect(calls).not.toContain("up");
+  });
+
+  test("with no old container on this machine there is nothing to migrate, and pulumi up never runs", async () => {
+    const { deps, calls } = fakeDeps("prod");
+    const io = fakeIo();
+    expect(await main(["--stack", "prod", "--yes"], io, deps)).toBe(0);
+    expect(io.stdout).toContain("migrate: preflight: old containers: ems_server_prod: absent, sms_server_prod: absent, traefik: absent, portainer: absent, postgres_ems_system: absent\n");
+    expect(io.stdout).toContain("migrate: nothing to migrate: no container of the old compose system is running\n");
+    expect(calls).toEqual(["open prod"]);
+  });
+});
