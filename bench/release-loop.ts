@@ -12,11 +12,13 @@
  * Modelled, not Traefik itself (no Traefik image offline): round-robin over the healthy backends; a backend joins
  * on its `health_status: healthy` event and leaves on `die` or `health_status: unhealthy` (Traefik's docker
  * provider), config changes applied at most every 2 s (providersThrottleDuration); a retry middleware like
- * Traefik's `retry` (attempts 3, on a connection error before any response byte, next backend, 100 ms backoff).
+ * Traefik's `retry` (the program's RETRY_ATTEMPTS, on a connection error before any response byte, next backend,
+ * 100 ms backoff).
  */
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
+import { RETRY_ATTEMPTS } from "../components/traefikConfig";
 import { createLikeProvider, engine } from "../test/docker/readback-engine";
 
 const SOCKET = (process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock").replace(/^unix:\/\//, "");
@@ -132,7 +134,7 @@ class Balancer {
   }
 
   private async proxy(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const attempts = RETRY ? 3 : 1;
+    const attempts = RETRY ? RETRY_ATTEMPTS : 1;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (this.live.length === 0) {
         this.noBackend++;
@@ -287,7 +289,7 @@ async function main(): Promise<void> {
   no backend (503)   ${balancer.noBackend}
 ${counts.failures.length ? `  failures at: ${counts.failures.slice(0, 10).join("; ")}${counts.failures.length > 10 ? " ..." : ""}\n` : ""}
 Modelled here (not a real Traefik): round-robin over healthy backends from docker events (join on healthy, leave
-on die/unhealthy, 2 s throttle), ${RETRY ? "a retry middleware (3 attempts on connection errors before any response byte)" : "NO retry middleware (--no-retry)"}.
+on die/unhealthy, 2 s throttle), ${RETRY ? `a retry middleware (${RETRY_ATTEMPTS} attempts, the program's api-retry, on connection errors before any response byte)` : "NO retry middleware (--no-retry)"}.
 Real: dockerd ${SOCKET}, the provider's create/wait/stop(${GRACE} s)/remove sequence, the stand-in server
 (${oldImage} → ${newImage}) launched by ems-run with the exec-form ems-run probe; the stand-in ignores SIGTERM
 like the Dart server, so the old one is killed when the grace ends. Health timings are the bench's (3 s, 100

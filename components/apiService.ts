@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, memoryLimit, toLabels } from "./containerDefaults";
+import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, goDuration, memoryLimit, toLabels } from "./containerDefaults";
 import { EMS_RUN_PATH, SECRETS_ENV_PATH, emsRunBase64, probeHealthcheckTests, secretsEnvFile } from "./probe";
 import { API_MIDDLEWARES, ENTRYPOINT_WEBSECURE } from "./traefikConfig";
 
@@ -78,10 +78,10 @@ export function traefikLabels(args: { routerName: string; host: string; port: nu
 export function apiHealthcheck(port: number, healthPath: string, health: ApiHealth): docker.types.input.ContainerHealthcheck {
   return {
     tests: probeHealthcheckTests(port, healthPath),
-    interval: `${health.intervalSeconds}s`,
-    startInterval: `${health.startIntervalSeconds}s`,
+    interval: goDuration(health.intervalSeconds),
+    startInterval: goDuration(health.startIntervalSeconds),
     // Probes failing while the server starts do not count: the gate is the wait below.
-    startPeriod: `${health.timeoutSeconds}s`,
+    startPeriod: goDuration(health.timeoutSeconds),
     timeout: "5s",
     retries: 3,
   };
@@ -149,7 +149,8 @@ export class ApiService extends pulumi.ComponentResource {
         // Any change replaces, including after a failed health wait: the engine then creates a new container
         // instead of an empty update that would delete the last healthy one (provider-facts B3).
         replaceOnChanges: ["*"],
-        ignoreChanges: READ_BACK_IGNORED,
+        // Engines before Docker 25 drop startInterval and read it back as 0s.
+        ignoreChanges: [...READ_BACK_IGNORED, "healthcheck.startInterval"],
         dependsOn: args.dependsOn,
         additionalSecretOutputs: ["uploads"],
       },

@@ -27,6 +27,21 @@ export function memoryLimit(mb: number): Pick<docker.ContainerArgs, "memory" | "
   return { memory: mb, memorySwap: mb };
 }
 
+/**
+ * A number of seconds as Go's Duration.String() writes it (`60` → `1m0s`, `120` → `2m0s`, `5` → `5s`): the
+ * provider reads healthcheck durations back that way, and any other spelling is a diff on every run.
+ */
+export function goDuration(seconds: number): string {
+  if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`goDuration: ${seconds} is not a whole number of seconds`);
+  if (seconds === 0) return "0s";
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h > 0) return `${h}h${m}m${s}s`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
+}
+
 /** Container labels from a plain map, sorted so the order never shows up as a diff. */
 export function toLabels(map: Record<string, string>): { label: string; value: string }[] {
   return Object.keys(map)

@@ -49,16 +49,34 @@ export function parseImageRef(ref: string): ImageRef {
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 /** Docker's repository grammar: lower-case components joined by `.`, `_`, `__` or `-`, separated by `/`. */
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const REGISTRY_HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?$/;
+const REGISTRY_HOST =
+  /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** Tags that move by design. */
-export const FLOATING_TAGS: ReadonlySet<string> = new Set(["latest", "stable", "edge", "main", "master", "dev", "develop", "nightly", "lts", "current", "mainline", "alpine", "slim", "bookworm", "bullseye"]);
+export const FLOATING_TAGS: ReadonlySet<string> = new Set([
+  "latest",
+  "stable",
+  "edge",
+  "main",
+  "master",
+  "dev",
+  "develop",
+  "nightly",
+  "lts",
+  "current",
+  "mainline",
+  "alpine",
+  "slim",
+  "bookworm",
+  "bullseye",
+]);
 
 /** Why a repository (no tag, no digest) is not one Docker accepts; undefined when it is. */
 export function repositoryProblem(repository: string): string | undefined {
   const parts = repository.split("/");
   const registry = parts.length > 1 && (/[.:]/.test(parts[0]) || parts[0] === "localhost") ? parts.shift() : undefined;
-  if (registry !== undefined && !REGISTRY_HOST.test(registry)) return "must start with a registry host like ghcr.io or localhost:5000";
+  if (registry !== undefined && !REGISTRY_HOST.test(registry))
+    return "must start with a registry host like ghcr.io or localhost:5000";
   if (parts.length === 0 || !parts.every((p) => PATH_COMPONENT.test(p))) {
     return "must be an image repository: lower-case letters and digits, separated by . _ - or /";
   }
@@ -72,7 +90,8 @@ export function imageRefProblem(ref: string): string | undefined {
   const img = parseImageRef(ref);
   const repo = repositoryProblem(img.repository);
   if (repo) return repo;
-  if (img.tag !== undefined && !TAG.test(img.tag)) return "has a tag Docker does not accept (letters, digits, _ . -, at most 128)";
+  if (img.tag !== undefined && !TAG.test(img.tag))
+    return "has a tag Docker does not accept (letters, digits, _ . -, at most 128)";
   if (img.digest !== undefined && !DIGEST.test(img.digest)) return "has a digest that is not sha256:<64 hex digits>";
   return undefined;
 }
@@ -93,7 +112,8 @@ export function unpinnedReason(ref: string): string | undefined {
   if (img.digest !== undefined) return undefined;
   if (tag === undefined) return "must name a tag or a digest";
   if (FLOATING_TAGS.has(tag)) return `has the floating tag ${tag}: name a release`;
-  if (/^v?\d{1,4}(-[a-z0-9.]+)?$/.test(tag)) return `has a bare major version (${img.tag}), which moves with every minor release`;
+  if (/^v?\d{1,4}(-[a-z0-9.]+)?$/.test(tag))
+    return `has a bare major version (${img.tag}), which moves with every minor release`;
   return undefined;
 }
 
@@ -111,6 +131,11 @@ export function imageBaseName(ref: string): string {
 /** The official Traefik image (`traefik:<tag>`, `traefik@sha256:…`, `docker.io/library/traefik:<tag>`). */
 export function isTraefikImage(ref: string | undefined): boolean {
   return typeof ref === "string" && parseImageRef(ref).normalized === "traefik";
+}
+
+/** The official Portainer CE image (`portainer/portainer-ce:<tag>`, by digest, or on docker.io). */
+export function isPortainerImage(ref: string | undefined): boolean {
+  return typeof ref === "string" && parseImageRef(ref).normalized === "portainer/portainer-ce";
 }
 
 /** A PostgreSQL image: its repository name is `postgres`, `postgresql` or `postgis` (any registry). */

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, memoryLimit, toLabels } from "./containerDefaults";
+import { EMS_RUN_PATH, emsRunBase64 } from "./probe";
 import { TRAEFIK_PATHS, ENTRYPOINT_WEBSECURE } from "./traefikConfig";
 
 export interface PortainerArgs {
@@ -26,6 +27,8 @@ export interface PortainerArgs {
 
 /** Portainer's HTTP port, the one Traefik routes to. */
 export const PORTAINER_PORT = 9000;
+/** Portainer's public status route (no login needed). */
+export const PORTAINER_STATUS_PATH = "/api/system/status";
 
 /** Portainer, as it runs today: the Docker socket read-only, its data on a volume, routed over HTTPS by Traefik. */
 export class Portainer extends pulumi.ComponentResource {
@@ -56,6 +59,17 @@ export class Portainer extends pulumi.ComponentResource {
           { type: "volume", source: volume.name, target: "/data" },
         ],
         networksAdvanced: [{ name: args.proxyNetwork }],
+        // The image has no shell or HTTP client either: the same static probe as the APIs, without a key.
+        uploads: [{ file: EMS_RUN_PATH, contentBase64: emsRunBase64(), executable: true }],
+        healthcheck: {
+          tests: ["CMD", EMS_RUN_PATH, "--probe", String(PORTAINER_PORT), PORTAINER_STATUS_PATH, "--no-key"],
+          interval: "30s",
+          timeout: "5s",
+          retries: 3,
+          startPeriod: "1m0s",
+        },
+        wait: true,
+        waitTimeout: 120,
         labels: pulumi.output(args.proxyNetwork).apply((network) =>
           toLabels({
             "traefik.enable": "true",
@@ -75,7 +89,7 @@ export class Portainer extends pulumi.ComponentResource {
         ...HARDENING,
       },
       // One Portainer per data volume (it locks its database): the old one stops first.
-      { parent: this, deleteBeforeReplace: true, ignoreChanges: READ_BACK_IGNORED },
+      { parent: this, deleteBeforeReplace: true, replaceOnChanges: ["healthcheck"], ignoreChanges: READ_BACK_IGNORED },
     );
 
     this.url = pulumi.output(`https://${args.host}`);

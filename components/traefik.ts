@@ -117,7 +117,9 @@ export class Traefik extends pulumi.ComponentResource {
         // Two Traefiks cannot both hold ports 80/443: the old one goes first (a few seconds without proxy).
         deleteBeforeReplace: true,
         replaceOnChanges: ["healthcheck"],
-        ignoreChanges: READ_BACK_IGNORED,
+        // Docker 20.10 reads a port's IPv4 and IPv6 bindings back in reverse order, which would replace Traefik
+        // on every run; 80/443 never change (a new `ipv6` setting applies when Traefik is next replaced).
+        ignoreChanges: [...READ_BACK_IGNORED, "ports"],
         dependsOn: [writer],
       },
     );

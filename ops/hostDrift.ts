@@ -9,24 +9,8 @@
  */
 import { readScript, shellQuote } from "../components/shell";
 
-/** What the host must look like, from the stack's outputs. */
-export interface HostExpectations {
-  /** Folders that must exist; `mode` (octal, e.g. "700") is checked when given. */
-  folders: { path: string; mode?: string }[];
-  /** The backup job: its crontab entry is tagged `# ems-infra:<job>` and must equal `line`. */
-  cron?: { job: string; line: string };
-  /** The roles and databases ensure-databases.sh made, read with `docker exec <container> psql -U <superuser>`. */
-  postgres?: {
-    /** The Postgres container name. */
-    container: string;
-    /** The superuser the query connects as. */
-    superuser: string;
-    /** Login roles that must exist (one per service). */
-    roles: string[];
-    /** Databases that must exist, with their owner. */
-    databases: { name: string; owner: string }[];
-  };
-}
+export type { HostExpectations } from "../stacks/hostExpectations";
+import type { HostExpectations } from "../stacks/hostExpectations";
 
 /** One difference the check printed, e.g. `{ kind: "folder", subject: "/x", detail: "missing" }`. */
 export interface HostDifference {

@@ -90,14 +90,13 @@ export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys:
 
   const resolve = (p: string) => resolveHostPath(p, home, cwd);
   const data = resolve(cfg.paths.data);
-  const production = cfg.environment === "production";
   const services = Object.entries(cfg.services).map(([name, s]): ResolvedService => ({
     ...s,
     name,
     image: s.image ?? `${cfg.registry.server}/${cfg.registry.namespace}/${cfg.registry.repository.replace(/\{service\}/g, name)}`,
     host: s.host ?? `api.${name}.${cfg.domain}`,
-    database: s.database ?? `${name.replace(/-/g, "_")}${production ? "_production" : ""}`,
-    role: s.role ?? `${name.replace(/-/g, "_")}_user`,
+    database: s.database ?? defaultDatabase(name, cfg.environment),
+    role: s.role ?? defaultRole(name),
     uploadsHostPath: resolve(s.uploadsHostPath ?? path.posix.join(data, "uploads", name)),
     logsHostPath: resolve(s.logsHostPath ?? path.posix.join(data, "logs", name)),
   }));
@@ -269,4 +268,14 @@ function decode(text: string): unknown {
 export function resolveHostPath(p: string, home: string, cwd: string): string {
   if (p === "~" || p.startsWith("~/")) return path.posix.join(home, p.slice(1));
   return path.posix.resolve(cwd, p);
+}
+
+/** A service's database when `database` is not set: `<service>_production` in production (the VPS's names), `<service>` otherwise. */
+export function defaultDatabase(service: string, environment: string): string {
+  return `${service.replace(/-/g, "_")}${environment === "production" ? "_production" : ""}`;
+}
+
+/** A service's login role when `role` is not set: `<service>_user`, as on the VPS. */
+export function defaultRole(service: string): string {
+  return `${service.replace(/-/g, "_")}_user`;
 }

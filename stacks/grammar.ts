@@ -23,6 +23,7 @@ export function grammar(problem: Problem) {
   return z.string().superRefine(refuse(problem));
 }
 
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const EMPTY = "must not be empty";
 
@@ -40,7 +41,8 @@ export function oneLineProblem(value: string): string | undefined {
 export function hostNameProblem(value: string): string | undefined {
   const line = oneLineProblem(value);
   if (line) return line;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || value.includes("/")) return "must be a host name, not a URL (no scheme like https://, no path)";
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || value.includes("/"))
+    return "must be a host name, not a URL (no scheme like https://, no path)";
   if (value.includes("*")) return "must name one host, not a wildcard (*)";
   if (value.endsWith(".")) return "must not end with a dot";
   if (/[A-Z]/.test(value)) return "must be lower-case (host names are case-insensitive: write them in lower case)";
@@ -80,7 +82,14 @@ export const registryHost = () => grammar(registryHostProblem);
 export function emailProblem(value: string): string | undefined {
   const at = value.lastIndexOf("@");
   const local = value.slice(0, at);
-  if (at <= 0 || !/^[A-Za-z0-9._+-]{1,64}$/.test(local) || local.startsWith(".") || local.endsWith(".") || local.includes("..")) return "must be an e-mail address";
+  if (
+    at <= 0 ||
+    !/^[A-Za-z0-9._+-]{1,64}$/.test(local) ||
+    local.startsWith(".") ||
+    local.endsWith(".") ||
+    local.includes("..")
+  )
+    return "must be an e-mail address";
   const domain = value.slice(at + 1);
   return hostNameProblem(domain) || !domain.includes(".") ? "must be an e-mail address" : undefined;
 }
@@ -93,7 +102,8 @@ export function serviceNameProblem(value: string): string | undefined {
   if (!/^[a-z](?:[a-z0-9-]*[a-z0-9])?$/.test(value)) {
     return "is not a valid service name: lower-case letters, digits and dashes, starting with a letter (like ems or ems-api)";
   }
-  if (value.length > 40) return "is too long a service name (at most 40 characters: it is part of host, role and database names)";
+  if (value.length > 40)
+    return "is too long a service name (at most 40 characters: it is part of host, role and database names)";
   return undefined;
 }
 
@@ -101,7 +111,8 @@ export function serviceNameProblem(value: string): string | undefined {
 export function dockerNameProblem(kind: "container" | "network" | "volume"): Problem {
   return (value) => {
     if (value === "") return EMPTY;
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(value)) return `must be a Docker ${kind} name (letters, digits, _ . -, at least 2, starting with a letter or digit)`;
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(value))
+      return `must be a Docker ${kind} name (letters, digits, _ . -, at least 2, starting with a letter or digit)`;
     if (value.length > 63) return `must be at most 63 characters (got ${value.length})`;
     return undefined;
   };
@@ -127,8 +138,10 @@ export const sqlIdentifier = () => grammar(sqlIdentifierProblem);
 export function databaseNameProblem(value: string): string | undefined {
   const sql = sqlIdentifierProblem(value);
   if (sql) return sql;
-  if (value === "postgres") return `"postgres" is PostgreSQL's maintenance database, which the backup does not dump: name the service's own database`;
-  if (value.startsWith("template")) return `"${value}" is reserved: template databases are never dumped by the backup, and template0/template1 are PostgreSQL's own`;
+  if (value === "postgres")
+    return `"postgres" is PostgreSQL's maintenance database, which the backup does not dump: name the service's own database`;
+  if (value.startsWith("template"))
+    return `"${value}" is reserved: template databases are never dumped by the backup, and template0/template1 are PostgreSQL's own`;
   return undefined;
 }
 export const databaseName = () => grammar(databaseNameProblem);
@@ -145,7 +158,8 @@ export const roleName = () => grammar(roleNameProblem);
 
 /** A POSIX login name (ssh user). */
 export function userNameProblem(value: string): string | undefined {
-  if (!/^[a-z_][a-z0-9_-]*$/.test(value)) return "must be a user name: lower-case letters, digits, _ and -, not starting with - or a digit";
+  if (!/^[a-z_][a-z0-9_-]*$/.test(value))
+    return "must be a user name: lower-case letters, digits, _ and -, not starting with - or a digit";
   if (value.length > 32) return "must be at most 32 characters";
   return undefined;
 }
@@ -174,9 +188,11 @@ export function pathProblem(rules: PathRules = {}): Problem {
     if (value !== value.trim()) return "must not start or end with a blank";
     if (!rules.relative && !value.startsWith("/")) return "must be an absolute path";
     if (/^~[^/]/.test(value)) return "must start with ~/ (a ~user path is not expanded)";
-    if (/['"`$\\]/.test(value)) return "must not contain ' \" ` $ or \\ (quotes and shell expansions are never part of a folder name here)";
+    if (/['"`$\\]/.test(value))
+      return "must not contain ' \" ` $ or \\ (quotes and shell expansions are never part of a folder name here)";
     if (value.includes(":")) return "must not contain : (Docker bind mounts split host:container at it)";
-    if (rules.sshOption && /[\s%]/.test(value)) return "must not contain blanks or % (ssh splits file options at blanks and expands % tokens)";
+    if (rules.sshOption && /[\s%]/.test(value))
+      return "must not contain blanks or % (ssh splits file options at blanks and expands % tokens)";
     if (value.split("/").includes("..")) return "must not contain a .. segment (write the folder itself)";
     if (/^\/+$/.test(value)) return "must not be the root folder /";
     if (value.length > 1024) return "must be at most 1024 characters";
@@ -211,7 +227,8 @@ export function cronScheduleProblem(value: string): string | undefined {
   if (line) return line;
   const fields = value.trim().split(/ +/);
   if (fields.length !== 5 || value !== value.trim()) return "must be a 5-field cron expression";
-  if (!fields.every((f) => CRON_FIELD.test(f))) return "must use only numbers, names, *, ranges, steps and lists (cron has no L, W, # or ?)";
+  if (!fields.every((f) => CRON_FIELD.test(f)))
+    return "must use only numbers, names, *, ranges, steps and lists (cron has no L, W, # or ?)";
   try {
     CronExpressionParser.parse(value, { strict: false }).next();
   } catch (err) {
@@ -233,7 +250,8 @@ export const pinnedImage = () => grammar(pinnedImageProblem);
 /** A repository without tag or digest (the tag is the service's version). */
 export function repositoryOnlyProblem(value: string): string | undefined {
   if (value === "") return EMPTY;
-  if (/[:@]/.test(value.slice(value.lastIndexOf("/") + 1))) return "must be a repository without a tag or digest: the tag is the service's version";
+  if (/[:@]/.test(value.slice(value.lastIndexOf("/") + 1)))
+    return "must be a repository without a tag or digest: the tag is the service's version";
   return repositoryProblem(value);
 }
 export const repositoryOnly = () => grammar(repositoryOnlyProblem);
@@ -242,7 +260,8 @@ export const repositoryOnly = () => grammar(repositoryOnlyProblem);
 export function dockerEndpointProblem(value: string): string | undefined {
   const line = oneLineProblem(value);
   if (line) return line;
-  if (!/^(unix:\/\/\/[^\s'"`$\\]+|(ssh|tcp):\/\/[A-Za-z0-9_.@:[\]-]+)$/.test(value)) return "must be a Docker endpoint: unix:///var/run/docker.sock, ssh://user@host or tcp://host:2376";
+  if (!/^(unix:\/\/\/[^\s'"`$\\]+|(ssh|tcp):\/\/[A-Za-z0-9_.@:[\]-]+)$/.test(value))
+    return "must be a Docker endpoint: unix:///var/run/docker.sock, ssh://user@host or tcp://host:2376";
   return undefined;
 }
 export const dockerEndpoint = () => grammar(dockerEndpointProblem);

@@ -12,6 +12,7 @@ import { Portainer } from "../components/portainer";
 import { POSTGRES_PORT, Postgres } from "../components/postgres";
 import { Traefik } from "../components/traefik";
 import { ResolvedService, StackConfig } from "./config";
+import { HostExpectations } from "./hostExpectations";
 
 /** What differs between the dev and prod compositions beyond config values. */
 export interface SystemOptions {
@@ -28,6 +29,10 @@ export interface SystemOutputs {
   containers: Record<string, pulumi.Output<string>>;
   /** The Docker endpoint the stack deploys to ("" for this machine's socket). */
   dockerHost: pulumi.Output<string>;
+  /** What the host must hold that a refresh never re-reads (folders, the backup cron line, roles): `npm run drift`. */
+  hostExpectations: pulumi.Output<HostExpectations>;
+  /** Each API's x-api-key (secrets), for the health checks the cut-over and status run through Traefik. */
+  apiKeys: Record<string, pulumi.Output<string>>;
   proxyNetwork: pulumi.Input<string>;
   postgresVolume: pulumi.Output<string>;
   postgresContainer: pulumi.Output<string>;
@@ -290,6 +295,17 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     images: Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.imageRef])),
     containers,
     dockerHost: engine.endpoint,
+    hostExpectations: pulumi.all([backup.cronLine, postgres.containerName]).apply(([line, container]): HostExpectations => ({
+      folders: hostFolders(cfg).map((f) => (f.mode ? { path: f.path, mode: f.mode } : { path: f.path })),
+      cron: { job: `${cfg.system}-backup`, line },
+      postgres: {
+        container,
+        superuser: cfg.postgres.user,
+        roles: cfg.services.map((s) => s.role),
+        databases: cfg.services.map((s) => ({ name: s.database, owner: s.role })),
+      },
+    })),
+    apiKeys: Object.fromEntries(cfg.services.map((s) => [s.name, pulumi.secret(credentials.services[s.name].apiKey)])),
     proxyNetwork,
     postgresVolume: postgres.volumeName,
     postgresContainer: postgres.containerName,

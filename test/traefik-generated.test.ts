@@ -5,16 +5,21 @@ import { traefikLabels } from "../components/apiService";
 import { TraefikConfigArgs, traefikDynamicConfig, traefikStaticConfig } from "../components/traefikConfig";
 import { labelsToDynamicConfig, validateDynamic, validateStatic } from "./support/traefikSchemas";
 
-const CASES: Array<[string, TraefikConfigArgs, { host: string; acme: boolean }]> = [
+const CASES: Array<[string, TraefikConfigArgs, { host: string; port: number; certResolver?: string }]> = [
   [
     "dev (mkcert)",
-    { tls: { mode: "mkcert", certsDir: "/work/ems/servers/infra/certs" }, network: "proxy", dashboard: true, rateLimit: { average: 100, burst: 200 } },
-    { host: "api.ems.localhost", acme: false },
+    { tls: { mode: "mkcert", certsDir: "/home/dev/Projects/Working/ems_system/servers/infra/certs" }, network: "ems_system_net", dashboard: true, rateLimit: { average: 100, burst: 200 } },
+    { host: "api.ems.local", port: 8181 },
   ],
   [
     "prod (acme)",
-    { tls: { mode: "acme", email: "ops@edumigsoft.com.br", storageDir: "/root/traefik/letsencrypt" }, network: "proxy", dashboard: false, rateLimit: { average: 50, burst: 100 } },
-    { host: "api.ems.edumigsoft.com.br", acme: true },
+    {
+      tls: { mode: "acme", email: "admin@edumigsoft.com.br", storageDir: "/root/infra/letsencrypt", storageFile: "ems_system.json", resolver: "ems_system_resolver" },
+      network: "ems_system_net",
+      dashboard: true,
+      rateLimit: { average: 50, burst: 100 },
+    },
+    { host: "api.sms.edumigsoft.com.br", port: 8080, certResolver: "ems_system_resolver" },
   ],
 ];
 
@@ -23,7 +28,7 @@ type Obj = Record<string, any>;
 describe.each(CASES)("%s", (_name, args, api) => {
   const staticConfig = traefikStaticConfig(args) as Obj;
   const fileConfig = traefikDynamicConfig(args) as Obj;
-  const labels = traefikLabels({ routerName: "ems", host: api.host, port: 8080, acme: api.acme, network: args.network });
+  const labels = traefikLabels({ routerName: "ems", host: api.host, port: api.port, certResolver: api.certResolver, network: args.network });
   const labelConfig = labelsToDynamicConfig(labels, { serverHost: "ems-api" });
 
   it("static configuration (traefik.yml) matches the schema, as an object and as the YAML uploaded", () => {
@@ -39,7 +44,7 @@ describe.each(CASES)("%s", (_name, args, api) => {
   it("API container labels convert cleanly and match the schema", () => {
     expect(validateDynamic(labelConfig)).toEqual([]);
     expect(labelConfig.http.routers.ems).toMatchObject({ entryPoints: ["websecure"], rule: `Host(\`${api.host}\`)` });
-    expect(labelConfig.http.services.ems).toEqual({ loadBalancer: { servers: [{ url: "http://ems-api:8080" }] } });
+    expect(labelConfig.http.services.ems).toEqual({ loadBalancer: { servers: [{ url: `http://ems-api:${api.port}` }] } });
   });
 
   it("every reference resolves: entry points, @file middlewares, services, certificate resolvers", () => {
@@ -68,7 +73,8 @@ describe.each(CASES)("%s", (_name, args, api) => {
 
   it("uses the certificate source of its mode", () => {
     if (args.tls.mode === "acme") {
-      expect(Object.keys(staticConfig.certificatesResolvers ?? {})).not.toHaveLength(0);
+      expect(Object.keys(staticConfig.certificatesResolvers ?? {})).toEqual([api.certResolver]);
+      expect(staticConfig.certificatesResolvers[args.tls.resolver].acme.storage).toBe(`/letsencrypt/${args.tls.storageFile}`);
       expect(fileConfig.tls.certificates).toBeUndefined();
     } else {
       expect(staticConfig.certificatesResolvers).toBeUndefined();

@@ -10,6 +10,11 @@
  *     GET PATH from 127.0.0.1:PORT over HTTP/1.0 with `x-api-key: <API_KEY>` (from the secrets file, else
  *     the environment) and `Connection: close`, bounded by 4 s in total. exit 0 only for status 200.
  *     Prints `ems-run: probe http://127.0.0.1:PORT PATH -> STATUS`, never the key.
+ *   ems-run --probe PORT PATH [--accept-rate-limited] [--no-key]
+ *     --accept-rate-limited: 403 also passes. The servers share one bucket of 20 requests a minute for every
+ *     client, checked before anything else, so under load the probe itself gets 403 from a server that is up
+ *     and serving; without this, three such answers in a row would mark it unhealthy and Traefik would drop it.
+ *     --no-key: send no x-api-key (a public health route, e.g. Portainer's /api/system/status).
  *
  * Secrets file: lines `NAME=value` (NAME matching [A-Z_][A-Z0-9_]*, value any bytes but NUL and CR);
  * empty lines and lines starting with `#` are skipped. Anything else: exit 1 naming the line number, never
@@ -293,9 +298,12 @@ static int usage_code = 2;
 static void usage(const char *why) {
   put("ems-run: ");
   put(why);
-  put(" (usage: ems-run CMD [ARGS...] | ems-run --probe PORT PATH)");
+  put(" (usage: ems-run CMD [ARGS...] | ems-run --probe PORT PATH [--accept-rate-limited] [--no-key])");
   fail(usage_code);
 }
+
+static int accept_rate_limited;
+static int no_key;
 
 static __attribute__((noreturn)) void probe(const char *port_s, const char *path, char **envp) {
   unsigned long port = 0;
@@ -316,17 +324,20 @@ static __attribute__((noreturn)) void probe(const char *port_s, const char *path
   memcpy(probe_url, out, outn);
   outn = 0;
 
-  load_secrets(secrets_path(envp));
-  const char *key = lookup("API_KEY", envp);
-  if (!key || !*key) put("ems-run: no API_KEY in the secrets file or the environment"), fail(1);
-  for (c = key; *c; c++)
-    if (*c == '\r' || *c == '\n') put("ems-run: API_KEY contains a line break"), fail(1);
+  const char *key = "";
+  if (!no_key) {
+    load_secrets(secrets_path(envp));
+    key = lookup("API_KEY", envp);
+    if (!key || !*key) put("ems-run: no API_KEY in the secrets file or the environment"), fail(1);
+    for (c = key; *c; c++)
+      if (*c == '\r' || *c == '\n') put("ems-run: API_KEY contains a line break"), fail(1);
+  }
 
   static char req[MAX_FILE + 512];
   size_t n = 0;
-  const char *parts[] = {"GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\nUser-Agent: ems-run\r\nx-api-key: ", key,
-                         "\r\nConnection: close\r\n\r\n"};
-  for (int i = 0; i < 5; i++) {
+  const char *parts[] = {"GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\nUser-Agent: ems-run\r\n",
+                         no_key ? "" : "x-api-key: ", key, no_key ? "" : "\r\n", "Connection: close\r\n\r\n"};
+  for (int i = 0; i < 7; i++) {
     size_t k = len(parts[i]);
     memcpy(req + n, parts[i], k);
     n += k;
@@ -375,6 +386,7 @@ static __attribute__((noreturn)) void probe(const char *port_s, const char *path
       head[10] < '0' || head[10] > '9' || head[11] < '0' || head[11] > '9')
     verdict("not an HTTP answer", 0, 1);
   char status[4] = {head[9], head[10], head[11], 0};
+  if (accept_rate_limited && same(status, "403")) verdict("403 (rate limited: the server is up)", 0, 0);
   verdict(status, 0, same(status, "200") ? 0 : 1);
 }
 
@@ -387,7 +399,12 @@ __attribute__((used, noreturn)) void start_c(long *sp) {
   if (argc < 2) usage("no command");
   if (same(argv[1], "--probe")) {
     usage_code = 1;
-    if (argc != 4) usage("--probe takes PORT and PATH");
+    if (argc < 4) usage("--probe takes PORT and PATH");
+    for (int i = 4; i < argc; i++) {
+      if (same(argv[i], "--accept-rate-limited")) accept_rate_limited = 1;
+      else if (same(argv[i], "--no-key")) no_key = 1;
+      else usage("after PORT and PATH, --probe takes only --accept-rate-limited and --no-key");
+    }
     probe(argv[2], argv[3], envp);
   }
   load_secrets(secrets_path(envp));

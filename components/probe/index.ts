@@ -58,5 +58,5 @@ export function probeHealthcheckTests(
     throw new Error(
       `probe path ${JSON.stringify(healthPath)} must start with / and have no spaces`,
     );
-  return ["CMD", EMS_RUN_PATH, "--probe", String(port), healthPath];
+  return ["CMD", EMS_RUN_PATH, "--probe", String(port), healthPath, "--accept-rate-limited"];
 }

@@ -52,17 +52,33 @@ if [ -n "${SUPERUSER_PASSWORD:-}" ]; then
   log "password of role $POSTGRES_USER updated"
 fi
 
+# is_identifier WORD: a lower-case SQL identifier (what the stack's config allows), at most 63 bytes.
+is_identifier() {
+  case "$1" in
+    "" | [!a-z_]* | *[!a-z0-9_]*) return 1 ;;
+  esac
+  [ "${#1}" -le 63 ]
+}
+
 set -f # pairs are split on blanks, never globbed
+# Every pair and password is checked before anything changes: bad input leaves the server as it was.
 for pair in $SERVICE_ROLES; do
   role=${pair%%:*}
   db=${pair#*:}
-  case "$role:$db" in
-    *[!a-z0-9_:]* | :* | *: ) fail "$pair: expected role:database (lower-case SQL identifiers)" ;;
-  esac
+  if [ "$role" = "$pair" ] || ! is_identifier "$role" || ! is_identifier "$db"; then
+    fail "$pair: expected role:database (lower-case SQL identifiers)"
+  fi
+  [ "$role" != "$POSTGRES_USER" ] || fail "$role: a service role cannot be the superuser $POSTGRES_USER"
   var="ROLE_PASSWORD_$role"
   eval "password=\${$var:-}"
   # shellcheck disable=SC2154 # set by the eval above
   [ -n "$password" ] || fail "$role: $var is not set"
+done
+
+for pair in $SERVICE_ROLES; do
+  role=${pair%%:*}
+  db=${pair#*:}
+  var="ROLE_PASSWORD_$role"
 
   if ! role_exists=$(q -At -v role="$role" <<'SQL'
 SELECT 1 FROM pg_roles WHERE rolname = :'role';

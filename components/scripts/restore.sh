@@ -15,9 +15,10 @@
 #             "docker exec -i -e PGUSER=ems ems_system-postgres" (empty: run locally with PGHOST/PGPORT/PGUSER).
 #             FILE is read here and streamed on stdin, so it need not exist inside the container.
 #
-# A .dump is restored with `pg_restore --clean --if-exists --no-owner --single-transaction -d DATABASE`
-# (DATABASE is created when missing; the restore is all-or-nothing). Restore the globals first when the
-# roles the dump grants privileges to no longer exist.
+# A .dump is restored with `pg_restore --clean --if-exists --single-transaction -d DATABASE`
+# (DATABASE is created when missing; the restore is all-or-nothing). Objects keep their owners (a service's
+# tables stay its role's, so the API can still use them). Restore the globals first when the roles the dump
+# names as owners or grants privileges to no longer exist.
 # A .sql is run with psql against the `postgres` database; "already exists" errors (e.g. CREATE ROLE of
 # a role that is there) are expected and reported as a note, any other error fails the restore.
 # A one-database .sql.gz runs with psql ON_ERROR_STOP in a single transaction into DATABASE (created when
@@ -174,7 +175,7 @@ fi
 # Streamed through a pipe (not a seekable file), exactly as it reaches pg_restore through `docker exec -i`
 # or ssh, so tests run without PG_EXEC exercise the same path.
 # shellcheck disable=SC2002
-if ! cat "$file" | pg pg_restore --clean --if-exists --no-owner --single-transaction -d "$db"; then
+if ! cat "$file" | pg pg_restore --clean --if-exists --single-transaction -d "$db"; then
   err "FAILED $file into $db: pg_restore failed, nothing was changed (single transaction)"
   exit 1
 fi

@@ -1,6 +1,8 @@
 /** The Backup component alone: the exact crontab line, the installer it runs on the host, its outputs. */
 import { BACKUP_SCRIPTS, Backup, backupCronLine, backupInstallScript } from "../../components/backup";
+import { sshCommand } from "../../components/hostCommand";
 import { readScript } from "../../components/shell";
+import { shellWords } from "../stacks/helpers";
 import { runComponents } from "../support/componentHarness";
 import { T, unwrap } from "../support/stackHarness";
 import { PROD_BACKUP } from "../support/fixtures";
@@ -50,8 +52,12 @@ test("the component runs the installer with `sh -s` on the host, re-running it a
   expect(await unwrap(run.result.runCommand)).toBe(CRON.slice("0 3 * * * ".length, CRON.indexOf(" >> ")));
 });
 
-test("over SSH when a connection is given", async () => {
-  const run = await runComponents(() => new Backup("backup", { ...ARGS, postgresContainer: "ems_system-postgres", connection: { host: "vps.example", user: "root", port: 22 } }));
-  expect(run.ofType(T.localCommand)).toEqual([]);
-  expect(run.get(T.remoteCommand, "backup-schedule").inputs.create).toBe("sh -s");
+test("over SSH when a connection is given: the same local Command, `sh -s` as ssh's one remote argument", async () => {
+  const connection = { host: "vps.edumigsoft.com.br", user: "root", port: 22, knownHostsFile: "/root/.ssh/known_hosts" };
+  const run = await runComponents(() => new Backup("backup", { ...ARGS, postgresContainer: "ems_system-postgres", connection }));
+  expect(run.ofType(T.remoteCommand)).toEqual([]);
+  const cmd = run.get(T.localCommand, "backup-schedule");
+  expect(cmd.inputs.create).toBe(sshCommand(connection, "sh -s"));
+  expect(shellWords(cmd.inputs.create).slice(-3)).toEqual(["--", "root@vps.edumigsoft.com.br", "sh -s"]);
+  expect(cmd.inputs.stdin).toBe(backupInstallScript(ARGS, "ems_system-postgres"));
 });

@@ -180,12 +180,14 @@ describeWithDocker("read-back of every container on the main dockerd (provider-f
  * interface of its own instead, removed at the end.
  */
 class PrivateDockerd {
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "ems-dockerd-"));
-  readonly socket = path.join(this.dir, "docker.sock");
+  dir = "";
+  socket = "";
   readonly bridge = `emsrb${process.pid % 100000}`;
   private pid = 0;
 
   async start(daemonJson: Record<string, unknown>): Promise<void> {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "ems-dockerd-"));
+    this.socket = path.join(this.dir, "docker.sock");
     fs.writeFileSync(path.join(this.dir, "daemon.json"), JSON.stringify(daemonJson));
     for (const args of [["link", "add", this.bridge, "type", "bridge"], ["addr", "add", "172.31.254.1/24", "dev", this.bridge], ["link", "set", this.bridge, "up"]]) {
       const r = run("ip", args);
@@ -226,6 +228,7 @@ class PrivateDockerd {
   }
 
   async stop(): Promise<void> {
+    if (!this.dir) return;
     if (this.pid && alive(this.pid)) {
       process.kill(this.pid, "SIGTERM");
       const deadline = Date.now() + 30_000;
@@ -248,7 +251,11 @@ function alive(pid: number): boolean {
   }
 }
 
-describeWithDocker("read-back on a private dockerd whose daemon.json sets default log-opts (M3)", () => {
+/** A private dockerd needs root; outside CI a non-root run skips it with the reason (in CI it fails). */
+const canRunPrivateDaemon = (typeof process.getuid !== "function" || process.getuid() === 0) || process.env.CI === "true";
+if (!canRunPrivateDaemon) console.warn("SKIPPED the private-dockerd read-back: starting a dockerd needs root.");
+
+(canRunPrivateDaemon ? describeWithDocker : describe.skip)("read-back on a private dockerd whose daemon.json sets default log-opts (M3)", () => {
   const daemon = new PrivateDockerd();
   const cleanup: (() => Promise<void>)[] = [];
   const outcomes: Record<string, Outcome[]> = {};

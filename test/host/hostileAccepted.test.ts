@@ -48,6 +48,8 @@ done
 };
 
 let root: string;
+/** ssh options refuse blanks and %: the known_hosts file lives outside the hostile folder (the stub never reads it). */
+const KNOWN_HOSTS = "/tmp/ems-infra-test/known_hosts";
 let bin: string;
 let calls: string;
 const store = () => path.join(root, "crontab.txt");
@@ -65,16 +67,29 @@ function runHost(create: string, stdin: string | undefined) {
     encoding: "utf8",
     timeout: 30_000,
     cwd: root,
-    env: { PATH: `${bin}:/usr/bin:/bin`, CALLS: calls, CRONTAB_STORE: store(), TMPDIR: path.join(root, "tmp"), HOME: root },
+    env: {
+      PATH: `${bin}:/usr/bin:/bin`,
+      CALLS: calls,
+      CRONTAB_STORE: store(),
+      TMPDIR: path.join(root, "tmp"),
+      HOME: root,
+    },
   });
 }
 
 /** Runs every host command the stack registered (folders first, as the stack orders them) and returns their names. */
 function runAllCommands(run: StackRun): string[] {
-  const commands = run.ofType(T.localCommand).sort((a, b) => Number(!a.name.includes("layout")) - Number(!b.name.includes("layout")));
+  const commands = run
+    .ofType(T.localCommand)
+    .sort((a, b) => Number(!a.name.includes("layout")) - Number(!b.name.includes("layout")));
   for (const c of commands) {
     const result = runHost(unsecret(c.inputs.create), unsecret(c.inputs.stdin));
-    expect({ command: c.name, status: result.status, stderr: result.stderr }).toEqual({ command: c.name, status: 0, stderr: result.stderr.includes("FAILED") ? "" : result.stderr });
+    // stderr is shown only when the command failed (ssh warnings and progress notes are not failures).
+    expect({ command: c.name, status: result.status, stderr: result.status === 0 ? "" : result.stderr }).toEqual({
+      command: c.name,
+      status: 0,
+      stderr: "",
+    });
   }
   return commands.map((c) => c.name);
 }
@@ -129,7 +144,7 @@ describe("prod over ssh, with accepted values a shell would read as syntax", () 
     c = withValue(c, "paths", [], { data, secrets: path.join(data, ".secrets; touch INJECTED3") });
     c = withValue(c, "tls", ["storageDir"], path.join(root, "le|touch INJECTED4"));
     c = withValue(c, "traefik", ["dynamicDir"], path.join(root, "dyn >INJECTED5 <x"));
-    c = withValue(c, "ssh", [], { host: "2001:db8::10", user: "deploy_1", knownHostsFile: path.join(root, "known_hosts") });
+    c = withValue(c, "ssh", [], { host: "2001:db8::10", user: "deploy_1", knownHostsFile: KNOWN_HOSTS });
     c = withValue(c, "migration", [], { from: { uploads: { ems: path.join(root, "old uploads;touch INJECTED6") } } });
     c = withValue(c, "backup", ["schedule"], schedule);
     fs.mkdirSync(path.join(root, "old uploads;touch INJECTED6"));
@@ -139,7 +154,15 @@ describe("prod over ssh, with accepted values a shell would read as syntax", () 
 
   test("every host command runs, through ssh, and no injected command runs", () => {
     const names = runAllCommands(run);
-    expect(names).toEqual(expect.arrayContaining(["host-layout-data-folders", "backup-schedule", "postgres-databases", "migration-copy", "traefik-dynamic-config"]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "host-layout-data-folders",
+        "backup-schedule",
+        "postgres-databases",
+        "migration-copy",
+        "traefik-dynamic-config",
+      ]),
+    );
     expect(injected()).toEqual([]);
   });
 
@@ -148,19 +171,27 @@ describe("prod over ssh, with accepted values a shell would read as syntax", () 
     const sshCalls = calledAs("ssh");
     expect(sshCalls.length).toBe(run.ofType(T.localCommand).length);
     for (const argv of sshCalls) {
-      expect(argv).toContain(`UserKnownHostsFile=${path.join(root, "known_hosts")}`);
+      expect(argv).toContain(`UserKnownHostsFile=${KNOWN_HOSTS}`);
       expect(argv.slice(argv.indexOf("--") + 1, -1)).toEqual(["deploy_1@2001:db8::10"]);
     }
   });
 
   test("the folders are made under their exact names, the secrets folder 700", () => {
     runAllCommands(run);
-    for (const dir of [path.join(data, "uploads", "ems"), path.join(data, "logs", "sms"), path.join(data, "backups"), path.join(root, "le|touch INJECTED4"), path.join(root, "dyn >INJECTED5 <x")]) {
+    for (const dir of [
+      path.join(data, "uploads", "ems"),
+      path.join(data, "logs", "sms"),
+      path.join(data, "backups"),
+      path.join(root, "le|touch INJECTED4"),
+      path.join(root, "dyn >INJECTED5 <x"),
+    ]) {
       expect(fs.statSync(dir).isDirectory()).toBe(true);
     }
     expect((fs.statSync(path.join(data, ".secrets; touch INJECTED3")).mode & 0o777).toString(8)).toBe("700");
     expect(fs.readFileSync(path.join(data, "uploads", "ems", "photo 1.png"), "utf8")).toBe("png");
-    expect(fs.readdirSync(path.join(root, "dyn >INJECTED5 <x")).sort()).toEqual(expect.arrayContaining(["dashboard.yml"]));
+    expect(fs.readdirSync(path.join(root, "dyn >INJECTED5 <x")).sort()).toEqual(
+      expect.arrayContaining(["dashboard.yml"]),
+    );
   });
 
   test("docker exec gets the container name as one argument", () => {
@@ -173,7 +204,10 @@ describe("prod over ssh, with accepted values a shell would read as syntax", () 
     fs.writeFileSync(store(), "*/5 * * * * /usr/local/bin/other-job\n");
     runAllCommands(run);
     runAllCommands(run);
-    const lines = fs.readFileSync(store(), "utf8").split("\n").filter((l) => l !== "");
+    const lines = fs
+      .readFileSync(store(), "utf8")
+      .split("\n")
+      .filter((l) => l !== "");
     const ours = lines.filter((l) => l.includes(`# ${PROJECT}:ems_system-backup`));
     expect(ours).toHaveLength(1);
     expect(lines).toEqual(["*/5 * * * * /usr/local/bin/other-job", ours[0]]);
@@ -188,7 +222,15 @@ describe("prod over ssh, with accepted values a shell would read as syntax", () 
     expect(result.status).toBe(0);
     const backups = fs.readdirSync(path.join(data, "backups"));
     expect(backups).toEqual([expect.stringMatching(/^globals_\d{8}T\d{6}Z\.sql$/)]);
-    expect(calledAs("docker")[0].slice(0, 7)).toEqual(["docker", "exec", "-i", "-e", "PGUSER=postgres", "ems_system-postgres", "psql"]);
+    expect(calledAs("docker").map((argv) => argv.slice(0, 7))).toContainEqual([
+      "docker",
+      "exec",
+      "-i",
+      "-e",
+      "PGUSER=postgres",
+      "ems_system-postgres",
+      "psql",
+    ]);
     expect(fs.readFileSync(path.join(data, "logs", "backup.log"), "utf8")).toContain("backup: wrote");
     expect(injected()).toEqual([]);
   });
@@ -215,7 +257,18 @@ describe("dev, mkcert with the routed hosts", () => {
     expect(calledAs("mkcert").sort()).toEqual(
       [
         ["mkcert", "-install"],
-        ["mkcert", "-cert-file", cert, "-key-file", key, "--", "xn--ems-9oa.local", "api.sms.local", "traefik.local", "portainer.local"],
+        [
+          "mkcert",
+          "-cert-file",
+          cert,
+          "-key-file",
+          key,
+          "--",
+          "xn--ems-9oa.local",
+          "api.sms.local",
+          "traefik.local",
+          "portainer.local",
+        ],
       ].sort(),
     );
     expect(result.stdout).toMatch(/mkcert: fingerprint \d+\n$/);

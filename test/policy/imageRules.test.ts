@@ -72,7 +72,12 @@ describe.each(IMAGES)("%j", (image, pinned) => {
 });
 
 test("PostgreSQL major and Traefik version are read from the tag, digest or not", () => {
-  expect([postgresMajor("postgres:17.6-alpine"), postgresMajor(`postgres:16.4@sha256:${D}`), postgresMajor(`postgres@sha256:${D}`), postgresMajor("postgres:latest")]).toEqual([17, 16, undefined, undefined]);
+  expect([
+    postgresMajor("postgres:17.6-alpine"),
+    postgresMajor(`postgres:16.4@sha256:${D}`),
+    postgresMajor(`postgres@sha256:${D}`),
+    postgresMajor("postgres:latest"),
+  ]).toEqual([17, 16, undefined, undefined]);
   expect(traefikVersion("traefik:v3.6.1")?.version).toBe("3.6.1");
   expect(traefikVersion(`docker.io/library/traefik:3.6@sha256:${D}`)?.version).toBe("3.6.0");
   expect(traefikVersion("registry:5000/traefik")).toBeUndefined();

@@ -129,10 +129,17 @@ describe("docker-socket-readonly", () => {
     ]);
   });
 
+  it("passes Portainer's read-only socket (it manages the host's Docker, as today), not a writable one", () => {
+    const socket = { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" };
+    const portainer = (readOnly: boolean) => api({ image: "portainer/portainer-ce:2.27.3", mounts: [{ ...socket, readOnly }] });
+    expect(run(dockerSocketReadonly, portainer(true))).toEqual([]);
+    expect(run(dockerSocketReadonly, portainer(false))).toEqual(["[docker-socket-readonly] ems-api: The Docker socket must be mounted read-only."]);
+  });
+
   it("reports the socket on any other container", () => {
     const r = api({ mounts: [{ type: "bind", source: "/run/docker.sock", target: "/var/run/docker.sock", readOnly: false }] });
     expect(run(dockerSocketReadonly, r)).toEqual([
-      "[docker-socket-readonly] ems-api: Only the Traefik container may mount the Docker socket.",
+      "[docker-socket-readonly] ems-api: Only the Traefik and Portainer containers may mount the Docker socket.",
       "[docker-socket-readonly] ems-api: The Docker socket must be mounted read-only.",
     ]);
   });

@@ -39,8 +39,11 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
   });
 });
 
-test("in prod, an unprotected Postgres volume fails the pack", async () => {
+test("in prod, an unprotected data volume (Postgres, Portainer) fails the pack", async () => {
   const prod = asPolicyInput(await runStack("prod", { ...committedConfig("prod"), ...TEST_SECRETS }));
   const unprotected = prod.map((r) => (r.type === T.volume ? { ...r, opts: { ...r.opts, protect: false } } : r));
-  expect(evaluatePack(unprotected, "prod")).toEqual([expect.stringMatching(/^\[prod-data-protected\] postgres-data: /)]);
+  expect(evaluatePack(unprotected, "prod")).toEqual([
+    expect.stringMatching(/^\[prod-data-protected\] portainer-data: /),
+    expect.stringMatching(/^\[prod-data-protected\] postgres-data: /),
+  ]);
 });

@@ -274,6 +274,33 @@ describe("probe", () => {
     expect(r.stdout + r.stderr).not.toContain(key);
   });
 
+  test.each([
+    ["the shared rate limit (403): the server is up", "/limited", KEY, 0, "-> 403 (rate limited: the server is up)"],
+    ["a wrong key (401)", "/api/v1/health", "wrong-key", 1, "-> 401"],
+    ["a server error (500)", "/broken", KEY, 1, "-> 500"],
+  ])("--accept-rate-limited, %s", async (_what, urlPath, key, status, shown) => {
+    const r = await emsRun(["--probe", String(port), urlPath, "--accept-rate-limited"], {
+      EMS_RUN_SECRETS: secretsFile(`API_KEY=${key}\n`),
+    });
+    expect(r.status).toBe(status);
+    expect(r.stdout).toBe(`ems-run: probe http://127.0.0.1:${port}${urlPath} ${shown}\n`);
+  });
+
+  test("--no-key probes a public route without sending any x-api-key, even when one is configured", async () => {
+    const before = seenKeys.length;
+    const r = await emsRun(["--probe", String(port), "/limited", "--no-key", "--accept-rate-limited"], { EMS_RUN_SECRETS: keyFile() });
+    expect(r.status).toBe(0);
+    expect(seenKeys.slice(before)).toEqual([undefined]);
+    const refused = await emsRun(["--probe", String(port), "/api/v1/health", "--no-key"], { EMS_RUN_SECRETS: keyFile() });
+    expect(refused.stdout).toContain("-> 401");
+  });
+
+  test("an unknown trailing probe option is refused (exit 1, a failed probe for Docker)", async () => {
+    const r = await emsRun(["--probe", String(port), "/api/v1/health", "--accept-everything"], { API_KEY: KEY });
+    expect(r.status).toBe(1);
+    expect(r.stdout + r.stderr).toContain("--accept-rate-limited");
+  });
+
   test("a refused connection: exit 1", async () => {
     const closed = net.createServer();
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));

@@ -61,6 +61,7 @@ describe("probe wiring", () => {
       "--probe",
       "8181",
       "/api/v1/health",
+      "--accept-rate-limited",
     ]);
     expect(() => probeHealthcheckTests(0, "/api/v1/health")).toThrow("1-65535");
     expect(() => probeHealthcheckTests(8080, "api/v1/health")).toThrow(

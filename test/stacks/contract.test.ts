@@ -97,8 +97,8 @@ describe.each(["prod", "dev"] as const)("%s stack: the EMS and SMS servers' cont
   test.each(["ems", "sms"] as const)("%s: the health probe is ems-run in exec form, uploaded into the image, on the server's port and /api/v1/health", (svc) => {
     const container = stacks[stack].get(T.container, svc);
     const hc = container.inputs.healthcheck;
-    expect(hc.tests).toEqual(["CMD", "/run/ems/ems-run", "--probe", want[svc].port, "/api/v1/health"]);
-    expect(hc.interval).toBe("60s");
+    expect(hc.tests).toEqual(["CMD", "/run/ems/ems-run", "--probe", want[svc].port, "/api/v1/health", "--accept-rate-limited"]);
+    expect(hc.interval).toBe("1m0s"); // as Go prints it: the provider reads it back so
     expect(hc.startInterval).toBe("2s");
     expect(container.inputs.entrypoints).toEqual(["/run/ems/ems-run"]);
     expect(container.inputs.command).toEqual(["/app/bin/server"]);
@@ -136,7 +136,7 @@ describe("config reaches the contract, without code per service", () => {
     expect(run.get(T.image, "crm-image").inputs.name).toBe("ghcr.io/edumigsoft/crm-server:2.0.0");
     expect(envMap(crm)).toMatchObject({ FEATURE_X: "on", DB_USER: "crm_user", DB_NAME: "crm_production" });
     expect(secretsOf(crm)).toMatchObject({ PAYMENT_TOKEN: "tok-0123456789", EMAIL_SERVICE_API_KEY: "mail-key-0123" });
-    expect(crm.inputs.healthcheck.tests).toEqual(["CMD", "/run/ems/ems-run", "--probe", "9090", "/api/v1/health"]);
+    expect(crm.inputs.healthcheck.tests).toEqual(["CMD", "/run/ems/ems-run", "--probe", "9090", "/api/v1/health", "--accept-rate-limited"]);
   });
 
   test("the e-mail service settings become EMAIL_SERVICE_HOST/PORT/FROM/FROM_NAME", async () => {

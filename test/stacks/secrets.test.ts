@@ -1,24 +1,32 @@
 /**
- * No credential reaches a resource input or a stack output unless it is a Pulumi secret: the GHCR token,
- * the Postgres password, the services' JWT/API keys set in config, and the generated ones.
+ * No credential reaches a resource input, a label or a stack output unless it is a Pulumi secret: the GHCR
+ * token, the dashboard password (and its bcrypt entry), the Postgres password, each service's JWT/API keys,
+ * database password, e-mail key and secret env set in config, and the generated ones.
  */
-import * as crypto from "crypto";
 import { SECRET_KEYS } from "../../stacks/config";
+import { htpasswdEntry } from "../../components/traefikDashboard";
 import { StackRun, T, TEST_SECRETS, committedConfig, isSecretInput, runStack } from "../support/stackHarness";
 import { emulateAdditionalSecretOutputs } from "../support/componentHarness";
-import { allStrings, isSecretEnvelope, resolveInput, runErrorMessage, runFailingStack } from "./helpers";
+import { mockRandomPassword } from "../support/mockRuntime";
+import { allStrings, deepUnsecret, hostCommandOf, isSecretEnvelope, resolveInput, runErrorMessage, runFailingStack, secretsOf } from "./helpers";
 
+const EMS = {
+  jwtKey: "jwt-ems-0123456789abcdefghijklmnopqrstuv",
+  apiKey: "api-ems-0123456789ab",
+  dbPassword: "db-ems-Pass'word-0123",
+  emailApiKey: "re_email_ems_0123456789",
+  env: { PAYMENT_GATEWAY_TOKEN: "pgw-ems-secret-0123456789" },
+};
 const SET = {
   "ems-infra:postgresPassword": "pg-Rotated-Secret-0123456789",
-  "ems-infra:serviceSecrets": JSON.stringify({ ems: { jwtKey: "jwt-ems-0123456789abcdefghijklmnopqrstuv", apiKey: "api-ems-0123456789ab" } }),
+  "ems-infra:serviceSecrets": JSON.stringify({ ems: EMS }),
 };
-const SET_VALUES = [TEST_SECRETS["ems-infra:ghcrToken"], SET["ems-infra:postgresPassword"], "jwt-ems-0123456789abcdefghijklmnopqrstuv", "api-ems-0123456789ab"];
+const SET_VALUES = [SET["ems-infra:postgresPassword"], EMS.jwtKey, EMS.apiKey, EMS.dbPassword, EMS.emailApiKey, EMS.env.PAYMENT_GATEWAY_TOKEN];
 const SECRET_KEY_LIST = [...Object.keys(TEST_SECRETS), ...Object.keys(SET)];
 
-/** The value the mock gives a RandomPassword (test/support/stackHarness.ts's mockState), from its recorded inputs. */
+/** The value the mock gives a RandomPassword (test/support/mockRuntime.ts), from its recorded inputs. */
 function generatedResult(r: { type: string; name: string; inputs: Record<string, unknown> }): string {
-  const hash = crypto.createHash("sha256").update(`${r.type}/${r.name}/${JSON.stringify(r.inputs)}`).digest("hex");
-  return `generated-${r.name}-${hash.slice(0, 16)}`;
+  return mockRandomPassword(r.type, r.name, r.inputs);
 }
 
 /** Resource properties (as passed to the constructor) that hold a credential without being secret. */
@@ -66,41 +74,80 @@ const SCENARIOS = [
 
 describe.each(SCENARIOS)("%s stack, %s", (stack, _scenario, withSet) => {
   let run: StackRun;
+  /** Every credential of the run: none may appear outside a secret. */
   let credentials: string[];
+  /** The ones that do reach a resource (the dashboard password reaches none: only its bcrypt entry does). */
+  let onWire: string[];
   beforeAll(async () => {
     const config = { ...committedConfig(stack), ...(stack === "prod" || withSet ? TEST_SECRETS : {}), ...(withSet ? SET : {}) };
     run = await runStack(stack, config, SECRET_KEY_LIST);
-    const generated = run.ofType(T.randomPassword).map(generatedResult);
-    credentials = [...(withSet ? SET_VALUES : stack === "prod" ? [TEST_SECRETS["ems-infra:ghcrToken"]] : []), ...generated];
+    const generated = run.ofType(T.randomPassword).filter((r) => r.name !== "credentials-dashboard-salt").map(generatedResult);
+    const salt = run.ofType(T.randomPassword).find((r) => r.name === "credentials-dashboard-salt");
+    // Prod serves the dashboard behind basic auth: its bcrypt entry is as secret as the password.
+    const dashboardEntry = salt ? [htpasswdEntry("admin", TEST_SECRETS["ems-infra:dashboardPassword"], generatedResult(salt))] : [];
+    const ghcr = stack === "prod" || withSet ? [TEST_SECRETS["ems-infra:ghcrToken"]] : [];
+    onWire = [...ghcr, ...(withSet ? SET_VALUES : []), ...generated, ...dashboardEntry];
+    credentials = [...onWire, ...(stack === "prod" || withSet ? [TEST_SECRETS["ems-infra:dashboardPassword"]] : [])];
   });
 
-  test("the credentials are the ones set in config plus the generated ones, and they do reach the containers", () => {
+  test("the credentials are the ones set in config plus the generated ones, and they do reach the resources", () => {
     // The initdb bootstrap password is always generated: nobody sets or needs it.
-    const expected = withSet
-      ? ["credentials-postgres-bootstrap-password", "credentials-sms-api-key", "credentials-sms-jwt-key"]
-      : ["credentials-ems-api-key", "credentials-ems-jwt-key", "credentials-postgres-bootstrap-password", "credentials-postgres-password", "credentials-sms-api-key", "credentials-sms-jwt-key"];
+    const perService = (svc: string, given: boolean) => (given ? [] : [`credentials-${svc}-api-key`, `credentials-${svc}-db-password`, `credentials-${svc}-jwt-key`]);
+    const expected = [
+      ...perService("ems", withSet),
+      ...(stack === "prod" ? ["credentials-dashboard-salt"] : []),
+      "credentials-postgres-bootstrap-password",
+      ...(withSet ? [] : ["credentials-postgres-password"]),
+      ...perService("sms", false),
+    ].sort();
     expect(run.ofType(T.randomPassword).map((r) => r.name).sort()).toEqual(expected);
     const wire = JSON.stringify(run.resources.map((r) => r.inputs));
-    // Sanity: the check below would see them (a changed mock formula must not make it pass vacuously).
-    for (const c of credentials) expect(wire).toContain(c);
+    // Sanity: the checks below would see them (a changed mock formula must not make them pass vacuously).
+    for (const c of onWire) expect(wire).toContain(JSON.stringify(c).slice(1, -1));
+    if (stack === "prod") expect(onWire.some((c) => c.startsWith("admin:$2a$10$"))).toBe(true);
   });
 
   test("every resource property holding a credential is a Pulumi secret", async () => {
     expect(await plainCredentialProps(run, credentials)).toEqual([]);
   });
 
-  test("the engine receives every credential inside a secret envelope, never in plain text", () => {
+  test("the engine receives every credential inside a secret envelope, never in plain text (labels, envs, stdin included)", () => {
     expect(plainCredentialInputs(run, credentials)).toEqual([]);
   });
 
-  test("no stack output contains a credential", () => {
-    const outputs = JSON.stringify(run.outputs);
-    expect(outputs.length).toBeGreaterThan(100);
-    for (const c of credentials) expect(outputs).not.toContain(c);
+  test("the API containers' envs and labels hold no credential; the credentials are in their secret secrets.env upload", () => {
+    for (const name of ["ems", "sms"]) {
+      const c = run.get(T.container, name);
+      const visible = JSON.stringify([c.inputs.envs, c.inputs.labels]);
+      for (const cred of credentials) expect(visible).not.toContain(cred);
+      expect(isSecretEnvelope(c.inputs.envs)).toBe(false);
+      expect(Object.keys(secretsOf(c)).sort()).toEqual(
+        withSet && name === "ems" ? ["API_KEY", "DB_PASS", "EMAIL_SERVICE_API_KEY", "JWT_KEY", "PAYMENT_GATEWAY_TOKEN"] : ["API_KEY", "DB_PASS", "JWT_KEY"],
+      );
+    }
+    if (withSet) expect(secretsOf(run.get(T.container, "ems"))).toMatchObject({ JWT_KEY: EMS.jwtKey, API_KEY: EMS.apiKey, DB_PASS: EMS.dbPassword, EMAIL_SERVICE_API_KEY: EMS.emailApiKey, ...EMS.env });
+  });
+
+  test("the databases command's stdin (every role password) and the dynamic-config command's stdin (the dashboard's entry) are secrets", async () => {
+    const databases = hostCommandOf(run, "postgres-databases");
+    expect(isSecretEnvelope(databases.inputs.stdin)).toBe(true);
+    expect(await isSecretInput(databases.props.stdin)).toBe(true);
+    const passwords = ["ems", "sms"].map((svc) => secretsOf(run.get(T.container, svc)).DB_PASS);
+    for (const p of passwords) expect(String(deepUnsecret(databases.inputs.stdin))).toContain(p);
+    const traefik = hostCommandOf(run, "traefik-dynamic-config");
+    expect(isSecretEnvelope(traefik.inputs.stdin)).toBe(true);
+    expect(await isSecretInput(traefik.props.stdin)).toBe(true);
+    if (stack === "prod") expect(String(deepUnsecret(traefik.inputs.stdin))).toContain("admin:$2a$10$");
+  });
+
+  test("no stack output holds a credential in plain text", () => {
+    const plainOutputs = JSON.stringify(run.outputs, (_k, v) => (isSecretEnvelope(v) ? "<secret>" : v));
+    expect(plainOutputs.length).toBeGreaterThan(100);
+    for (const c of credentials) expect(plainOutputs).not.toContain(c);
   });
 
   test("the checks catch a leak: a container env holding a credential is flagged when not secret", async () => {
-    const leaky = { ...run, resources: [{ type: T.container, name: "leaky", custom: true, inputs: { envs: [`DB_PASSWORD=${credentials[1]}`] }, props: { envs: [`DB_PASSWORD=${credentials[1]}`] }, opts: {} }] } as StackRun;
+    const leaky = { ...run, resources: [{ type: T.container, name: "leaky", custom: true, inputs: { envs: [`DB_PASS=${credentials[1]}`] }, props: { envs: [`DB_PASS=${credentials[1]}`] }, opts: {} }] } as StackRun;
     expect(await plainCredentialProps(leaky, credentials)).toEqual([`${T.container} leaky: envs`]);
     expect(plainCredentialInputs(leaky, credentials)).toEqual([`${T.container} leaky.envs.0`]);
   });
@@ -126,7 +173,6 @@ describe("credentials stored in plain text are refused", () => {
       "ems-infra:ghcrToken": "ghp_plain0123456789",
       "ems-infra:postgresPassword": "plain-Password-0123456789",
       "ems-infra:serviceSecrets": JSON.stringify({ ems: { jwtKey: "x".repeat(40) } }),
-      "ems-infra:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----plain",
       "ems-infra:dashboardPassword": "plain-dashboard-pass",
     };
     expect(Object.keys(plain).sort()).toEqual(SECRET_KEYS.map((k) => `ems-infra:${k}`).sort());
