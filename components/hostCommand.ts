@@ -22,7 +22,7 @@ export interface HostCommandArgs {
   /** Text fed to the command's standard input (the script itself, so it need not exist on the host). */
   stdin?: pulumi.Input<string>;
   /** Values whose change re-runs the command as a replacement. */
-  triggers?: pulumi.Input<any[]>;
+  triggers?: pulumi.Input<unknown[]>;
 }
 
 /** The `ssh` options shared by the host commands and the Docker provider: same key, host key verified. */

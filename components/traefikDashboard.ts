@@ -24,6 +24,8 @@ const BCRYPT_COST = 10;
  */
 export function htpasswdEntry(user: string, password: string, salt: string): string {
   if (!/^[./A-Za-z0-9]{22}$/.test(salt)) throw new Error("htpasswdEntry: the salt must be 22 characters of bcrypt's alphabet");
+  // A ':' or a line break would end the user name or the entry.
+  if (!/^[A-Za-z0-9._-]+$/.test(user)) throw new Error(`htpasswdEntry: the user ${JSON.stringify(user)} must be letters, digits, . _ -`);
   return `${user}:${bcrypt.hashSync(password, `$2a$${BCRYPT_COST}$${salt}`)}`;
 }
 

@@ -3,7 +3,7 @@
  * very command its cron schedule runs.
  */
 import { CommandSpec, parseArgs } from "./args";
-import { HostDeps, backupOutputs, defaultHostDeps } from "./hostShell";
+import { HostDeps, backupOutputs, defaultHostDeps, describeHost } from "./hostShell";
 import { Io, handleArgs, runCli } from "./cli";
 
 export const BACKUP_SPEC = {
@@ -24,9 +24,10 @@ export async function main(argv: string[], io: Io, deps: HostDeps = defaultHostD
   const parsed = handleArgs(BACKUP_SPEC, io, () => parseBackupArgs(argv));
   if (parsed.kind === "exit") return parsed.code;
   const { stack } = parsed.options;
-  const outputs = backupOutputs(stack, await deps.stackOutputs(stack));
-  io.out(`backup: stack ${stack}, on ${outputs.commandHost}, into ${outputs.backupDir}\n`);
-  const code = await deps.run(outputs.commandHost, outputs.backupCommand);
+  const opened = await deps.openStack(stack);
+  const outputs = backupOutputs(stack, opened.outputs);
+  io.out(`backup: stack ${stack}, on ${describeHost(opened.target)}, into ${outputs.backupDir}\n`);
+  const code = await deps.run(opened.target, outputs.backupCommand);
   io.out(code === 0 ? `backup: done\n` : `backup: FAILED (exit ${code}); no partial file is left under a final name\n`);
   return code === 0 ? 0 : 1;
 }

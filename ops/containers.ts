@@ -3,7 +3,7 @@
  * `com.ems.environment`; API containers have generated names) and by the `containers` stack output.
  * Every command here runs through the host shell (this machine or SSH).
  */
-import { HostShell, shellQuote } from "./hostShell";
+import { describeHost, HostShell, HostTarget, shellQuote } from "./hostShell";
 
 export const SERVICE_LABEL = "com.ems.service";
 export const ENVIRONMENT_LABEL = "com.ems.environment";
@@ -85,15 +85,15 @@ export function isHealthy(c: ContainerInfo): boolean {
 /** The stack's containers on the host: labelled with its environment, plus the ones the `containers` output names. */
 export async function findContainers(
   host: HostShell,
-  commandHost: string,
+  target: HostTarget,
   environment: string,
   named: Record<string, string> = {},
 ): Promise<ContainerInfo[]> {
   const serviceByName = Object.fromEntries(Object.entries(named).map(([service, name]) => [name, service]));
-  const result = await host.capture(commandHost, inspectCommand(environment, Object.values(named)));
+  const result = await host.capture(target, inspectCommand(environment, Object.values(named)));
   const stdout = result.stdout.trim();
   if (result.code !== 0 && !stdout.startsWith("[")) {
-    throw new Error(`could not list the containers on ${commandHost}: ${result.stderr.trim() || `exit ${result.code}`}`);
+    throw new Error(`could not list the containers on ${describeHost(target)}: ${result.stderr.trim() || `exit ${result.code}`}`);
   }
   // `docker inspect a b` prints one array per call of xargs; join them.
   const arrays = stdout.replace(/\]\s*\[/g, ",");
@@ -131,13 +131,13 @@ export function tailCommand(container: string, lines: number): string {
  * After a failed deploy: for each container of the stack that is not running healthy, its state, exit code,
  * restart count and last 20 log lines.
  */
-export async function reportUnhealthy(host: HostShell, commandHost: string, environment: string, named: Record<string, string>): Promise<string> {
-  const containers = await findContainers(host, commandHost, environment, named);
+export async function reportUnhealthy(host: HostShell, target: HostTarget, environment: string, named: Record<string, string>): Promise<string> {
+  const containers = await findContainers(host, target, environment, named);
   const bad = containers.filter((c) => !isHealthy(c));
   if (bad.length === 0) return containers.length ? "every container of the stack is running and healthy\n" : "the stack has no containers on the host\n";
   const parts: string[] = [];
   for (const c of bad) {
-    const logs = await host.capture(commandHost, tailCommand(c.id, 20));
+    const logs = await host.capture(target, tailCommand(c.id, 20));
     parts.push(
       `--- ${c.name} (${c.service}): ${c.state}${c.health ? `, ${c.health}` : ""}, exit code ${c.exitCode}, restarts ${c.restartCount}; last 20 log lines:\n` +
         `${logs.stdout.trimEnd() || "(no output)"}\n`,

@@ -10,6 +10,7 @@ import { shellQuote } from "./hostShell";
 import { pickContainer } from "./logs";
 import { SERVICES_KEY } from "./rollbackPlan";
 import { openForHost } from "./stackCommand";
+import { defaultDatabase, defaultRole } from "../stacks/config";
 import { configObject, environmentOf } from "./stackConfig";
 import { defaultDeps, OpsDeps, StackLike } from "./workspace";
 
@@ -52,11 +53,9 @@ export async function serviceDatabase(stack: StackLike, service: string): Promis
     throw new Error(`--as ${service}: no such service in ${SERVICES_KEY} of stack ${stack.name} (known: ${Object.keys(services).sort().join(", ") || "none"})`);
   }
   const s = entry as { role?: unknown; database?: unknown };
-  const base = service.replace(/-/g, "_");
-  const production = (await environmentOf(stack)) === "production";
   return {
-    role: typeof s.role === "string" ? s.role : `${base}_user`,
-    database: typeof s.database === "string" ? s.database : `${base}${production ? "_production" : ""}`,
+    role: typeof s.role === "string" ? s.role : defaultRole(service),
+    database: typeof s.database === "string" ? s.database : defaultDatabase(service, await environmentOf(stack)),
   };
 }
 
@@ -73,13 +72,13 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
   if (args.kind === "exit") return args.code;
   const opts = args.options;
   try {
-    const { stack, commandHost, environment, named } = await openForHost(opts.stack, io, deps);
+    const { stack, target, environment, named } = await openForHost(opts.stack, io, deps);
     const services = (await configObject(stack, "services")) ?? {};
     if (Object.prototype.hasOwnProperty.call(services, opts.service)) {
       io.err(`error: ${noShellMessage(opts.service, opts.stack)}\n`);
       return 1;
     }
-    const container = pickContainer(await findContainers(deps.host, commandHost, environment, named), opts.service, opts.stack);
+    const container = pickContainer(await findContainers(deps.host, target, environment, named), opts.service, opts.stack);
     let command = opts.command;
     const psql = command.length === 0 || (command[0] === "psql" && !command.includes("-U"));
     if (opts.service === "postgres" && psql) {
@@ -92,7 +91,7 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
     const tty = io.isTTY;
     const line = `docker exec ${tty ? "-it" : "-i"} ${shellQuote(container.id)} ${command.map(shellQuote).join(" ")}`;
     io.out(`running in ${container.name}: ${command.join(" ")}\n`);
-    return await deps.host.run(commandHost, line, { tty });
+    return await deps.host.run(target, line, { tty });
   } catch (error) {
     io.err(`error: ${describeError(error)}\n`);
     return 1;

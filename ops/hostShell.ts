@@ -1,21 +1,32 @@
+/**
+ * The one way the ops commands reach the stack's host: `sh -c` on this machine, or the system's `ssh` with the
+ * very options the program's host commands and Docker provider use (components/hostCommand.ts `sshOptions`:
+ * the stack's key, its known_hosts verified, batch mode).
+ */
 import { spawn } from "child_process";
+import { HostConnection, sshOptions } from "../components/hostCommand";
 import { ensureLocalBackend } from "./backend";
 
-/**
- * How a command reaches the host: `sh -c` here, or `ssh` to the stack's `commandHost` (user@host:port).
- * `tty` asks ssh for a terminal (`docker exec -it` over SSH needs one).
- */
-export function hostInvocation(commandHost: string, command: string, options: { tty?: boolean } = {}): { file: string; args: string[] } {
-  if (commandHost === "local") return { file: "sh", args: ["-c", command] };
-  const match = /^([^@\s]+)@([^:\s]+):(\d+)$/.exec(commandHost);
-  if (!match) throw new Error(`stack output commandHost "${commandHost}" is not "local" nor user@host:port`);
-  const [, user, host, port] = match;
-  return { file: "ssh", args: [...(options.tty ? ["-t"] : []), "-p", port, "-o", "BatchMode=yes", `${user}@${host}`, command] };
+export { shellQuote } from "../components/shell";
+
+/** Where host commands run: this machine, or the host of the stack's `ems-infra:ssh`. */
+export type HostTarget = "local" | HostConnection;
+
+/** `local`, or `user@host:port` (an IPv6 address in brackets), for messages. */
+export function describeHost(target: HostTarget): string {
+  if (target === "local") return "local";
+  return `${target.user}@${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
+}
+
+/** `sh -c COMMAND`, or `ssh [-t] <sshOptions> -- user@host COMMAND`. `tty` asks ssh for a terminal (`docker exec -it`). */
+export function hostInvocation(target: HostTarget, command: string, options: { tty?: boolean } = {}): { file: string; args: string[] } {
+  if (target === "local") return { file: "sh", args: ["-c", command] };
+  return { file: "ssh", args: [...(options.tty ? ["-t"] : []), ...sshOptions(target), "--", `${target.user}@${target.host}`, command] };
 }
 
 /** Runs a command on the host with the terminal attached (output streams as it comes); resolves with its exit code. */
-export function runOnHost(commandHost: string, command: string, options: { tty?: boolean } = {}): Promise<number> {
-  const { file, args } = hostInvocation(commandHost, command, options);
+export function runOnHost(target: HostTarget, command: string, options: { tty?: boolean } = {}): Promise<number> {
+  const { file, args } = hostInvocation(target, command, options);
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: "inherit" });
     child.on("error", reject);
@@ -25,44 +36,78 @@ export function runOnHost(commandHost: string, command: string, options: { tty?:
 
 /** What a captured host command printed. */
 export interface Captured {
-  /** Exit code (1 when killed). */
+  /** Exit status (124 when the time limit killed it). */
   code: number;
   stdout: string;
   stderr: string;
 }
 
-/** Runs a command on the host and captures its output; killed after `timeoutMs` (default 60 s). */
-export function captureOnHost(commandHost: string, command: string, timeoutMs = 60_000): Promise<Captured> {
-  const { file, args } = hostInvocation(commandHost, command);
+export interface CaptureOptions {
+  /** Killed after this long (default 60 s); the result then has code 124 and says "timed out". */
+  timeoutMs?: number;
+  /** Fed to the command's stdin (how secrets reach a command: never in its arguments). */
+  input?: string;
+}
+
+/** Runs a command on the host and captures its output; never rejects on a non-zero status. */
+export function captureOnHost(target: HostTarget, command: string, options: CaptureOptions = {}): Promise<Captured> {
+  const { file, args } = hostInvocation(target, command);
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
+    // Its own process group, so that the time limit also kills what `sh -c` started (a `sleep` would keep the pipes open).
+    const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
     let stdout = "";
     let stderr = "";
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+    }, options.timeoutMs ?? 60_000);
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.on("error", () => undefined); // a command that does not read its stdin
+    child.stdin.end(options.input ?? "");
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: timedOut ? 124 : (code ?? 1), stdout, stderr: timedOut ? `${stderr}timed out\n` : stderr });
+    });
   });
 }
 
 /** A shell on the stack's host (tests pass fakes). */
 export interface HostShell {
   /** Streams the command's output to the terminal; resolves with its exit code. */
-  run(commandHost: string, command: string, options?: { tty?: boolean }): Promise<number>;
+  run(target: HostTarget, command: string, options?: { tty?: boolean }): Promise<number>;
   /** Captures the command's output. */
-  capture(commandHost: string, command: string): Promise<Captured>;
+  capture(target: HostTarget, command: string, options?: CaptureOptions): Promise<Captured>;
 }
 
 export const defaultHostShell: HostShell = { run: runOnHost, capture: captureOnHost };
 
-export { shellQuote } from "../components/shell";
+/** A shell bound to one host, for the steps that run many captured commands there (the cut-over, its pre-flight). */
+export interface BoundShell {
+  /** Where the commands run, for messages: `local` or user@host:port. */
+  readonly where: string;
+  /** Runs one command to completion (see {@link captureOnHost}); never rejects on a non-zero status. */
+  run(command: string, options?: CaptureOptions): Promise<Captured>;
+}
+
+export function boundShell(target: HostTarget, host: HostShell = defaultHostShell): BoundShell {
+  return { where: describeHost(target), run: (command, options) => host.capture(target, command, options) };
+}
 
 /** The stack outputs the backup and restore commands need (written by stacks/system.ts). */
 export interface BackupOutputs {
   backupCommand: string;
   restoreCommand: string;
   backupDir: string;
-  commandHost: string;
 }
 
 /** Reads and checks the outputs; a stack never deployed has none. */
@@ -74,23 +119,25 @@ export function backupOutputs(stackName: string, outputs: Record<string, { value
     }
     return value;
   };
-  return { backupCommand: read("backupCommand"), restoreCommand: read("restoreCommand"), backupDir: read("backupDir"), commandHost: read("commandHost") };
+  return { backupCommand: read("backupCommand"), restoreCommand: read("restoreCommand"), backupDir: read("backupDir") };
 }
 
-/** What the backup and restore commands need from outside: the stack's outputs and a shell on its host. */
+/** What the backup and restore commands need from outside: the stack's outputs and host, and a shell there. */
 export interface HostDeps {
-  stackOutputs(stackName: string): Promise<Record<string, { value: unknown }>>;
-  run(commandHost: string, command: string): Promise<number>;
+  /** The stack's outputs and where its host commands run (from its `ems-infra:ssh`). */
+  openStack(stackName: string): Promise<{ outputs: Record<string, { value: unknown }>; target: HostTarget }>;
+  run(target: HostTarget, command: string): Promise<number>;
 }
 
 export const defaultHostDeps: HostDeps = {
-  async stackOutputs(stackName) {
+  async openStack(stackName) {
     // Imported lazily so that --help and argument errors work without the Pulumi CLI.
     const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
     const { REPO_ROOT } = await import("./workspace");
+    const { hostTargetOf } = await import("./stackConfig");
     ensureLocalBackend(REPO_ROOT);
     const stack = await LocalWorkspace.selectStack({ stackName, workDir: REPO_ROOT });
-    return stack.outputs();
+    return { outputs: await stack.outputs(), target: await hostTargetOf(stack) };
   },
   run: runOnHost,
 };

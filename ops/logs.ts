@@ -61,10 +61,10 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
   if (args.kind === "exit") return args.code;
   const opts = args.options;
   try {
-    const { commandHost, environment, named } = await openForHost(opts.stack, io, deps);
-    const container = pickContainer(await findContainers(deps.host, commandHost, environment, named), opts.service, opts.stack);
+    const { target, environment, named } = await openForHost(opts.stack, io, deps);
+    const container = pickContainer(await findContainers(deps.host, target, environment, named), opts.service, opts.stack);
     io.out(`logs of ${container.name} (${container.service}, ${container.state}):\n`);
-    return await deps.host.run(commandHost, logsCommand(container.id, opts));
+    return await deps.host.run(target, logsCommand(container.id, opts));
   } catch (error) {
     io.err(`error: ${describeError(error)}\n`);
     return 1;

@@ -3,13 +3,16 @@
  * system on the VPS to the prod stack, undone by itself when the stack does not come up
  * (ops/migrate/cutover.ts has the steps).
  */
-import type { ConfigMap, OutputMap, UpOptions, UpResult } from "@pulumi/pulumi/automation";
+import type { ConfigMap, Deployment, OutputMap, UpOptions, UpResult } from "@pulumi/pulumi/automation";
 import { CommandSpec, parseArgs } from "./args";
+import { formatResourceChanges } from "./changes";
+import { confirm, describeError, handleArgs, Io, runCli } from "./cli";
+import { boundShell } from "./hostShell";
 import { CutoverDeps, CutoverOptions, CutoverResult, DEFAULT_GATE, runCutover } from "./migrate/cutover";
-import { hostShell } from "./migrate/hostShell";
 import { legacySystem } from "./migrate/legacy";
 import { cutoverOutputs } from "./migrate/outputs";
-import { Deps, Io, confirm, defaultDeps, describeError, formatResourceChanges, handleArgs, policyPacks, runCli } from "./stackOps";
+import { describeStuck, findStuckResources } from "./stuckReplacements";
+import { defaultDeps, Deps, policyPacks } from "./workspace";
 
 export const MIGRATE_SPEC = {
   command: "npm run migrate --",
@@ -46,6 +49,7 @@ interface MigrateStack {
   getAllConfig(): Promise<ConfigMap>;
   up(opts?: UpOptions): Promise<UpResult>;
   outputs(): Promise<OutputMap>;
+  exportStack(): Promise<Deployment>;
 }
 
 /** Exit status per outcome: 0 done or nothing to do, 1 refused/failed and undone, 3 the undo needs a human. */
@@ -80,13 +84,18 @@ export async function main(argv: string[], io: Io, deps: Deps = defaultDeps): Pr
     io.err(`migrate: stack ${options.stack} is not a production stack: the compose system it replaces is the VPS's\n`);
     return 2;
   }
-  const commandHost = cfg.ssh ? `${cfg.ssh.user}@${cfg.ssh.host}:${cfg.ssh.port}` : "local";
 
   const cutoverDeps: CutoverDeps = {
-    shell: hostShell(commandHost),
+    // The program's own ssh (key, known_hosts) when the stack has ems-infra:ssh.
+    shell: boundShell(cfg.ssh ?? "local"),
+    // Not the release flow: the old system is stopped by now, so no preview (minutes of downtime) and no second
+    // question; only its B3 rule: what a failed run left half-made is replaced, never followed by a plain up.
     async up() {
       try {
-        const result = await stack.up({ onOutput: io.out, policyPacks: policyPacks(deps) });
+        const stuck = findStuckResources(await stack.exportStack());
+        if (stuck.length) io.out(describeStuck(stuck));
+        const replace = stuck.map((s) => s.urn);
+        const result = await stack.up({ onOutput: io.out, policyPacks: policyPacks(deps), ...(replace.length ? { replace } : {}) });
         return { ok: result.summary.result === "succeeded", message: formatResourceChanges(result.summary.resourceChanges) };
       } catch (error) {
         return { ok: false, message: describeError(error) };

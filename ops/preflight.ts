@@ -3,10 +3,12 @@
  *  (a) the configured Traefik can talk to this Docker engine (provider-facts.md B2);
  *  (b) the backups folder has room for a dump of every database (×2 margin);
  *  (c) which containers of today's compose system exist and run, found by their real names;
- *  plus the old backup cron line. Pure parsers and verdicts, and one runner over a {@link HostShell}.
+ *  plus the old backup cron line. Pure parsers and verdicts, and one runner over a {@link BoundShell}.
  */
 import * as semver from "semver";
-import { HostShell, q } from "./migrate/hostShell";
+import { TagVersion, traefikVersion } from "../components/imageRef";
+import { shellQuote as q } from "../components/shell";
+import type { BoundShell } from "./hostShell";
 import { LegacySystem, stopOrder } from "./migrate/legacy";
 
 // --- (a) Traefik ↔ Docker -------------------------------------------------------------------------------
@@ -29,16 +31,6 @@ export const TRAEFIK_NEGOTIATES = { v2: "2.11.31", v3: "3.6.1" } as const;
 export const DOCKER_STRICT_MAJOR = 29;
 const FIX = `set ems-infra:traefik.image to traefik:v${TRAEFIK_NEGOTIATES.v3} or later (or traefik:v${TRAEFIK_NEGOTIATES.v2}+ on v2)`;
 
-/** The version in a Traefik image reference (`traefik:v3.6.1`, `docker.io/library/traefik:3.6@sha256:…`), if it has one. */
-export function traefikVersion(image: string): semver.SemVer | undefined {
-  const withoutDigest = image.split("@")[0];
-  const colon = withoutDigest.lastIndexOf(":");
-  if (colon === -1 || withoutDigest.slice(colon).includes("/")) return undefined;
-  const tag = withoutDigest.slice(colon + 1);
-  if (!/^v?\d+(\.\d+){0,2}([-.].*)?$/.test(tag)) return undefined;
-  return semver.coerce(tag) ?? undefined;
-}
-
 /** `docker version --format '{{.Server.APIVersion}} {{.Server.Version}}'` → its two fields. */
 export function parseEngineVersion(output: string): EngineVersion {
   const [apiVersion, version] = output.trim().split(/\s+/);
@@ -47,10 +39,10 @@ export function parseEngineVersion(output: string): EngineVersion {
 }
 
 /** Whether this Traefik release pins Docker API 1.24 instead of negotiating it. */
-export function pinsOldDockerApi(version: semver.SemVer): boolean {
+export function pinsOldDockerApi(version: TagVersion): boolean {
   if (version.major <= 1) return true;
-  if (version.major === 2) return semver.lt(version, TRAEFIK_NEGOTIATES.v2);
-  if (version.major === 3) return semver.lt(version, TRAEFIK_NEGOTIATES.v3);
+  if (version.major === 2) return semver.lt(version.version, TRAEFIK_NEGOTIATES.v2);
+  if (version.major === 3) return semver.lt(version.version, TRAEFIK_NEGOTIATES.v3);
   return false;
 }
 
@@ -176,6 +168,8 @@ export interface PreflightReport {
 /** The commands the runner sends to the host (exported so the tests run them for real). */
 export const PREFLIGHT_COMMANDS = {
   engine: "docker version --format '{{.Server.APIVersion}} {{.Server.Version}}'",
+  /** The same, of the engine at a Docker endpoint (`ems-infra:docker.host`: ssh://, tcp://, unix://). */
+  engineAt: (dockerHost: string) => `docker -H ${q(dockerHost)} version --format '{{.Server.APIVersion}} {{.Server.Version}}'`,
   containers: "docker ps -a --format '{{.Names}}\t{{.State}}'",
   /** Free space of the folder, or of its nearest existing parent when it does not exist yet. */
   df: (dir: string) => `d=${q(dir)}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -Pk -- "$d"`,
@@ -185,7 +179,18 @@ export const PREFLIGHT_COMMANDS = {
   crontab: "crontab -l 2>/dev/null || true",
 };
 
-export async function runPreflight(shell: HostShell, input: PreflightInput): Promise<PreflightReport> {
+/**
+ * (a) alone, before a deploy: reads the engine's version through `shell` (with `dockerHost`, the engine at that
+ * endpoint) and judges the Traefik image against it. A failure to read the version is a refusal too.
+ */
+export async function checkTraefikEngine(shell: BoundShell, traefikImage: string, dockerHost?: string): Promise<Verdict> {
+  const r = await shell.run(dockerHost ? PREFLIGHT_COMMANDS.engineAt(dockerHost) : PREFLIGHT_COMMANDS.engine, { timeoutMs: 60_000 });
+  const where = dockerHost ?? shell.where;
+  if (r.code !== 0) return { ok: false, message: `cannot read the Docker engine version on ${where} (exit ${r.code}): ${(r.stderr || r.stdout).trim()}` };
+  return traefikDockerVerdict(traefikImage, parseEngineVersion(r.stdout));
+}
+
+export async function runPreflight(shell: BoundShell, input: PreflightInput): Promise<PreflightReport> {
   const problems: string[] = [];
   const notes: string[] = [];
   const must = async (command: string, what: string) => {

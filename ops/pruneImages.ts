@@ -2,7 +2,7 @@
 import type { Io } from "./cli";
 import { imagesToRemove, listImagesCommand, removeImagesCommand, repositoryOf, USED_IMAGES_COMMAND } from "./imageRetention";
 import { HistoryEntry, SERVICES_KEY, versionsOf } from "./rollbackPlan";
-import { commandHostOf, configObject, mapOutput } from "./stackConfig";
+import { configObject, hostTargetOf, mapOutput } from "./stackConfig";
 import type { OpsDeps, StackLike } from "./workspace";
 
 export const KEEP_IMAGES_KEY = "ems-infra:release.keepImages";
@@ -34,16 +34,16 @@ export function recentVersions(history: readonly HistoryEntry[], service: string
 export async function pruneImages(stack: StackLike, history: readonly HistoryEntry[], io: Io, deps: Pick<OpsDeps, "host">): Promise<void> {
   const keep = await keepImagesOf(stack);
   const images = await mapOutput(stack, "images");
-  const commandHost = await commandHostOf(stack);
-  const used = await deps.host.capture(commandHost, USED_IMAGES_COMMAND);
+  const target = await hostTargetOf(stack);
+  const used = await deps.host.capture(target, USED_IMAGES_COMMAND);
   if (used.code !== 0) throw new Error(`image retention skipped: could not list the images in use (${used.stderr.trim()})`);
   for (const [service, ref] of Object.entries(images)) {
     const repository = repositoryOf(ref);
-    const listed = await deps.host.capture(commandHost, listImagesCommand(repository));
+    const listed = await deps.host.capture(target, listImagesCommand(repository));
     if (listed.code !== 0) throw new Error(`image retention skipped for ${service}: ${listed.stderr.trim()}`);
     const remove = imagesToRemove({ images: listed.stdout, usedImageIds: used.stdout, protectedTags: recentVersions(history, service), keep });
     if (remove.length === 0) continue;
-    const code = await deps.host.run(commandHost, removeImagesCommand(repository, remove));
+    const code = await deps.host.run(target, removeImagesCommand(repository, remove));
     io.out(`${code === 0 ? "removed" : "could not remove"} old images of ${service} (keeping the last ${keep}): ${remove.join(", ")}\n`);
   }
 }

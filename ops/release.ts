@@ -1,6 +1,7 @@
 /**
  * The one release flow deploy, rollback and rotate share:
- * print the target → find resources a failed update left half-made (B3) → set config → preview (with the
+ * print the target → find resources a failed update left half-made (B3) → set config → pre-flight (the configured
+ * Traefik can talk to the target Docker engine, provider-facts B2) → preview (with the
  * replacements) → print what restarts → confirm → up → on failure, what to do and the unhealthy containers' logs.
  * Every failure or "no" before `up` puts the config back as it was.
  */
@@ -8,7 +9,9 @@ import type { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { formatResourceChanges, hasChanges } from "./changes";
 import { confirm, describeError, Io } from "./cli";
 import { reportUnhealthy } from "./containers";
-import { commandHostOf, configValue, environmentOf, mapOutput } from "./stackConfig";
+import { boundShell } from "./hostShell";
+import { checkTraefikEngine } from "./preflight";
+import { configValue, dockerHostConfig, environmentOf, hostTargetOf, mapOutput, traefikConfigOf } from "./stackConfig";
 import { describeStuck, findStuckResources } from "./stuckReplacements";
 import { printTarget } from "./target";
 import { OpsDeps, policyPacks, StackLike } from "./workspace";
@@ -62,6 +65,8 @@ export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps:
       io.out(`set ${edit.key}: ${edit.secret ? "a new secret value" : `${before ?? "(unset)"} → ${edit.value}`}\n`);
     }
 
+    await traefikPreflight(stack, io, deps);
+
     const packs = policyPacks(deps);
     const color = io.isTTY ? "always" : "never";
     const restarts = new RestartCollector();
@@ -109,11 +114,25 @@ export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps:
   }
 }
 
+/**
+ * Provider-facts B2, before anything is previewed: the configured Traefik (after the release's edits) must be
+ * able to talk to the engine the program drives (`docker.host`, else the ssh host's, else this machine's).
+ */
+async function traefikPreflight(stack: StackLike, io: Io, deps: OpsDeps): Promise<void> {
+  const traefik = await traefikConfigOf(stack);
+  if (!traefik.manage) return;
+  const dockerHost = await dockerHostConfig(stack);
+  const shell = boundShell(dockerHost ? "local" : await hostTargetOf(stack), deps.host);
+  const verdict = await checkTraefikEngine(shell, traefik.image, dockerHost);
+  if (!verdict.ok) throw new Error(`pre-flight: ${verdict.message}`);
+  io.out(`pre-flight: ${verdict.message}\n`);
+}
+
 /** The unhealthy or exited containers of the stack after a failed up; never throws. */
 async function diagnose(stack: StackLike, deps: OpsDeps): Promise<string> {
   try {
     const environment = await environmentOf(stack);
-    const report = await reportUnhealthy(deps.host, await commandHostOf(stack), environment, await mapOutput(stack, "containers"));
+    const report = await reportUnhealthy(deps.host, await hostTargetOf(stack), environment, await mapOutput(stack, "containers"));
     return `Containers of stack ${stack.name} that are not running healthy:\n${report}`;
   } catch (error) {
     return `(could not read the containers' state: ${describeError(error)})\n`;

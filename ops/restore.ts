@@ -4,7 +4,7 @@
  */
 import * as path from "path";
 import { CommandSpec, UsageError, parseArgs } from "./args";
-import { HostDeps, backupOutputs, defaultHostDeps } from "./hostShell";
+import { HostDeps, backupOutputs, defaultHostDeps, describeHost } from "./hostShell";
 import { shellQuote } from "../components/shell";
 import { Io, confirm, handleArgs, runCli } from "./cli";
 
@@ -58,11 +58,12 @@ export async function main(argv: string[], io: Io, deps: HostDeps = defaultHostD
   const parsed = handleArgs(RESTORE_SPEC, io, () => parseRestoreArgs(argv));
   if (parsed.kind === "exit") return parsed.code;
   const { stack, file, database, yes } = parsed.options;
-  const outputs = backupOutputs(stack, await deps.stackOutputs(stack));
+  const opened = await deps.openStack(stack);
+  const outputs = backupOutputs(stack, opened.outputs);
   const dump = dumpPath(file, outputs.backupDir);
   const target = file.endsWith(".sql") ? "the cluster's roles" : file.endsWith(".sql.gz") ? (database ? `database ${database}` : "the server (a pg_dumpall dump)") : `database ${targetDatabase(file, database)}`;
 
-  io.out(`restore: ${dump} into ${target} of stack ${stack} (on ${outputs.commandHost}); objects in the dump are dropped and recreated\n`);
+  io.out(`restore: ${dump} into ${target} of stack ${stack} (on ${describeHost(opened.target)}); objects in the dump are dropped and recreated\n`);
   if (!yes) {
     if (!io.isTTY) {
       io.err("restore: refusing without a terminal to confirm on: add --yes\n");
@@ -74,7 +75,7 @@ export async function main(argv: string[], io: Io, deps: HostDeps = defaultHostD
     }
   }
   const args = [dump, ...(database ? [database] : [])].map(shellQuote).join(" ");
-  const code = await deps.run(outputs.commandHost, `${outputs.restoreCommand} ${args}`);
+  const code = await deps.run(opened.target, `${outputs.restoreCommand} ${args}`);
   return code === 0 ? 0 : 1;
 }
 

@@ -6,6 +6,7 @@
  * config at that operation. Only `kind: "update"` entries matter (previews, refreshes and
  * destroys never deploy versions).
  */
+import { postgresMajor } from "../components/imageRef";
 
 export const PROJECT = "ems-infra";
 export const SERVICES_KEY = `${PROJECT}:services`;
@@ -161,16 +162,6 @@ function checkPostgresRollback(change: VersionChange): void {
         `restore a backup as described in ${POSTGRES_UPGRADE_DOC}`,
     );
   }
-}
-
-/** `postgres:16.6` → 16, `postgres:15-alpine` → 15; undefined for digests, `latest` or no tag. */
-export function postgresMajor(image: string | undefined): number | undefined {
-  if (!image || image.includes("@")) return undefined;
-  const slash = image.lastIndexOf("/");
-  const colon = image.lastIndexOf(":");
-  if (colon <= slash) return undefined;
-  const match = /^(\d+)(?:[.-]|$)/.exec(image.slice(colon + 1));
-  return match ? Number(match[1]) : undefined;
 }
 
 export interface FormatHistoryOptions {

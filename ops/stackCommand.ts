@@ -1,13 +1,14 @@
 /** The opening every everyday command (status, logs, exec) shares: select the stack, print the target, find the host. */
 import type { Io } from "./cli";
-import { commandHostOf, environmentOf, mapOutput } from "./stackConfig";
+import type { HostTarget } from "./hostShell";
+import { environmentOf, hostTargetOf, mapOutput } from "./stackConfig";
 import { printTarget } from "./target";
 import type { OpsDeps, StackLike } from "./workspace";
 
 export interface OpenedStack {
   stack: StackLike;
-  /** Where host commands run: "local" or user@host:port. */
-  commandHost: string;
+  /** Where host commands run: this machine or the host of `ems-infra:ssh`. */
+  target: HostTarget;
   /** The `com.ems.environment` label value. */
   environment: string;
   /** `containers` output: service → container name (Traefik, Postgres, Portainer, the APIs). */
@@ -17,5 +18,5 @@ export interface OpenedStack {
 export async function openForHost(stackName: string, io: Io, deps: OpsDeps): Promise<OpenedStack> {
   const stack = await deps.openStack(stackName, deps.repoRoot, false);
   await printTarget(stack, io, deps);
-  return { stack, commandHost: await commandHostOf(stack), environment: await environmentOf(stack), named: await mapOutput(stack, "containers") };
+  return { stack, target: await hostTargetOf(stack), environment: await environmentOf(stack), named: await mapOutput(stack, "containers") };
 }

@@ -1,5 +1,9 @@
 /** The few stack config values the ops commands read, straight from the stack (no program run). */
-import type { StackLike } from "./workspace";
+import * as os from "os";
+import { resolveHostPath } from "../stacks/config";
+import { rawSchema } from "../stacks/configSchema";
+import type { HostTarget } from "./hostShell";
+import { REPO_ROOT, StackLike } from "./workspace";
 
 const PROJECT = "ems-infra";
 
@@ -31,27 +35,43 @@ export async function environmentOf(stack: Pick<StackLike, "getConfig" | "name">
   return value;
 }
 
-/** `user@host:port` of `ems-infra:ssh` (defaults root and 22, as the program's schema), or undefined. */
-export async function sshTargetOf(stack: Pick<StackLike, "getConfig">): Promise<string | undefined> {
-  const ssh = await configObject(stack, "ssh");
-  if (!ssh || typeof ssh.host !== "string") return undefined;
-  const user = typeof ssh.user === "string" ? ssh.user : "root";
-  const port = typeof ssh.port === "number" || typeof ssh.port === "string" ? String(ssh.port) : "22";
-  return `${user}@${ssh.host}:${port}`;
+/**
+ * Where the stack's host commands run, as the program reaches the host: `ems-infra:ssh` read with the program's
+ * own schema (defaults root, 22, ~/.ssh/known_hosts; paths resolved from this project folder), else this machine.
+ */
+export async function hostTargetOf(stack: Pick<StackLike, "getConfig">, home = os.homedir(), cwd = REPO_ROOT): Promise<HostTarget> {
+  const raw = await configValue(stack, `${PROJECT}:ssh`);
+  if (raw === undefined) return "local";
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new Error(`${PROJECT}:ssh: must be an object (got ${JSON.stringify(raw.slice(0, 40))})`);
+  }
+  const parsed = rawSchema.shape.ssh.unwrap().safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${[`${PROJECT}:ssh`, ...issue.path.map(String)].join(".")}: ${issue.message}`);
+  }
+  const ssh = parsed.data;
+  const resolve = (p: string) => resolveHostPath(p, home, cwd);
+  return { ...ssh, knownHostsFile: resolve(ssh.knownHostsFile), ...(ssh.identityFile ? { identityFile: resolve(ssh.identityFile) } : {}) };
+}
+
+/** `ems-infra:traefik` with the program's defaults (image, manage); a bad value throws naming the key. */
+export async function traefikConfigOf(stack: Pick<StackLike, "getConfig">): Promise<{ image: string; manage: boolean }> {
+  const parsed = rawSchema.shape.traefik.safeParse(await configObject(stack, "traefik"));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${[`${PROJECT}:traefik`, ...issue.path.map(String)].join(".")}: ${issue.message}`);
+  }
+  return { image: parsed.data.image, manage: parsed.data.manage };
 }
 
 /** `ems-infra:docker.host`, or undefined. */
 export async function dockerHostConfig(stack: Pick<StackLike, "getConfig">): Promise<string | undefined> {
   const docker = await configObject(stack, "docker");
   return typeof docker?.host === "string" && docker.host !== "" ? docker.host : undefined;
-}
-
-/** Where host commands run: the stack's `commandHost` output, else derived from `ems-infra:ssh` like the program does. */
-export async function commandHostOf(stack: Pick<StackLike, "getConfig" | "outputs">): Promise<string> {
-  const outputs = await stack.outputs().catch(() => ({}) as Record<string, { value: unknown }>);
-  const fromOutput = outputs.commandHost?.value;
-  if (typeof fromOutput === "string" && fromOutput !== "") return fromOutput;
-  return (await sshTargetOf(stack)) ?? "local";
 }
 
 /** A string-to-string map output (`containers`, `urls`), empty when absent. */

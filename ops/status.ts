@@ -80,8 +80,8 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
   });
   if (args.kind === "exit") return args.code;
   try {
-    const { stack, commandHost, environment, named } = await openForHost(args.options.stack, io, deps);
-    const containers = await findContainers(deps.host, commandHost, environment, named);
+    const { stack, target, environment, named } = await openForHost(args.options.stack, io, deps);
+    const containers = await findContainers(deps.host, target, environment, named);
     const missing = Object.entries(named)
       .filter(([, name]) => !containers.some((c) => c.name === name))
       .map(([service]) => service);
@@ -92,13 +92,13 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
 
     const backupDir = await stringOutput(stack, "backupDir");
     if (backupDir) {
-      const dump = (await deps.host.capture(commandHost, newestDumpCommand(backupDir))).stdout.trim();
+      const dump = (await deps.host.capture(target, newestDumpCommand(backupDir))).stdout.trim();
       const [name, bytes, when] = dump.split("\t");
       io.out(`newest dump: ${dump ? `${backupDir}/${name} (${formatSize(Number(bytes))}, ${when})` : `none in ${backupDir}`}\n`);
     }
     const backupLog = await stringOutput(stack, "backupLog");
     if (backupLog) {
-      const line = (await deps.host.capture(commandHost, lastLogLineCommand(backupLog))).stdout.trim();
+      const line = (await deps.host.capture(target, lastLogLineCommand(backupLog))).stdout.trim();
       io.out(`backup log:  ${line || `(empty: ${backupLog})`}\n`);
     }
 

@@ -5,7 +5,8 @@
 import * as path from "path";
 import { backendUrl, localBackendDir } from "./backend";
 import type { Io } from "./cli";
-import { dockerHostConfig, sshTargetOf } from "./stackConfig";
+import { describeHost } from "./hostShell";
+import { dockerHostConfig, hostTargetOf } from "./stackConfig";
 import type { OpsDeps, StackLike } from "./workspace";
 
 /** The backend in use, for messages: the URL, or what Pulumi falls back to without one. */
@@ -17,8 +18,8 @@ export function backendLabel(deps: Pick<OpsDeps, "env" | "readFile" | "repoRoot"
 export async function dockerHostLabel(stack: Pick<StackLike, "getConfig">, env: NodeJS.ProcessEnv): Promise<string> {
   const explicit = await dockerHostConfig(stack);
   if (explicit) return explicit;
-  const ssh = await sshTargetOf(stack);
-  if (ssh) return `ssh://${ssh}`;
+  const ssh = await hostTargetOf(stack);
+  if (ssh !== "local") return `ssh://${describeHost(ssh)}`;
   return `this machine (${env.DOCKER_HOST ?? "unix:///var/run/docker.sock"})`;
 }
 
@@ -49,6 +50,6 @@ export async function refuseStackCreation(stackName: string, deps: OpsDeps): Pro
 /** In CI, prod must name its host (`ems-infra:ssh` or `ems-infra:docker.host`): the runner's Docker is never the target. */
 export async function refuseCiTarget(stack: StackLike, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   if (env.CI !== "true" || stack.name !== "prod") return undefined;
-  if ((await sshTargetOf(stack)) || (await dockerHostConfig(stack))) return undefined;
+  if ((await hostTargetOf(stack)) !== "local" || (await dockerHostConfig(stack))) return undefined;
   return "in CI the prod stack needs ems-infra:ssh or ems-infra:docker.host: without them it would act on the runner's own Docker";
 }

@@ -8,13 +8,24 @@ import { labelsToDynamicConfig, validateDynamic, validateStatic } from "./suppor
 const CASES: Array<[string, TraefikConfigArgs, { host: string; port: number; certResolver?: string }]> = [
   [
     "dev (mkcert)",
-    { tls: { mode: "mkcert", certsDir: "/home/dev/Projects/Working/ems_system/servers/infra/certs" }, network: "ems_system_net", dashboard: true, rateLimit: { average: 100, burst: 200 } },
+    {
+      tls: { mode: "mkcert", certsDir: "/home/dev/Projects/Working/ems_system/servers/infra/certs" },
+      network: "ems_system_net",
+      dashboard: true,
+      rateLimit: { average: 100, burst: 200 },
+    },
     { host: "api.ems.local", port: 8181 },
   ],
   [
     "prod (acme)",
     {
-      tls: { mode: "acme", email: "admin@edumigsoft.com.br", storageDir: "/root/infra/letsencrypt", storageFile: "ems_system.json", resolver: "ems_system_resolver" },
+      tls: {
+        mode: "acme",
+        email: "admin@edumigsoft.com.br",
+        storageDir: "/root/infra/letsencrypt",
+        storageFile: "ems_system.json",
+        resolver: "ems_system_resolver",
+      },
       network: "ems_system_net",
       dashboard: true,
       rateLimit: { average: 50, burst: 100 },
@@ -23,12 +34,19 @@ const CASES: Array<[string, TraefikConfigArgs, { host: string; port: number; cer
   ],
 ];
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- generated YAML documents are untyped
 type Obj = Record<string, any>;
 
 describe.each(CASES)("%s", (_name, args, api) => {
   const staticConfig = traefikStaticConfig(args) as Obj;
   const fileConfig = traefikDynamicConfig(args) as Obj;
-  const labels = traefikLabels({ routerName: "ems", host: api.host, port: api.port, certResolver: api.certResolver, network: args.network });
+  const labels = traefikLabels({
+    routerName: "ems",
+    host: api.host,
+    port: api.port,
+    certResolver: api.certResolver,
+    network: args.network,
+  });
   const labelConfig = labelsToDynamicConfig(labels, { serverHost: "ems-api" });
 
   it("static configuration (traefik.yml) matches the schema, as an object and as the YAML uploaded", () => {
@@ -44,7 +62,9 @@ describe.each(CASES)("%s", (_name, args, api) => {
   it("API container labels convert cleanly and match the schema", () => {
     expect(validateDynamic(labelConfig)).toEqual([]);
     expect(labelConfig.http.routers.ems).toMatchObject({ entryPoints: ["websecure"], rule: `Host(\`${api.host}\`)` });
-    expect(labelConfig.http.services.ems).toEqual({ loadBalancer: { servers: [{ url: `http://ems-api:${api.port}` }] } });
+    expect(labelConfig.http.services.ems).toEqual({
+      loadBalancer: { servers: [{ url: `http://ems-api:${api.port}` }] },
+    });
   });
 
   it("every reference resolves: entry points, @file middlewares, services, certificate resolvers", () => {
@@ -55,26 +75,38 @@ describe.each(CASES)("%s", (_name, args, api) => {
     const resolvers = Object.keys(staticConfig.certificatesResolvers ?? {});
     const problems: string[] = [];
     for (const [name, router] of Object.entries<Obj>(labelConfig.http?.routers ?? {})) {
-      for (const ep of router.entryPoints ?? []) if (!entryPoints.includes(ep)) problems.push(`router ${name}: entry point ${ep} not defined`);
+      for (const ep of router.entryPoints ?? [])
+        if (!entryPoints.includes(ep)) problems.push(`router ${name}: entry point ${ep} not defined`);
       for (const mw of router.middlewares ?? []) {
         const [mwName, provider] = String(mw).split("@");
-        if (provider === "file" ? !fileMiddlewares.includes(mwName) : provider === undefined ? !labelMiddlewares.includes(mwName) : false) {
+        if (
+          provider === "file"
+            ? !fileMiddlewares.includes(mwName)
+            : provider === undefined
+              ? !labelMiddlewares.includes(mwName)
+              : false
+        ) {
           problems.push(`router ${name}: middleware ${mw} not defined`);
         }
       }
-      if (!String(router.service).endsWith("@internal") && !services.includes(router.service)) problems.push(`router ${name}: service ${router.service} not defined`);
+      if (!String(router.service).endsWith("@internal") && !services.includes(router.service))
+        problems.push(`router ${name}: service ${router.service} not defined`);
       const resolver = router.tls?.certResolver;
-      if (resolver !== undefined && !resolvers.includes(resolver)) problems.push(`router ${name}: certificate resolver ${resolver} not defined`);
+      if (resolver !== undefined && !resolvers.includes(resolver))
+        problems.push(`router ${name}: certificate resolver ${resolver} not defined`);
     }
     const websecureResolver = staticConfig.entryPoints?.websecure?.http?.tls?.certResolver;
-    if (websecureResolver !== undefined && !resolvers.includes(websecureResolver)) problems.push(`websecure: certificate resolver ${websecureResolver} not defined`);
+    if (websecureResolver !== undefined && !resolvers.includes(websecureResolver))
+      problems.push(`websecure: certificate resolver ${websecureResolver} not defined`);
     expect(problems).toEqual([]);
   });
 
   it("uses the certificate source of its mode", () => {
     if (args.tls.mode === "acme") {
       expect(Object.keys(staticConfig.certificatesResolvers ?? {})).toEqual([api.certResolver]);
-      expect(staticConfig.certificatesResolvers[args.tls.resolver].acme.storage).toBe(`/letsencrypt/${args.tls.storageFile}`);
+      expect(staticConfig.certificatesResolvers[args.tls.resolver].acme.storage).toBe(
+        `/letsencrypt/${args.tls.storageFile}`,
+      );
       expect(fileConfig.tls.certificates).toBeUndefined();
     } else {
       expect(staticConfig.certificatesResolvers).toBeUndefined();

@@ -91,15 +91,29 @@ describe("labelsToDynamicConfig", () => {
     ["traefik.http.routers.ems.tls.certresolvers", "le", '"certresolvers" is not a Traefik setting here'],
     ["traefik.http.middlewares.m.basicauth.user", "a:b", '"user" is not a Traefik setting here'],
     ["traefik.http.middlewares.m.basicaut.users", "a:b", '"basicaut" is not a Traefik setting here'],
-    ["traefik.http.services.s.loadbalancer.server.prot", "80", '"server.prot" is not understood (expected port, scheme, url)'],
+    [
+      "traefik.http.services.s.loadbalancer.server.prot",
+      "80",
+      '"server.prot" is not understood (expected port, scheme, url)',
+    ],
     ["traefik.http.routes.ems.rule", "Host(`x`)", '"routes" is not a Traefik setting here'],
-    ["traefik.htp.routers.ems.rule", "Host(`x`)", "expected traefik.http|tcp|udp.<routers|services|middlewares>.<name>..."],
+    [
+      "traefik.htp.routers.ems.rule",
+      "Host(`x`)",
+      "expected traefik.http|tcp|udp.<routers|services|middlewares>.<name>...",
+    ],
     ["traefik.http.routers.ems.priority", "high", 'expects integer, got "high"'],
-    ["traefik.http.routers.ems.tls", "yes", 'is a section: only "true" (enable with defaults) is understood, got "yes"'],
+    [
+      "traefik.http.routers.ems.tls",
+      "yes",
+      'is a section: only "true" (enable with defaults) is understood, got "yes"',
+    ],
     ["traefik.docker.lbswarm", "true", "expected traefik.http|tcp|udp.<routers|services|middlewares>.<name>..."],
     ["com.example.owner", "me", "is not a Traefik label"],
   ])("rejects %s, naming the label", (label, value, reason) => {
-    expect(() => labelsToDynamicConfig({ ...API_LABELS, [label]: value })).toThrow(new TraefikLabelError(label, reason));
+    expect(() => labelsToDynamicConfig({ ...API_LABELS, [label]: value })).toThrow(
+      new TraefikLabelError(label, reason),
+    );
     expect(() => labelsToDynamicConfig({ [label]: value })).toThrow(`Traefik label "${label}": ${reason}`);
   });
 });
@@ -110,7 +124,9 @@ describe("validateDynamic", () => {
       validateDynamic({
         tls: {
           options: { default: { minVersion: "VersionTLS12", sniStrict: true } },
-          stores: { default: { defaultCertificate: { certFile: "/certs/local.pem", keyFile: "/certs/local-key.pem" } } },
+          stores: {
+            default: { defaultCertificate: { certFile: "/certs/local.pem", keyFile: "/certs/local-key.pem" } },
+          },
           certificates: [{ certFile: "/certs/local.pem", keyFile: "/certs/local-key.pem" }],
         },
         http: { middlewares: { "ems-ratelimit": { rateLimit: { average: 100, burst: 200 } } } },
@@ -119,11 +135,15 @@ describe("validateDynamic", () => {
   });
 
   it("reports schema violations", () => {
-    expect(validateDynamic({ tls: { options: { default: { minVersion: 12 } } } })).toEqual(["/tls/options/default/minVersion must be string"]);
-    expect(validateDynamic({ http: { routers: { r: { rule: "Host(`x`)", service: "s", entryPoints: "websecure" } } } })).toEqual([
-      "/http/routers/r/entryPoints must be array",
+    expect(validateDynamic({ tls: { options: { default: { minVersion: 12 } } } })).toEqual([
+      "/tls/options/default/minVersion must be string",
     ]);
-    expect(validateDynamic({ http: { routers: { r: { rule: "Host(`x`)" } } } })).toEqual(["/http/routers/r must have required property 'service'"]);
+    expect(
+      validateDynamic({ http: { routers: { r: { rule: "Host(`x`)", service: "s", entryPoints: "websecure" } } } }),
+    ).toEqual(["/http/routers/r/entryPoints must be array"]);
+    expect(validateDynamic({ http: { routers: { r: { rule: "Host(`x`)" } } } })).toEqual([
+      "/http/routers/r must have required property 'service'",
+    ]);
     expect(validateDynamic("tls:\n  option: {}\n")).toEqual(["/tls must NOT have additional properties (option)"]);
   });
 });
@@ -134,8 +154,15 @@ describe("validateStatic", () => {
       web: { address: ":80", http: { redirections: { entryPoint: { to: "websecure", scheme: "https" } } } },
       websecure: { address: ":443" },
     },
-    providers: { docker: { exposedByDefault: false, network: "proxy" }, file: { filename: "/etc/traefik/dynamic.yml", watch: true } },
-    certificatesResolvers: { letsencrypt: { acme: { email: "ops@example.com", storage: "/acme/acme.json", httpChallenge: { entryPoint: "web" } } } },
+    providers: {
+      docker: { exposedByDefault: false, network: "proxy" },
+      file: { filename: "/etc/traefik/dynamic.yml", watch: true },
+    },
+    certificatesResolvers: {
+      letsencrypt: {
+        acme: { email: "ops@example.com", storage: "/acme/acme.json", httpChallenge: { entryPoint: "web" } },
+      },
+    },
     api: { dashboard: true },
     log: { level: "INFO" },
     accessLog: {},
@@ -147,10 +174,14 @@ describe("validateStatic", () => {
   });
 
   it("reports schema violations, and unknown top-level keys", () => {
-    expect(validateStatic({ ...valid, entryPoints: { websecure: { address: 443 } } })).toEqual(["/entryPoints/websecure/address must be string"]);
+    expect(validateStatic({ ...valid, entryPoints: { websecure: { address: 443 } } })).toEqual([
+      "/entryPoints/websecure/address must be string",
+    ]);
     expect(validateStatic({ ...valid, providers: { docker: { exposedbydefault: false } } })).toEqual([
       "/providers/docker must NOT have additional properties (exposedbydefault)",
     ]);
-    expect(validateStatic({ ...valid, entrypoints: {} })).toEqual(["(root) must NOT have additional properties (entrypoints)"]);
+    expect(validateStatic({ ...valid, entrypoints: {} })).toEqual([
+      "(root) must NOT have additional properties (entrypoints)",
+    ]);
   });
 });

@@ -14,8 +14,8 @@
 #   ROLE_PASSWORD_<role>   the password of each role (required for every role of SERVICE_ROLES)
 #
 # For each pair: the role is created (LOGIN, no superuser, no CREATEDB/CREATEROLE) when missing, and given its
-# password; the database is created owned by the role when missing (an existing one keeps its owner, rows and
-# grants); CONNECT and TEMPORARY on it are revoked from PUBLIC and CONNECT granted to the role, so a service
+# password (an existing role loses superuser, CREATEDB, CREATEROLE and REPLICATION); the database is created
+# owned by the role when missing (an existing one keeps its rows and grants and is given to the role); CONNECT and TEMPORARY on it are revoked from PUBLIC and CONNECT granted to the role, so a service
 # cannot connect to another service's database. Passwords are read by psql with \getenv, never echoed, and
 # statement logging is off for those sessions.
 # Output: one "ensure-databases: ..." line per step. Exit status: 0 ok, 1 failure. Needs psql >= 15.
@@ -87,6 +87,10 @@ SQL
     fail "$role: cannot query the server"
   fi
   if [ "$role_exists" = 1 ]; then
+    # A role made by hand (today's VPS) may have more rights than a service needs: take them away.
+    q -v role="$role" <<'SQL' || fail "$role: ALTER ROLE failed"
+ALTER ROLE :"role" NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;
+SQL
     log "role $role exists"
   else
     q -v role="$role" <<'SQL' || fail "$role: CREATE ROLE failed"
@@ -102,7 +106,12 @@ SELECT 1 FROM pg_database WHERE datname = :'db';
 SQL
   ) || fail "$db: cannot query the server"
   if [ "$db_exists" = 1 ]; then
-    log "$db exists"
+    # An existing database (today's VPS: owned by the superuser, the role with GRANT ALL) keeps its rows and
+    # grants; the service's role becomes its owner, as for one created here.
+    q -v db="$db" -v role="$role" <<'SQL' || fail "$db: ALTER DATABASE OWNER failed"
+ALTER DATABASE :"db" OWNER TO :"role";
+SQL
+    log "$db exists, owned by $role"
   else
     q -v db="$db" -v role="$role" <<'SQL' || fail "$db: CREATE DATABASE failed"
 CREATE DATABASE :"db" OWNER :"role";

@@ -2,7 +2,7 @@
  * The host commands of the cut-over, as POSIX `sh` strings (dash runs them on Debian). Every value is
  * quoted with `q`; secrets travel on stdin only. The rehearsal test runs each of them against dockerd.
  */
-import { q } from "./hostShell";
+import { shellQuote as q } from "../../components/shell";
 
 /** `20261201T195500Z` for a time in ms. */
 export function stamp(ms: number): string {

@@ -12,7 +12,7 @@
 import * as path from "path";
 import { PreflightReport, runPreflight, withoutLines } from "../preflight";
 import { CUTOVER_COMMANDS as C, stamp } from "./commands";
-import { HostShell } from "./hostShell";
+import type { BoundShell } from "../hostShell";
 import { LegacySystem, startOrder, stopOrder } from "./legacy";
 
 /** One API the health gate asks through the new Traefik. */
@@ -37,7 +37,7 @@ export interface CutoverOutputs {
 
 /** Everything the cut-over does goes through these (the CLI wires Pulumi; the tests pass fakes or dockerd). */
 export interface CutoverDeps {
-  shell: HostShell;
+  shell: BoundShell;
   /** `pulumi up` of the stack. */
   up(): Promise<{ ok: boolean; message: string }>;
   /** The stack's outputs (after an up). */

@@ -57,7 +57,15 @@ const ROUTER = "traefik.http.routers.ems-system-ems";
 
 describe("traefikLabels", () => {
   test("exact labels of an ACME router (prod: the VPS's resolver, the EMS server's port 8181)", () => {
-    expect(traefikLabels({ routerName: "ems-system-ems", host: "api.ems.edumigsoft.com.br", port: 8181, certResolver: "ems_system_resolver", network: "ems_system_net" })).toEqual({
+    expect(
+      traefikLabels({
+        routerName: "ems-system-ems",
+        host: "api.ems.edumigsoft.com.br",
+        port: 8181,
+        certResolver: "ems_system_resolver",
+        network: "ems_system_net",
+      }),
+    ).toEqual({
       "traefik.enable": "true",
       "traefik.docker.network": "ems_system_net",
       [`${ROUTER}.rule`]: "Host(`api.ems.edumigsoft.com.br`)",
@@ -72,7 +80,9 @@ describe("traefikLabels", () => {
   });
 
   test("exact labels of an mkcert router (dev: SMS on 8080, TLS from the file certificate, no resolver)", () => {
-    expect(traefikLabels({ routerName: "ems-system-sms", host: "api.sms.local", port: 8080, network: "ems_system_net" })).toEqual({
+    expect(
+      traefikLabels({ routerName: "ems-system-sms", host: "api.sms.local", port: 8080, network: "ems_system_net" }),
+    ).toEqual({
       "traefik.enable": "true",
       "traefik.docker.network": "ems_system_net",
       "traefik.http.routers.ems-system-sms.rule": "Host(`api.sms.local`)",
@@ -85,7 +95,13 @@ describe("traefikLabels", () => {
   });
 
   test("the labels are valid Traefik v3 dynamic configuration", () => {
-    const labels = traefikLabels({ routerName: "ems-system-ems", host: "api.ems.edumigsoft.com.br", port: 8181, certResolver: "ems_system_resolver", network: "ems_system_net" });
+    const labels = traefikLabels({
+      routerName: "ems-system-ems",
+      host: "api.ems.edumigsoft.com.br",
+      port: 8181,
+      certResolver: "ems_system_resolver",
+      network: "ems_system_net",
+    });
     expect(validateDynamic(labelsToDynamicConfig(labels))).toEqual([]);
   });
 });
@@ -93,7 +109,10 @@ describe("traefikLabels", () => {
 describe("two versions of the same service", () => {
   let run: ComponentRun<ApiService[]>;
   beforeAll(async () => {
-    run = await runComponents(() => [new ApiService("ems-old", ARGS("1.2.0")), new ApiService("ems-new", ARGS("1.2.1"))]);
+    run = await runComponents(() => [
+      new ApiService("ems-old", ARGS("1.2.0")),
+      new ApiService("ems-new", ARGS("1.2.1")),
+    ]);
   });
 
   test("carry identical labels, so Traefik balances one router over both during a deploy", () => {
@@ -121,7 +140,10 @@ describe("the container (registry image)", () => {
 
   test("the image is pulled once, kept for rollbacks, and run by digest (exposed as imageRef); the url is https://<host>", async () => {
     const c = run.get(T.container, "ems");
-    expect(run.get(T.image, "ems-image").inputs).toEqual({ name: "ghcr.io/edumigsoft/ems-server:1.2.1", keepLocally: true });
+    expect(run.get(T.image, "ems-image").inputs).toEqual({
+      name: "ghcr.io/edumigsoft/ems-server:1.2.1",
+      keepLocally: true,
+    });
     expect(c.inputs.image).toMatch(/^ghcr\.io\/edumigsoft\/ems-server@sha256:[0-9a-f]{64}$/);
     expect(await unwrap(run.result.imageRef)).toBe(c.inputs.image);
     expect(await unwrap(run.result.url)).toBe("https://api.ems.edumigsoft.com.br");
@@ -136,7 +158,11 @@ describe("the container (registry image)", () => {
   test("no credential in envs: the plain environment exactly, sorted, not even a secret", async () => {
     const c = run.get(T.container, "ems");
     expect(await isSecretInput(c.props.envs)).toBe(false);
-    expect(c.inputs.envs).toEqual(Object.keys(ENV("1.2.1")).sort().map((k) => `${k}=${ENV("1.2.1")[k]}`));
+    expect(c.inputs.envs).toEqual(
+      Object.keys(ENV("1.2.1"))
+        .sort()
+        .map((k) => `${k}=${ENV("1.2.1")[k]}`),
+    );
     const text = JSON.stringify(c.inputs.envs);
     for (const [name, value] of Object.entries(SECRETS)) {
       expect(text).not.toContain(value);
@@ -146,7 +172,9 @@ describe("the container (registry image)", () => {
 
   test("uploads: the committed ems-run binary (executable) and /run/ems/secrets.env holding the credentials, a secret", async () => {
     const c = run.get(T.container, "ems");
-    const uploads = plainInput<{ file: string; content?: string; contentBase64?: string; executable?: boolean }[]>(c.inputs.uploads);
+    const uploads = plainInput<{ file: string; content?: string; contentBase64?: string; executable?: boolean }[]>(
+      c.inputs.uploads,
+    );
     expect(uploads.map((u) => u.file)).toEqual(["/run/ems/ems-run", "/run/ems/secrets.env"]);
     expect(uploads[0]).toEqual({ file: "/run/ems/ems-run", contentBase64: emsRunBase64(), executable: true });
     expect(crypto.createHash("sha256").update(Buffer.from(uploads[0].contentBase64!, "base64")).digest("hex")).toBe(
@@ -168,16 +196,23 @@ describe("the container (registry image)", () => {
     expect(healthcheck.tests.slice(0, 5)).toEqual(["CMD", "/run/ems/ems-run", "--probe", "8181", "/api/v1/health"]);
     expect(healthcheck).toEqual({
       tests: probeHealthcheckTests(8181, "/api/v1/health"),
-      interval: "60s",
+      // Go's spelling of 60 s and 120 s, the one the provider reads back (any other is a diff on every run).
+      interval: "1m0s",
       startInterval: "2s",
-      startPeriod: "120s",
+      startPeriod: "2m0s",
       timeout: "5s",
       retries: 3,
     });
   });
 
   test("the health timings come from the arguments (tests and laptops make them short)", async () => {
-    const quick = await runComponents(() => new ApiService("ems", { ...ARGS(), health: { timeoutSeconds: 20, intervalSeconds: 3, startIntervalSeconds: 1 } }));
+    const quick = await runComponents(
+      () =>
+        new ApiService("ems", {
+          ...ARGS(),
+          health: { timeoutSeconds: 20, intervalSeconds: 3, startIntervalSeconds: 1 },
+        }),
+    );
     const c = quick.get(T.container, "ems");
     expect(c.inputs.healthcheck).toMatchObject({ interval: "3s", startInterval: "1s", startPeriod: "20s" });
     expect(c.inputs.waitTimeout).toBe(20);
@@ -196,7 +231,8 @@ describe("the container (registry image)", () => {
     const { opts } = run.get(T.container, "ems");
     expect(opts.deleteBeforeReplace).toBe(false);
     expect(opts.replaceOnChanges).toEqual(["*"]);
-    expect(opts.ignoreChanges).toEqual(["logOpts"]);
+    // startInterval: engines before Docker 25 drop it and read it back as 0s.
+    expect(opts.ignoreChanges).toEqual(["logOpts", "healthcheck.startInterval"]);
   });
 
   test("memory limit with swap at the same value, log rotation, hardening", () => {
@@ -212,8 +248,16 @@ describe("the container (registry image)", () => {
 
   test("mounts uploads at UPLOAD_PATH and logs where the server writes them ($HOME/Documents/MeuAppDart/logs); joins the proxy and database networks", () => {
     const c = run.get(T.container, "ems");
-    expect(mountAt(c, "/app/uploads")).toEqual({ type: "bind", source: "/root/ems_system/data/uploads/ems", target: "/app/uploads" });
-    expect(mountAt(c, "/app/Documents/MeuAppDart/logs")).toEqual({ type: "bind", source: "/root/ems_system/data/logs/ems", target: "/app/Documents/MeuAppDart/logs" });
+    expect(mountAt(c, "/app/uploads")).toEqual({
+      type: "bind",
+      source: "/root/ems_system/data/uploads/ems",
+      target: "/app/uploads",
+    });
+    expect(mountAt(c, "/app/Documents/MeuAppDart/logs")).toEqual({
+      type: "bind",
+      source: "/root/ems_system/data/logs/ems",
+      target: "/app/Documents/MeuAppDart/logs",
+    });
     expect(c.inputs.networksAdvanced).toEqual([{ name: "ems_system_net" }, { name: "ems_system_db" }]);
   });
 
@@ -227,7 +271,12 @@ describe("the container (registry image)", () => {
 });
 
 describe("a local image (built on this machine by dev.sh / docker build)", () => {
-  const localArgs = (version: string): ApiServiceArgs => ({ ...ARGS(version), image: "ems-server", version, imageSource: "local" });
+  const localArgs = (version: string): ApiServiceArgs => ({
+    ...ARGS(version),
+    image: "ems-server",
+    version,
+    imageSource: "local",
+  });
   /** What the mocked getRemoteImage returns for an image name (test/support/mockRuntime.ts mockInvoke). */
   const imageIdOf = (name: string) => `sha256:${crypto.createHash("sha256").update(name).digest("hex")}`;
 

@@ -17,7 +17,10 @@ test("the crontab line, exactly", () => {
 });
 
 test("the crontab line quotes folders with spaces", () => {
-  const line = backupCronLine({ ...ARGS, backupDir: "/srv/my backups", scriptsDir: "/srv/bin dir", logFile: "/srv/log dir/backup.log" }, "ems_system-postgres");
+  const line = backupCronLine(
+    { ...ARGS, backupDir: "/srv/my backups", scriptsDir: "/srv/bin dir", logFile: "/srv/log dir/backup.log" },
+    "ems_system-postgres",
+  );
   expect(line).toBe(
     "0 3 * * * BACKUP_DIR='/srv/my backups' KEEP_DAILY=14 KEEP_WEEKLY=8 PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' " +
       "'/srv/bin dir/backup.sh' >> '/srv/log dir/backup.log' 2>&1 # ems-infra:ems_system-backup",
@@ -32,7 +35,9 @@ test("the installer writes backup.sh, backup-retention.sh and restore.sh verbati
     // A line equal to the here-document's end marker would cut the script short.
     expect(body.split("\n")).not.toContain("EMS_INFRA_EOF");
     const start = `cat > /root/ems_system/data/bin/${file} <<'EMS_INFRA_EOF'\n`;
-    expect(script).toContain(`${start}${body.replace(/\n?$/, "\n")}EMS_INFRA_EOF\nchmod 755 /root/ems_system/data/bin/${file}\n`);
+    expect(script).toContain(
+      `${start}${body.replace(/\n?$/, "\n")}EMS_INFRA_EOF\nchmod 755 /root/ems_system/data/bin/${file}\n`,
+    );
   }
   expect(script).toContain(`printf '%s\\n' '${CRON.replace(/'/g, `'"'"'`)}' >>`);
   expect(script.startsWith("set -eu\n")).toBe(true);
@@ -53,8 +58,15 @@ test("the component runs the installer with `sh -s` on the host, re-running it a
 });
 
 test("over SSH when a connection is given: the same local Command, `sh -s` as ssh's one remote argument", async () => {
-  const connection = { host: "vps.edumigsoft.com.br", user: "root", port: 22, knownHostsFile: "/root/.ssh/known_hosts" };
-  const run = await runComponents(() => new Backup("backup", { ...ARGS, postgresContainer: "ems_system-postgres", connection }));
+  const connection = {
+    host: "vps.edumigsoft.com.br",
+    user: "root",
+    port: 22,
+    knownHostsFile: "/root/.ssh/known_hosts",
+  };
+  const run = await runComponents(
+    () => new Backup("backup", { ...ARGS, postgresContainer: "ems_system-postgres", connection }),
+  );
   expect(run.ofType(T.remoteCommand)).toEqual([]);
   const cmd = run.get(T.localCommand, "backup-schedule");
   expect(cmd.inputs.create).toBe(sshCommand(connection, "sh -s"));

@@ -10,7 +10,14 @@ test("values given are used as they are, as secrets, and nothing is generated fo
     () =>
       new Credentials("credentials", {
         postgresPassword: "given-postgres-password",
-        services: [{ name: "ems", jwtKey: pulumi.output("given-jwt-key-0123456789abcdefghijkl"), apiKey: "given-api-key-0123", dbPassword: "given-ems-db-password" }],
+        services: [
+          {
+            name: "ems",
+            jwtKey: pulumi.output("given-jwt-key-0123456789abcdefghijkl"),
+            apiKey: "given-api-key-0123",
+            dbPassword: "given-ems-db-password",
+          },
+        ],
       }),
   );
   expect(run.ofType(T.randomPassword).map((r) => r.name)).toEqual(["credentials-postgres-bootstrap-password"]);
@@ -23,11 +30,18 @@ test("values given are used as they are, as secrets, and nothing is generated fo
   expect(await unwrap(services.ems.dbPassword)).toBe("given-ems-db-password");
   expect(dashboardSalt).toBeUndefined();
   // Even a plain value handed in comes out secret.
-  for (const o of [postgresPassword, services.ems.jwtKey, services.ems.apiKey, services.ems.dbPassword]) expect(await isSecretInput(o)).toBe(true);
+  for (const o of [postgresPassword, services.ems.jwtKey, services.ems.apiKey, services.ems.dbPassword])
+    expect(await isSecretInput(o)).toBe(true);
 });
 
 test("missing values are generated as RandomPasswords (letters and digits only, fixed lengths), secret, under the component", async () => {
-  const run = await runComponents(() => new Credentials("credentials", { services: [{ name: "ems" }, { name: "sms", apiKey: "given-sms-api-key-01" }], dashboardSalt: true }));
+  const run = await runComponents(
+    () =>
+      new Credentials("credentials", {
+        services: [{ name: "ems" }, { name: "sms", apiKey: "given-sms-api-key-01" }],
+        dashboardSalt: true,
+      }),
+  );
   const generated = Object.fromEntries(run.ofType(T.randomPassword).map((r) => [r.name, r.inputs]));
   expect(generated).toEqual({
     "credentials-postgres-password": { length: 32, special: false },
@@ -39,7 +53,8 @@ test("missing values are generated as RandomPasswords (letters and digits only, 
     "credentials-sms-db-password": { length: 32, special: false },
     "credentials-dashboard-salt": { length: 22, special: false },
   });
-  for (const r of run.ofType(T.randomPassword)) expect(typeOfUrn(await urnOf(r.opts.parent!))).toBe("ems:infra:Credentials");
+  for (const r of run.ofType(T.randomPassword))
+    expect(typeOfUrn(await urnOf(r.opts.parent!))).toBe("ems:infra:Credentials");
 
   const { postgresPassword, services, dashboardSalt } = run.result;
   expect(await unwrap(postgresPassword)).toMatch(/^[A-Za-z0-9]{32}$/);
@@ -52,7 +67,15 @@ test("missing values are generated as RandomPasswords (letters and digits only, 
   // Each generated value is its own.
   const values = await Promise.all([postgresPassword, services.ems.dbPassword, services.sms.dbPassword].map(unwrap));
   expect(new Set(values).size).toBe(3);
-  for (const o of [postgresPassword, services.ems.jwtKey, services.ems.apiKey, services.ems.dbPassword, services.sms.jwtKey, services.sms.apiKey, dashboardSalt!]) {
+  for (const o of [
+    postgresPassword,
+    services.ems.jwtKey,
+    services.ems.apiKey,
+    services.ems.dbPassword,
+    services.sms.jwtKey,
+    services.sms.apiKey,
+    dashboardSalt!,
+  ]) {
     expect(await isSecretInput(o)).toBe(true);
   }
 });

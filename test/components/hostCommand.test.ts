@@ -18,7 +18,11 @@ const VPS: HostConnection = {
 // Quotes, a `$()`, a backtick and a newline: it must reach the remote shell as the very same text.
 const REMOTE = `printf '%s|' "it's" "$(echo sub)" \`echo tick\`; cat; printf '\\nremote-done\\n'`;
 
-async function registered(connection: HostConnection | undefined, create = REMOTE, stdin = "stdin line 1\nstdin line 2\n") {
+async function registered(
+  connection: HostConnection | undefined,
+  create = REMOTE,
+  stdin = "stdin line 1\nstdin line 2\n",
+) {
   const run = await runComponents(() => hostCommand("probe", { create, stdin }, connection, { aliases: [] }));
   return run;
 }
@@ -26,12 +30,18 @@ async function registered(connection: HostConnection | undefined, create = REMOT
 describe("sshOptions", () => {
   test("host key verified from the given known_hosts, never accepted blindly; the key file used alone", () => {
     expect(sshOptions(VPS)).toEqual([
-      "-o", "BatchMode=yes",
-      "-o", "StrictHostKeyChecking=yes",
-      "-o", "UserKnownHostsFile=/home/dev/.ssh/known hosts",
-      "-o", "IdentitiesOnly=yes",
-      "-i", "/home/dev/.ssh/id ed25519",
-      "-p", "2222",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      "UserKnownHostsFile=/home/dev/.ssh/known hosts",
+      "-o",
+      "IdentitiesOnly=yes",
+      "-i",
+      "/home/dev/.ssh/id ed25519",
+      "-p",
+      "2222",
     ]);
   });
 
@@ -115,7 +125,11 @@ describe("without a connection: the command runs on this machine", () => {
 });
 
 test("the stub ssh these tests run passes shellcheck", () => {
-  const result = spawnSync("shellcheck", ["--shell=sh", "-"], { input: STUB_SSH_SCRIPT, encoding: "utf8", timeout: 20_000 });
+  const result = spawnSync("shellcheck", ["--shell=sh", "-"], {
+    input: STUB_SSH_SCRIPT,
+    encoding: "utf8",
+    timeout: 20_000,
+  });
   expect(result.error).toBeUndefined();
   expect(result.stdout + result.stderr).toBe("");
   expect(result.status).toBe(0);

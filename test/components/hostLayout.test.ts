@@ -14,7 +14,8 @@ const FOLDERS: HostFolder[] = [
   { path: "/root/ems_system/data/uploads/ems" },
   { path: "/srv/my uploads/it's here" },
 ];
-const CREATE = "sh -s -- 700:/root/infra/letsencrypt 700:/root/ems_system/.secrets :/root/ems_system/data/uploads/ems ':/srv/my uploads/it'\"'\"'s here'";
+const CREATE =
+  "sh -s -- 700:/root/infra/letsencrypt 700:/root/ems_system/.secrets :/root/ems_system/data/uploads/ems ':/srv/my uploads/it'\"'\"'s here'";
 
 test("without a connection: a local `sh -s -- MODE:PATH...` command with host-layout.sh on stdin", async () => {
   const run = await runComponents(() => new HostLayout("host-layout", { folders: FOLDERS }));
@@ -23,7 +24,12 @@ test("without a connection: a local `sh -s -- MODE:PATH...` command with host-la
   expect(cmd.inputs.update).toBe(CREATE);
   expect(cmd.inputs.interpreter).toEqual(["/bin/sh", "-c"]);
   expect(cmd.inputs.stdin).toBe(readScript("host-layout.sh"));
-  expect(shellWords(CREATE).slice(3)).toEqual(["700:/root/infra/letsencrypt", "700:/root/ems_system/.secrets", ":/root/ems_system/data/uploads/ems", ":/srv/my uploads/it's here"]);
+  expect(shellWords(CREATE).slice(3)).toEqual([
+    "700:/root/infra/letsencrypt",
+    "700:/root/ems_system/.secrets",
+    ":/root/ems_system/data/uploads/ems",
+    ":/srv/my uploads/it's here",
+  ]);
   // A new folder re-runs the script as an update: no triggers, which would replace this (protected in prod) resource.
   expect(cmd.inputs.update).toBe(CREATE);
   expect(cmd.inputs.triggers).toBeUndefined();
@@ -32,7 +38,12 @@ test("without a connection: a local `sh -s -- MODE:PATH...` command with host-la
 });
 
 test("with a connection: the same local command, running host-layout.sh on the host through ssh (run with a stub ssh)", async () => {
-  const connection = { host: "vps.edumigsoft.com.br", user: "root", port: 2222, knownHostsFile: "/root/.ssh/known_hosts" };
+  const connection = {
+    host: "vps.edumigsoft.com.br",
+    user: "root",
+    port: 2222,
+    knownHostsFile: "/root/.ssh/known_hosts",
+  };
   const run = await runComponents(() => new HostLayout("host-layout", { folders: FOLDERS, connection }));
   expect(run.ofType(T.remoteCommand)).toEqual([]);
   const cmd = run.get(T.localCommand, "host-layout-data-folders");
@@ -43,10 +54,16 @@ test("with a connection: the same local command, running host-layout.sh on the h
   // The same, for folders under a temporary root, run for real: the stub ssh runs the remote command here.
   const dir = tempDir("host-layout-ssh");
   try {
-    const folders: HostFolder[] = [{ path: `${dir}/infra/letsencrypt`, mode: "700" }, { path: `${dir}/my uploads/it's $(here)` }];
+    const folders: HostFolder[] = [
+      { path: `${dir}/infra/letsencrypt`, mode: "700" },
+      { path: `${dir}/my uploads/it's $(here)` },
+    ];
     const tmpRun = await runComponents(() => new HostLayout("host-layout", { folders, connection }));
     const ssh = stubSsh(path.join(dir, "stub"));
-    const result = runRecordedCommand(tmpRun.get(T.localCommand, "host-layout-data-folders"), { pathPrefix: ssh.binDir, cwd: dir });
+    const result = runRecordedCommand(tmpRun.get(T.localCommand, "host-layout-data-folders"), {
+      pathPrefix: ssh.binDir,
+      cwd: dir,
+    });
     expect(result.status).toBe(0);
     expect(ssh.calls()).toHaveLength(1);
     expect(ssh.stdins()).toEqual([readScript("host-layout.sh")]);
@@ -59,7 +76,10 @@ test("with a connection: the same local command, running host-layout.sh on the h
 
 test("protectData protects the folders' command and retains it on delete (destroy never runs a delete on the host)", async () => {
   const on = await runComponents(() => new HostLayout("host-layout", { folders: FOLDERS, protectData: true }));
-  expect(on.get(T.localCommand, "host-layout-data-folders").opts).toMatchObject({ protect: true, retainOnDelete: true });
+  expect(on.get(T.localCommand, "host-layout-data-folders").opts).toMatchObject({
+    protect: true,
+    retainOnDelete: true,
+  });
   const off = await runComponents(() => new HostLayout("host-layout", { folders: FOLDERS }));
   expect(off.get(T.localCommand, "host-layout-data-folders").opts.protect).toBeFalsy();
   expect(off.get(T.localCommand, "host-layout-data-folders").inputs.delete).toBeUndefined();

@@ -7,7 +7,9 @@ import { T, unwrap } from "../support/stackHarness";
 const CERTS = "/home/dev/Projects/Working/ems_system/servers/infra/certs";
 
 test("runs mkcert.sh locally as `sh -s -- <certsDir> <domains...>`, re-run when the folder or domains change", async () => {
-  const run = await runComponents(() => new LocalCertificates("local-certs", { certsDir: CERTS, domains: ["api.ems.local", "api.sms.local"] }));
+  const run = await runComponents(
+    () => new LocalCertificates("local-certs", { certsDir: CERTS, domains: ["api.ems.local", "api.sms.local"] }),
+  );
   const cmd = run.get(T.localCommand, "local-certs-mkcert");
   expect(cmd.inputs.create).toBe(`sh -s -- ${CERTS} api.ems.local api.sms.local`);
   expect(cmd.inputs.update).toBe(cmd.inputs.create);
@@ -20,6 +22,10 @@ test("runs mkcert.sh locally as `sh -s -- <certsDir> <domains...>`, re-run when 
 });
 
 test("a certs folder with a space is passed as one word", async () => {
-  const run = await runComponents(() => new LocalCertificates("local-certs", { certsDir: "/home/dev/my certs", domains: ["api.ems.local"] }));
-  expect(run.get(T.localCommand, "local-certs-mkcert").inputs.create).toBe("sh -s -- '/home/dev/my certs' api.ems.local");
+  const run = await runComponents(
+    () => new LocalCertificates("local-certs", { certsDir: "/home/dev/my certs", domains: ["api.ems.local"] }),
+  );
+  expect(run.get(T.localCommand, "local-certs-mkcert").inputs.create).toBe(
+    "sh -s -- '/home/dev/my certs' api.ems.local",
+  );
 });

@@ -1,6 +1,7 @@
 /** The Portainer component alone: pinned image, read-only socket, the adopted data volume, its HTTPS route. */
-import { Portainer, PortainerArgs } from "../../components/portainer";
-import { ComponentRun, runComponents } from "../support/componentHarness";
+import { PORTAINER_STATUS_PATH, Portainer, PortainerArgs } from "../../components/portainer";
+import { emsRunBase64 } from "../../components/probe";
+import { ComponentRun, plainInput, runComponents } from "../support/componentHarness";
 import { T, labelMap, unwrap } from "../support/stackHarness";
 import { labelsToDynamicConfig, validateDynamic } from "../support/traefikSchemas";
 import { mountAt, mountsOf } from "../stacks/helpers";
@@ -34,7 +35,10 @@ beforeAll(async () => {
 });
 
 test("the pinned image, pulled once and kept, runs by digest under its fixed name", async () => {
-  expect(prod.get(T.image, "portainer-image").inputs).toEqual({ name: "portainer/portainer-ce:2.27.3", keepLocally: true });
+  expect(prod.get(T.image, "portainer-image").inputs).toEqual({
+    name: "portainer/portainer-ce:2.27.3",
+    keepLocally: true,
+  });
   const c = prod.get(T.container, "portainer");
   expect(c.inputs.image).toMatch(/^portainer\/portainer-ce@sha256:[0-9a-f]{64}$/);
   expect(c.inputs.name).toBe("infra_portainer");
@@ -44,7 +48,12 @@ test("the pinned image, pulled once and kept, runs by digest under its fixed nam
 
 test("the Docker socket is mounted read-only and the data volume at /data; no host port", () => {
   const c = prod.get(T.container, "portainer");
-  expect(mountAt(c, "/var/run/docker.sock")).toEqual({ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true });
+  expect(mountAt(c, "/var/run/docker.sock")).toEqual({
+    type: "bind",
+    source: "/var/run/docker.sock",
+    target: "/var/run/docker.sock",
+    readOnly: true,
+  });
   expect(mountAt(c, "/data")).toEqual({ type: "volume", source: "infra_portainer_data", target: "/data" });
   expect(mountsOf(c)).toHaveLength(2);
   expect(c.inputs.ports).toBeUndefined();
@@ -103,4 +112,21 @@ test("one Portainer per volume: the old container stops before its replacement; 
     logDriver: "json-file",
     logOpts: { "max-size": "10m", "max-file": "3" },
   });
+});
+
+test("health: ems-run uploaded and run as an exec-form probe of Portainer's status on 9000, without a key (the image has no shell)", () => {
+  const c = prod.get(T.container, "portainer");
+  const uploads = plainInput<{ file: string; contentBase64?: string; executable?: boolean }[]>(c.inputs.uploads);
+  expect(uploads).toEqual([{ file: "/run/ems/ems-run", contentBase64: emsRunBase64(), executable: true }]);
+  expect(c.inputs.healthcheck.tests).toEqual([
+    "CMD",
+    "/run/ems/ems-run",
+    "--probe",
+    "9000",
+    PORTAINER_STATUS_PATH,
+    "--no-key",
+  ]);
+  expect(PORTAINER_STATUS_PATH).toBe("/api/system/status");
+  expect(c.inputs.wait).toBe(true);
+  expect(c.opts.replaceOnChanges).toEqual(["healthcheck"]);
 });

@@ -8,7 +8,15 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Postgres, PostgresArgs } from "../../components/postgres";
 import { readScript } from "../../components/shell";
-import { ComponentRun, plainInput, runComponents, runRecordedCommand, stubSsh, tempDir, urnOf } from "../support/componentHarness";
+import {
+  ComponentRun,
+  plainInput,
+  runComponents,
+  runRecordedCommand,
+  stubSsh,
+  tempDir,
+  urnOf,
+} from "../support/componentHarness";
 import { T, isSecretEnvelope, isSecretInput, unwrap } from "../support/stackHarness";
 import { mountAt, shellWords, unsecret, uploadedFile } from "../stacks/helpers";
 import { typeOfUrn } from "../stacks/invariants";
@@ -51,13 +59,25 @@ test("health check is pg_isready over TCP as the superuser (the image has a shel
     retries: 5,
     startPeriod: "30s",
   });
-  expect(shellWords(healthcheck.tests[1])).toEqual(["pg_isready", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"]);
+  expect(shellWords(healthcheck.tests[1])).toEqual([
+    "pg_isready",
+    "-h",
+    "127.0.0.1",
+    "-U",
+    "postgres",
+    "-d",
+    "postgres",
+  ]);
 });
 
 test("nothing secret in Env: the bootstrap password is an uploaded file named by POSTGRES_PASSWORD_FILE", async () => {
   const c = run.get(T.container, "postgres");
   expect(await isSecretInput(c.props.envs)).toBe(false);
-  expect(c.inputs.envs).toEqual(["POSTGRES_USER=postgres", "POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password", "PGDATA=/var/lib/postgresql/data"]);
+  expect(c.inputs.envs).toEqual([
+    "POSTGRES_USER=postgres",
+    "POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password",
+    "PGDATA=/var/lib/postgresql/data",
+  ]);
   expect(uploadedFile(c, "/run/secrets/postgres-password")).toBe(BOOTSTRAP);
   expect(await isSecretInput(c.props.uploads)).toBe(true);
   expect(c.opts.additionalSecretOutputs).toEqual(expect.arrayContaining(["uploads"]));
@@ -69,9 +89,17 @@ test("fixed container name, the adopted volume at the data folder, internal netw
   const c = run.get(T.container, "postgres");
   expect(c.inputs.name).toBe("ems_system-postgres");
   expect(c.inputs.ports).toBeUndefined();
-  expect(mountAt(c, "/var/lib/postgresql/data")).toEqual({ type: "volume", source: "postgres_ems_system_data", target: "/var/lib/postgresql/data" });
+  expect(mountAt(c, "/var/lib/postgresql/data")).toEqual({
+    type: "volume",
+    source: "postgres_ems_system_data",
+    target: "/var/lib/postgresql/data",
+  });
   expect(c.inputs.networksAdvanced).toEqual([{ name: "ems_system_db", aliases: ["postgres"] }]);
-  expect(run.get(T.network, "postgres-network").inputs).toEqual({ name: "ems_system_db", internal: true, driver: "bridge" });
+  expect(run.get(T.network, "postgres-network").inputs).toEqual({
+    name: "ems_system_db",
+    internal: true,
+    driver: "bridge",
+  });
   expect(run.get(T.image, "postgres-image").inputs).toEqual({ name: "postgres:17.6-alpine", keepLocally: true });
   expect(c.inputs.image).toMatch(/^postgres@sha256:[0-9a-f]{64}$/);
 });
@@ -80,7 +108,14 @@ test("two servers never share the volume: deleted before its replacement, 60 s t
   const c = run.get(T.container, "postgres");
   expect(c.opts.deleteBeforeReplace).toBe(true);
   expect(c.opts.ignoreChanges).toEqual(["logOpts"]);
-  expect(c.inputs).toMatchObject({ stopTimeout: 60, destroyGraceSeconds: 60, wait: true, memory: 1024, memorySwap: 1024, restart: "unless-stopped" });
+  expect(c.inputs).toMatchObject({
+    stopTimeout: 60,
+    destroyGraceSeconds: 60,
+    wait: true,
+    memory: 1024,
+    memorySwap: 1024,
+    restart: "unless-stopped",
+  });
 });
 
 test("the databases command: `docker exec -i <container> sh -s`, run for real, gets ensure-databases.sh on stdin", () => {
@@ -92,10 +127,20 @@ test("the databases command: `docker exec -i <container> sh -s`, run for real, g
   try {
     // A stub docker: records its argv and the stdin, as `docker exec -i` hands it to the container's shell.
     fs.mkdirSync(path.join(dir, "bin"));
-    fs.writeFileSync(path.join(dir, "bin", "docker"), `#!/bin/sh\nprintf '%s\\0' "$@" > "${dir}/argv"\ncat > "${dir}/stdin"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(dir, "bin", "docker"),
+      `#!/bin/sh\nprintf '%s\\0' "$@" > "${dir}/argv"\ncat > "${dir}/stdin"\n`,
+      { mode: 0o755 },
+    );
     const result = runRecordedCommand(cmd, { pathPrefix: path.join(dir, "bin"), cwd: dir });
     expect(result.status).toBe(0);
-    expect(fs.readFileSync(path.join(dir, "argv"), "utf8").split("\0").slice(0, -1)).toEqual(["exec", "-i", "ems_system-postgres", "sh", "-s"]);
+    expect(fs.readFileSync(path.join(dir, "argv"), "utf8").split("\0").slice(0, -1)).toEqual([
+      "exec",
+      "-i",
+      "ems_system-postgres",
+      "sh",
+      "-s",
+    ]);
     const stdin = fs.readFileSync(path.join(dir, "stdin"), "utf8");
     expect(stdin).toBe(unsecret(cmd.inputs.stdin));
     expect(stdin.endsWith(readScript("ensure-databases.sh"))).toBe(true);
@@ -108,10 +153,15 @@ test("the stdin's assignments give the script the exact superuser, roles and pas
   const stdin = unsecret(run.get(T.localCommand, "postgres-databases").inputs.stdin) as string;
   const out = execFileSync(
     "/bin/sh",
-    ["-c", `${stdinHead(stdin)}\nexec sh -c 'printf "%s\\n" "$POSTGRES_USER" "$SERVICE_ROLES" "$SUPERUSER_PASSWORD" "$ROLE_PASSWORD_ems_user" "$ROLE_PASSWORD_sms_user"'`],
+    [
+      "-c",
+      `${stdinHead(stdin)}\nexec sh -c 'printf "%s\\n" "$POSTGRES_USER" "$SERVICE_ROLES" "$SUPERUSER_PASSWORD" "$ROLE_PASSWORD_ems_user" "$ROLE_PASSWORD_sms_user"'`,
+    ],
     { encoding: "utf8", env: { PATH: process.env.PATH }, timeout: 10_000 },
   );
-  expect(out).toBe(`postgres\nems_user:ems_production sms_user:sms_production\n${PASSWORD}\n${EMS_DB_PASSWORD}\n${SMS_DB_PASSWORD}\n`);
+  expect(out).toBe(
+    `postgres\nems_user:ems_production sms_user:sms_production\n${PASSWORD}\n${EMS_DB_PASSWORD}\n${SMS_DB_PASSWORD}\n`,
+  );
 });
 
 test("the stdin (holding the passwords) is a secret, in the registration and in the command's outputs; it runs after the container", async () => {
@@ -136,7 +186,12 @@ test("protectData protects and retains the data volume, whose compose labels nev
 });
 
 test("with an SSH connection: the same local Command runs `docker exec` on the host through ssh (run with a stub ssh)", async () => {
-  const connection = { host: "vps.edumigsoft.com.br", user: "root", port: 22, knownHostsFile: "/root/.ssh/known_hosts" };
+  const connection = {
+    host: "vps.edumigsoft.com.br",
+    user: "root",
+    port: 22,
+    knownHostsFile: "/root/.ssh/known_hosts",
+  };
   const remote = await runComponents(() => new Postgres("postgres", { ...ARGS(), connection }));
   expect(remote.ofType(T.remoteCommand)).toEqual([]);
   const cmd = remote.get(T.localCommand, "postgres-databases");
@@ -146,19 +201,31 @@ test("with an SSH connection: the same local Command runs `docker exec` on the h
   const dir = tempDir("pg-databases-ssh");
   try {
     const ssh = stubSsh(dir);
-    fs.writeFileSync(path.join(ssh.binDir, "docker"), `#!/bin/sh\nprintf '%s\\0' "$@" > "${dir}/docker-argv"\ncat > /dev/null\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(ssh.binDir, "docker"),
+      `#!/bin/sh\nprintf '%s\\0' "$@" > "${dir}/docker-argv"\ncat > /dev/null\n`,
+      { mode: 0o755 },
+    );
     const result = runRecordedCommand(cmd, { pathPrefix: ssh.binDir, cwd: dir });
     expect(result.status).toBe(0);
     expect(ssh.calls()).toHaveLength(1);
     expect(ssh.stdins()).toEqual([plainInput(cmd.inputs.stdin)]);
-    expect(fs.readFileSync(path.join(dir, "docker-argv"), "utf8").split("\0").slice(0, -1)).toEqual(["exec", "-i", "ems_system-postgres", "sh", "-s"]);
+    expect(fs.readFileSync(path.join(dir, "docker-argv"), "utf8").split("\0").slice(0, -1)).toEqual([
+      "exec",
+      "-i",
+      "ems_system-postgres",
+      "sh",
+      "-s",
+    ]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
 test("rotating a password changes the databases command's stdin only: the container's inputs and the triggers stay the same", async () => {
-  const rotated = await runComponents(() => new Postgres("postgres", { ...ARGS(), password: pulumi.secret("another-Password-0123456789") }));
+  const rotated = await runComponents(
+    () => new Postgres("postgres", { ...ARGS(), password: pulumi.secret("another-Password-0123456789") }),
+  );
   expect(rotated.get(T.container, "postgres").inputs).toEqual(run.get(T.container, "postgres").inputs);
   const before = run.get(T.localCommand, "postgres-databases").inputs;
   const after = rotated.get(T.localCommand, "postgres-databases").inputs;

@@ -9,7 +9,15 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { Traefik, TraefikArgs } from "../../components/traefik";
 import { htpasswdEntry } from "../../components/traefikDashboard";
-import { ComponentRun, plainInput, runComponents, runRecordedCommand, stubSsh, tempDir, urnOf } from "../support/componentHarness";
+import {
+  ComponentRun,
+  plainInput,
+  runComponents,
+  runRecordedCommand,
+  stubSsh,
+  tempDir,
+  urnOf,
+} from "../support/componentHarness";
 import { T, isSecretEnvelope, isSecretInput, labelMap, unwrap } from "../support/stackHarness";
 import { validateDynamic, validateStatic } from "../support/traefikSchemas";
 import { mountAt, mountsOf, shellWords, uploadedFile } from "../stacks/helpers";
@@ -19,14 +27,26 @@ const ROOT = tempDir("traefik-component");
 afterAll(() => fs.rmSync(ROOT, { recursive: true, force: true }));
 
 const IDENTITY = { "com.ems.service": "traefik", "com.ems.environment": "production", "com.ems.system": "ems_system" };
-const BASE = { image: "traefik:v3.6.1", containerName: "infra_traefik", rateLimit: { average: 100, burst: 200 }, memoryMb: 256, identity: IDENTITY };
+const BASE = {
+  image: "traefik:v3.6.1",
+  containerName: "infra_traefik",
+  rateLimit: { average: 100, burst: 200 },
+  memoryMb: 256,
+  identity: IDENTITY,
+};
 const ACME = (dynamicDir: string): TraefikArgs => ({
   ...BASE,
   network: "ems_system_net",
   externalNetwork: true,
   ipv6: true,
   dynamicDir,
-  tls: { mode: "acme", email: "admin@edumigsoft.com.br", storageDir: "/root/infra/letsencrypt", storageFile: "ems_system.json", resolver: "ems_system_resolver" },
+  tls: {
+    mode: "acme",
+    email: "admin@edumigsoft.com.br",
+    storageDir: "/root/infra/letsencrypt",
+    storageFile: "ems_system.json",
+    resolver: "ems_system_resolver",
+  },
 });
 const MKCERT = (dynamicDir: string): TraefikArgs => ({
   ...BASE,
@@ -39,7 +59,8 @@ const MKCERT = (dynamicDir: string): TraefikArgs => ({
 const DASHBOARD_PASSWORD = "dashboard-Password-0123";
 const SALT = "abcdefghijklmnopqrstuu";
 
-const staticOf = (run: ComponentRun<Traefik>) => YAML.parse(uploadedFile(run.get(T.container, "traefik"), "/etc/traefik/traefik.yml"));
+const staticOf = (run: ComponentRun<Traefik>) =>
+  YAML.parse(uploadedFile(run.get(T.container, "traefik"), "/etc/traefik/traefik.yml"));
 const writerOf = (run: ComponentRun<Traefik>) => run.get(T.localCommand, "traefik-dynamic-config");
 
 /** Runs the dynamic-config command as the provider would, and returns the folder's files (content, mode). */
@@ -48,13 +69,27 @@ function writeDynamic(run: ComponentRun<Traefik>, dir: string): Record<string, {
   expect(result.stderr).toBe("");
   expect(result.status).toBe(0);
   return Object.fromEntries(
-    fs.readdirSync(dir).map((f) => [f, { content: fs.readFileSync(path.join(dir, f), "utf8"), mode: (fs.statSync(path.join(dir, f)).mode & 0o777).toString(8) }]),
+    fs
+      .readdirSync(dir)
+      .map((f) => [
+        f,
+        {
+          content: fs.readFileSync(path.join(dir, f), "utf8"),
+          mode: (fs.statSync(path.join(dir, f)).mode & 0o777).toString(8),
+        },
+      ]),
   );
 }
 /** What the file provider serves: the folder's files merged, as Traefik merges them. */
 const merged = (files: Record<string, { content: string }>) => {
   const docs = Object.values(files).map((f) => YAML.parse(f.content));
-  return { tls: docs.find((d) => d.tls)?.tls, http: { middlewares: Object.assign({}, ...docs.map((d) => d.http?.middlewares ?? {})), routers: Object.assign({}, ...docs.map((d) => d.http?.routers ?? {})) } };
+  return {
+    tls: docs.find((d) => d.tls)?.tls,
+    http: {
+      middlewares: Object.assign({}, ...docs.map((d) => d.http?.middlewares ?? {})),
+      routers: Object.assign({}, ...docs.map((d) => d.http?.routers ?? {})),
+    },
+  };
 };
 
 const ACME_DIR = path.join(ROOT, "acme", "infra", "traefik", "dynamic");
@@ -76,17 +111,29 @@ describe.each([
 ] as const)("%s", (_mode, get) => {
   test("entrypoint web (:80) redirects permanently to websecure (:443) over https", () => {
     const entryPoints = staticOf(get().run).entryPoints;
-    expect(entryPoints.web).toEqual({ address: ":80", http: { redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } } });
+    expect(entryPoints.web).toEqual({
+      address: ":80",
+      http: { redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } },
+    });
     expect(entryPoints.websecure.address).toBe(":443");
   });
 
   test("the docker provider exposes nothing by default, reads the read-only socket, routes on the proxy network; the file provider watches the dynamic folder", () => {
     const providers = staticOf(get().run).providers;
-    expect(providers.docker).toEqual({ endpoint: "unix:///var/run/docker.sock", exposedByDefault: false, network: "ems_system_net" });
+    expect(providers.docker).toEqual({
+      endpoint: "unix:///var/run/docker.sock",
+      exposedByDefault: false,
+      network: "ems_system_net",
+    });
     expect(providers.file).toEqual({ directory: "/etc/traefik/dynamic", watch: true });
     const c = get().run.get(T.container, "traefik");
     expect(mountAt(c, "/var/run/docker.sock").readOnly).toBe(true);
-    expect(mountAt(c, "/etc/traefik/dynamic")).toEqual({ type: "bind", source: get().dir, target: "/etc/traefik/dynamic", readOnly: true });
+    expect(mountAt(c, "/etc/traefik/dynamic")).toEqual({
+      type: "bind",
+      source: get().dir,
+      target: "/etc/traefik/dynamic",
+      readOnly: true,
+    });
   });
 
   test("the dynamic files are written on the host (tls.yml, middlewares.yml, mode 644), never uploaded; each valid on its own", () => {
@@ -96,7 +143,9 @@ describe.each([
       expect(f.mode).toBe("644");
       expect(validateDynamic(YAML.parse(f.content))).toEqual([]);
     }
-    expect((run.get(T.container, "traefik").inputs.uploads as { file: string }[]).map((u) => u.file)).toEqual(["/etc/traefik/traefik.yml"]);
+    expect((run.get(T.container, "traefik").inputs.uploads as { file: string }[]).map((u) => u.file)).toEqual([
+      "/etc/traefik/traefik.yml",
+    ]);
   });
 
   test("the middlewares every API router names: retry (3 attempts), security headers, the configured rate limit", () => {
@@ -104,12 +153,18 @@ describe.each([
     expect(Object.keys(middlewares).sort()).toEqual(["api-ratelimit", "api-retry", "security-headers"]);
     expect(middlewares["api-retry"]).toEqual({ retry: { attempts: 3, initialInterval: "100ms" } });
     expect(middlewares["api-ratelimit"]).toEqual({ rateLimit: { average: 100, burst: 200 } });
-    expect(middlewares["security-headers"].headers).toMatchObject({ stsSeconds: 31536000, contentTypeNosniff: true, frameDeny: true });
+    expect(middlewares["security-headers"].headers).toMatchObject({
+      stsSeconds: 31536000,
+      contentTypeNosniff: true,
+      frameDeny: true,
+    });
   });
 
   test("the uploaded traefik.yml follows Traefik v3's schema and is the staticConfig output", async () => {
     expect(validateStatic(staticOf(get().run))).toEqual([]);
-    expect(await unwrap(get().run.result.staticConfig)).toBe(uploadedFile(get().run.get(T.container, "traefik"), "/etc/traefik/traefik.yml"));
+    expect(await unwrap(get().run.result.staticConfig)).toBe(
+      uploadedFile(get().run.get(T.container, "traefik"), "/etc/traefik/traefik.yml"),
+    );
   });
 
   test("container: named infra_traefik, pinned image by digest, health by ping, replaced delete-first, after the files are written", async () => {
@@ -120,10 +175,18 @@ describe.each([
     expect(c.inputs.healthcheck.tests).toEqual(["CMD", "traefik", "healthcheck", "--ping"]);
     expect(staticOf(get().run).ping).toEqual({});
     expect(c.opts.deleteBeforeReplace).toBe(true);
-    expect(c.inputs).toMatchObject({ destroyGraceSeconds: 15, stopTimeout: 15, memory: 256, memorySwap: 256, restart: "unless-stopped" });
+    expect(c.inputs).toMatchObject({
+      destroyGraceSeconds: 15,
+      stopTimeout: 15,
+      memory: 256,
+      memorySwap: 256,
+      restart: "unless-stopped",
+    });
     expect(labelMap(c)).toEqual(IDENTITY);
     const deps = await Promise.all(((c.opts.dependsOn ?? []) as pulumi.Resource[]).map(urnOf));
-    expect(deps.map((urn) => `${typeOfUrn(urn)}::${urn.split("::").pop()}`)).toEqual([`${T.localCommand}::traefik-dynamic-config`]);
+    expect(deps.map((urn) => `${typeOfUrn(urn)}::${urn.split("::").pop()}`)).toEqual([
+      `${T.localCommand}::traefik-dynamic-config`,
+    ]);
   });
 
   test("the dashboard is off when no dashboard is given: no dashboard.yml", () => {
@@ -135,16 +198,30 @@ describe.each([
 describe("ACME (prod)", () => {
   test("the VPS's resolver over the HTTP challenge, keeping its certificates in ems_system.json of the mounted folder", () => {
     expect(staticOf(acme).certificatesResolvers).toEqual({
-      ems_system_resolver: { acme: { email: "admin@edumigsoft.com.br", storage: "/letsencrypt/ems_system.json", httpChallenge: { entryPoint: "web" } } },
+      ems_system_resolver: {
+        acme: {
+          email: "admin@edumigsoft.com.br",
+          storage: "/letsencrypt/ems_system.json",
+          httpChallenge: { entryPoint: "web" },
+        },
+      },
     });
     expect(staticOf(acme).entryPoints.websecure.http.tls).toEqual({ certResolver: "ems_system_resolver" });
-    expect(mountAt(acme.get(T.container, "traefik"), "/letsencrypt")).toEqual({ type: "bind", source: "/root/infra/letsencrypt", target: "/letsencrypt" });
+    expect(mountAt(acme.get(T.container, "traefik"), "/letsencrypt")).toEqual({
+      type: "bind",
+      source: "/root/infra/letsencrypt",
+      target: "/letsencrypt",
+    });
   });
 
   test("no mkcert files: no certificate, no /certs mount; unknown SNI refused", () => {
     const tls = YAML.parse(acmeFiles["tls.yml"].content).tls;
     expect(tls.certificates).toBeUndefined();
-    expect(mountsOf(acme.get(T.container, "traefik")).map((m) => m.target)).toEqual(["/var/run/docker.sock", "/etc/traefik/dynamic", "/letsencrypt"]);
+    expect(mountsOf(acme.get(T.container, "traefik")).map((m) => m.target)).toEqual([
+      "/var/run/docker.sock",
+      "/etc/traefik/dynamic",
+      "/letsencrypt",
+    ]);
     expect(tls.options.default).toEqual({ minVersion: "VersionTLS12", sniStrict: true });
   });
 
@@ -169,7 +246,12 @@ describe("mkcert (dev)", () => {
     expect(tls.stores).toEqual({ default: { defaultCertificate: certificate } });
     expect(staticOf(mkcert).certificatesResolvers).toBeUndefined();
     expect(staticOf(mkcert).entryPoints.websecure.http.tls).toEqual({});
-    expect(mountAt(mkcert.get(T.container, "traefik"), "/certs")).toEqual({ type: "bind", source: "/home/dev/Projects/Working/ems_system/servers/infra/certs", target: "/certs", readOnly: true });
+    expect(mountAt(mkcert.get(T.container, "traefik"), "/certs")).toEqual({
+      type: "bind",
+      source: "/home/dev/Projects/Working/ems_system/servers/infra/certs",
+      target: "/certs",
+      readOnly: true,
+    });
   });
 
   test("IPv4 ports only; the proxy network is created", () => {
@@ -182,19 +264,25 @@ describe("mkcert (dev)", () => {
 
   test("a new certificate rewrites tls.yml (so the file provider reloads it) and leaves the container as it is", async () => {
     const dir = path.join(ROOT, "fingerprint", "dynamic");
-    const run = await runComponents(() => new Traefik("traefik", { ...MKCERT(dir), certificateFingerprint: "27452994" }));
+    const run = await runComponents(
+      () => new Traefik("traefik", { ...MKCERT(dir), certificateFingerprint: "27452994" }),
+    );
     const files = writeDynamic(run, dir);
     expect(files["tls.yml"].content.startsWith("# certificate fingerprint 27452994\n")).toBe(true);
     expect(YAML.parse(files["tls.yml"].content)).toEqual(YAML.parse(mkcertFiles["tls.yml"].content));
     const { mounts: a, ...changed } = plainInput(run.get(T.container, "traefik").inputs);
     const { mounts: b, ...same } = plainInput(mkcert.get(T.container, "traefik").inputs);
     expect(changed).toEqual(same);
-    expect(a.filter((m: { target: string }) => m.target !== "/etc/traefik/dynamic")).toEqual(b.filter((m: { target: string }) => m.target !== "/etc/traefik/dynamic"));
+    expect(a.filter((m: { target: string }) => m.target !== "/etc/traefik/dynamic")).toEqual(
+      b.filter((m: { target: string }) => m.target !== "/etc/traefik/dynamic"),
+    );
   });
 });
 
 test("a new rate limit changes only the written files: the container (and so the proxy) keeps running", async () => {
-  const run = await runComponents(() => new Traefik("traefik", { ...ACME(ACME_DIR), rateLimit: { average: 20, burst: 40 } }));
+  const run = await runComponents(
+    () => new Traefik("traefik", { ...ACME(ACME_DIR), rateLimit: { average: 20, burst: 40 } }),
+  );
   expect(run.get(T.container, "traefik").inputs).toEqual(acme.get(T.container, "traefik").inputs);
   expect(plainInput(writerOf(run).inputs.stdin)).not.toEqual(plainInput(writerOf(acme).inputs.stdin));
   expect(plainInput(writerOf(run).inputs.stdin)).toContain("average: 20\n");
@@ -209,7 +297,11 @@ describe("the dashboard with basic auth (prod)", () => {
       () =>
         new Traefik("traefik", {
           ...ACME(dir),
-          dashboard: { host: "traefik.edumigsoft.com.br", certResolver: "ems_system_resolver", auth: { user: "admin", password: pulumi.secret(DASHBOARD_PASSWORD), salt: SALT } },
+          dashboard: {
+            host: "traefik.edumigsoft.com.br",
+            certResolver: "ems_system_resolver",
+            auth: { user: "admin", password: pulumi.secret(DASHBOARD_PASSWORD), salt: SALT },
+          },
         }),
     );
     files = writeDynamic(run, dir);
@@ -252,7 +344,12 @@ describe("the dashboard with basic auth (prod)", () => {
 
 test("with an SSH connection: the files are written on the host through ssh (run with a stub ssh that runs the remote command here)", async () => {
   const dir = path.join(ROOT, "over ssh", "dynamic");
-  const connection = { host: "vps.edumigsoft.com.br", user: "root", port: 22, knownHostsFile: "/root/.ssh/known_hosts" };
+  const connection = {
+    host: "vps.edumigsoft.com.br",
+    user: "root",
+    port: 22,
+    knownHostsFile: "/root/.ssh/known_hosts",
+  };
   const run = await runComponents(() => new Traefik("traefik", { ...ACME(dir), connection }));
   expect(run.ofType(T.remoteCommand)).toEqual([]);
   const writer = writerOf(run);

@@ -27,15 +27,24 @@ describe("htpasswdEntry", () => {
     expect(bcrypt.compareSync(PASSWORD, other.slice("admin:".length))).toBe(true);
   });
 
-  test.each(["short", `${SALT}x`, "abcdefghijklmnopqrstu$", "abcdefghijklmnopqrstu+", ""])("the salt %j is refused", (salt) => {
-    expect(() => htpasswdEntry("admin", PASSWORD, salt)).toThrow("htpasswdEntry: the salt must be 22 characters of bcrypt's alphabet");
-  });
+  test.each(["short", `${SALT}x`, "abcdefghijklmnopqrstu$", "abcdefghijklmnopqrstu+", ""])(
+    "the salt %j is refused",
+    (salt) => {
+      expect(() => htpasswdEntry("admin", PASSWORD, salt)).toThrow(
+        "htpasswdEntry: the salt must be 22 characters of bcrypt's alphabet",
+      );
+    },
+  );
 });
 
 describe("dashboardDynamicConfig", () => {
   test("with auth: a router on its host to api@internal behind the bcrypt basic-auth middleware, as a secret", async () => {
     const run = await runComponents(() =>
-      dashboardDynamicConfig({ host: "traefik.edumigsoft.com.br", certResolver: "ems_system_resolver", auth: { user: "admin", password: pulumi.secret(PASSWORD), salt: SALT } }),
+      dashboardDynamicConfig({
+        host: "traefik.edumigsoft.com.br",
+        certResolver: "ems_system_resolver",
+        auth: { user: "admin", password: pulumi.secret(PASSWORD), salt: SALT },
+      }),
     );
     expect(await isSecretInput(run.result)).toBe(true);
     const config: DynamicConfig = await unwrap(run.result);
@@ -58,7 +67,12 @@ describe("dashboardDynamicConfig", () => {
   });
 
   test("the password given as a plain string still makes a secret", async () => {
-    const run = await runComponents(() => dashboardDynamicConfig({ host: "traefik.edumigsoft.com.br", auth: { user: "admin", password: PASSWORD, salt: SALT } }));
+    const run = await runComponents(() =>
+      dashboardDynamicConfig({
+        host: "traefik.edumigsoft.com.br",
+        auth: { user: "admin", password: PASSWORD, salt: SALT },
+      }),
+    );
     expect(await isSecretInput(run.result)).toBe(true);
   });
 
@@ -67,7 +81,11 @@ describe("dashboardDynamicConfig", () => {
     expect(await isSecretInput(run.result)).toBe(false);
     const config = await unwrap(run.result);
     expect(config).toEqual({
-      http: { routers: { dashboard: { rule: "Host(`traefik.local`)", entryPoints: ["websecure"], service: "api@internal", tls: {} } } },
+      http: {
+        routers: {
+          dashboard: { rule: "Host(`traefik.local`)", entryPoints: ["websecure"], service: "api@internal", tls: {} },
+        },
+      },
     });
     expect(validateDynamic(config)).toEqual([]);
   });

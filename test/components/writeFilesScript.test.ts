@@ -8,11 +8,19 @@ import * as path from "path";
 import { HostFile, writeFilesScript } from "../../components/shell";
 import { tempDir } from "../support/componentHarness";
 
-const run = (script: string, cwd: string) => spawnSync("/bin/sh", ["-s"], { input: script, cwd, encoding: "utf8", timeout: 20_000, env: { PATH: String(process.env.PATH) } });
+const run = (script: string, cwd: string) =>
+  spawnSync("/bin/sh", ["-s"], {
+    input: script,
+    cwd,
+    encoding: "utf8",
+    timeout: 20_000,
+    env: { PATH: String(process.env.PATH) },
+  });
 const modeOf = (file: string) => (fs.statSync(file).mode & 0o777).toString(8);
 
 const MIDDLEWARES = "http:\n  middlewares:\n    api-retry:\n      retry:\n        attempts: 3\n";
-const DASHBOARD = "http:\n  middlewares:\n    dashboard-auth:\n      basicAuth:\n        users:\n          - admin:$2a$10$abcdefghijklmnopqrstuu`x`$(id)\n";
+const DASHBOARD =
+  "http:\n  middlewares:\n    dashboard-auth:\n      basicAuth:\n        users:\n          - admin:$2a$10$abcdefghijklmnopqrstuu`x`$(id)\n";
 
 let root: string;
 beforeEach(() => {
@@ -57,7 +65,9 @@ test("an existing file is replaced by a rename: a reader holding the old file ne
   expect(fs.readFileSync(path.join(root, "old-view"), "utf8")).toBe("old: content\n");
   expect(fs.readdirSync(dir)).toEqual(["middlewares.yml"]);
   // Running it again with the same files gives the same folder.
-  expect(run(writeFilesScript(dir, [{ name: "middlewares.yml", content: MIDDLEWARES, mode: "644" }]), root).status).toBe(0);
+  expect(
+    run(writeFilesScript(dir, [{ name: "middlewares.yml", content: MIDDLEWARES, mode: "644" }]), root).status,
+  ).toBe(0);
   expect(fs.readdirSync(dir)).toEqual(["middlewares.yml"]);
   expect(fs.readFileSync(target, "utf8")).toBe(MIDDLEWARES);
 });
@@ -72,22 +82,33 @@ test("a folder path with spaces, quotes, $() and backticks is data: the files la
 });
 
 test("a content line equal to the here-document's end marker is refused (it would cut the file short)", () => {
-  expect(() => writeFilesScript("/x", [{ name: "a.yml", content: "a: 1\nEMS_INFRA_EOF\nb: 2\n", mode: "644" }])).toThrow(
-    "writeFilesScript: a.yml contains the line EMS_INFRA_EOF",
+  expect(() =>
+    writeFilesScript("/x", [{ name: "a.yml", content: "a: 1\nEMS_INFRA_EOF\nb: 2\n", mode: "644" }]),
+  ).toThrow("writeFilesScript: a.yml contains the line EMS_INFRA_EOF");
+  expect(() => writeFilesScript("/x", [{ name: "a.yml", content: "EMS_INFRA_EOF", mode: "644" }])).toThrow(
+    "contains the line EMS_INFRA_EOF",
   );
-  expect(() => writeFilesScript("/x", [{ name: "a.yml", content: "EMS_INFRA_EOF", mode: "644" }])).toThrow("contains the line EMS_INFRA_EOF");
   // The marker inside a longer line is only text.
   const dir = path.join(root, "d");
-  expect(run(writeFilesScript(dir, [{ name: "a.yml", content: "x: EMS_INFRA_EOF\n", mode: "644" }]), root).status).toBe(0);
+  expect(run(writeFilesScript(dir, [{ name: "a.yml", content: "x: EMS_INFRA_EOF\n", mode: "644" }]), root).status).toBe(
+    0,
+  );
   expect(fs.readFileSync(path.join(dir, "a.yml"), "utf8")).toBe("x: EMS_INFRA_EOF\n");
 });
 
-test.each(["../escape.yml", "sub/dir.yml", "", "a b.yml", "$(id).yml", "a\nb"])("the file name %j is refused", (name) => {
-  expect(() => writeFilesScript("/x", [{ name, content: "a: 1\n", mode: "644" }])).toThrow(`writeFilesScript: bad file name ${JSON.stringify(name)}`);
-});
+test.each(["../escape.yml", "sub/dir.yml", "", "a b.yml", "$(id).yml", "a\nb"])(
+  "the file name %j is refused",
+  (name) => {
+    expect(() => writeFilesScript("/x", [{ name, content: "a: 1\n", mode: "644" }])).toThrow(
+      `writeFilesScript: bad file name ${JSON.stringify(name)}`,
+    );
+  },
+);
 
 test.each(["888", "rw-", "64", "06444", "644; rm -rf /", ""])("the mode %j is refused", (mode) => {
-  expect(() => writeFilesScript("/x", [{ name: "a.yml", content: "a: 1\n", mode }])).toThrow(`writeFilesScript: bad mode ${mode} for a.yml`);
+  expect(() => writeFilesScript("/x", [{ name: "a.yml", content: "a: 1\n", mode }])).toThrow(
+    `writeFilesScript: bad mode ${mode} for a.yml`,
+  );
 });
 
 test("the generated script passes shellcheck", () => {
@@ -95,7 +116,11 @@ test("the generated script passes shellcheck", () => {
     { name: "tls.yml", content: "tls: {}\n", mode: "644" },
     { name: "dashboard.yml", content: DASHBOARD, mode: "600" },
   ]);
-  const result = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: script, encoding: "utf8", timeout: 20_000 });
+  const result = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], {
+    input: script,
+    encoding: "utf8",
+    timeout: 20_000,
+  });
   expect(result.error).toBeUndefined();
   expect(result.stdout + result.stderr).toBe("");
   expect(result.status).toBe(0);

@@ -278,12 +278,13 @@ describeWithDocker(
           .equals(content),
       ).toBe(true);
       const logsTarget = `${envs(spec).HOME}/Documents/MeuAppDart/logs`;
-      expect(
-        fs.readFileSync(
-          path.join(hostFolder(logsTarget), "app_logs.txt"),
-          "utf8",
-        ),
-      ).toContain("POST /api/v1/upload 201");
+      // The server logs a request once it has answered it: give the line a moment to land.
+      const logFile = path.join(hostFolder(logsTarget), "app_logs.txt");
+      const deadline = Date.now() + 5_000;
+      while (!fs.readFileSync(logFile, "utf8").includes("POST /api/v1/upload 201") && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(fs.readFileSync(logFile, "utf8")).toContain("POST /api/v1/upload 201");
     });
 
     test("a version that exits at start, and one whose health answers 500, never become healthy; the old one keeps answering", async () => {

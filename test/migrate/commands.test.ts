@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CUTOVER_COMMANDS as C } from "../../ops/migrate/commands";
-import { hostShell, q } from "../../ops/migrate/hostShell";
+import { shellQuote as q } from "../../components/shell";
+import { boundShell } from "../../ops/hostShell";
 import { PREFLIGHT_COMMANDS as P } from "../../ops/preflight";
 
 const AWKWARD = "it's a \"dir\" $(x) `y`";
@@ -58,7 +59,7 @@ describe("against stand-ins on this machine", () => {
     fs.writeFileSync(path.join(bin, name), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
   }
   /** Runs a command on the host shell with the stand-ins first on PATH (the child gets the real environment, not jest's). */
-  const shellWith = (command: string, input?: string) => hostShell("local").run(`PATH=${q(bin)}:"$PATH"; export PATH\n${command}`, { input });
+  const shellWith = (command: string, input?: string) => boundShell("local").run(`PATH=${q(bin)}:"$PATH"; export PATH\n${command}`, { input });
 
   test("the crontab is read (none is an empty one) and rewritten from stdin", async () => {
     const store = path.join(dir, "crontab.txt");

@@ -5,7 +5,7 @@
  */
 import { CUTOVER_COMMANDS as C } from "../../ops/migrate/commands";
 import { CutoverDeps, CutoverOptions, CutoverOutputs, runCutover } from "../../ops/migrate/cutover";
-import { HostShell, ShellResult } from "../../ops/migrate/hostShell";
+import type { BoundShell, Captured } from "../../ops/hostShell";
 import { legacySystem, stopOrder } from "../../ops/migrate/legacy";
 import { PREFLIGHT_COMMANDS as P } from "../../ops/preflight";
 
@@ -25,7 +25,7 @@ interface FakeContainer {
   stuck?: boolean;
 }
 
-class FakeHost implements HostShell {
+class FakeHost implements BoundShell {
   readonly where = "local";
   readonly commands: string[] = [];
   readonly inputs: string[] = [];
@@ -51,11 +51,11 @@ class FakeHost implements HostShell {
     }
   }
 
-  private ok(stdout = ""): ShellResult {
+  private ok(stdout = ""): Captured {
     return { code: 0, stdout, stderr: "" };
   }
 
-  async run(command: string, options: { input?: string } = {}): Promise<ShellResult> {
+  async run(command: string, options: { input?: string } = {}): Promise<Captured> {
     this.commands.push(command);
     this.inputs.push(options.input ?? "");
     this.clockMs += 1000;

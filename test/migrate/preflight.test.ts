@@ -4,7 +4,8 @@
 import * as fs from "fs";
 import { execFileSync } from "child_process";
 import { describeWithDocker, docker, IMAGES, buildTestImages, run } from "../support/dockerEngine";
-import { hostShell } from "../../ops/migrate/hostShell";
+import { traefikVersion } from "../../components/imageRef";
+import { boundShell } from "../../ops/hostShell";
 import { legacySystem } from "../../ops/migrate/legacy";
 import {
   PREFLIGHT_COMMANDS,
@@ -16,7 +17,6 @@ import {
   parseDfAvailable,
   parseEngineVersion,
   traefikDockerVerdict,
-  traefikVersion,
   withoutLines,
 } from "../../ops/preflight";
 
@@ -69,7 +69,7 @@ describe("disk space for the dump", () => {
   });
 
   test("df -Pk of the real host, through the runner's own command, agrees with statfs", async () => {
-    const r = await hostShell("local").run(PREFLIGHT_COMMANDS.df("/tmp/ems-not-made-yet/backups"));
+    const r = await boundShell("local").run(PREFLIGHT_COMMANDS.df("/tmp/ems-not-made-yet/backups"));
     expect(r.code).toBe(0);
     const st = fs.statfsSync("/tmp");
     const expected = st.bavail * st.bsize;
@@ -135,7 +135,7 @@ describeWithDocker("pre-flight commands against the real engine", () => {
   });
 
   test("docker version's output parses into this engine's API and version", async () => {
-    const r = await hostShell("local").run(PREFLIGHT_COMMANDS.engine);
+    const r = await boundShell("local").run(PREFLIGHT_COMMANDS.engine);
     expect(r.code).toBe(0);
     const engine = parseEngineVersion(r.stdout);
     expect(engine.apiVersion).toBe(execFileSync("docker", ["version", "--format", "{{.Server.APIVersion}}"], { encoding: "utf8" }).trim());
@@ -143,7 +143,7 @@ describeWithDocker("pre-flight commands against the real engine", () => {
   });
 
   test("docker ps -a's output tells running, stopped and absent containers apart", async () => {
-    const r = await hostShell("local").run(PREFLIGHT_COMMANDS.containers);
+    const r = await boundShell("local").run(PREFLIGHT_COMMANDS.containers);
     expect(r.code).toBe(0);
     expect(containerStates(parseContainerList(r.stdout), [running, stopped, `absent-${tag}`])).toEqual([
       { name: running, present: true, running: true },

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { CUTOVER_COMMANDS } from "../../ops/migrate/commands";
 import { CutoverDeps, CutoverOptions, runCutover } from "../../ops/migrate/cutover";
-import { hostShell, HostShell } from "../../ops/migrate/hostShell";
+import { boundShell, BoundShell } from "../../ops/hostShell";
 import { legacySystem } from "../../ops/migrate/legacy";
 import { cutoverOutputs } from "../../ops/migrate/outputs";
 import { buildTestImages, describeWithDocker, docker, IMAGES, inspect, plain, run } from "../support/dockerEngine";
@@ -124,8 +124,8 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
     });
 
   /** The host shell, with the engine-wide lookups (label, ports) kept to this run's containers: other tests share the engine. */
-  function shell(): HostShell {
-    const local = hostShell("local");
+  function shell(): BoundShell {
+    const local = boundShell("local");
     const engineWide = new Set([CUTOVER_COMMANDS.withLabel(LABEL), CUTOVER_COMMANDS.publishing(80), CUTOVER_COMMANDS.publishing(443)]);
     return {
       where: "local",

@@ -1,5 +1,5 @@
 import { main as backupMain } from "../../ops/backup";
-import { hostInvocation, backupOutputs } from "../../ops/hostShell";
+import { backupOutputs, describeHost, HostTarget } from "../../ops/hostShell";
 import { dumpPath, main as restoreMain, targetDatabase } from "../../ops/restore";
 import { Io } from "../../ops/cli";
 
@@ -7,8 +7,9 @@ const PROD_OUTPUTS = {
   backupCommand: { value: "BACKUP_DIR=/root/ems_system/data/backups KEEP_DAILY=14 KEEP_WEEKLY=8 PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' /root/ems_system/data/bin/backup.sh" },
   restoreCommand: { value: "PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' /root/ems_system/data/bin/restore.sh" },
   backupDir: { value: "/root/ems_system/data/backups" },
-  commandHost: { value: "root@vps.edumigsoft.com.br:22" },
 };
+/** The VPS as `ems-infra:ssh: { host: vps.edumigsoft.com.br }` resolves (the program's defaults). */
+const VPS: HostTarget = { host: "vps.edumigsoft.com.br", user: "root", port: 22, knownHostsFile: "/root/.ssh/known_hosts" };
 
 function fakeIo(answer = "", isTTY = true) {
   const out: string[] = [];
@@ -19,19 +20,13 @@ function fakeIo(answer = "", isTTY = true) {
 
 function fakeDeps(code = 0, outputs: Record<string, { value: unknown }> = PROD_OUTPUTS) {
   const runs: Array<{ host: string; command: string }> = [];
-  return { runs, deps: { stackOutputs: async () => outputs, run: async (host: string, command: string) => (runs.push({ host, command }), code) } };
+  return {
+    runs,
+    deps: { openStack: async () => ({ outputs, target: VPS }), run: async (target: HostTarget, command: string) => (runs.push({ host: describeHost(target), command }), code) },
+  };
 }
 
-describe("host invocation", () => {
-  test("runs locally through sh -c", () => {
-    expect(hostInvocation("local", "echo hi")).toEqual({ file: "sh", args: ["-c", "echo hi"] });
-  });
-  test("runs on the VPS through ssh with the stack's user, host and port", () => {
-    expect(hostInvocation("root@vps:2222", "echo hi")).toEqual({ file: "ssh", args: ["-p", "2222", "-o", "BatchMode=yes", "root@vps", "echo hi"] });
-  });
-  test("refuses a malformed commandHost", () => {
-    expect(() => hostInvocation("vps", "x")).toThrow('stack output commandHost "vps" is not "local" nor user@host:port');
-  });
+describe("backup outputs", () => {
   test("a stack never deployed has no backup outputs, and says how to deploy it", () => {
     expect(() => backupOutputs("prod", {})).toThrow('stack prod has no output "backupCommand": deploy it first (npm run deploy -- --stack prod)');
   });

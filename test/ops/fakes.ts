@@ -14,7 +14,7 @@ import type {
   UpResult,
 } from "@pulumi/pulumi/automation";
 import type { Io } from "../../ops/cli";
-import type { Captured, HostShell } from "../../ops/hostShell";
+import { Captured, describeHost, HostShell, HostTarget } from "../../ops/hostShell";
 import type { OpsDeps, StackLike } from "../../ops/workspace";
 
 export interface FakeIo extends Io {
@@ -186,21 +186,41 @@ export class FakeStack implements StackLike {
   }
 }
 
-/** A host shell that answers from a handler and records every command (`run` = streamed, `capture`). */
+/** The engine a current VPS runs (`docker version` of a fresh Debian 12 install): Docker 29 wants API ≥ 1.44. */
+export const VPS_ENGINE = "1.52 29.1.3";
+
+/**
+ * A host shell that answers from a handler and records every command (`run` = streamed, `capture`), with the host
+ * as `describeHost` prints it. The release pre-flight's `docker version` gets {@link VPS_ENGINE} unless the handler
+ * answers it.
+ */
 export class FakeHost implements HostShell {
   readonly commands: Array<{ mode: "run" | "capture"; commandHost: string; command: string; tty: boolean }> = [];
+  /** Every target a command went to, as given (to check the ssh options the program's config asks for). */
+  readonly targets: HostTarget[] = [];
 
   constructor(private readonly answer: (command: string) => Partial<Captured> = () => ({})) {}
 
-  async run(commandHost: string, command: string, options: { tty?: boolean } = {}): Promise<number> {
-    this.commands.push({ mode: "run", commandHost, command, tty: options.tty === true });
+  async run(target: HostTarget, command: string, options: { tty?: boolean } = {}): Promise<number> {
+    this.record("run", target, command, options.tty === true);
     return this.answer(command).code ?? 0;
   }
 
-  async capture(commandHost: string, command: string): Promise<Captured> {
-    this.commands.push({ mode: "capture", commandHost, command, tty: false });
+  async capture(target: HostTarget, command: string): Promise<Captured> {
+    this.record("capture", target, command, false);
     const a = this.answer(command);
-    return { code: a.code ?? 0, stdout: a.stdout ?? "", stderr: a.stderr ?? "" };
+    const engine = a.stdout === undefined && a.code === undefined && /^docker (-H \S+ )?version --format/.test(command);
+    return { code: a.code ?? 0, stdout: a.stdout ?? (engine ? `${VPS_ENGINE}\n` : ""), stderr: a.stderr ?? "" };
+  }
+
+  /** The commands other than the release pre-flight's `docker version`. */
+  get withoutPreflight(): FakeHost["commands"] {
+    return this.commands.filter((c) => !/^docker (-H \S+ )?version --format/.test(c.command));
+  }
+
+  private record(mode: "run" | "capture", target: HostTarget, command: string, tty: boolean): void {
+    this.targets.push(target);
+    this.commands.push({ mode, commandHost: describeHost(target), command, tty });
   }
 }
 
@@ -242,6 +262,6 @@ export function fakeDeps(stack: FakeStack | Error, options: FakeDepsOptions = {}
 export const PROD_CONFIG: Record<string, string> = {
   "ems-infra:environment": "production",
   "ems-infra:services": JSON.stringify({ ems: { version: "1.4.2", port: 8080 }, sms: { version: "1.1.0", port: 8080 } }),
-  "ems-infra:traefik": JSON.stringify({ image: "traefik:v3.3.5" }),
+  "ems-infra:traefik": JSON.stringify({ image: "traefik:v3.6.1" }),
   "ems-infra:postgres": JSON.stringify({ image: "postgres:16.6" }),
 };

@@ -4,12 +4,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { inspectCommand, tailCommand } from "../../ops/containers";
-import { captureOnHost, hostInvocation } from "../../ops/hostShell";
+import { captureOnHost } from "../../ops/hostShell";
 import { listImagesCommand, removeImagesCommand, USED_IMAGES_COMMAND } from "../../ops/imageRetention";
 import { logsCommand } from "../../ops/logs";
 import { lastLogLineCommand, newestDumpCommand } from "../../ops/status";
 
-const BACKUPS = "/root/ems_system/data/backups";
 const COMMANDS: Record<string, string> = {
   inspect: inspectCommand("production", ["infra_traefik", "ems_system-postgres"]),
   tail: tailCommand("ems-container-7c1e9a2", 20),
@@ -48,12 +47,4 @@ describe("host commands", () => {
     }
   });
 
-  it("a remote host gets ssh with a terminal only when asked", () => {
-    expect(hostInvocation("root@vps.edumigsoft.com.br:22", COMMANDS.tail)).toEqual({
-      file: "ssh",
-      args: ["-p", "22", "-o", "BatchMode=yes", "root@vps.edumigsoft.com.br", COMMANDS.tail],
-    });
-    expect(hostInvocation("root@vps.edumigsoft.com.br:2222", "docker exec -it x psql", { tty: true }).args.slice(0, 3)).toEqual(["-t", "-p", "2222"]);
-    expect(BACKUPS).toBe("/root/ems_system/data/backups");
-  });
 });

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { describeVersions, formatHistory, HistoryEntry, planRollback, postgresMajor, versionsOf } from "../../ops/rollbackPlan";
+import { postgresMajor } from "../../components/imageRef";
+import { describeVersions, formatHistory, HistoryEntry, planRollback, versionsOf } from "../../ops/rollbackPlan";
 
 /** Reads a fixture as `pulumi stack history --json` prints it (dates as strings). */
 function cliHistory(name: string): HistoryEntry[] {
@@ -248,6 +249,8 @@ describe("postgresMajor", () => {
     ["postgres:latest", undefined],
     ["registry.local:5000/postgres", undefined],
     [`postgres@sha256:${"b".repeat(64)}`, undefined],
+    // A digest-pinned tag still names its major: a rollback between two pinned images is checked too.
+    [`postgres:17.6@sha256:${"b".repeat(64)}`, 17],
     [undefined, undefined],
   ])("%s → %s", (image, major) => {
     expect(postgresMajor(image)).toBe(major);

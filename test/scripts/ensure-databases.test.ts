@@ -216,7 +216,8 @@ describeWithPostgres("ensure-databases.sh on an empty server", () => {
     // Proof that the log does record other sessions' statements.
     expect(log).toContain("SELECT 1 FROM pg_roles WHERE rolname");
     expect(log).toContain("SET log_statement = 'none'");
-    expect(log).not.toContain("ALTER ROLE");
+    // The only ALTER ROLE the log may show is the one taking rights away, never one with a PASSWORD.
+    expect(log).not.toMatch(/ALTER ROLE[^\n]*PASSWORD/i);
     const printed = outputs.join("\n");
     for (const secret of [
       EMS_PASSWORD,
@@ -279,7 +280,7 @@ describeWithPostgres("ensure-databases.sh on a server set up like today's VPS", 
   });
   afterAll(() => pg?.stop());
 
-  test("keeps every row, owner and grant, and takes over the passwords", () => {
+  test("keeps every row, table owner and grant, gives each database to its role, and takes over the passwords", () => {
     const owners = () =>
       pg.psql(
         "SELECT datname || ':' || pg_get_userbyid(datdba) FROM pg_database WHERE datname LIKE '%_production' ORDER BY 1",
@@ -300,14 +301,15 @@ describeWithPostgres("ensure-databases.sh on a server set up like today's VPS", 
     expect(r.stdout.split("\n").filter(Boolean)).toEqual([
       "ensure-databases: role ems_user exists",
       "ensure-databases: password of role ems_user updated",
-      "ensure-databases: ems_production exists",
+      "ensure-databases: ems_production exists, owned by ems_user",
       "ensure-databases: ems_production: only ems_user (and the superuser) may connect",
       "ensure-databases: role sms_user exists",
       "ensure-databases: password of role sms_user updated",
-      "ensure-databases: sms_production exists",
+      "ensure-databases: sms_production exists, owned by sms_user",
       "ensure-databases: sms_production: only sms_user (and the superuser) may connect",
     ]);
-    expect(owners()).toBe("ems_production:postgres\nsms_production:postgres");
+    // Each role now owns its database, as one created here would; rows, table owners and grants are kept.
+    expect(owners()).toBe("ems_production:ems_user\nsms_production:sms_user");
     expect(tableRights()).toBe(rightsBefore);
     // GRANT ALL (CREATE, CONNECT, TEMPORARY) is still there.
     expect(
@@ -335,6 +337,23 @@ describeWithPostgres("ensure-databases.sh on a server set up like today's VPS", 
     // Today PUBLIC may connect anywhere; after the takeover each service reaches only its own database.
     expect(tcp(pg, "ems_user", EMS_PASSWORD, "sms_production")).toMatch(refusedConnect("sms_production"));
     expect(tcp(pg, "sms_user", SMS_PASSWORD, "ems_production")).toMatch(refusedConnect("ems_production"));
+  });
+});
+
+describeWithPostgres("ensure-databases.sh on a role made by hand with more rights than a service needs", () => {
+  let pg: PgServer;
+  beforeAll(async () => {
+    pg = await startPostgres();
+    pg.psql("CREATE ROLE ems_user LOGIN CREATEDB CREATEROLE REPLICATION PASSWORD 'old-ems-password'; CREATE DATABASE ems_production OWNER ems_user;");
+  });
+  afterAll(() => pg?.stop());
+
+  test("the service's role keeps its login and loses CREATEDB, CREATEROLE and REPLICATION", () => {
+    const r = ensure(pg, [{ role: "ems_user", database: "ems_production", password: EMS_PASSWORD }]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(pg.psql("SELECT rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolreplication FROM pg_roles WHERE rolname = 'ems_user'")).toBe("t|f|f|f|f");
+    expect(tcp(pg, "ems_user", EMS_PASSWORD, "ems_production")).toBe("ok:ems_user@ems_production");
   });
 });
 

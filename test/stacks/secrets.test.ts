@@ -3,12 +3,25 @@
  * token, the dashboard password (and its bcrypt entry), the Postgres password, each service's JWT/API keys,
  * database password, e-mail key and secret env set in config, and the generated ones.
  */
-import { SECRET_KEYS } from "../../stacks/config";
+import * as pulumi from "@pulumi/pulumi";
+import { SECRET_KEYS, StackConfig } from "../../stacks/config";
+import { loadStackConfig } from "../../stacks/load";
+import { deployStack } from "../../stacks/select";
+import { shellQuote } from "../../components/shell";
 import { htpasswdEntry } from "../../components/traefikDashboard";
-import { StackRun, T, TEST_SECRETS, committedConfig, isSecretInput, runStack } from "../support/stackHarness";
+import { StackRun, T, TEST_SECRETS, committedConfig, isSecretInput } from "../support/stackHarness";
 import { emulateAdditionalSecretOutputs } from "../support/componentHarness";
-import { mockRandomPassword } from "../support/mockRuntime";
-import { allStrings, deepUnsecret, hostCommandOf, isSecretEnvelope, resolveInput, runErrorMessage, runFailingStack, secretsOf } from "./helpers";
+import { finder, mockRandomPassword, recordUnderMocks } from "../support/mockRuntime";
+import {
+  allStrings,
+  deepUnsecret,
+  hostCommandOf,
+  isSecretEnvelope,
+  resolveInput,
+  runErrorMessage,
+  runFailingStack,
+  secretsOf,
+} from "./helpers";
 
 const EMS = {
   jwtKey: "jwt-ems-0123456789abcdefghijklmnopqrstuv",
@@ -21,12 +34,52 @@ const SET = {
   "ems-infra:postgresPassword": "pg-Rotated-Secret-0123456789",
   "ems-infra:serviceSecrets": JSON.stringify({ ems: EMS }),
 };
-const SET_VALUES = [SET["ems-infra:postgresPassword"], EMS.jwtKey, EMS.apiKey, EMS.dbPassword, EMS.emailApiKey, EMS.env.PAYMENT_GATEWAY_TOKEN];
+const SET_VALUES = [
+  SET["ems-infra:postgresPassword"],
+  EMS.jwtKey,
+  EMS.apiKey,
+  EMS.dbPassword,
+  EMS.emailApiKey,
+  EMS.env.PAYMENT_GATEWAY_TOKEN,
+];
 const SECRET_KEY_LIST = [...Object.keys(TEST_SECRETS), ...Object.keys(SET)];
 
 /** The value the mock gives a RandomPassword (test/support/mockRuntime.ts), from its recorded inputs. */
 function generatedResult(r: { type: string; name: string; inputs: Record<string, unknown> }): string {
   return mockRandomPassword(r.type, r.name, r.inputs);
+}
+
+/** runStack's run, and the stack's outputs as the program returned them (Outputs, so their secrecy can be read). */
+async function runStackWithOutputs(
+  stack: string,
+  config: Record<string, string>,
+  secretKeys: string[],
+): Promise<{ run: StackRun; returned: Record<string, unknown> }> {
+  let cfg: StackConfig | undefined;
+  let returned: Record<string, unknown> = {};
+  const { resources, outputs } = await recordUnderMocks({
+    stack,
+    config,
+    secretKeys,
+    build: () => (returned = deployStack((cfg = loadStackConfig())) as unknown as Record<string, unknown>),
+    outputsOf: (result) => result,
+  });
+  return { run: { config: cfg!, resources, outputs, ...finder(resources) }, returned };
+}
+
+/** Stack outputs (paths) whose value holds a credential without being a secret. */
+async function plainCredentialOutputs(returned: Record<string, unknown>, credentials: string[]): Promise<string[]> {
+  const leaks: string[] = [];
+  const walk = async (where: string, value: unknown): Promise<void> => {
+    if (value && typeof value === "object" && !pulumi.Output.isInstance(value)) {
+      for (const [k, v] of Object.entries(value)) await walk(`${where}.${k}`, v);
+      return;
+    }
+    const text = allStrings(await resolveInput(value)).join("\n");
+    if (credentials.some((c) => text.includes(c)) && !(await isSecretInput(value))) leaks.push(where);
+  };
+  for (const [k, v] of Object.entries(returned)) await walk(k, v);
+  return leaks;
 }
 
 /** Resource properties (as passed to the constructor) that hold a credential without being secret. */
@@ -36,7 +89,8 @@ async function plainCredentialProps(run: StackRun, credentials: string[]): Promi
     for (const [key, value] of Object.entries(r.props ?? {})) {
       if (value === undefined) continue;
       const text = allStrings(await resolveInput(value)).join("\n");
-      if (credentials.some((c) => text.includes(c)) && !(await isSecretInput(value))) leaks.push(`${r.type} ${r.name}: ${key}`);
+      if (credentials.some((c) => text.includes(c)) && !(await isSecretInput(value)))
+        leaks.push(`${r.type} ${r.name}: ${key}`);
     }
   }
   return leaks;
@@ -74,25 +128,38 @@ const SCENARIOS = [
 
 describe.each(SCENARIOS)("%s stack, %s", (stack, _scenario, withSet) => {
   let run: StackRun;
+  let returned: Record<string, unknown>;
   /** Every credential of the run: none may appear outside a secret. */
   let credentials: string[];
   /** The ones that do reach a resource (the dashboard password reaches none: only its bcrypt entry does). */
   let onWire: string[];
   beforeAll(async () => {
-    const config = { ...committedConfig(stack), ...(stack === "prod" || withSet ? TEST_SECRETS : {}), ...(withSet ? SET : {}) };
-    run = await runStack(stack, config, SECRET_KEY_LIST);
-    const generated = run.ofType(T.randomPassword).filter((r) => r.name !== "credentials-dashboard-salt").map(generatedResult);
+    const config = {
+      ...committedConfig(stack),
+      ...(stack === "prod" || withSet ? TEST_SECRETS : {}),
+      ...(withSet ? SET : {}),
+    };
+    ({ run, returned } = await runStackWithOutputs(stack, config, SECRET_KEY_LIST));
+    const generated = run
+      .ofType(T.randomPassword)
+      .filter((r) => r.name !== "credentials-dashboard-salt")
+      .map(generatedResult);
     const salt = run.ofType(T.randomPassword).find((r) => r.name === "credentials-dashboard-salt");
     // Prod serves the dashboard behind basic auth: its bcrypt entry is as secret as the password.
-    const dashboardEntry = salt ? [htpasswdEntry("admin", TEST_SECRETS["ems-infra:dashboardPassword"], generatedResult(salt))] : [];
+    const dashboardEntry = salt
+      ? [htpasswdEntry("admin", TEST_SECRETS["ems-infra:dashboardPassword"], generatedResult(salt))]
+      : [];
     const ghcr = stack === "prod" || withSet ? [TEST_SECRETS["ems-infra:ghcrToken"]] : [];
     onWire = [...ghcr, ...(withSet ? SET_VALUES : []), ...generated, ...dashboardEntry];
-    credentials = [...onWire, ...(stack === "prod" || withSet ? [TEST_SECRETS["ems-infra:dashboardPassword"]] : [])];
+    const all = [...onWire, ...(stack === "prod" || withSet ? [TEST_SECRETS["ems-infra:dashboardPassword"]] : [])];
+    // A value in a script (the databases command's stdin) is shell-quoted: that form is the credential too.
+    credentials = [...new Set([...all, ...all.map(shellQuote)])];
   });
 
   test("the credentials are the ones set in config plus the generated ones, and they do reach the resources", () => {
     // The initdb bootstrap password is always generated: nobody sets or needs it.
-    const perService = (svc: string, given: boolean) => (given ? [] : [`credentials-${svc}-api-key`, `credentials-${svc}-db-password`, `credentials-${svc}-jwt-key`]);
+    const perService = (svc: string, given: boolean) =>
+      given ? [] : [`credentials-${svc}-api-key`, `credentials-${svc}-db-password`, `credentials-${svc}-jwt-key`];
     const expected = [
       ...perService("ems", withSet),
       ...(stack === "prod" ? ["credentials-dashboard-salt"] : []),
@@ -100,7 +167,12 @@ describe.each(SCENARIOS)("%s stack, %s", (stack, _scenario, withSet) => {
       ...(withSet ? [] : ["credentials-postgres-password"]),
       ...perService("sms", false),
     ].sort();
-    expect(run.ofType(T.randomPassword).map((r) => r.name).sort()).toEqual(expected);
+    expect(
+      run
+        .ofType(T.randomPassword)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(expected);
     const wire = JSON.stringify(run.resources.map((r) => r.inputs));
     // Sanity: the checks below would see them (a changed mock formula must not make them pass vacuously).
     for (const c of onWire) expect(wire).toContain(JSON.stringify(c).slice(1, -1));
@@ -122,10 +194,19 @@ describe.each(SCENARIOS)("%s stack, %s", (stack, _scenario, withSet) => {
       for (const cred of credentials) expect(visible).not.toContain(cred);
       expect(isSecretEnvelope(c.inputs.envs)).toBe(false);
       expect(Object.keys(secretsOf(c)).sort()).toEqual(
-        withSet && name === "ems" ? ["API_KEY", "DB_PASS", "EMAIL_SERVICE_API_KEY", "JWT_KEY", "PAYMENT_GATEWAY_TOKEN"] : ["API_KEY", "DB_PASS", "JWT_KEY"],
+        withSet && name === "ems"
+          ? ["API_KEY", "DB_PASS", "EMAIL_SERVICE_API_KEY", "JWT_KEY", "PAYMENT_GATEWAY_TOKEN"]
+          : ["API_KEY", "DB_PASS", "JWT_KEY"],
       );
     }
-    if (withSet) expect(secretsOf(run.get(T.container, "ems"))).toMatchObject({ JWT_KEY: EMS.jwtKey, API_KEY: EMS.apiKey, DB_PASS: EMS.dbPassword, EMAIL_SERVICE_API_KEY: EMS.emailApiKey, ...EMS.env });
+    if (withSet)
+      expect(secretsOf(run.get(T.container, "ems"))).toMatchObject({
+        JWT_KEY: EMS.jwtKey,
+        API_KEY: EMS.apiKey,
+        DB_PASS: EMS.dbPassword,
+        EMAIL_SERVICE_API_KEY: EMS.emailApiKey,
+        ...EMS.env,
+      });
   });
 
   test("the databases command's stdin (every role password) and the dynamic-config command's stdin (the dashboard's entry) are secrets", async () => {
@@ -133,21 +214,39 @@ describe.each(SCENARIOS)("%s stack, %s", (stack, _scenario, withSet) => {
     expect(isSecretEnvelope(databases.inputs.stdin)).toBe(true);
     expect(await isSecretInput(databases.props.stdin)).toBe(true);
     const passwords = ["ems", "sms"].map((svc) => secretsOf(run.get(T.container, svc)).DB_PASS);
-    for (const p of passwords) expect(String(deepUnsecret(databases.inputs.stdin))).toContain(p);
+    for (const p of passwords) expect(String(deepUnsecret(databases.inputs.stdin))).toContain(shellQuote(p));
     const traefik = hostCommandOf(run, "traefik-dynamic-config");
     expect(isSecretEnvelope(traefik.inputs.stdin)).toBe(true);
     expect(await isSecretInput(traefik.props.stdin)).toBe(true);
     if (stack === "prod") expect(String(deepUnsecret(traefik.inputs.stdin))).toContain("admin:$2a$10$");
   });
 
-  test("no stack output holds a credential in plain text", () => {
-    const plainOutputs = JSON.stringify(run.outputs, (_k, v) => (isSecretEnvelope(v) ? "<secret>" : v));
-    expect(plainOutputs.length).toBeGreaterThan(100);
-    for (const c of credentials) expect(plainOutputs).not.toContain(c);
+  test("no stack output holds a credential unless it is a secret (the engine stores and shows it as [secret])", async () => {
+    expect(Object.keys(run.outputs).length).toBeGreaterThan(5);
+    expect(await plainCredentialOutputs(returned, credentials)).toEqual([]);
+    // The check reads the outputs: a plain one holding a credential is flagged.
+    expect(
+      await plainCredentialOutputs(
+        { ...returned, leaky: { nested: pulumi.output(`key=${credentials[0]}`) } },
+        credentials,
+      ),
+    ).toEqual(["leaky.nested"]);
   });
 
   test("the checks catch a leak: a container env holding a credential is flagged when not secret", async () => {
-    const leaky = { ...run, resources: [{ type: T.container, name: "leaky", custom: true, inputs: { envs: [`DB_PASS=${credentials[1]}`] }, props: { envs: [`DB_PASS=${credentials[1]}`] }, opts: {} }] } as StackRun;
+    const leaky = {
+      ...run,
+      resources: [
+        {
+          type: T.container,
+          name: "leaky",
+          custom: true,
+          inputs: { envs: [`DB_PASS=${credentials[1]}`] },
+          props: { envs: [`DB_PASS=${credentials[1]}`] },
+          opts: {},
+        },
+      ],
+    } as StackRun;
     expect(await plainCredentialProps(leaky, credentials)).toEqual([`${T.container} leaky: envs`]);
     expect(plainCredentialInputs(leaky, credentials)).toEqual([`${T.container} leaky.envs.0`]);
   });
@@ -155,7 +254,11 @@ describe.each(SCENARIOS)("%s stack, %s", (stack, _scenario, withSet) => {
 
 describe("credentials stored in plain text are refused", () => {
   test("a Postgres password set without --secret stops the prod run with the exact message, without echoing the value", async () => {
-    const failed = await runFailingStack("prod", { ...committedConfig("prod"), ...TEST_SECRETS, "ems-infra:postgresPassword": "plain-Password-0123456789" }, Object.keys(TEST_SECRETS));
+    const failed = await runFailingStack(
+      "prod",
+      { ...committedConfig("prod"), ...TEST_SECRETS, "ems-infra:postgresPassword": "plain-Password-0123456789" },
+      Object.keys(TEST_SECRETS),
+    );
     const message = runErrorMessage(failed);
     expect(message).toBe(
       [
@@ -179,9 +282,12 @@ describe("credentials stored in plain text are refused", () => {
     const failed = await runFailingStack("dev", { ...committedConfig("dev"), ...plain }, []);
     const message = runErrorMessage(failed);
     const lines = SECRET_KEYS.map(
-      (k) => `  - ems-infra:${k}: is a credential stored in plain text; remove it and set it with: pulumi config set --secret ems-infra:${k} <value> --stack dev`,
+      (k) =>
+        `  - ems-infra:${k}: is a credential stored in plain text; remove it and set it with: pulumi config set --secret ems-infra:${k} <value> --stack dev`,
     );
-    expect(message).toBe([`Invalid configuration (${SECRET_KEYS.length} problems):`, ...lines, '(stack "dev")'].join("\n"));
+    expect(message).toBe(
+      [`Invalid configuration (${SECRET_KEYS.length} problems):`, ...lines, '(stack "dev")'].join("\n"),
+    );
     for (const value of Object.values(plain)) expect(message).not.toContain(value);
     expect(failed.registered).toEqual([]);
   });

@@ -38,6 +38,7 @@ export function urnOf(resource: pulumi.Resource): Promise<string> {
 }
 
 /** A recorded resource's input with every secret envelope removed, however deep. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- recorded inputs are untyped JSON
 export function plainInput<T = any>(value: unknown): T {
   const v = unsecret(value);
   if (Array.isArray(v)) return v.map((x) => plainInput(x)) as T;
@@ -55,7 +56,10 @@ export interface CommandRun {
  * Runs a recorded `command:local:Command` as the Command provider does on create: its interpreter with the
  * `create` string, its `stdin` on standard input. Bounded in time; PATH may be prefixed (stub programs).
  */
-export function runRecordedCommand(cmd: RecordedResource, options: { pathPrefix?: string; cwd?: string; env?: Record<string, string> } = {}): CommandRun {
+export function runRecordedCommand(
+  cmd: RecordedResource,
+  options: { pathPrefix?: string; cwd?: string; env?: Record<string, string> } = {},
+): CommandRun {
   const inputs = plainInput<{ create: string; stdin?: string; interpreter?: string[] }>(cmd.inputs);
   const [shell, ...shellArgs] = inputs.interpreter ?? ["/bin/sh", "-c"];
   const PATH = options.pathPrefix ? `${options.pathPrefix}:${process.env.PATH}` : String(process.env.PATH);
@@ -96,11 +100,18 @@ export function stubSsh(dir: string): StubSsh {
   const binDir = path.join(dir, "bin");
   fs.mkdirSync(binDir, { recursive: true });
   fs.writeFileSync(path.join(binDir, "ssh"), stubSshScript(dir), { mode: 0o755 });
-  const count = () => Number(fs.existsSync(path.join(dir, "count")) ? fs.readFileSync(path.join(dir, "count"), "utf8").trim() : 0);
+  const count = () =>
+    Number(fs.existsSync(path.join(dir, "count")) ? fs.readFileSync(path.join(dir, "count"), "utf8").trim() : 0);
   const each = <R>(read: (n: number) => R) => Array.from({ length: count() }, (_, i) => read(i + 1));
   return {
     binDir,
-    calls: () => each((n) => fs.readFileSync(path.join(dir, `argv.${n}`), "utf8").split("\0").slice(0, -1)),
+    calls: () =>
+      each((n) =>
+        fs
+          .readFileSync(path.join(dir, `argv.${n}`), "utf8")
+          .split("\0")
+          .slice(0, -1),
+      ),
     stdins: () => each((n) => fs.readFileSync(path.join(dir, `stdin.${n}`), "utf8")),
   };
 }

@@ -612,12 +612,11 @@ export async function waitForHealth(
 
 /** Docker's durations (health intervals...) are nanoseconds. */
 export function nanoseconds(duration: string): number {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(duration);
-  if (!m) throw new Error(`unsupported duration ${duration}`);
-  const unit = { ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 }[
-    m[2] as "ms" | "s" | "m" | "h"
-  ];
-  return Number(m[1]) * unit;
+  // Go's Duration.String(): "1m0s", "2m30s", "1h0m0s", "500ms", "5s".
+  const m = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(duration);
+  if (!m || duration === "") throw new Error(`unsupported duration ${duration}`);
+  const [h, min, sec, ms] = m.slice(1).map((x) => Number(x ?? 0));
+  return ((h * 3600 + min * 60 + sec) * 1000 + ms) * 1e6;
 }
 
 // --- the Docker Engine API (what the provider calls), over the unix socket -----------------------------
