@@ -7,6 +7,7 @@
 import { execFile } from "child_process";
 import * as os from "os";
 import * as path from "path";
+import { RESOURCE_TYPES } from "../ops/resourceTypes";
 import { CHANGES, STACKS, Stack } from "./changes";
 import { Captured, Change, countByAction, diffRuns } from "./diff";
 
@@ -42,7 +43,7 @@ function table(rows: string[][]): string {
   return [line(rows[0]), widths.map((w, i) => "-".repeat(i === last ? rows[0][i].length : w)).join("  "), ...rows.slice(1).map(line)].join("\n");
 }
 
-const CONTAINER = "docker:index/container:Container";
+const CONTAINER = RESOURCE_TYPES.container;
 
 function plainTable(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

@@ -21,10 +21,24 @@ export function baseline(stack: Stack): Record<string, string> {
   return { ...config, "ems-infra:ghcrToken": TOKEN, "ems-infra:postgresPassword": PASSWORD, "ems-infra:dashboardPassword": DASHBOARD_PASSWORD };
 }
 
-function edit(config: Record<string, string>, key: string, change: (value: any) => any): Record<string, string> {
+/** A service's settings as a stack file writes them (before the loader's defaults). */
+interface ServiceSettings {
+  version: string;
+  health?: Record<string, unknown>;
+  [setting: string]: unknown;
+}
+
+/** `services` as a stack file writes it: both stacks set ems and sms. */
+type ServicesValue = Record<string, ServiceSettings>;
+
+/** `traefik` or `postgres` as a stack file writes it (possibly unset). */
+type SectionValue = { image?: string; [setting: string]: unknown } | undefined;
+
+/** The config with one key's value changed; V is that value as the stack file writes it. */
+function edit<V>(config: Record<string, string>, key: string, change: (value: V) => unknown): Record<string, string> {
   const full = `ems-infra:${key}`;
   const value = config[full] === undefined ? undefined : /^[[{]/.test(config[full]) ? JSON.parse(config[full]) : config[full];
-  const next = change(value);
+  const next = change(value as V);
   return { ...config, [full]: typeof next === "string" ? next : JSON.stringify(next) };
 }
 
@@ -43,23 +57,23 @@ export function bumpTag(tag: string): string {
 }
 
 /** The Traefik image of a config (its default when the stack file does not set one). */
-const traefikImage = (t: any) => t?.image ?? "traefik:v3.6.1";
+const traefikImage = (t: SectionValue) => t?.image ?? "traefik:v3.6.1";
 
 export const CHANGES: TypicalChange[] = [
   {
     name: "ems-version",
     description: "EMS version bump (services.ems.version: last number + 1; dev latest → 1.0.0)",
-    apply: (c) => edit(c, "services", (s) => ({ ...s, ems: { ...s.ems, version: bumpTag(s.ems.version) } })),
+    apply: (c) => edit<ServicesValue>(c, "services", (s) => ({ ...s, ems: { ...s.ems, version: bumpTag(s.ems.version) } })),
   },
   {
     name: "sms-version",
     description: "SMS version bump (services.sms.version: last number + 1; dev latest → 1.0.0)",
-    apply: (c) => edit(c, "services", (s) => ({ ...s, sms: { ...s.sms, version: bumpTag(s.sms.version) } })),
+    apply: (c) => edit<ServicesValue>(c, "services", (s) => ({ ...s, sms: { ...s.sms, version: bumpTag(s.sms.version) } })),
   },
   {
     name: "traefik-image",
     description: "Traefik image change (traefik.image: last number + 1)",
-    apply: (c) => edit(c, "traefik", (t) => ({ ...t, image: bumpTag(traefikImage(t)) })),
+    apply: (c) => edit<SectionValue>(c, "traefik", (t) => ({ ...t, image: bumpTag(traefikImage(t)) })),
   },
   {
     name: "postgres-password",
@@ -69,17 +83,17 @@ export const CHANGES: TypicalChange[] = [
   {
     name: "postgres-memory",
     description: "Memory limit change (postgres.memoryMb 1024 → 1536)",
-    apply: (c) => edit(c, "postgres", (p) => ({ ...p, memoryMb: 1536 })),
+    apply: (c) => edit<SectionValue>(c, "postgres", (p) => ({ ...p, memoryMb: 1536 })),
   },
   {
     name: "ems-health-interval",
     description: "Healthcheck change (services.ems.health.intervalSeconds 60 → 90)",
-    apply: (c) => edit(c, "services", (s) => ({ ...s, ems: { ...s.ems, health: { ...s.ems.health, intervalSeconds: 90 } } })),
+    apply: (c) => edit<ServicesValue>(c, "services", (s) => ({ ...s, ems: { ...s.ems, health: { ...s.ems.health, intervalSeconds: 90 } } })),
   },
   {
     name: "traefik-rate-limit",
     description: "Traefik rate limit change (traefik.rateLimit 100/200 → 50/100): a dynamic file on the host",
-    apply: (c) => edit(c, "traefik", (t) => ({ ...t, image: traefikImage(t), rateLimit: { average: 50, burst: 100 } })),
+    apply: (c) => edit<SectionValue>(c, "traefik", (t) => ({ ...t, image: traefikImage(t), rateLimit: { average: 50, burst: 100 } })),
   },
   {
     name: "new-domain",
@@ -89,12 +103,12 @@ export const CHANGES: TypicalChange[] = [
   {
     name: "new-database",
     description: "A new database for SMS (services.sms.database sms_v2)",
-    apply: (c) => edit(c, "services", (s) => ({ ...s, sms: { ...s.sms, database: "sms_v2" } })),
+    apply: (c) => edit<ServicesValue>(c, "services", (s) => ({ ...s, sms: { ...s.sms, database: "sms_v2" } })),
   },
   {
     name: "new-service",
     description: "A third API (services.crm version 1.0.0, port 8080)",
-    apply: (c) => edit(c, "services", (s) => ({ ...s, crm: { version: "1.0.0", port: 8080 } })),
+    apply: (c) => edit<ServicesValue>(c, "services", (s) => ({ ...s, crm: { version: "1.0.0", port: 8080 } })),
   },
 ];
 

@@ -19,7 +19,8 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { RETRY_ATTEMPTS } from "../components/traefikConfig";
-import { createLikeProvider, engine } from "../test/docker/readback-engine";
+import type { ContainerInputs } from "../test/support/dockerEngine";
+import { createLikeProvider, engine, InspectedContainer } from "../test/docker/readback-engine";
 
 const SOCKET = (process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock").replace(/^unix:\/\//, "");
 const ROOT = path.join(__dirname, "..");
@@ -47,7 +48,7 @@ async function firstImage(candidates: string[]): Promise<string> {
 }
 
 /** The API container as the program specifies it (components/apiService spec), for one version of the stand-in. */
-function apiSpec(version: string, network: string, svc: string): Record<string, any> {
+function apiSpec(version: string, network: string, svc: string): Omit<ContainerInputs, "image"> {
   const launcher = fs.readFileSync(path.join(ROOT, "components", "probe", "ems-run.amd64")).toString("base64");
   const secrets = ["JWT_KEY=bench-jwt-key", `API_KEY=${API_KEY}`, "DB_PASS=bench-db-pass", "EMAIL_SERVICE_API_KEY=bench-mail"].map((l) => `${l}\n`).join("");
   return {
@@ -70,6 +71,14 @@ function apiSpec(version: string, network: string, svc: string): Record<string, 
     logDriver: "json-file",
     logOpts: { "max-size": "10m", "max-file": "3" },
   };
+}
+
+/** One line of the engine's `/events` stream (old and new field names: status/id, Action/Actor.ID). */
+interface DockerEvent {
+  id?: string;
+  status?: string;
+  Action?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
 }
 
 /** Traefik-like: backends from docker events, throttled config, round-robin, optional retry. */
@@ -107,14 +116,14 @@ class Balancer {
     return (this.server.address() as { port: number }).port;
   }
 
-  private async onEvent(e: any): Promise<void> {
-    const id: string = e.id ?? e.Actor?.ID;
-    const status: string = e.status ?? e.Action;
+  private async onEvent(e: DockerEvent): Promise<void> {
+    const id = e.id ?? e.Actor?.ID ?? "";
+    const status = e.status ?? e.Action ?? "";
     if (status.startsWith("exec_")) return; // the health probes
     mark(`docker event ${status} ${e.Actor?.Attributes?.name ?? id.slice(0, 12)}`);
     if (status === "health_status: healthy") {
-      const info = (await engine(SOCKET, "GET", `/containers/${id}/json`)).body;
-      const ip = info.NetworkSettings.Networks[this.network]?.IPAddress;
+      const info = (await engine<InspectedContainer>(SOCKET, "GET", `/containers/${id}/json`)).body;
+      const ip = info.NetworkSettings?.Networks?.[this.network]?.IPAddress;
       if (ip) this.desired.set(id, `http://${ip}:${PORT}`);
     } else if (status === "die" || status === "health_status: unhealthy" || status === "destroy") {
       this.desired.delete(id);
@@ -215,7 +224,7 @@ async function clientLoop(port: number, stop: () => boolean, counts: Counts): Pr
 async function waitHealthy(id: string, timeoutS: number): Promise<void> {
   const deadline = Date.now() + timeoutS * 1000;
   for (;;) {
-    const state = (await engine(SOCKET, "GET", `/containers/${id}/json`)).body.State;
+    const state = (await engine<InspectedContainer>(SOCKET, "GET", `/containers/${id}/json`)).body.State;
     if (state.Health?.Status === "healthy") return;
     if (Date.now() > deadline) throw new Error(`container ${id.slice(0, 12)} not healthy within ${timeoutS} s: ${JSON.stringify(state.Health?.Log?.slice(-1))}`);
     await sleep(1000);

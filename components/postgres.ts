@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, memoryLimit } from "./containerDefaults";
+import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, memoryLimit, toLabels } from "./containerDefaults";
 import { HostConnection, hostCommand } from "./hostCommand";
 import { readScript, shellQuote } from "./shell";
 
@@ -33,6 +33,8 @@ export interface PostgresArgs {
   roles: DatabaseRole[];
   /** Memory limit of the container. */
   memoryMb: number;
+  /** Labels that say what the container is (`com.ems.service`, `com.ems.environment`). */
+  identity?: Record<string, string>;
   /** SSH connection to the Docker host, for `docker exec`; absent runs on this machine. */
   connection?: HostConnection;
   /** Protect the data volume from `pulumi destroy` and renames (prod). */
@@ -89,6 +91,7 @@ export class Postgres extends pulumi.ComponentResource {
         uploads: [{ file: PASSWORD_FILE, content: pulumi.secret(args.bootstrapPassword) }],
         mounts: [{ type: "volume", source: volume.name, target: DATA_DIR }],
         networksAdvanced: [{ name: network.name, aliases: ["postgres"] }],
+        labels: toLabels(args.identity ?? {}),
         healthcheck: {
           // Over TCP, not the socket: initdb's temporary server listens on the socket only.
           tests: ["CMD-SHELL", `pg_isready -h 127.0.0.1 -U ${shellQuote(args.user)} -d postgres`],

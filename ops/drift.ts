@@ -2,22 +2,26 @@
  * `npm run drift -- --stack prod`
  *
  * Refreshes the stack's state from the live host and previews the program against it
- * (`pulumi preview --refresh --expect-no-changes --diff`). Exit 0 when nothing would change;
- * exit 1 with the list of resources that differ otherwise.
+ * (`pulumi preview --refresh --expect-no-changes --diff`), then runs the read-only host check of what a refresh
+ * never re-reads (ops/hostDrift.ts: folders and modes, the backup cron entry, database roles and owners).
+ * Exit 0 when nothing differs; exit 1 with each resource and host difference by name otherwise.
  */
 import { CommandSpec, parseArgs } from "./args";
 import { describeError, handleArgs, Io, runCli } from "./cli";
-import { defaultDeps, Deps, policyPacks, StackLike } from "./workspace";
+import { HostDrift, hostCheckCommand, hostExpectations, parseHostCheck } from "./hostDrift";
+import { hostTargetOf } from "./stackConfig";
+import { defaultDeps, OpsDeps, policyPacks, StackLike } from "./workspace";
 
 export const driftSpec = {
   command: "npm run drift --",
   summary:
-    "Checks that the live host still matches the program: refreshes the state from the host, then previews. " +
+    "Checks that the live host still matches the program: refreshes the state from the host, then previews; then checks " +
+    "the host's folders, backup cron entry and database roles, which a refresh never re-reads. " +
     "Exits 0 when nothing differs, 1 when something does (or the check could not run).",
   flags: {
     stack: { type: "string", required: true, valueName: "name", description: "Stack to check, e.g. prod" },
   },
-  notes: ["Nothing is changed: neither the host nor the stack's state (the refresh is part of the preview)."],
+  notes: ["Nothing is changed: neither the host nor the stack's state (the refresh is part of the preview; the host check only reads)."],
   examples: ["npm run drift -- --stack prod"],
 } as const satisfies CommandSpec;
 
@@ -126,15 +130,16 @@ export function formatDrift(items: readonly DriftItem[], stack: string): string 
   return `${lines.join("\n")}\n`;
 }
 
-export async function main(argv: readonly string[], io: Io, deps: Deps = defaultDeps): Promise<number> {
+export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defaultDeps): Promise<number> {
   const args = handleArgs(driftSpec, io, () => parseDriftArgs(argv));
   if (args.kind === "exit") return args.code;
   const { stack: stackName } = args.options;
 
   const events: DriftEvent[] = [];
+  let stack: StackLike | undefined;
   let failure: unknown;
   try {
-    const stack: StackLike = await deps.openStack(stackName, deps.repoRoot, false);
+    stack = await deps.openStack(stackName, deps.repoRoot, false);
     io.out(`Refreshing stack ${stackName} from the live host and previewing…\n`);
     await stack.preview({
       refresh: true,
@@ -154,17 +159,45 @@ export async function main(argv: readonly string[], io: Io, deps: Deps = default
   // `expectNoChanges` makes the preview fail when something differs: that failure is the drift itself.
   const expected = message !== undefined && /no changes were expected/i.test(message);
   if (message !== undefined && !expected) io.err(`error: drift check of stack ${stackName} failed: ${message}\n`);
-  if (items.length > 0) {
-    io.out(`\n${formatDrift(items, stackName)}`);
-    return 1;
-  }
-  if (expected) {
-    io.out(`\ndrift: stack ${stackName} differs from the live host (see the preview above)\n`);
-    return 1;
-  }
-  if (message !== undefined) return 1;
+  let red = message !== undefined;
+  if (items.length > 0) io.out(`\n${formatDrift(items, stackName)}`);
+  else if (expected) io.out(`\ndrift: stack ${stackName} differs from the live host (see the preview above)\n`);
+
+  // What a refresh never re-reads (the host commands' effects); checked even when the preview failed.
+  if (stack) red = !(await checkHost(stack, io, deps)) || red;
+  if (red) return 1;
   io.out(`\nno drift: stack ${stackName} matches the live host\n`);
   return 0;
+}
+
+/** Runs the read-only host check from the stack's `hostExpectations` output; true when the host matches. */
+async function checkHost(stack: StackLike, io: Io, deps: OpsDeps): Promise<boolean> {
+  try {
+    const outputs = Object.fromEntries(Object.entries(await stack.outputs()).map(([k, v]) => [k, v.value]));
+    const expectations = hostExpectations(outputs);
+    io.out(`\nChecking the host's folders, backup cron entry, database roles and owners…\n`);
+    const result = await deps.host.capture(await hostTargetOf(stack), hostCheckCommand(expectations), { timeoutMs: 120_000 });
+    const drift = parseHostCheck(result);
+    if (drift.ok) return true;
+    io.out(formatHostDrift(drift, stack.name));
+    return false;
+  } catch (error) {
+    io.err(`error: host check of stack ${stack.name} failed: ${describeError(error)}\n`);
+    return false;
+  }
+}
+
+/** The report printed when the host side differs, one line per difference as the check named it. */
+export function formatHostDrift(drift: HostDrift, stack: string): string {
+  const n = drift.differences.length;
+  const lines = [
+    `drift: the host of stack ${stack} differs from what the program made (${n} difference${n === 1 ? "" : "s"}${drift.incomplete ? "; some checks could not run" : ""}):`,
+    ...drift.differences.map((d) => `  ${d.line}`),
+    "",
+    "Host commands run only when their inputs change, so a deploy does not put these back: fix them by hand " +
+      "(RUNBOOK, Drift), or re-run the command that makes them with `pulumi up --replace <its urn>`.",
+  ];
+  return `${lines.join("\n")}\n`;
 }
 
 function nameOf(urn: string): string {

@@ -4,8 +4,8 @@
  * `hostCheckCommand` builds the read-only check (components/scripts/host-check.sh, inlined so it runs the same
  * through `sh -c` here or over ssh) from what the stack expects; `parseHostCheck` reads its result.
  *
- * Wiring (ops/drift.ts): `captureOnHost(outputs.commandHost, hostCheckCommand(hostExpectations(outputs)))`, then
- * `parseHostCheck(result)`; its `differences` are printed after the refresh's, and any makes the check red.
+ * ops/drift.ts runs `hostCheckCommand(hostExpectations(outputs))` on the stack's host after the refresh-preview and
+ * reads it with `parseHostCheck`; any difference (or a check that could not run) makes `npm run drift` red.
  */
 import { readScript, shellQuote } from "../components/shell";
 

@@ -19,9 +19,16 @@ export function describeHost(target: HostTarget): string {
 }
 
 /** `sh -c COMMAND`, or `ssh [-t] <sshOptions> -- user@host COMMAND`. `tty` asks ssh for a terminal (`docker exec -it`). */
-export function hostInvocation(target: HostTarget, command: string, options: { tty?: boolean } = {}): { file: string; args: string[] } {
+export function hostInvocation(
+  target: HostTarget,
+  command: string,
+  options: { tty?: boolean } = {},
+): { file: string; args: string[] } {
   if (target === "local") return { file: "sh", args: ["-c", command] };
-  return { file: "ssh", args: [...(options.tty ? ["-t"] : []), ...sshOptions(target), "--", `${target.user}@${target.host}`, command] };
+  return {
+    file: "ssh",
+    args: [...(options.tty ? ["-t"] : []), ...sshOptions(target), "--", `${target.user}@${target.host}`, command],
+  };
 }
 
 /** Runs a command on the host with the terminal attached (output streams as it comes); resolves with its exit code. */
@@ -115,7 +122,9 @@ export function backupOutputs(stackName: string, outputs: Record<string, { value
   const read = (key: keyof BackupOutputs) => {
     const value = outputs[key]?.value;
     if (typeof value !== "string" || value === "") {
-      throw new Error(`stack ${stackName} has no output "${key}": deploy it first (npm run deploy -- --stack ${stackName})`);
+      throw new Error(
+        `stack ${stackName} has no output "${key}": deploy it first (npm run deploy -- --stack ${stackName})`,
+      );
     }
     return value;
   };

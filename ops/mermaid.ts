@@ -3,6 +3,8 @@
  * containers, networks, volumes, host folders (bind mounts), the public routes and who reaches whom.
  * Pure: the same resources always give the same text.
  */
+import { SECRET_SIG_KEY } from "./mockProgram";
+import { RESOURCE_TYPES } from "./resourceTypes";
 
 /** A registered resource, as the mock runtime records it (type, name and plain inputs). */
 export interface RegisteredResource {
@@ -11,11 +13,7 @@ export interface RegisteredResource {
   inputs: Record<string, unknown>;
 }
 
-const CONTAINER = "docker:index/container:Container";
-const NETWORK = "docker:index/network:Network";
-const VOLUME = "docker:index/volume:Volume";
-const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
-const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const { container: CONTAINER, network: NETWORK, volume: VOLUME, image: REMOTE_IMAGE } = RESOURCE_TYPES;
 
 interface Label {
   label: string;
@@ -82,7 +80,7 @@ export function stackDiagram(resources: readonly RegisteredResource[], home: str
   if (edges.some((e) => e.startsWith("  proxy_routes"))) {
     const traefik = containers.find((c) => /traefik/.test(String(c.inputs.image ?? "")));
     const from = traefik ? id("ctr", traefik.name) : "internet";
-    for (let i = 0; i < edges.length; i++) edges[i] = edges[i].replace(/^  proxy_routes/, `  ${from}`);
+    for (let i = 0; i < edges.length; i++) edges[i] = edges[i].replace(/^ {2}proxy_routes/, `  ${from}`);
   }
   return [...lines, ...new Set(edges)].join("\n") + "\n";
 }

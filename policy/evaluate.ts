@@ -1,6 +1,6 @@
 // Runs the pack's policies in-process, without the Pulumi engine: for the policy tests and for stack
 // tests that record every resource registered under `pulumi.runtime.setMocks`.
-import type { Policies, ReportViolation, ResourceValidation, ResourceValidationPolicy } from "@pulumi/policy";
+import type { Policies, ReportViolation, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { createPolicies } from "./catalog";
 import { ExtendedArgs, isSecretValue, Secret } from "./lib";
 
@@ -12,7 +12,7 @@ export interface RecordedResource {
   name: string;
   urn?: string;
   /** Inputs (`MockResourceArgs.inputs`; RPC-encoded secrets are understood). */
-  props: Record<string, any>;
+  props: Record<string, unknown>;
   opts?: {
     protect?: boolean;
     retainOnDelete?: boolean;
@@ -59,7 +59,7 @@ function pulumiTypeOf(resourceClass: unknown): string | undefined {
 }
 
 function buildArgs(r: RecordedResource, stack: string, secretsVisible: boolean): ExtendedArgs {
-  const props = normalizeSecrets(r.props ?? {}) as Record<string, any>;
+  const props = normalizeSecrets(r.props ?? {}) as ResourceValidationArgs["props"];
   const urn = r.urn ?? `urn:pulumi:${stack}::ems-infra::${r.type}::${r.name}`;
   const opts: ExtendedArgs["opts"] = {
     protect: r.opts?.protect === true,

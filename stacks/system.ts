@@ -200,6 +200,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
       bootstrapPassword: credentials.postgresBootstrapPassword,
       roles: cfg.services.map((s) => ({ role: s.role, database: s.database, password: credentials.services[s.name].dbPassword })),
       memoryMb: cfg.postgres.memoryMb,
+      identity: identity(cfg, "postgres"),
       connection,
       protectData: options.protectData,
     },

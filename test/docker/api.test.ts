@@ -7,9 +7,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { committedConfig, T } from "../support/stackHarness";
+import { committedConfig } from "../support/stackHarness";
 import {
   buildTestImages,
+  ContainerInputs,
   containerIp,
   describeWithDocker,
   DockerScratch,
@@ -50,8 +51,8 @@ function configOverrides(
 }
 
 /** The credentials the program put in the secrets.env upload. */
-function secretsOf(spec: Record<string, any>): Record<string, string> {
-  const upload = (spec.uploads as { file: string; content?: string }[]).find(
+function secretsOf(spec: ContainerInputs): Record<string, string> {
+  const upload = (spec.uploads ?? []).find(
     (u) => u.file === "/run/ems/secrets.env",
   );
   if (!upload?.content)
@@ -64,7 +65,15 @@ function secretsOf(spec: Record<string, any>): Record<string, string> {
   );
 }
 
-function loadbalancerPort(spec: Record<string, any>): number {
+/** The spec's healthcheck, which an API spec always sets in full. */
+function healthcheckOf(spec: ContainerInputs): { tests: string[]; timeout: string; startPeriod: string; retries: number } {
+  const h = spec.healthcheck;
+  if (!h?.tests || h.timeout === undefined || h.startPeriod === undefined || h.retries === undefined)
+    throw new Error(`${spec.name}: the spec sets no complete healthcheck (${JSON.stringify(h)})`);
+  return { tests: h.tests, timeout: h.timeout, startPeriod: h.startPeriod, retries: h.retries };
+}
+
+function loadbalancerPort(spec: ContainerInputs): number {
   const label = Object.entries(labels(spec)).find(([k]) =>
     /^traefik\.http\.services\..*\.loadbalancer\.server\.port$/.test(k),
   );
@@ -80,9 +89,9 @@ describeWithDocker(
   "API containers on a real Docker engine, created like the provider does",
   () => {
     const scratch = new DockerScratch("api");
-    const specs: Record<Svc, Record<string, any>> = { ems: {}, sms: {} };
+    let specs: Record<Svc, ContainerInputs>;
     /** The SMS spec the program registers after `deploy --service sms --version 1.1.1`. */
-    let smsNext: Record<string, any> = {};
+    let smsNext: ContainerInputs;
     const containers: Record<Svc, string> = { ems: "", sms: "" };
     const networks = { proxy: "", db: "" };
     let bindRoot = "";
@@ -106,12 +115,8 @@ describeWithDocker(
     beforeAll(async () => {
       buildTestImages();
       const dev = await devSpecs(configOverrides());
-      specs.ems = dev.inputs(T.container, "ems");
-      specs.sms = dev.inputs(T.container, "sms");
-      smsNext = (await devSpecs(configOverrides({ sms: "1.1.1" }))).inputs(
-        T.container,
-        "sms",
-      );
+      specs = { ems: dev.container("ems"), sms: dev.container("sms") };
+      smsNext = (await devSpecs(configOverrides({ sms: "1.1.1" }))).container("sms");
       const [proxy, db] = (
         specs.ems.networksAdvanced as { name: string }[]
       ).map((n) => n.name);
@@ -129,7 +134,7 @@ describeWithDocker(
       expect(body.Image).toBe(IMAGES.ems);
       expect(body.Entrypoint).toEqual(["/run/ems/ems-run"]);
       expect(body.Cmd).toEqual(["/app/bin/server"]);
-      expect(body.Healthcheck.Test).toEqual([
+      expect(body.Healthcheck?.Test).toEqual([
         "CMD",
         "/run/ems/ems-run",
         "--probe",
@@ -150,7 +155,7 @@ describeWithDocker(
         expect({
           svc,
           label: loadbalancerPort(specs[svc]),
-          probe: Number(specs[svc].healthcheck.tests[3]),
+          probe: Number(healthcheckOf(specs[svc]).tests[3]),
         }).toEqual({ svc, label: port, probe: port });
       }
     });
@@ -167,15 +172,16 @@ describeWithDocker(
         ["sms", states[1]],
       ] as [Svc, HealthState][]) {
         const spec = specs[svc];
+        const healthcheck = healthcheckOf(spec);
         expect(health.Log.at(-1)?.ExitCode).toBe(0);
         expect(health.Log.at(-1)?.Output).toContain(`/api/v1/health -> 200`);
         const info = inspect(containers[svc]);
         expect(info.Config.Healthcheck).toEqual(
           expect.objectContaining({
-            Test: spec.healthcheck.tests,
-            Timeout: nanoseconds(spec.healthcheck.timeout),
-            StartPeriod: nanoseconds(spec.healthcheck.startPeriod),
-            Retries: spec.healthcheck.retries,
+            Test: healthcheck.tests,
+            Timeout: nanoseconds(healthcheck.timeout),
+            StartPeriod: nanoseconds(healthcheck.startPeriod),
+            Retries: healthcheck.retries,
           }),
         );
         expect(info.Config.Entrypoint).toEqual(spec.entrypoints);
@@ -192,8 +198,8 @@ describeWithDocker(
         const spec = specs[svc];
         const info = inspect(containers[svc]);
         expect(info.HostConfig.SecurityOpt).toEqual(spec.securityOpts);
-        expect(info.HostConfig.Memory).toBe(spec.memory * 1024 * 1024);
-        expect(info.HostConfig.MemorySwap).toBe(spec.memorySwap * 1024 * 1024);
+        expect(info.HostConfig.Memory).toBe(Number(spec.memory) * 1024 * 1024);
+        expect(info.HostConfig.MemorySwap).toBe(Number(spec.memorySwap) * 1024 * 1024);
         expect(info.HostConfig.LogConfig).toEqual({
           Type: "json-file",
           Config: { "max-size": "10m", "max-file": "3" },
@@ -216,8 +222,8 @@ describeWithDocker(
           expect.objectContaining(envs(spec)),
         );
         expect(
-          info.Mounts.map((m: any) => [m.Type, m.Destination]).sort(),
-        ).toEqual(spec.mounts.map((m: any) => [m.type, m.target]).sort());
+          info.Mounts.map((m: { Type: string; Destination: string }) => [m.Type, m.Destination]).sort(),
+        ).toEqual((spec.mounts ?? []).map((m) => [m.type, m.target]).sort());
         expect(Object.keys(info.NetworkSettings.Networks).sort()).toEqual(
           [networks.db, networks.proxy].sort(),
         );
@@ -264,11 +270,11 @@ describeWithDocker(
         body: content,
       });
       expect(answer.status).toBe(201);
-      const hostFolder = (target: string) =>
-        path.join(
-          bindRoot,
-          spec.mounts.find((m: any) => m.target === target).source,
-        );
+      const hostFolder = (target: string) => {
+        const source = (spec.mounts ?? []).find((m) => m.target === target)?.source;
+        if (source === undefined) throw new Error(`the EMS spec mounts nothing at ${target}`);
+        return path.join(bindRoot, source);
+      };
       const uploadsTarget = envs(spec).UPLOAD_PATH;
       expect(
         fs
@@ -346,6 +352,7 @@ describeWithDocker(
       try {
         await waitForHealth(next, "healthy", (WAIT_TIMEOUT_S + 10) * 1000);
         const grace = specs.sms.destroyGraceSeconds;
+        if (grace === undefined) throw new Error("the SMS spec sets no destroyGraceSeconds");
         const started = Date.now();
         scratch.remove(old, grace); // the provider's delete: stop with destroyGraceSeconds, then remove
         // The server ignores SIGTERM (as the Dart one does): it served until killed at the end of the grace.

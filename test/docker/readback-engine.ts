@@ -11,15 +11,47 @@
  */
 import * as http from "http";
 import { stableJson } from "../../bench/diff";
-import { plain, tarArchive } from "../support/dockerEngine";
+import { ContainerInputs, HealthcheckInput, MountInput, plain, PortInput, tarArchive } from "../support/dockerEngine";
 
-export interface EngineReply {
+export interface EngineReply<B = unknown> {
   status: number;
-  body: any;
+  /** The parsed JSON answer (the text when it is not JSON, undefined when empty), as the caller expects it shaped. */
+  body: B;
 }
 
-/** One Engine API request over a unix socket; JSON in and out. */
-export function engine(socket: string, method: string, path: string, body?: unknown, raw?: Buffer, timeoutMs = 60_000): Promise<EngineReply> {
+/** The part of `GET /containers/{id}/json` the provider's Read maps back (and the tests read). */
+export interface InspectedContainer {
+  Id: string;
+  Name: string;
+  State: { Running: boolean; Health?: { Status: string; Log?: { ExitCode: number; Output: string }[] } };
+  Config: {
+    Image: string;
+    Cmd?: string[] | null;
+    Entrypoint?: string[] | null;
+    User?: string;
+    WorkingDir?: string;
+    StopTimeout?: number | null;
+    StopSignal?: string | null;
+    Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
+  };
+  HostConfig: {
+    RestartPolicy?: { Name: string };
+    SecurityOpt?: string[] | null;
+    Memory: number;
+    MemorySwap: number;
+    ShmSize: number;
+    LogConfig?: { Type: string; Config?: Record<string, string> };
+    NetworkMode: string;
+    Mounts?: { Target: string; Source: string; Type: string; ReadOnly?: boolean }[] | null;
+  };
+  NetworkSettings?: {
+    Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> | null;
+    Networks?: Record<string, { IPAddress: string }>;
+  };
+}
+
+/** One Engine API request over a unix socket; JSON in and out (`B`: the shape of the JSON answer). */
+export function engine<B = unknown>(socket: string, method: string, path: string, body?: unknown, raw?: Buffer, timeoutMs = 60_000): Promise<EngineReply<B>> {
   return new Promise((resolve, reject) => {
     const payload = raw ?? (body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
     const req = http.request(
@@ -35,13 +67,13 @@ export function engine(socket: string, method: string, path: string, body?: unkn
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
-          let parsed: any = text;
+          let parsed: unknown = text;
           try {
             parsed = text ? JSON.parse(text) : undefined;
           } catch {
             /* not JSON */
           }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
+          resolve({ status: res.statusCode ?? 0, body: parsed as B });
         });
       },
     );
@@ -52,7 +84,7 @@ export function engine(socket: string, method: string, path: string, body?: unkn
   });
 }
 
-async function ok(reply: Promise<EngineReply>, what: string, accept: number[] = [200, 201, 204]): Promise<any> {
+async function ok<B>(reply: Promise<EngineReply<B>>, what: string, accept: number[] = [200, 201, 204]): Promise<B> {
   const r = await reply;
   if (!accept.includes(r.status)) throw new Error(`${what}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
@@ -114,14 +146,52 @@ export interface CreateOptions {
 /** Inputs that steer only the provider (wait for health, how to stop), never sent to the engine at create. */
 const PROVIDER_SIDE = new Set(["wait", "waitTimeout", "destroyGraceSeconds", "name", "image"]);
 
+/** A container spec as this run sends it: the spec's inputs with this run's name and image. */
+export type LocalSpec = ContainerInputs & { name: string; image: string };
+
+/** Where a mount's source is on this run's engine (a mount without source stays without). */
+function localSource(m: MountInput, o: CreateOptions): string | undefined {
+  if (m.source === undefined) return undefined;
+  return m.type === "volume" ? o.volume(m.source) : m.type === "bind" ? o.bind(m.source) : m.source;
+}
+
 /** The spec as this run sends it: names and host ports mapped, secrets unwrapped. */
-export function localSpec(rawInputs: Record<string, any>, o: CreateOptions): Record<string, any> {
-  const spec = plain<Record<string, any>>(rawInputs);
-  const out: Record<string, any> = { ...spec, name: o.name, image: o.image };
-  if (spec.networksAdvanced) out.networksAdvanced = spec.networksAdvanced.map((n: any) => ({ ...n, name: o.network(n.name) }));
-  if (spec.mounts) out.mounts = spec.mounts.map((m: any) => ({ ...m, source: m.type === "volume" ? o.volume(m.source) : m.type === "bind" ? o.bind(m.source) : m.source }));
-  if (spec.ports) out.ports = spec.ports.map((p: any) => ({ ...p, external: p.external === undefined ? undefined : (o.hostPort ?? ((x: number) => x))(p.external) }));
+export function localSpec(rawInputs: Record<string, unknown>, o: CreateOptions): LocalSpec {
+  const spec = plain<ContainerInputs>(rawInputs);
+  const out: LocalSpec = { ...spec, name: o.name, image: o.image };
+  if (spec.networksAdvanced) out.networksAdvanced = spec.networksAdvanced.map((n) => ({ ...n, name: o.network(n.name) }));
+  if (spec.mounts) out.mounts = spec.mounts.map((m) => ({ ...m, source: localSource(m, o) }));
+  if (spec.ports) out.ports = spec.ports.map((p) => ({ ...p, external: p.external === undefined ? undefined : (o.hostPort ?? ((x: number) => x))(p.external) }));
   return out;
+}
+
+/** `POST /containers/create`'s body without HostConfig: the fields the provider's Create sets for our inputs. */
+interface ProviderCreateConfig {
+  Image: string;
+  Labels: Record<string, string>;
+  Env?: string[];
+  Cmd?: string[];
+  Entrypoint?: string[];
+  User?: string;
+  WorkingDir?: string;
+  StopTimeout?: number;
+  StopSignal?: string;
+  Healthcheck?: { Test?: string[]; Interval: number; Timeout: number; StartPeriod: number; StartInterval: number; Retries: number };
+  ExposedPorts?: Record<string, Record<string, never>>;
+}
+
+/** Its HostConfig. */
+interface ProviderHostConfig {
+  NetworkMode: string;
+  Init: boolean;
+  Memory?: number;
+  MemorySwap?: number;
+  ShmSize?: number;
+  RestartPolicy?: { Name: string; MaximumRetryCount: number };
+  SecurityOpt?: string[];
+  LogConfig?: { Type?: string; Config?: Record<string, string> };
+  Mounts?: { Type: string; Source?: string; Target: string; ReadOnly: boolean }[];
+  PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
 }
 
 export interface Created {
@@ -131,23 +201,23 @@ export interface Created {
 }
 
 /** ContainerCreate → network disconnect/connect → uploads → start, as the provider's Create does. */
-export async function createLikeProvider(rawInputs: Record<string, any>, o: CreateOptions): Promise<Created> {
+export async function createLikeProvider(rawInputs: Record<string, unknown>, o: CreateOptions): Promise<Created> {
   const spec = localSpec(rawInputs, o);
-  const config: Record<string, any> = { Image: spec.image, Labels: {} };
-  const hostConfig: Record<string, any> = { NetworkMode: o.createNetworkMode ?? spec.networkMode ?? "bridge", Init: false };
-  for (const [key, value] of Object.entries(spec)) {
+  const config: ProviderCreateConfig = { Image: spec.image, Labels: {} };
+  const hostConfig: ProviderHostConfig = { NetworkMode: o.createNetworkMode ?? spec.networkMode ?? "bridge", Init: false };
+  for (const [key, value] of Object.entries<unknown>(spec)) {
     if (value === undefined || PROVIDER_SIDE.has(key) || key === "networksAdvanced" || key === "uploads") continue;
     switch (key) {
-      case "envs": config.Env = value; break;
-      case "command": config.Cmd = value; break;
-      case "entrypoints": config.Entrypoint = value; break;
-      case "user": config.User = value; break;
-      case "workingDir": config.WorkingDir = value; break;
-      case "stopTimeout": config.StopTimeout = value; break;
-      case "stopSignal": config.StopSignal = value; break;
-      case "labels": config.Labels = Object.fromEntries((value as any[]).map((l) => [l.label, l.value])); break;
+      case "envs": config.Env = spec.envs; break;
+      case "command": config.Cmd = spec.command; break;
+      case "entrypoints": config.Entrypoint = spec.entrypoints; break;
+      case "user": config.User = spec.user; break;
+      case "workingDir": config.WorkingDir = spec.workingDir; break;
+      case "stopTimeout": config.StopTimeout = spec.stopTimeout; break;
+      case "stopSignal": config.StopSignal = spec.stopSignal; break;
+      case "labels": config.Labels = Object.fromEntries((spec.labels ?? []).map((l) => [l.label, l.value])); break;
       case "healthcheck": {
-        const h = value as Record<string, any>;
+        const h = value as HealthcheckInput;
         config.Healthcheck = {
           Test: h.tests,
           Interval: parseDuration(h.interval ?? "0s"),
@@ -158,27 +228,33 @@ export async function createLikeProvider(rawInputs: Record<string, any>, o: Crea
         };
         break;
       }
-      case "memory": hostConfig.Memory = value * MB; break;
-      case "memorySwap": hostConfig.MemorySwap = value > 0 ? value * MB : value; break;
-      case "shmSize": hostConfig.ShmSize = value * MB; break;
-      case "restart": hostConfig.RestartPolicy = { Name: value, MaximumRetryCount: 0 }; break;
-      case "securityOpts": hostConfig.SecurityOpt = value; break;
-      case "logDriver": hostConfig.LogConfig = { ...(hostConfig.LogConfig ?? {}), Type: value }; break;
-      case "logOpts": hostConfig.LogConfig = { ...(hostConfig.LogConfig ?? {}), Config: value }; break;
+      case "memory": hostConfig.Memory = (value as number) * MB; break;
+      case "memorySwap": {
+        const swap = value as number;
+        hostConfig.MemorySwap = swap > 0 ? swap * MB : swap;
+        break;
+      }
+      case "shmSize": hostConfig.ShmSize = (value as number) * MB; break;
+      case "restart": hostConfig.RestartPolicy = { Name: value as string, MaximumRetryCount: 0 }; break;
+      case "securityOpts": hostConfig.SecurityOpt = spec.securityOpts; break;
+      case "logDriver": hostConfig.LogConfig = { ...(hostConfig.LogConfig ?? {}), Type: spec.logDriver }; break;
+      case "logOpts": hostConfig.LogConfig = { ...(hostConfig.LogConfig ?? {}), Config: value as Record<string, string> }; break;
       case "networkMode": break; // set above
       case "mounts":
-        hostConfig.Mounts = (value as any[]).map((m) => {
+        hostConfig.Mounts = (value as MountInput[]).map((m) => {
           for (const k of Object.keys(m)) if (!["type", "source", "target", "readOnly"].includes(k)) throw new Error(`createLikeProvider: mounts[].${k} is not translated`);
           return { Type: m.type, Source: m.source, Target: m.target, ReadOnly: !!m.readOnly };
         });
         break;
       case "ports": {
-        config.ExposedPorts = {};
-        hostConfig.PortBindings = {};
-        for (const p of value as any[]) {
+        const exposed: Record<string, Record<string, never>> = {};
+        const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+        config.ExposedPorts = exposed;
+        hostConfig.PortBindings = bindings;
+        for (const p of value as PortInput[]) {
           const k = `${p.internal}/${p.protocol ?? "tcp"}`;
-          config.ExposedPorts[k] = {};
-          (hostConfig.PortBindings[k] ??= []).push({ HostIp: p.ip ?? "0.0.0.0", HostPort: String(p.external ?? "") });
+          exposed[k] = {};
+          (bindings[k] ??= []).push({ HostIp: p.ip ?? "0.0.0.0", HostPort: String(p.external ?? "") });
         }
         break;
       }
@@ -186,7 +262,7 @@ export async function createLikeProvider(rawInputs: Record<string, any>, o: Crea
         throw new Error(`createLikeProvider: container input "${key}" is not translated (${JSON.stringify(value)})`);
     }
   }
-  const created = await ok(engine(o.socket, "POST", `/containers/create?name=${encodeURIComponent(o.name)}`, { ...config, HostConfig: hostConfig }), `create ${o.name}`);
+  const created = await ok(engine<{ Id: string }>(o.socket, "POST", `/containers/create?name=${encodeURIComponent(o.name)}`, { ...config, HostConfig: hostConfig }), `create ${o.name}`);
   const id: string = created.Id;
   if (spec.networksAdvanced?.length) {
     // "is not connected to the network bridge" (or no bridge network at all) is ignored, as by the provider.
@@ -206,10 +282,49 @@ export async function createLikeProvider(rawInputs: Record<string, any>, o: Crea
   return { id, startError: [204, 304].includes(started.status) ? "" : `HTTP ${started.status} ${JSON.stringify(started.body)}` };
 }
 
+/** A port as Read stores it. */
+interface ReadPort {
+  internal: number;
+  external: number;
+  ip: string;
+  protocol: string;
+}
+
+/** A mount as Read stores it. */
+interface ReadMount {
+  target: string;
+  source: string;
+  type: string;
+  readOnly: boolean;
+}
+
+/** The state the provider's Read writes, for the inputs the program uses (READ_BACK_INPUTS). */
+export interface ReadBackState {
+  name: string;
+  image: string;
+  command?: string[];
+  entrypoints?: string[];
+  user?: string;
+  workingDir?: string;
+  restart?: string;
+  securityOpts?: string[];
+  memory: number;
+  memorySwap: number;
+  shmSize: number;
+  logDriver?: string;
+  logOpts?: Record<string, string>;
+  networkMode: string;
+  mounts: ReadMount[];
+  ports: ReadPort[];
+  healthcheck?: { tests?: string[]; interval: string; timeout: string; startPeriod: string; startInterval: string; retries: number };
+  stopTimeout?: number;
+  stopSignal?: string;
+}
+
 /** resourceDockerContainerRead: the state the provider writes from `docker inspect` (for the inputs we use). */
-export function readBackLikeProvider(inspect: any, spec: Record<string, any>): Record<string, any> {
+export function readBackLikeProvider(inspect: InspectedContainer, spec: LocalSpec): ReadBackState {
   const hc = inspect.Config.Healthcheck;
-  const ports: any[] = [];
+  const ports: ReadPort[] = [];
   const portMap = inspect.NetworkSettings?.Ports ?? {};
   const keys = Object.keys(portMap).sort((a, b) => {
     const [pa, qa] = a.split("/");
@@ -233,7 +348,7 @@ export function readBackLikeProvider(inspect: any, spec: Record<string, any>): R
     // containerLogOptsForState: the daemon's merged map, only when the spec sets logOpts.
     logOpts: spec.logOpts !== undefined ? inspect.HostConfig.LogConfig?.Config ?? {} : undefined,
     networkMode: inspect.HostConfig.NetworkMode,
-    mounts: (inspect.HostConfig.Mounts ?? []).map((m: any) => ({ target: m.Target, source: m.Source, type: m.Type, readOnly: !!m.ReadOnly })),
+    mounts: (inspect.HostConfig.Mounts ?? []).map((m) => ({ target: m.Target, source: m.Source, type: m.Type, readOnly: !!m.ReadOnly })),
     ports,
     healthcheck: hc
       ? {
@@ -251,14 +366,16 @@ export function readBackLikeProvider(inspect: any, spec: Record<string, any>): R
 }
 
 /** The value of an input as the provider's schema sees it after defaults (what the diff compares). */
-function withDefaults(key: string, value: any): any {
+function withDefaults(key: string, value: unknown): unknown {
   switch (key) {
-    case "healthcheck":
-      return { tests: value.tests, interval: value.interval ?? "0s", timeout: value.timeout ?? "0s", startPeriod: value.startPeriod ?? "0s", startInterval: value.startInterval ?? "0s", retries: value.retries ?? 0 };
+    case "healthcheck": {
+      const h = value as HealthcheckInput;
+      return { tests: h.tests, interval: h.interval ?? "0s", timeout: h.timeout ?? "0s", startPeriod: h.startPeriod ?? "0s", startInterval: h.startInterval ?? "0s", retries: h.retries ?? 0 };
+    }
     case "mounts":
-      return [...value].map((m: any) => ({ target: m.target, source: m.source, type: m.type, readOnly: !!m.readOnly })).sort((a, b) => a.target.localeCompare(b.target));
+      return [...(value as MountInput[])].map((m) => ({ target: m.target, source: m.source, type: m.type, readOnly: !!m.readOnly })).sort((a, b) => a.target.localeCompare(b.target));
     case "ports":
-      return value.map((p: any) => ({ internal: p.internal, external: p.external, ip: p.ip ?? "0.0.0.0", protocol: p.protocol ?? "tcp" }));
+      return (value as PortInput[]).map((p) => ({ internal: p.internal, external: p.external, ip: p.ip ?? "0.0.0.0", protocol: p.protocol ?? "tcp" }));
     default:
       return value;
   }
@@ -283,13 +400,13 @@ export interface ReadBackDifference {
  * that is Optional and not Computed (memorySwap) whose read value is not empty. `networkMode` is compared
  * with what was sent at create (the provider's default `bridge`).
  */
-export function readBackDiff(spec: Record<string, any>, read: Record<string, any>, sentNetworkMode = "bridge"): ReadBackDifference[] {
+export function readBackDiff(spec: LocalSpec, read: ReadBackState, sentNetworkMode = "bridge"): ReadBackDifference[] {
   const diffs: ReadBackDifference[] = [];
   for (const key of READ_BACK_INPUTS) {
-    let want = spec[key];
-    let got = read[key];
+    let want: unknown = spec[key];
+    let got: unknown = read[key];
     if (key === "networkMode") want = want ?? sentNetworkMode;
-    if (key === "mounts" && Array.isArray(got)) got = [...got].sort((a: any, b: any) => a.target.localeCompare(b.target));
+    if (key === "mounts" && Array.isArray(got)) got = [...(got as ReadMount[])].sort((a, b) => a.target.localeCompare(b.target));
     if (want === undefined) {
       // Optional + Computed inputs take the read value; memorySwap is Optional only: a read value is a diff.
       if (key === "memorySwap" && got !== 0 && got !== undefined) diffs.push({ input: key, spec: undefined, read: got });
@@ -298,8 +415,10 @@ export function readBackDiff(spec: Record<string, any>, read: Record<string, any
     want = withDefaults(key, want);
     if (key === "healthcheck" && got) {
       // Per field, as the provider's nested schema diffs it (and as a nested ignoreChanges path names it).
-      for (const field of Object.keys(want)) {
-        if (stableJson(want[field]) !== stableJson(got[field])) diffs.push({ input: `healthcheck.${field}`, spec: want[field], read: got[field] });
+      const wantFields = want as Record<string, unknown>;
+      const gotFields = got as Record<string, unknown>;
+      for (const field of Object.keys(wantFields)) {
+        if (stableJson(wantFields[field]) !== stableJson(gotFields[field])) diffs.push({ input: `healthcheck.${field}`, spec: wantFields[field], read: gotFields[field] });
       }
       continue;
     }

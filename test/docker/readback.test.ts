@@ -12,10 +12,10 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { ignores } from "../../bench/providerRules";
-import { buildTestImages, describeWithDocker, docker, IMAGES, plain, run } from "../support/dockerEngine";
+import { buildTestImages, ContainerInputs, describeWithDocker, docker, IMAGES, plain, PortInput, run } from "../support/dockerEngine";
 import { RecordedResource, StackRun, T } from "../support/stackHarness";
 import { runCommitted } from "../providers/stacks";
-import { createLikeProvider, engine, localSpec, readBackDiff, readBackLikeProvider, ReadBackDifference } from "./readback-engine";
+import { createLikeProvider, engine, InspectedContainer, localSpec, readBackDiff, readBackLikeProvider, ReadBackDifference } from "./readback-engine";
 
 const MAIN_SOCKET = (process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock").replace(/^unix:\/\//, "");
 
@@ -77,7 +77,7 @@ async function readBackStack(stackRun: StackRun, socket: string, tag: string, op
   const networks = new Map<string, string>();
   const network = (name: string) => networks.get(name) ?? `${name}${suffix}`;
   for (const n of stackRun.ofType(T.network)) {
-    const spec = plain<Record<string, any>>(n.inputs);
+    const spec = plain<{ name: string; driver?: string; internal?: boolean }>(n.inputs);
     const name = `${spec.name}${suffix}`;
     networks.set(spec.name, name);
     const r = await engine(socket, "POST", "/networks/create", { Name: name, Driver: spec.driver ?? "bridge", Internal: !!spec.internal, CheckDuplicate: true });
@@ -86,12 +86,12 @@ async function readBackStack(stackRun: StackRun, socket: string, tag: string, op
   }
   const volume = (name: string) => `${name}${suffix}`;
   for (const v of stackRun.ofType(T.volume)) {
-    const name = volume(String(plain(v.inputs).name));
+    const name = volume(String(plain<{ name: string }>(v.inputs).name));
     await engine(socket, "POST", "/volumes/create", { Name: name });
     opts.cleanup.push(async () => void (await engine(socket, "DELETE", `/volumes/${name}?force=true`)));
   }
   const ports = new Map<number, number>();
-  for (const c of stackRun.ofType(T.container)) for (const p of plain<any[]>(c.inputs.ports) ?? []) if (p.external !== undefined && !ports.has(p.external)) ports.set(p.external, await freePort());
+  for (const c of stackRun.ofType(T.container)) for (const p of plain<PortInput[] | undefined>(c.inputs.ports) ?? []) if (p.external !== undefined && !ports.has(p.external)) ports.set(p.external, await freePort());
 
   const outcomes: Outcome[] = [];
   for (const c of stackRun.ofType(T.container)) {
@@ -114,7 +114,7 @@ async function readBackStack(stackRun: StackRun, socket: string, tag: string, op
     };
     opts.cleanup.push(async () => void (await engine(socket, "DELETE", `/containers/${encodeURIComponent(name)}?force=true&v=true`)));
     const created = await createLikeProvider(c.inputs, createOptions);
-    const inspected = (await engine(socket, "GET", `/containers/${created.id}/json`)).body;
+    const inspected = (await engine<InspectedContainer>(socket, "GET", `/containers/${created.id}/json`)).body;
     const spec = localSpec(c.inputs, createOptions);
     const read = readBackLikeProvider(inspected, spec);
     const ignore = (c.opts as { ignoreChanges?: string[] }).ignoreChanges;
@@ -158,8 +158,8 @@ describeWithDocker("read-back of every container on the main dockerd (provider-f
 
   test("the comparison catches what the provider would: memory without memorySwap and a 60s interval read back differently", async () => {
     const base = stacks.dev.get(T.container, "postgres");
-    const inputs: Record<string, any> = {
-      ...plain<Record<string, any>>(base.inputs),
+    const inputs: ContainerInputs = {
+      ...plain<ContainerInputs>(base.inputs),
       memorySwap: undefined,
       healthcheck: { tests: ["CMD-SHELL", "true"], interval: "60s", timeout: "5s", retries: 3, startPeriod: "30s" },
     };
@@ -167,7 +167,7 @@ describeWithDocker("read-back of every container on the main dockerd (provider-f
     const probe = { ...stacks.dev, ofType: (t: string) => (t === T.container ? [spec] : stacks.dev.ofType(t)) } as StackRun;
     const [outcome] = await readBackStack(probe, MAIN_SOCKET, "probe", { cleanup });
     const byInput = Object.fromEntries(outcome.differences.map((d) => [d.input, d]));
-    expect(byInput.memorySwap?.read).toBe(2 * inputs.memory);
+    expect(byInput.memorySwap?.read).toBe(2 * Number(inputs.memory));
     expect(byInput["healthcheck.interval"]).toEqual({ input: "healthcheck.interval", spec: "60s", read: "1m0s" });
     expect(Object.keys(byInput).sort()).toEqual(["healthcheck.interval", "memorySwap"]);
   }, 120_000);
@@ -259,7 +259,7 @@ if (!canRunPrivateDaemon) console.warn("SKIPPED the private-dockerd read-back: s
   const daemon = new PrivateDockerd();
   const cleanup: (() => Promise<void>)[] = [];
   const outcomes: Record<string, Outcome[]> = {};
-  let logConfig: any;
+  let logConfig: InspectedContainer["HostConfig"]["LogConfig"];
 
   beforeAll(async () => {
     if (typeof process.getuid === "function" && process.getuid() !== 0) throw new Error("a private dockerd needs root");
@@ -271,8 +271,8 @@ if (!canRunPrivateDaemon) console.warn("SKIPPED the private-dockerd read-back: s
     for (const stack of ["dev", "prod"]) for (const c of stacks[stack].ofType(T.container)) images.add(standIn(c, stacks[stack]));
     daemon.load([...images]);
     for (const stack of ["dev", "prod"]) outcomes[stack] = await readBackStack(stacks[stack], daemon.socket, `p${stack}`, { cleanup });
-    const anyContainer = (await engine(daemon.socket, "GET", "/containers/json?all=true")).body[0];
-    logConfig = (await engine(daemon.socket, "GET", `/containers/${anyContainer.Id}/json`)).body.HostConfig.LogConfig;
+    const anyContainer = (await engine<{ Id: string }[]>(daemon.socket, "GET", "/containers/json?all=true")).body[0];
+    logConfig = (await engine<InspectedContainer>(daemon.socket, "GET", `/containers/${anyContainer.Id}/json`)).body.HostConfig.LogConfig;
   }, 300_000);
   afterAll(async () => {
     await runCleanup(cleanup);
@@ -280,7 +280,7 @@ if (!canRunPrivateDaemon) console.warn("SKIPPED the private-dockerd read-back: s
   }, 120_000);
 
   test("the daemon merges its default keys into a container's log options (what Read stores)", () => {
-    expect(logConfig.Config).toMatchObject({ compress: "true" });
+    expect(logConfig?.Config).toMatchObject({ compress: "true" });
   });
 
   test.each(["dev", "prod"])("%s: no container reads back differently, the merged log-opts included", (stack) => {

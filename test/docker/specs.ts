@@ -3,14 +3,16 @@
  * config under the Pulumi mocks (test/support/stackHarness.ts), inputs resolved and secrets unwrapped.
  */
 import { committedConfig, RecordedResource, runStack, StackRun, T } from "../support/stackHarness";
-import { plain } from "../support/dockerEngine";
+import { ContainerInputs, plain } from "../support/dockerEngine";
 
 export interface DevSpecs {
   run: StackRun;
-  /** Resolved inputs of a resource, secret wrappers removed. */
-  inputs(type: string, name: string): Record<string, any>;
+  /** Resolved inputs of a resource, secret wrappers removed (shaped as the recorded inputs, per resource type). */
+  inputs(type: string, name: string): RecordedResource["inputs"];
+  /** Resolved inputs of the docker.Container named `name`, secret wrappers removed. */
+  container(name: string): ContainerInputs;
   /** The program's docker.Network whose `name` input is `networkName`. */
-  networkNamed(networkName: string): Record<string, any>;
+  networkNamed(networkName: string): Record<string, unknown>;
   resource(type: string, name: string): RecordedResource;
 }
 
@@ -20,6 +22,7 @@ export async function devSpecs(overrides: Record<string, string> = {}): Promise<
   return {
     run,
     inputs: (type, name) => plain(run.get(type, name).inputs),
+    container: (name) => plain(run.get(T.container, name).inputs),
     networkNamed(networkName) {
       const hits = run.ofType(T.network).filter((n) => n.inputs.name === networkName);
       if (hits.length !== 1) throw new Error(`expected one docker.Network named ${networkName}, found ${hits.length}`);
@@ -30,11 +33,11 @@ export async function devSpecs(overrides: Record<string, string> = {}): Promise<
 }
 
 /** `NAME=value` entries as a map. */
-export function envs(inputs: Record<string, any>): Record<string, string> {
+export function envs(inputs: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries((inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 }
 
 /** Labels as a map. */
-export function labels(inputs: Record<string, any>): Record<string, string> {
+export function labels(inputs: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(((inputs.labels ?? []) as { label: string; value: string }[]).map((l) => [l.label, l.value]));
 }

@@ -2,10 +2,9 @@
  * `npm run migrate`: its arguments, its refusals, and its wiring (stack config → pre-flight on this machine).
  */
 import { execFileSync } from "child_process";
-import type { Deps } from "../../ops/stackOps";
 import { exitCode, main, parseMigrateArgs } from "../../ops/migrate";
-import { describeWithDocker } from "../support/dockerEngine";
-import { committedConfig, TEST_SECRETS } from "../support/stackHarness";
+import type { Deps } from "../../ops/workspace";
+import { committedConfig, describeWithDocker, TEST_SECRETS } from "../support";
 import { fakeIo } from "../ops/fakes";
 
 jest.setTimeout(120_000);

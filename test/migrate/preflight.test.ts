@@ -3,7 +3,7 @@
  */
 import * as fs from "fs";
 import { execFileSync } from "child_process";
-import { describeWithDocker, docker, IMAGES, buildTestImages, run } from "../support/dockerEngine";
+import { describeWithDocker, docker, IMAGES, buildTestImages, run } from "../support";
 import { traefikVersion } from "../../components/imageRef";
 import { boundShell } from "../../ops/hostShell";
 import { legacySystem } from "../../ops/migrate/legacy";

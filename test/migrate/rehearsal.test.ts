@@ -13,10 +13,34 @@ import { CutoverDeps, CutoverOptions, runCutover } from "../../ops/migrate/cutov
 import { boundShell, BoundShell } from "../../ops/hostShell";
 import { legacySystem } from "../../ops/migrate/legacy";
 import { cutoverOutputs } from "../../ops/migrate/outputs";
-import { buildTestImages, describeWithDocker, docker, IMAGES, inspect, plain, run } from "../support/dockerEngine";
-import { PgServer, runScript, startPostgres } from "../support/postgres";
-import { committedConfig, labelMap, RecordedResource, runStack, StackRun, T, TEST_SECRETS } from "../support/stackHarness";
-import { buildTodaysVps, createFromSpec, databaseSnapshot, folderHashes, psqlIn, startTestProxy, TestProxy, TodaysVps, waitForPostgres } from "../support/vps";
+import {
+  buildTestImages,
+  buildTodaysVps,
+  committedConfig,
+  createFromSpec,
+  databaseSnapshot,
+  describeWithDocker,
+  docker,
+  folderHashes,
+  IMAGES,
+  inspect,
+  labelMap,
+  PgServer,
+  plain,
+  psqlIn,
+  RecordedResource,
+  run,
+  runScript,
+  runStack,
+  StackRun,
+  startPostgres,
+  startTestProxy,
+  T,
+  TEST_SECRETS,
+  TestProxy,
+  TodaysVps,
+  waitForPostgres,
+} from "../support";
 
 jest.setTimeout(900_000);
 
@@ -60,7 +84,7 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
   /** The stack's own networks that do not exist yet (the adopted ems_system_net does). */
   function ensureNetworks(): void {
     for (const n of stack.ofType(T.network)) {
-      const spec = plain<Record<string, any>>(n.inputs);
+      const spec = plain<{ name: string; internal?: boolean }>(n.inputs);
       const name = vps.rename(spec.name);
       if (run("docker", ["network", "inspect", name]).status === 0) continue;
       docker(["network", "create", ...(spec.internal ? ["--internal"] : []), name]);
@@ -76,7 +100,7 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
       return create.includes("docker exec") && create.includes(specName) && create.includes("sh -s");
     });
     if (commands.length !== 1) return { ok: false, output: `expected one databases command, found ${commands.map((c) => c.name).join(", ") || "none"}` };
-    const inputs = plain<Record<string, any>>(commands[0].inputs);
+    const inputs = plain<{ create: string; stdin?: string; environment?: Record<string, string> }>(commands[0].inputs);
     const create = (inputs.create as string).split(specName).join(pgName);
     const r = spawnSync("sh", ["-c", create], { input: inputs.stdin ?? "", env: { ...process.env, ...(inputs.environment ?? {}) }, encoding: "utf8", timeout: 120_000 });
     return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
@@ -165,9 +189,9 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
   };
 
   test("the stack the rehearsal deploys adopts the volume and network the compose system made", () => {
-    const mounts = plain<any[]>(postgresSpec().inputs.mounts);
+    const mounts = plain<{ type: string; source: string; target: string }[]>(postgresSpec().inputs.mounts);
     expect(mounts).toContainEqual(expect.objectContaining({ type: "volume", source: "postgres_ems_system_data", target: "/var/lib/postgresql/data" }));
-    const networks = plain<any[]>(apiSpec("ems").inputs.networksAdvanced).map((n) => n.name);
+    const networks = plain<{ name: string }[]>(apiSpec("ems").inputs.networksAdvanced).map((n) => n.name);
     expect(networks).toContain("ems_system_net");
   });
 
@@ -209,7 +233,7 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
       expect(restartPolicy(c)).toBe("no");
     }
     // The data: the new Postgres opened the same volume; rows, roles, grants and default privileges are as before.
-    expect(inspect(newPostgres).Mounts.find((m: any) => m.Destination === "/var/lib/postgresql/data").Name).toBe(vps.volume);
+    expect(inspect(newPostgres).Mounts.find((m: { Destination: string }) => m.Destination === "/var/lib/postgresql/data").Name).toBe(vps.volume);
     expect(databaseSnapshot((sql, db) => psqlIn(newPostgres, sql, db))).toEqual(before);
     // The roles' passwords are the stack's now: each API's DB_PASS logs its role in over TCP (scram), the old one no longer does.
     for (const svc of ["ems", "sms"]) {
@@ -224,7 +248,7 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
     for (const svc of ["ems", "sms"]) {
       expect(folderHashes(vps.uploads[svc])).toEqual(uploadsBefore[svc]);
       const newApi = [...createdNew].find((n) => inspect(n).Config.Labels?.["com.ems.service"] === svc)!;
-      expect(inspect(newApi).Mounts.find((m: any) => m.Destination === "/app/uploads").Source).toBe(vps.uploads[svc]);
+      expect(inspect(newApi).Mounts.find((m: { Destination: string }) => m.Destination === "/app/uploads").Source).toBe(vps.uploads[svc]);
     }
     // The certificates: untouched, and a byte copy with mode 600 in the backups folder.
     expect(fs.readFileSync(vps.acmeFile).equals(acmeBefore)).toBe(true);

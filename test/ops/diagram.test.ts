@@ -1,5 +1,5 @@
 import * as fs from "fs";
-import { DIAGRAM_FILE, generateDiagram } from "../../ops/diagram";
+import { DIAGRAM_FILE, README_FILE, generateDiagram, generateStackDiagrams, readmeWithDiagram } from "../../ops/diagram";
 import { stackDiagram } from "../../ops/mermaid";
 import { T } from "../support";
 
@@ -7,6 +7,12 @@ describe("docs/diagram.md", () => {
   it("matches the program (regenerate with `npm run diagram`)", async () => {
     const fresh = await generateDiagram();
     expect(fs.readFileSync(DIAGRAM_FILE, "utf8")).toBe(fresh);
+  });
+
+  it("the README shows the same pictures, between its diagram markers", async () => {
+    const readme = fs.readFileSync(README_FILE, "utf8");
+    expect(readmeWithDiagram(readme, await generateStackDiagrams())).toBe(readme);
+    expect(readme).toContain("```mermaid\nflowchart LR");
   });
 
   it("draws routes from Traefik, networks, volumes and host folders with the home folder as ~", () => {

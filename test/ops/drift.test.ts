@@ -1,10 +1,48 @@
 import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
 import { UsageError } from "../../ops/args";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { DriftEvent, formatDrift, main, parseDriftArgs, summarizeDrift } from "../../ops/drift";
-import { fakeDeps, fakeIo, FakeStack } from "./fakes";
+import { captureOnHost, HostShell } from "../../ops/hostShell";
+import type { HostExpectations } from "../../ops/hostDrift";
+import { T } from "../support";
+import { fakeDeps, FakeHost, fakeIo, FakeStack, FakeStackOptions } from "./fakes";
 
 const URN = "urn:pulumi:prod::ems-infra";
-const CONTAINER = "docker:index/container:Container";
+const CONTAINER = T.container;
+
+/** The prod stack's hostExpectations output (stacks/system.ts), as a deploy of Pulumi.prod.yaml leaves it. */
+const PROD_EXPECTATIONS: HostExpectations = {
+  folders: [
+    { path: "/root/infra/letsencrypt", mode: "700" },
+    { path: "/root/infra/traefik/dynamic", mode: "700" },
+    { path: "/root/ems_system/.secrets", mode: "700" },
+    { path: "/root/ems_system/data/uploads/ems" },
+    { path: "/root/ems_system/data/uploads/sms" },
+    { path: "/root/ems_system/data/backups" },
+  ],
+  cron: { job: "ems_system-backup", line: "0 3 * * * /root/ems_system/data/bin/backup.sh >>/root/ems_system/data/logs/backup.log 2>&1 # ems-infra:ems_system-backup" },
+  postgres: {
+    container: "ems_system-postgres",
+    superuser: "postgres",
+    roles: ["ems_user", "sms_user"],
+    databases: [
+      { name: "ems_production", owner: "ems_user" },
+      { name: "sms_production", owner: "sms_user" },
+    ],
+  },
+};
+
+/** A deployed prod stack: it has the hostExpectations output the host check is built from. */
+function deployed(options: FakeStackOptions = {}): FakeStack {
+  return new FakeStack("prod", { ...options, outputs: { hostExpectations: PROD_EXPECTATIONS, ...options.outputs } });
+}
+
+/** A host whose check prints `lines` and exits `code` (the script's own contract: 1 differences, 2 incomplete). */
+function checkedHost(code: number, lines: string[] = []): FakeHost {
+  return new FakeHost((command) => (command.startsWith("sh -c ") && command.includes(" host-check ") ? { code, stdout: lines.map((l) => `${l}\n`).join("") } : {}));
+}
 
 /** A resourcePreEvent as the engine sends it during `pulumi preview --refresh`. */
 function pre(op: OpType, name: string, extra: { type?: string; diffs?: string[]; keys?: string[]; detailedDiff?: Record<string, { kind: string; inputDiff: boolean }> } = {}): EngineEvent {
@@ -122,14 +160,14 @@ describe("drift main", () => {
       [
         "Usage: npm run drift -- --stack <name>",
         "",
-        "Checks that the live host still matches the program: refreshes the state from the host, then previews. " +
-          "Exits 0 when nothing differs, 1 when something does (or the check could not run).",
+        "Checks that the live host still matches the program: refreshes the state from the host, then previews; then checks " +
+          "the host's folders, backup cron entry and database roles, which a refresh never re-reads. Exits 0 when nothing differs, 1 when something does (or the check could not run).",
         "",
         "Flags:",
         "  --stack <name>  Stack to check, e.g. prod (required)",
         "  -h, --help      Show this help and exit",
         "",
-        "Nothing is changed: neither the host nor the stack's state (the refresh is part of the preview).",
+        "Nothing is changed: neither the host nor the stack's state (the refresh is part of the preview; the host check only reads).",
         "",
         "Examples:",
         "  npm run drift -- --stack prod",
@@ -145,22 +183,83 @@ describe("drift main", () => {
     expect(io.stderr).toBe("error: unknown flag --refresh; valid flags: --stack, --help\nRun `npm run drift -- --help` for usage.\n");
   });
 
-  it("exits 0 when the host matches, running a refresh preview that expects no changes", async () => {
-    const stack = new FakeStack("prod", { previewEvents: NOISE });
-    const deps = fakeDeps(stack);
+  it("exits 0 when the host matches, running a refresh preview that expects no changes, then the host check", async () => {
+    const stack = deployed({ previewEvents: NOISE });
+    const host = checkedHost(0);
+    const deps = fakeDeps(stack, { host });
     const io = fakeIo();
     expect(await main(["--stack", "prod"], io, deps)).toBe(0);
     expect(deps.opened).toEqual([{ name: "prod", workDir: "/repo", create: false }]);
     expect(stack.previewOptions).toMatchObject({ refresh: true, expectNoChanges: true, diff: true });
     expect(typeof stack.previewOptions?.onEvent).toBe("function");
-    expect(stack.calls).toEqual(["preview"]);
+    expect(stack.changes).toEqual(["preview"]);
+    expect(host.commands).toHaveLength(1);
+    expect(host.commands[0].command).toContain(" host-check --folder 700:/root/infra/letsencrypt ");
     expect(io.stdout).toBe(
-      "Refreshing stack prod from the live host and previewing…\nPreviewing update (fake):\n\nno drift: stack prod matches the live host\n",
+      "Refreshing stack prod from the live host and previewing…\nPreviewing update (fake):\n\n" +
+        "Checking the host's folders, backup cron entry, database roles and owners…\n\nno drift: stack prod matches the live host\n",
     );
   });
 
+  it("is red when only the host side differs, naming each difference", async () => {
+    const host = checkedHost(1, ["folder /root/infra/letsencrypt: mode 755, want 700", "cron: ems-infra:ems_system-backup entry missing", "database sms_production: owner postgres, want sms_user"]);
+    const io = fakeIo();
+    expect(await main(["--stack", "prod"], io, fakeDeps(deployed({ previewEvents: NOISE }), { host }))).toBe(1);
+    expect(io.stdout).toContain(
+      [
+        "drift: the host of stack prod differs from what the program made (3 differences):",
+        "  folder /root/infra/letsencrypt: mode 755, want 700",
+        "  cron: ems-infra:ems_system-backup entry missing",
+        "  database sms_production: owner postgres, want sms_user",
+      ].join("\n"),
+    );
+    expect(io.stdout).not.toContain("no drift");
+  });
+
+  it("reports both parts when both differ", async () => {
+    const stack = deployed({ previewEvents: [...NOISE, pre("update", "ems-api", { diffs: ["image"] })], previewError: new Error("error: no changes were expected but changes were proposed") });
+    const io = fakeIo();
+    expect(await main(["--stack", "prod"], io, fakeDeps(stack, { host: checkedHost(1, ["role sms_user: missing"]) }))).toBe(1);
+    expect(io.stdout).toContain("drift: stack prod differs from the live host (1 resource):");
+    expect(io.stdout).toContain("(1 difference):\n  role sms_user: missing\n");
+  });
+
+  it("is red when a host check could not run (exit 2), or the stack has no hostExpectations output", async () => {
+    const io = fakeIo();
+    const host = checkedHost(2, ["roles: cannot query ems_system-postgres: Error response from daemon: No such container: ems_system-postgres"]);
+    expect(await main(["--stack", "prod"], io, fakeDeps(deployed({ previewEvents: NOISE }), { host }))).toBe(1);
+    expect(io.stdout).toContain("(1 difference; some checks could not run):\n  roles: cannot query ems_system-postgres");
+
+    const old = fakeIo();
+    expect(await main(["--stack", "prod"], old, fakeDeps(new FakeStack("prod", { previewEvents: NOISE })))).toBe(1);
+    expect(old.stderr).toBe("error: host check of stack prod failed: the stack has no hostExpectations output: deploy it once with this version of ems-infra\n");
+  });
+
+  it("runs the real check against this machine's folders: a missing folder and a wrong mode are named, a clean host is green", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ems drift "));
+    try {
+      const acme = path.join(root, "infra", "letsencrypt");
+      fs.mkdirSync(acme, { recursive: true, mode: 0o755 });
+      fs.chmodSync(acme, 0o755);
+      const expectations: HostExpectations = { folders: [{ path: acme, mode: "700" }, { path: path.join(root, "data", "backups") }] };
+      const local: HostShell = { run: async () => 0, capture: (_target, command, options) => captureOnHost("local", command, options) };
+      const io = fakeIo();
+      const stack = () => new FakeStack("dev", { previewEvents: NOISE, outputs: { hostExpectations: expectations } });
+      expect(await main(["--stack", "dev"], io, fakeDeps(stack(), { host: local }))).toBe(1);
+      expect(io.stdout).toContain(`(2 differences):\n  folder ${acme}: mode 755, want 700\n  folder ${path.join(root, "data", "backups")}: missing\n`);
+
+      fs.chmodSync(acme, 0o700);
+      fs.mkdirSync(path.join(root, "data", "backups"), { recursive: true });
+      const clean = fakeIo();
+      expect(await main(["--stack", "dev"], clean, fakeDeps(stack(), { host: local }))).toBe(0);
+      expect(clean.stdout).toMatch(/no drift: stack dev matches the live host\n$/);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("exits 1 with the list when the preview finds changes", async () => {
-    const stack = new FakeStack("prod", {
+    const stack = deployed({
       previewEvents: [...NOISE, pre("update", "ems-api", { diffs: ["image"] })],
       previewError: new Error("code: 255\n stderr: error: no changes were expected but changes were proposed\n"),
     });
@@ -173,14 +272,15 @@ describe("drift main", () => {
   });
 
   it("exits 1 when the engine reports changes without resource details", async () => {
-    const stack = new FakeStack("prod", { previewError: new Error("error: no changes were expected but changes were proposed") });
+    const stack = deployed({ previewError: new Error("error: no changes were expected but changes were proposed") });
     const io = fakeIo();
     expect(await main(["--stack", "prod"], io, fakeDeps(stack))).toBe(1);
-    expect(io.stdout).toMatch(/\ndrift: stack prod differs from the live host \(see the preview above\)\n$/);
+    expect(io.stdout).toContain("\ndrift: stack prod differs from the live host (see the preview above)\n");
+    expect(io.stdout).not.toContain("no drift");
   });
 
   it("exits 1 with the error when the check cannot run", async () => {
-    const stack = new FakeStack("prod", { previewError: new Error("error: ssh: connect to host vps port 22: Connection refused\n") });
+    const stack = deployed({ previewError: new Error("error: ssh: connect to host vps port 22: Connection refused\n") });
     const io = fakeIo();
     expect(await main(["--stack", "prod"], io, fakeDeps(stack))).toBe(1);
     expect(io.stderr).toBe("error: drift check of stack prod failed: error: ssh: connect to host vps port 22: Connection refused\n");

@@ -1,7 +1,7 @@
 /** status, logs, the failed-deploy report and image retention against the real dockerd, on labelled containers. */
 import * as crypto from "crypto";
 import { findContainers, reportUnhealthy } from "../../ops/containers";
-import { captureOnHost, defaultHostShell, HostShell } from "../../ops/hostShell";
+import { captureOnHost, defaultHostShell, HostShell, HostTarget } from "../../ops/hostShell";
 import { imagesToRemove, listImagesCommand, removeImagesCommand, USED_IMAGES_COMMAND } from "../../ops/imageRetention";
 import { main as logs } from "../../ops/logs";
 import { main as status } from "../../ops/status";
@@ -18,8 +18,8 @@ function recordingHost(): HostShell & { streamed: string } {
   const host = {
     streamed: "",
     capture: captureOnHost,
-    async run(commandHost: string, command: string) {
-      const r = await captureOnHost(commandHost, command);
+    async run(target: HostTarget, command: string) {
+      const r = await captureOnHost(target, command);
       host.streamed += r.stdout + r.stderr;
       return r.code;
     },
@@ -27,7 +27,7 @@ function recordingHost(): HostShell & { streamed: string } {
   return host;
 }
 
-const stack = () => new FakeStack("dev", { config: { "ems-infra:environment": ENV }, outputs: { commandHost: "local", urls: { ems: "https://api.ems.local" } } });
+const stack = () => new FakeStack("dev", { config: { "ems-infra:environment": ENV }, outputs: { urls: { ems: "https://api.ems.local" } } });
 
 describeWithDocker("everyday commands on the local engine", () => {
   beforeAll(() => {

@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { main as exec } from "../../ops/exec";
 import { logsCommand, main as logs } from "../../ops/logs";
@@ -9,7 +10,6 @@ import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG, stateFixture } from
 const INSPECT = fs.readFileSync(path.join(__dirname, "..", "fixtures", "docker-inspect-prod.json"), "utf8");
 const HISTORY = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "history-prod.json"), "utf8"));
 const OUTPUTS = {
-  commandHost: "root@vps.edumigsoft.com.br:22",
   containers: { traefik: "infra_traefik", postgres: "ems_system-postgres" },
   urls: { ems: "https://api.ems.edumigsoft.com.br", sms: "https://api.sms.edumigsoft.com.br" },
   backupDir: "/root/ems_system/data/backups",
@@ -23,7 +23,8 @@ function prodHost(inspect = INSPECT): FakeHost {
   });
 }
 
-const prodStack = () => new FakeStack("prod", { config: PROD_CONFIG, outputs: OUTPUTS, history: HISTORY });
+/** Deployed from a laptop: `ems-infra:ssh` names the VPS (the key and known_hosts from ~/.ssh, the program's defaults). */
+const prodStack = () => new FakeStack("prod", { config: { ...PROD_CONFIG, "ems-infra:ssh": JSON.stringify({ host: "vps.edumigsoft.com.br" }) }, outputs: OUTPUTS, history: HISTORY });
 
 describe("npm run status", () => {
   it("lists each container with version, digest, health, uptime, restarts and URL; exits 1 when one is unhealthy", async () => {
@@ -90,6 +91,8 @@ describe("npm run exec", () => {
       command: `docker exec -it 9f1c0a7e${"0".repeat(56)} psql -U ems_user -d ems_production`,
       tty: true,
     });
+    // Over the program's ssh: the host key is checked against the same known_hosts the deploy uses.
+    expect(host.targets.at(-1)).toEqual({ host: "vps.edumigsoft.com.br", user: "root", port: 22, knownHostsFile: path.join(os.homedir(), ".ssh/known_hosts") });
   });
 
   it("defaults to the superuser, and passes a command after --, quoted", async () => {

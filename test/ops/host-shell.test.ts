@@ -29,13 +29,21 @@ describe("how a command reaches the host", () => {
     expect(hostInvocation(VPS, "docker ps")).toEqual({
       file: "ssh",
       args: [
-        "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=yes",
-        "-o", "UserKnownHostsFile=/home/ana/.ssh/known_hosts",
-        "-o", "IdentitiesOnly=yes",
-        "-i", "/home/ana/.ssh/ems_deploy",
-        "-p", "2222",
-        "--", "root@vps.edumigsoft.com.br", "docker ps",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "UserKnownHostsFile=/home/ana/.ssh/known_hosts",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-i",
+        "/home/ana/.ssh/ems_deploy",
+        "-p",
+        "2222",
+        "--",
+        "root@vps.edumigsoft.com.br",
+        "docker ps",
       ],
     });
     // The very options the host commands and the Docker provider use.
@@ -48,7 +56,12 @@ describe("how a command reaches the host", () => {
   });
 
   test("an IPv6 host: bare in ssh's argument, in brackets in messages", () => {
-    const v6: HostTarget = { host: "2804:14c:65a1::10", user: "root", port: 22, knownHostsFile: "/root/.ssh/known_hosts" };
+    const v6: HostTarget = {
+      host: "2804:14c:65a1::10",
+      user: "root",
+      port: 22,
+      knownHostsFile: "/root/.ssh/known_hosts",
+    };
     expect(hostInvocation(v6, "true").args.slice(-2)).toEqual(["root@2804:14c:65a1::10", "true"]);
     expect(describeHost(v6)).toBe("root@[2804:14c:65a1::10]:22");
     expect(describeHost(VPS)).toBe("root@vps.edumigsoft.com.br:2222");
@@ -57,7 +70,8 @@ describe("how a command reaches the host", () => {
 });
 
 describe("the stack's ems-infra:ssh, as the program reads it", () => {
-  const stack = (ssh?: unknown) => new FakeStack("prod", { config: ssh === undefined ? {} : { "ems-infra:ssh": JSON.stringify(ssh) } });
+  const stack = (ssh?: unknown) =>
+    new FakeStack("prod", { config: ssh === undefined ? {} : { "ems-infra:ssh": JSON.stringify(ssh) } });
 
   test("no ssh: this machine", async () => {
     expect(await hostTargetOf(stack())).toBe("local");
@@ -70,7 +84,19 @@ describe("the stack's ems-infra:ssh, as the program reads it", () => {
       port: 22,
       knownHostsFile: "/home/ana/.ssh/known_hosts",
     });
-    expect(await hostTargetOf(stack({ host: "2804:14c:65a1::10", user: "deploy", port: 2222, identityFile: "keys/ems", knownHostsFile: "~/kh" }), "/home/ana", "/work/ems-infra")).toEqual({
+    expect(
+      await hostTargetOf(
+        stack({
+          host: "2804:14c:65a1::10",
+          user: "deploy",
+          port: 2222,
+          identityFile: "keys/ems",
+          knownHostsFile: "~/kh",
+        }),
+        "/home/ana",
+        "/work/ems-infra",
+      ),
+    ).toEqual({
       host: "2804:14c:65a1::10",
       user: "deploy",
       port: 2222,
@@ -93,7 +119,11 @@ describe("running through the stand-in ssh", () => {
     bin = fs.mkdtempSync(path.join(os.tmpdir(), "ems-ssh-"));
     argvLog = path.join(bin, "argv");
     // Records each argument on its own line, then runs the last one (the remote command) like sshd would.
-    fs.writeFileSync(path.join(bin, "ssh"), `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done >${JSON.stringify(argvLog)}\nfor last in "$@"; do :; done\nexec sh -c "$last"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(bin, "ssh"),
+      `#!/bin/sh\nfor a in "$@"; do printf '%s\\n' "$a"; done >${JSON.stringify(argvLog)}\nfor last in "$@"; do :; done\nexec sh -c "$last"\n`,
+      { mode: 0o755 },
+    );
   });
   afterAll(() => fs.rmSync(bin, { recursive: true, force: true }));
 
@@ -101,14 +131,22 @@ describe("running through the stand-in ssh", () => {
   function viaStandIn(code: string): unknown {
     const script = `const h = require(${JSON.stringify(path.join(__dirname, "../../ops/hostShell"))}); const VPS = ${JSON.stringify(VPS)};
 (async () => process.stdout.write(JSON.stringify(await (${code}))))();`;
-    const r = spawnSync(path.join(__dirname, "../../node_modules/.bin/tsx"), ["-e", script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(path.join(__dirname, "../../node_modules/.bin/tsx"), ["-e", script], {
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     if (r.status !== 0) throw new Error(r.stderr);
     return JSON.parse(r.stdout);
   }
 
   test("captured: stdin reaches the remote command, and ssh got every option as its own word", () => {
-    expect(viaStandIn(`h.captureOnHost(VPS, "read -r key; printf 'got %s' \\"$key\\"", { input: "s3cr3t key\\n" })`)).toEqual({ code: 0, stdout: "got s3cr3t key", stderr: "" });
-    expect(fs.readFileSync(argvLog, "utf8").split("\n").slice(0, -2)).toEqual(hostInvocation(VPS, "").args.slice(0, -1));
+    expect(
+      viaStandIn(`h.captureOnHost(VPS, "read -r key; printf 'got %s' \\"$key\\"", { input: "s3cr3t key\\n" })`),
+    ).toEqual({ code: 0, stdout: "got s3cr3t key", stderr: "" });
+    expect(fs.readFileSync(argvLog, "utf8").split("\n").slice(0, -2)).toEqual(
+      hostInvocation(VPS, "").args.slice(0, -1),
+    );
   });
 
   test("streamed: the exit code comes back", () => {

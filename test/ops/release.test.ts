@@ -54,10 +54,10 @@ describe("the retry trap (B3): a failed health wait is never followed by a plain
   it("after a failed up, prints each unhealthy or exited container's exit code, restarts and last 20 log lines", async () => {
     const host = prodHost();
     const stack = new FakeStack("prod", {
-      config: PROD_CONFIG,
+      config: { ...PROD_CONFIG, "ems-infra:ssh": JSON.stringify({ host: "vps.edumigsoft.com.br" }) },
       previewChanges: { replace: 1 },
       upError: new Error("container failed to be in healthy state"),
-      outputs: { commandHost: "root@vps.edumigsoft.com.br:22", containers: { traefik: "infra_traefik", postgres: "ems_system-postgres" } },
+      outputs: { containers: { traefik: "infra_traefik", postgres: "ems_system-postgres" } },
     });
     const io = fakeIo();
     expect(await deploy(["--stack", "prod", "--service", "ems", "--version", "1.5.0", "--yes"], io, fakeDeps(stack, { host }))).toBe(1);
@@ -113,5 +113,65 @@ describe("safety before anything changes", () => {
     expect(io.stderr).toBe("error: in CI the prod stack needs ems-infra:ssh or ems-infra:docker.host: without them it would act on the runner's own Docker\n");
     const withHost = new FakeStack("prod", { config: { ...PROD_CONFIG, "ems-infra:docker": JSON.stringify({ host: "ssh://deploy@vps:22" }) } });
     expect(await deploy(["--stack", "prod", "--yes"], fakeIo(), fakeDeps(withHost, { env: { CI: "true" } }))).toBe(0);
+  });
+});
+
+describe("pre-flight (provider-facts B2): the configured Traefik must talk to the target engine", () => {
+  /** The Traefik the stack pinned before: v3.3.5 pins Docker API 1.24, which Docker 29 refuses. */
+  const OLD_TRAEFIK = { ...PROD_CONFIG, "ems-infra:traefik": JSON.stringify({ image: "traefik:v3.3.5" }) };
+
+  it("deploy refuses v3.3.5 on Docker 29 before any preview, naming both versions and the key to fix", async () => {
+    const stack = new FakeStack("prod", { config: OLD_TRAEFIK });
+    const io = fakeIo();
+    expect(await deploy(["--stack", "prod", "--service", "ems", "--version", "1.5.0", "--yes"], io, fakeDeps(stack))).toBe(1);
+    expect(stack.calls).not.toContain("preview");
+    expect(stack.calls).not.toContain("up deploy ems 1.5.0");
+    expect(io.stderr).toBe(
+      "error: pre-flight: traefik:v3.3.5 (Traefik 3.3.5) pins Docker API 1.24, and Docker Engine 29.1.3 (API 1.52) requires API 1.44 or later: " +
+        "Traefik would start healthy and route nothing (traefik/traefik#12253). Fix: set ems-infra:traefik.image to traefik:v3.6.1 or later " +
+        "(or traefik:v2.11.31+ on v2); ems-infra:services.ems.version is back to 1.4.2\n",
+    );
+    expect(stack.config).toEqual(OLD_TRAEFIK);
+  });
+
+  it("the same Traefik on Docker 28 still goes ahead, and says why", async () => {
+    const host = new FakeHost((command) => (command.startsWith("docker version") ? { stdout: "1.51 28.5.1\n" } : {}));
+    const stack = new FakeStack("prod", { config: OLD_TRAEFIK, previewChanges: { update: 1 } });
+    const io = fakeIo();
+    expect(await deploy(["--stack", "prod", "--yes"], io, fakeDeps(stack, { host }))).toBe(0);
+    expect(io.stdout).toContain("pre-flight: traefik:v3.3.5 can talk to Docker Engine 28.5.1 (API 1.51)\n");
+    expect(io.stdout.indexOf("pre-flight:")).toBeLessThan(io.stdout.indexOf("Previewing"));
+  });
+
+  it("asks the engine the program drives: the ssh host over the program's ssh, or docker.host from here", async () => {
+    const overSsh = new FakeHost();
+    const viaSsh = new FakeStack("prod", { config: { ...PROD_CONFIG, "ems-infra:ssh": JSON.stringify({ host: "vps.edumigsoft.com.br", port: 2222 }) }, previewChanges: { same: 16 } });
+    expect(await deploy(["--stack", "prod", "--yes"], fakeIo(), fakeDeps(viaSsh, { host: overSsh }))).toBe(0);
+    expect(overSsh.commands[0]).toEqual({ mode: "capture", commandHost: "root@vps.edumigsoft.com.br:2222", command: "docker version --format '{{.Server.APIVersion}} {{.Server.Version}}'", tty: false });
+
+    const endpoint = new FakeHost();
+    const viaEndpoint = new FakeStack("prod", { config: { ...PROD_CONFIG, "ems-infra:docker": JSON.stringify({ host: "ssh://deploy@vps.edumigsoft.com.br:22" }) }, previewChanges: { same: 16 } });
+    expect(await deploy(["--stack", "prod", "--yes"], fakeIo(), fakeDeps(viaEndpoint, { host: endpoint }))).toBe(0);
+    expect(endpoint.commands[0]).toMatchObject({ commandHost: "local", command: "docker -H ssh://deploy@vps.edumigsoft.com.br:22 version --format '{{.Server.APIVersion}} {{.Server.Version}}'" });
+  });
+
+  it("a rollback to a Traefik that cannot talk to the engine is refused too, and the config is put back", async () => {
+    // Update #3 ran traefik:v3.3.4, before the engine was 29.
+    const stack = new FakeStack("prod", { config: PROD_CONFIG, history: HISTORY });
+    const io = fakeIo();
+    expect(await rollback(["--stack", "prod", "--to", "3", "--yes"], io, fakeDeps(stack))).toBe(1);
+    expect(io.stdout).toContain("set ems-infra:traefik.image: traefik:v3.6.1 → traefik:v3.3.4\n");
+    expect(io.stderr).toMatch(/^error: pre-flight: traefik:v3\.3\.4 \(Traefik 3\.3\.4\) pins Docker API 1\.24.*; the stack config is back as it was\n$/);
+    expect(stack.calls).not.toContain("preview");
+    expect(stack.config).toEqual(PROD_CONFIG);
+  });
+
+  it("an engine that cannot be asked is a refusal, not a guess", async () => {
+    const host = new FakeHost((command) => (command.startsWith("docker version") ? { code: 1, stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n" } : {}));
+    const stack = new FakeStack("prod", { config: PROD_CONFIG });
+    const io = fakeIo();
+    expect(await deploy(["--stack", "prod", "--yes"], io, fakeDeps(stack, { host }))).toBe(1);
+    expect(io.stderr).toContain("error: pre-flight: cannot read the Docker engine version on local (exit 1): Cannot connect to the Docker daemon");
+    expect(stack.calls).not.toContain("preview");
   });
 });

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { UpdateSummary } from "@pulumi/pulumi/automation";
 import { main, readHistory } from "../../ops/rollback";
-import { fakeDeps, fakeIo, FakeStack, PROD_CONFIG } from "./fakes";
+import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG } from "./fakes";
 
 /** A fixture as Automation API's `stack.history()` returns it. */
 function history(name: string): UpdateSummary[] {
@@ -14,18 +14,21 @@ function history(name: string): UpdateSummary[] {
 const CONFIG_AT_9: Record<string, string> = {
   ...PROD_CONFIG,
   "ems-infra:services": JSON.stringify({ ems: { version: "1.5.0", port: 8080 }, sms: { version: "1.1.0", port: 8080 } }),
+  "ems-infra:traefik": JSON.stringify({ image: "traefik:v3.3.5" }),
 };
+/** That history's host ran Docker 28, which still accepts the API 1.24 those Traefik releases pin. */
+const docker28 = () => new FakeHost((command) => (command.startsWith("docker version") ? { stdout: "1.51 28.5.1\n" } : {}));
 
 describe("rollback main: flow (fake stack)", () => {
   it("prints the history and the plan, sets the versions, previews, confirms and runs up", async () => {
     const stack = new FakeStack("prod", { config: CONFIG_AT_9, history: history("prod"), previewChanges: { replace: 1, same: 15 }, upVersion: 10 });
-    const deps = fakeDeps(stack);
+    const deps = fakeDeps(stack, { host: docker28() });
     const io = fakeIo({ tty: true, answers: ["y"] });
 
     expect(await main(["--stack", "prod"], io, deps)).toBe(0);
 
     expect(deps.opened).toEqual([{ name: "prod", workDir: "/repo", create: false }]);
-    expect(stack.calls.filter((c) => !/^getConfig ems-infra:(docker|ssh)$/.test(c))).toEqual([
+    expect(stack.calls.filter((c) => !/^getConfig ems-infra:(docker|ssh|traefik)$/.test(c))).toEqual([
       "history 100/1 showSecrets=false",
       "exportStack",
       "getConfig ems-infra:services.ems.version --path",
@@ -52,7 +55,7 @@ describe("rollback main: flow (fake stack)", () => {
   it("rolls back to --to with several keys, and puts them all back on a no", async () => {
     const stack = new FakeStack("prod", { config: CONFIG_AT_9, history: history("prod"), previewChanges: { replace: 4 } });
     const io = fakeIo({ tty: true, answers: [""] });
-    expect(await main(["--stack", "prod", "--to", "3"], io, fakeDeps(stack))).toBe(1);
+    expect(await main(["--stack", "prod", "--to", "3"], io, fakeDeps(stack, { host: docker28() }))).toBe(1);
     expect(stack.calls.filter((c) => c.startsWith("setConfig"))).toEqual([
       "setConfig ems-infra:services.ems.version=1.4.2 --path",
       "setConfig ems-infra:services.sms.version=1.0.3 --path",
@@ -98,7 +101,7 @@ describe("rollback main: flow (fake stack)", () => {
   it("restores the config when the preview fails", async () => {
     const stack = new FakeStack("prod", { config: CONFIG_AT_9, history: history("prod"), previewError: new Error("policy violation: image must be pinned") });
     const io = fakeIo({ tty: true });
-    expect(await main(["--stack", "prod"], io, fakeDeps(stack))).toBe(1);
+    expect(await main(["--stack", "prod"], io, fakeDeps(stack, { host: docker28() }))).toBe(1);
     expect(stack.calls.at(-1)).toBe("setConfig ems-infra:services.ems.version=1.5.0 --path");
     expect(io.stderr).toBe("error: policy violation: image must be pinned; ems-infra:services.ems.version is back to 1.5.0\n");
   });
@@ -114,7 +117,7 @@ describe("rollback main: flow (fake stack)", () => {
   it("keeps the target versions when up fails, and says how to retry", async () => {
     const stack = new FakeStack("prod", { config: CONFIG_AT_9, history: history("prod"), previewChanges: { replace: 1 }, upError: new Error("container unhealthy") });
     const io = fakeIo();
-    expect(await main(["--stack", "prod", "--yes"], io, fakeDeps(stack))).toBe(1);
+    expect(await main(["--stack", "prod", "--yes"], io, fakeDeps(stack, { host: docker28() }))).toBe(1);
     expect(io.stderr).toBe(
       "error: pulumi up failed on stack prod: container unhealthy\n" +
         "The stack config now holds the versions of update #6: fix the cause and re-run this command with --to 6.\n" +

@@ -1,4 +1,5 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import * as pulumi from "@pulumi/pulumi";
 import { evaluatePack, RecordedResource } from "../../policy/evaluate";
 import { isPinnedImageRef, isPostgresImage, isTraefikImage, Secret } from "../../policy/lib";
 import { containerHardening } from "../../policy/policies/containerHardening";
@@ -288,7 +289,6 @@ describe("prod-data-protected", () => {
         throw new Error(reason);
       },
     };
-    const pulumi = require("@pulumi/pulumi");
     const spy = jest.spyOn(pulumi, "getStack").mockReturnValue("prod");
     try {
       validate(engineArgs, (m) => messages.push(m));

@@ -3,6 +3,7 @@
  * one test per row, with the seed's values. The home folder is the test machine's (`~` expands to it).
  */
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { parseStackConfig } from "../../stacks/config";
 import { StackRun, T, TEST_SECRETS, committedConfig, isSecretInput, labelMap, runStack, unwrap } from "../support/stackHarness";
@@ -56,7 +57,7 @@ describe("Equivalência local ↔ VPS, column Local (dev stack)", () => {
 
     // Traefik starts once the certificate exists.
     const traefikComponent = run.get("ems:infra:Traefik", "traefik");
-    const dependsOn = (await Promise.all(((traefikComponent.opts.dependsOn ?? []) as any[]).map((r) => urnOf(r)))).map(typeOfUrn);
+    const dependsOn = (await Promise.all(((traefikComponent.opts.dependsOn ?? []) as pulumi.Resource[]).map((r) => urnOf(r)))).map(typeOfUrn);
     expect(dependsOn).toContain("ems:infra:LocalCertificates");
   });
 

@@ -59,7 +59,7 @@ export function mountAt(container: RecordedResource, target: string): Mount {
 }
 
 /** A resolved input with every secret envelope removed, however deep. */
-export function deepUnsecret<T = any>(value: unknown): T {
+export function deepUnsecret<T = unknown>(value: unknown): T {
   const v = unsecret(value);
   if (Array.isArray(v)) return v.map((x) => deepUnsecret(x)) as T;
   if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deepUnsecret(x)])) as T;
@@ -121,7 +121,12 @@ const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const runtimeState = require("@pulumi/pulumi/runtime/state") as { getStackResource(): any };
+const runtimeState = require("@pulumi/pulumi/runtime/state") as { getStackResource(): RootStack | undefined };
+
+/** The part of the SDK's root Stack resource read after a failed run. */
+interface RootStack {
+  outputs?: { isKnown?: Promise<boolean>; isSecret?: Promise<boolean> };
+}
 
 export interface FailedRun {
   error: unknown;

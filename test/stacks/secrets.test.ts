@@ -9,7 +9,7 @@ import { loadStackConfig } from "../../stacks/load";
 import { deployStack } from "../../stacks/select";
 import { shellQuote } from "../../components/shell";
 import { htpasswdEntry } from "../../components/traefikDashboard";
-import { StackRun, T, TEST_SECRETS, committedConfig, isSecretInput } from "../support/stackHarness";
+import { StackOutputs, StackRun, T, TEST_SECRETS, committedConfig, isSecretInput } from "../support/stackHarness";
 import { emulateAdditionalSecretOutputs } from "../support/componentHarness";
 import { finder, mockRandomPassword, recordUnderMocks } from "../support/mockRuntime";
 import {
@@ -64,7 +64,7 @@ async function runStackWithOutputs(
     build: () => (returned = deployStack((cfg = loadStackConfig())) as unknown as Record<string, unknown>),
     outputsOf: (result) => result,
   });
-  return { run: { config: cfg!, resources, outputs, ...finder(resources) }, returned };
+  return { run: { config: cfg!, resources, outputs: outputs as StackOutputs, ...finder(resources) }, returned };
 }
 
 /** Stack outputs (paths) whose value holds a credential without being a secret. */

@@ -21,6 +21,8 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
+import type { ContainerArgs, NetworkArgs, types as dockerTypes } from "@pulumi/docker";
+import type * as pulumi from "@pulumi/pulumi";
 import { isSecretEnvelope } from "./stackHarness";
 
 /** Where a dockerd started by the tests logs. */
@@ -212,7 +214,7 @@ export function buildTestImages(): void {
 // --- translating the program's container specs --------------------------------------------------------
 
 /** A resolved input with Pulumi's secret wrappers (`{ <sig>: ..., value }`) removed, recursively. */
-export function plain<T = any>(value: unknown): T {
+export function plain<T = unknown>(value: unknown): T {
   if (Array.isArray(value)) return value.map((v) => plain(v)) as T;
   if (value && typeof value === "object") {
     const obj = value as Record<string, unknown>;
@@ -222,6 +224,18 @@ export function plain<T = any>(value: unknown): T {
     ) as T;
   }
   return value as T;
+}
+
+/** A docker.Container's inputs, resolved and unwrapped (`plain`): what the provider sends the engine. */
+export type ContainerInputs = pulumi.Unwrap<ContainerArgs>;
+export type MountInput = pulumi.Unwrap<dockerTypes.input.ContainerMount>;
+type NetworkAttachmentInput = pulumi.Unwrap<dockerTypes.input.ContainerNetworksAdvanced>;
+type NetworkInputs = pulumi.Unwrap<NetworkArgs>;
+
+/** The `source` of a mount; a mount without one (an anonymous volume) is not translated. */
+function mountSource(m: MountInput, where: string): string {
+  if (m.source === undefined) throw new Error(`${where}: a mount without source (${JSON.stringify(m)}) is not translated`);
+  return m.source;
 }
 
 export interface RunOptions {
@@ -245,11 +259,11 @@ export interface NetworkAttachment {
 
 /** The networks a container spec joins, renamed; the first goes on `docker create`, the others are connected. */
 export function containerNetworks(
-  inputs: Record<string, any>,
+  inputs: Record<string, unknown>,
   options: RunOptions = {},
 ): NetworkAttachment[] {
   const rename = options.rename ?? ((n: string) => n);
-  return (plain<any[]>(inputs.networksAdvanced) ?? []).map((n) => {
+  return (plain<NetworkAttachmentInput[] | undefined>(inputs.networksAdvanced) ?? []).map((n) => {
     for (const key of Object.keys(n)) {
       if (!["name", "aliases"].includes(key))
         throw new Error(
@@ -260,18 +274,18 @@ export function containerNetworks(
   });
 }
 
-function mountArg(m: Record<string, any>, options: RunOptions): string {
+function mountArg(m: MountInput, options: RunOptions): string {
   for (const key of Object.keys(m)) {
     if (!["type", "source", "target", "readOnly"].includes(key))
       throw new Error(`dockerRunArgs: mounts[].${key} is not translated`);
   }
   let source: string;
   if (m.type === "volume")
-    source = (options.rename ?? ((n: string) => n))(m.source);
+    source = (options.rename ?? ((n: string) => n))(mountSource(m, "dockerRunArgs"));
   else if (m.type === "bind")
     source = options.bindRoot
-      ? path.join(options.bindRoot, m.source)
-      : m.source;
+      ? path.join(options.bindRoot, mountSource(m, "dockerRunArgs"))
+      : mountSource(m, "dockerRunArgs");
   else throw new Error(`dockerRunArgs: mount type ${m.type} is not translated`);
   const fields = [
     `type=${m.type}`,
@@ -291,11 +305,11 @@ function mountArg(m: Record<string, any>, options: RunOptions): string {
  * connected before start (`startContainer` does all of it). Memory and shm sizes are MB in the provider.
  */
 export function dockerRunArgs(
-  rawInputs: Record<string, any>,
+  rawInputs: Record<string, unknown>,
   image: string,
   options: RunOptions = {},
 ): string[] {
-  const inputs = plain<Record<string, any>>(rawInputs);
+  const inputs = plain<ContainerInputs>(rawInputs);
   const rename = options.rename ?? ((n: string) => n);
   const args: string[] = [];
   const name = options.name ?? (inputs.name ? rename(inputs.name) : undefined);
@@ -303,7 +317,7 @@ export function dockerRunArgs(
     throw new Error("dockerRunArgs: the spec has no name; pass options.name");
   args.push("--name", name);
 
-  for (const [key, value] of Object.entries(inputs)) {
+  for (const [key, value] of Object.entries<unknown>(inputs)) {
     if (PROVIDER_ONLY.has(key) || key === "name" || value === undefined)
       continue;
     switch (key) {
@@ -369,7 +383,7 @@ export function dockerRunArgs(
         break;
       }
       case "mounts":
-        for (const m of value as Record<string, any>[])
+        for (const m of value as MountInput[])
           args.push("--mount", mountArg(m, options));
         break;
       case "ports":
@@ -441,14 +455,15 @@ export class DockerScratch {
   }
 
   /** `docker network create` of the program's network (renamed), internal when the program's is. */
-  network(inputs: Record<string, any>): string {
-    const spec = plain<Record<string, any>>(inputs);
+  network(inputs: Record<string, unknown>): string {
+    const spec = plain<NetworkInputs>(inputs);
     for (const key of Object.keys(spec)) {
       if (!["name", "internal", "driver"].includes(key))
         throw new Error(
           `DockerScratch.network: input ${key} is not translated`,
         );
     }
+    if (!spec.name) throw new Error("DockerScratch.network: the spec has no name");
     const name = this.rename(spec.name);
     docker([
       "network",
@@ -462,12 +477,13 @@ export class DockerScratch {
   }
 
   /** `docker volume create` of the program's volume (renamed). */
-  volume(inputs: Record<string, any>): string {
-    const spec = plain<Record<string, any>>(inputs);
+  volume(inputs: Record<string, unknown>): string {
+    const spec = plain<{ name?: string }>(inputs);
     for (const key of Object.keys(spec)) {
       if (key !== "name")
         throw new Error(`DockerScratch.volume: input ${key} is not translated`);
     }
+    if (!spec.name) throw new Error("DockerScratch.volume: the spec has no name");
     const name = this.rename(spec.name);
     docker(["volume", "create", name]);
     this.volumes.add(name);
@@ -479,7 +495,7 @@ export class DockerScratch {
    * sources under options.bindRoot, and starts it. Returns its name.
    */
   start(
-    inputs: Record<string, any>,
+    inputs: Record<string, unknown>,
     image: string,
     options: RunOptions = {},
   ): string {
@@ -487,9 +503,9 @@ export class DockerScratch {
     const args = dockerRunArgs(inputs, image, opts);
     const name = args[args.indexOf("--name") + 1];
     if (opts.bindRoot) {
-      for (const m of plain<any[]>(inputs.mounts) ?? []) {
+      for (const m of plain<MountInput[] | undefined>(inputs.mounts) ?? []) {
         if (m.type === "bind")
-          fs.mkdirSync(path.join(opts.bindRoot, m.source), { recursive: true });
+          fs.mkdirSync(path.join(opts.bindRoot, mountSource(m, "DockerScratch.start")), { recursive: true });
       }
     }
     this.containers.add(name);
@@ -512,22 +528,21 @@ export class DockerScratch {
    * uploads, which the CLI cannot express. Creates the bind sources under options.bindRoot first.
    */
   async create(
-    inputs: Record<string, any>,
+    inputs: Record<string, unknown>,
     image: string,
     options: RunOptions = {},
   ): Promise<string> {
     const opts: RunOptions = { rename: this.rename, ...options };
-    const name =
-      options.name ??
-      (plain(inputs).name ? opts.rename!(plain(inputs).name) : undefined);
+    const specName = plain<ContainerInputs>(inputs).name;
+    const name = options.name ?? (specName ? opts.rename!(specName) : undefined);
     if (!name)
       throw new Error(
         "DockerScratch.create: the spec has no name; pass options.name",
       );
     if (opts.bindRoot) {
-      for (const m of plain<any[]>(inputs.mounts) ?? []) {
+      for (const m of plain<MountInput[] | undefined>(inputs.mounts) ?? []) {
         if (m.type === "bind")
-          fs.mkdirSync(path.join(opts.bindRoot, m.source), { recursive: true });
+          fs.mkdirSync(path.join(opts.bindRoot, mountSource(m, "DockerScratch.create")), { recursive: true });
       }
     }
     this.containers.add(name);
@@ -570,6 +585,7 @@ export class DockerScratch {
 export function inspect(
   name: string,
   type: "container" | "network" | "volume" | "image" = "container",
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the engine's JSON differs per object type and API version; callers read the fields they assert on
 ): any {
   return JSON.parse(docker([type, "inspect", name]))[0];
 }
@@ -578,6 +594,13 @@ export interface HealthState {
   Status: string;
   FailingStreak: number;
   Log: { Start: string; End: string; ExitCode: number; Output: string }[];
+}
+
+/** The part of `docker inspect`'s `State` the health wait reads. */
+interface ContainerState {
+  Running: boolean;
+  ExitCode: number;
+  Health?: HealthState;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -592,10 +615,9 @@ export async function waitForHealth(
   timeoutMs: number,
 ): Promise<HealthState> {
   const deadline = Date.now() + timeoutMs;
-  let state: any;
   for (;;) {
-    state = inspect(name).State;
-    const health = state.Health as HealthState | undefined;
+    const state = inspect(name).State as ContainerState;
+    const health = state.Health;
     if (!health) throw new Error(`${name} has no healthcheck`);
     if (health.Status === want) return health;
     const other = want === "healthy" ? "unhealthy" : "healthy";
@@ -747,8 +769,8 @@ const ENGINE_PROVIDER_ONLY = new Set([
 const MiB = 1024 * 1024;
 
 /** The provider's upload modes: 0644, 0744 with `executable`, or `permissions` (octal string). */
-function uploadFiles(inputs: Record<string, any>): TarFile[] {
-  return (inputs.uploads ?? []).map((u: Record<string, any>) => {
+function uploadFiles(inputs: ContainerInputs): TarFile[] {
+  return (inputs.uploads ?? []).map((u) => {
     for (const key of Object.keys(u)) {
       if (
         ![
@@ -758,7 +780,7 @@ function uploadFiles(inputs: Record<string, any>): TarFile[] {
           "executable",
           "permissions",
         ].includes(key) ||
-        (key === "permissions" && !/^0?[0-7]{3,4}$/.test(u.permissions))
+        (key === "permissions" && !/^0?[0-7]{3,4}$/.test(String(u.permissions)))
       ) {
         throw new Error(`engineCreateBody: uploads[].${key} is not translated`);
       }
@@ -770,7 +792,7 @@ function uploadFiles(inputs: Record<string, any>): TarFile[] {
     const content =
       u.content !== undefined
         ? Buffer.from(u.content, "utf8")
-        : Buffer.from(u.contentBase64, "base64");
+        : Buffer.from(u.contentBase64 ?? "", "base64");
     const mode = u.permissions
       ? parseInt(u.permissions, 8)
       : u.executable
@@ -784,6 +806,37 @@ function uploadFiles(inputs: Record<string, any>): TarFile[] {
   });
 }
 
+/** `HostConfig` of a create body: the fields this translation sets. */
+export interface EngineHostConfig {
+  Memory?: number;
+  MemorySwap?: number;
+  ShmSize?: number;
+  RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
+  SecurityOpt?: string[];
+  LogConfig?: { Type?: string; Config?: Record<string, string> };
+  Mounts?: { Type: string; Source: string; Target: string; ReadOnly: boolean }[];
+  PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
+}
+
+/** The body of `POST /containers/create` (Engine API 1.41): the fields this translation sets. */
+export interface EngineCreateBody {
+  Image: string;
+  Entrypoint?: string[];
+  Cmd?: string[];
+  Env?: string[];
+  Labels?: Record<string, string>;
+  StopTimeout?: number;
+  StopSignal?: string;
+  /** Durations in nanoseconds. */
+  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number; StartInterval?: number };
+  ExposedPorts?: Record<string, Record<string, never>>;
+  HostConfig: EngineHostConfig;
+  NetworkingConfig?: { EndpointsConfig: Record<string, { Aliases: string[] }> };
+}
+
+export type HealthcheckInput = NonNullable<ContainerInputs["healthcheck"]>;
+export type PortInput = NonNullable<ContainerInputs["ports"]>[number];
+
 /**
  * The body of `POST /containers/create` for a docker.Container's resolved inputs, with `image` instead of
  * the program's; every input is translated or this throws. Memory sizes are MB in the provider, bytes
@@ -791,28 +844,28 @@ function uploadFiles(inputs: Record<string, any>): TarFile[] {
  * 1.41 takes one); `containerNetworks(...).slice(1)` are connected before start.
  */
 export function engineCreateBody(
-  rawInputs: Record<string, any>,
+  rawInputs: Record<string, unknown>,
   image: string,
   options: RunOptions = {},
-): Record<string, any> {
-  const inputs = plain<Record<string, any>>(rawInputs);
-  const body: Record<string, any> = { Image: image, HostConfig: {} };
-  const host = body.HostConfig;
-  for (const [key, value] of Object.entries(inputs)) {
+): EngineCreateBody {
+  const inputs = plain<ContainerInputs>(rawInputs);
+  const host: EngineHostConfig = {};
+  const body: EngineCreateBody = { Image: image, HostConfig: host };
+  for (const [key, value] of Object.entries<unknown>(inputs)) {
     if (ENGINE_PROVIDER_ONLY.has(key) || value === undefined) continue;
     switch (key) {
       case "entrypoints":
-        body.Entrypoint = value;
+        body.Entrypoint = inputs.entrypoints;
         break;
       case "command":
-        body.Cmd = value;
+        body.Cmd = inputs.command;
         break;
       case "envs":
-        body.Env = value;
+        body.Env = inputs.envs;
         break;
       case "labels":
         body.Labels = Object.fromEntries(
-          (value as { label: string; value: string }[]).map((l) => [
+          (inputs.labels ?? []).map((l) => [
             l.label,
             l.value,
           ]),
@@ -828,31 +881,31 @@ export function engineCreateBody(
         host.ShmSize = Number(value) * MiB;
         break;
       case "restart":
-        host.RestartPolicy = { Name: value };
+        host.RestartPolicy = { Name: inputs.restart };
         break;
       case "maxRetryCount":
         host.RestartPolicy = {
           ...host.RestartPolicy,
-          MaximumRetryCount: value,
+          MaximumRetryCount: inputs.maxRetryCount,
         };
         break;
       case "stopTimeout":
-        body.StopTimeout = value;
+        body.StopTimeout = inputs.stopTimeout;
         break;
       case "stopSignal":
-        body.StopSignal = value;
+        body.StopSignal = inputs.stopSignal;
         break;
       case "securityOpts":
-        host.SecurityOpt = value;
+        host.SecurityOpt = inputs.securityOpts;
         break;
       case "logDriver":
-        host.LogConfig = { ...host.LogConfig, Type: value };
+        host.LogConfig = { ...host.LogConfig, Type: inputs.logDriver };
         break;
       case "logOpts":
-        host.LogConfig = { ...host.LogConfig, Config: value };
+        host.LogConfig = { ...host.LogConfig, Config: inputs.logOpts as Record<string, string> };
         break;
       case "healthcheck": {
-        const h = value as Record<string, any>;
+        const h = value as HealthcheckInput;
         for (const k of Object.keys(h)) {
           if (
             ![
@@ -881,7 +934,7 @@ export function engineCreateBody(
         break;
       }
       case "mounts":
-        host.Mounts = (value as Record<string, any>[]).map((m) => {
+        host.Mounts = (value as MountInput[]).map((m) => {
           for (const k of Object.keys(m)) {
             if (!["type", "source", "target", "readOnly"].includes(k))
               throw new Error(
@@ -894,10 +947,10 @@ export function engineCreateBody(
             );
           const source =
             m.type === "volume"
-              ? (options.rename ?? ((n: string) => n))(m.source)
+              ? (options.rename ?? ((n: string) => n))(mountSource(m, "engineCreateBody"))
               : options.bindRoot
-                ? path.join(options.bindRoot, m.source)
-                : m.source;
+                ? path.join(options.bindRoot, mountSource(m, "engineCreateBody"))
+                : mountSource(m, "engineCreateBody");
           return {
             Type: m.type,
             Source: source,
@@ -906,23 +959,21 @@ export function engineCreateBody(
           };
         });
         break;
-      case "ports":
-        body.ExposedPorts = {};
-        host.PortBindings = {};
-        for (const p of value as {
-          internal: number;
-          external?: number;
-          ip?: string;
-          protocol?: string;
-        }[]) {
+      case "ports": {
+        const exposed: Record<string, Record<string, never>> = {};
+        const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+        body.ExposedPorts = exposed;
+        host.PortBindings = bindings;
+        for (const p of value as PortInput[]) {
           const port = `${p.internal}/${p.protocol ?? "tcp"}`;
-          body.ExposedPorts[port] = {};
-          (host.PortBindings[port] ??= []).push({
+          exposed[port] = {};
+          (bindings[port] ??= []).push({
             HostIp: p.ip ?? "",
             HostPort: p.external === undefined ? "" : String(p.external),
           });
         }
         break;
+      }
       default:
         throw new Error(
           `engineCreateBody: container input "${key}" is not translated (${JSON.stringify(value)})`,
@@ -943,12 +994,12 @@ export function engineCreateBody(
  * `PUT /archive` per file at /, as the provider's CopyToContainer), start. Returns the container's name.
  */
 export async function createThroughEngine(
-  rawInputs: Record<string, any>,
+  rawInputs: Record<string, unknown>,
   image: string,
   name: string,
   options: RunOptions = {},
 ): Promise<string> {
-  const inputs = plain<Record<string, any>>(rawInputs);
+  const inputs = plain<ContainerInputs>(rawInputs);
   const body = engineCreateBody(inputs, image, options);
   await engine(
     "POST",

@@ -1,19 +1,10 @@
-/** The one entry to the test helpers, and the one table of resource types the program registers. */
+/** The one entry to the test helpers, with the one table of resource types the program registers (`T`). */
 export * from "./mockRuntime";
 export { StackRun, TEST_SECRETS, committedConfig, envMap, isSecretInput, labelMap, runStack, unwrap } from "./stackHarness";
 export * from "./componentHarness";
 export * from "./dockerEngine";
 export * from "./fixtures";
 export * from "./postgres";
+export * from "./vps";
 
-/** Pulumi type tokens of the resources the program registers. */
-export const T = {
-  container: "docker:index/container:Container",
-  image: "docker:index/remoteImage:RemoteImage",
-  volume: "docker:index/volume:Volume",
-  network: "docker:index/network:Network",
-  dockerProvider: "pulumi:providers:docker",
-  localCommand: "command:local:Command",
-  remoteCommand: "command:remote:Command",
-  randomPassword: "random:index/randomPassword:RandomPassword",
-} as const;
+export { T } from "./resourceTypes";

@@ -1,42 +1,28 @@
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as YAML from "yaml";
 import { PROJECT, StackConfig } from "../../stacks/config";
-import { loadStackConfig } from "../../stacks/load";
-import { deployStack } from "../../stacks/select";
-import { RecordedResource, finder, recordUnderMocks, unsecret } from "./mockRuntime";
+import { committedConfig, RecordedResource, finder, runProgram, unsecret } from "./mockRuntime";
 
 export { RecordedResource, SECRET_SIG, SECRET_SIG_KEY, isSecretEnvelope, unsecret } from "./mockRuntime";
+export { T } from "./resourceTypes";
+export { committedConfig };
+
+/** The stack's outputs as the mock engine resolved them (the shape of stacks/system.ts's SystemOutputs). */
+export interface StackOutputs {
+  urls: Record<string, string>;
+  images: Record<string, string>;
+  containers: Record<string, string>;
+  folders: string[];
+  backupDir: string;
+  [output: string]: unknown;
+}
 
 export interface StackRun {
   config: StackConfig;
   resources: RecordedResource[];
-  outputs: Record<string, any>;
+  outputs: StackOutputs;
   /** The one resource of this type and name; fails the test when missing. */
   get(type: string, name: string): RecordedResource;
   ofType(type: string): RecordedResource[];
-}
-
-export const T = {
-  container: "docker:index/container:Container",
-  image: "docker:index/remoteImage:RemoteImage",
-  volume: "docker:index/volume:Volume",
-  network: "docker:index/network:Network",
-  dockerProvider: "pulumi:providers:docker",
-  localCommand: "command:local:Command",
-  remoteCommand: "command:remote:Command",
-  randomPassword: "random:index/randomPassword:RandomPassword",
-} as const;
-
-const ROOT = path.join(__dirname, "..", "..");
-
-/** The committed stack file's config, as Pulumi passes it to the program (objects as JSON strings). */
-export function committedConfig(stack: string): Record<string, string> {
-  const file = YAML.parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
-  return Object.fromEntries(
-    Object.entries(file.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
-  );
 }
 
 /** Secrets a test sets as `pulumi config set --secret` would. */
@@ -52,15 +38,8 @@ export const TEST_SECRETS = {
  * run one stack per `runStack` call and at most one call at a time.
  */
 export async function runStack(stack: string, config: Record<string, string>, secretKeys: string[] = Object.keys(TEST_SECRETS)): Promise<StackRun> {
-  let cfg: StackConfig | undefined;
-  const { resources, outputs } = await recordUnderMocks({
-    stack,
-    config,
-    secretKeys,
-    build: () => deployStack((cfg = loadStackConfig())),
-    outputsOf: (result) => result as unknown as Record<string, unknown>,
-  });
-  return { config: cfg!, resources, outputs, ...finder(resources) };
+  const run = await runProgram(stack, config, secretKeys);
+  return { ...run, outputs: run.outputs as StackOutputs, ...finder(run.resources) };
 }
 
 /** Whether a constructor input (possibly nested Outputs) is a Pulumi secret. */

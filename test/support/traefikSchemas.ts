@@ -14,7 +14,19 @@ import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import YAML from "yaml";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type Schema = { [k: string]: any };
+/** The JSON Schema keywords the label conversion reads; other keywords are carried along untyped. */
+interface Schema {
+  $ref?: string;
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  patternProperties?: Record<string, Schema>;
+  additionalProperties?: boolean | Schema;
+  items?: Schema;
+  oneOf?: Schema[];
+  anyOf?: Schema[];
+  allOf?: Schema[];
+  [keyword: string]: unknown;
+}
 
 const SCHEMA_DIR = path.join(__dirname, "..", "schemas", "traefik");
 const loadSchema = (file: string): Schema => JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, file), "utf8"));
@@ -59,7 +71,7 @@ export function validateStatic(obj: unknown): string[] {
   const data = normalize(obj);
   if (data !== null && typeof data === "object" && !Array.isArray(data)) {
     for (const key of Object.keys(data)) {
-      if (!(key in staticSchema.properties)) errors.push(`(root) must NOT have additional properties (${key})`);
+      if (!(key in (staticSchema.properties ?? {}))) errors.push(`(root) must NOT have additional properties (${key})`);
     }
   }
   return errors;
@@ -95,11 +107,12 @@ function resolveRef(schema: Schema | undefined): Schema {
   for (let i = 0; i < 20 && typeof s.$ref === "string"; i++) {
     const ref: string = s.$ref;
     if (!ref.startsWith("#/")) throw new Error(`unsupported $ref ${ref}`);
-    s = ref
+    const target = ref
       .slice(2)
       .split("/")
-      .reduce<any>((node, part) => node?.[part.replace(/~1/g, "/").replace(/~0/g, "~")], dynamicSchema);
-    if (!s) throw new Error(`dangling $ref ${ref}`);
+      .reduce<unknown>((node, part) => (isObj(node) ? node[part.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined), dynamicSchema);
+    if (!isObj(target)) throw new Error(`dangling $ref ${ref}`);
+    s = target as Schema;
   }
   return s;
 }
@@ -108,8 +121,8 @@ function resolveRef(schema: Schema | undefined): Schema {
 function branches(schema: Schema): Schema[] {
   const s = resolveRef(schema);
   const out = [s];
-  for (const k of ["oneOf", "anyOf", "allOf"]) {
-    if (Array.isArray(s[k])) for (const b of s[k]) out.push(...branches(b));
+  for (const k of ["oneOf", "anyOf", "allOf"] as const) {
+    for (const b of s[k] ?? []) out.push(...branches(b));
   }
   return out;
 }
@@ -119,7 +132,7 @@ function typesOf(schema: Schema): Set<string> {
   for (const b of branches(schema)) {
     const t = b.type;
     if (typeof t === "string") types.add(t);
-    else if (Array.isArray(t)) t.forEach((x: string) => types.add(x));
+    else if (Array.isArray(t)) t.forEach((x) => types.add(x));
     else if (b.properties || b.additionalProperties || b.patternProperties) types.add("object");
   }
   types.delete("null");
@@ -240,6 +253,7 @@ const SERVER_LABEL = /^traefik\.(http|tcp|udp)\.services\.([^.]+)\.loadbalancer\
  * - `traefik.enable` and `traefik.docker.network` are ignored (docker-provider-only); any other label
  *   it cannot place throws a TraefikLabelError naming the label.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a schema-shaped JSON tree that callers walk by Traefik key names
 export function labelsToDynamicConfig(labels: Record<string, string>, options: LabelConversionOptions = {}): Record<string, any> {
   const serverHost = options.serverHost ?? "container";
   const config: Obj = {};

@@ -17,7 +17,7 @@ import * as https from "https";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import { docker, dockerRunArgs, IMAGES, plain, run } from "./dockerEngine";
+import { ContainerInputs, docker, dockerRunArgs, IMAGES, plain, run } from "./dockerEngine";
 import { RecordedResource } from "./stackHarness";
 
 /** Compose's labels on a volume it created (docker compose v2, project `postgres`, volume key `postgres_data`). */
@@ -237,26 +237,27 @@ export interface CreateOptions {
  * healthcheck (no CLI form) is left out: the cut-over's own health gate is what the rehearsal checks.
  */
 export function createFromSpec(spec: RecordedResource, options: CreateOptions): string {
-  const inputs = plain<Record<string, any>>(spec.inputs);
+  const inputs = plain<ContainerInputs>(spec.inputs);
   const rest = Object.fromEntries(Object.entries(inputs).filter(([k]) => !(HANDLED_HERE as readonly string[]).includes(k)));
-  const health = inputs.healthcheck as { tests: string[] } | undefined;
-  if (health && health.tests[0] === "CMD-SHELL") rest.healthcheck = health;
+  const health = inputs.healthcheck;
+  const probe = health?.tests ?? [];
+  if (health && probe[0] === "CMD-SHELL") rest.healthcheck = health;
   const args = dockerRunArgs(rest, options.image, { rename: options.rename, bindRoot: options.bindRoot });
   const name = args[args.indexOf("--name") + 1];
   const extra: string[] = [];
   if (inputs.entrypoints) extra.push("--entrypoint", inputs.entrypoints[0]);
   if (inputs.stopTimeout !== undefined) extra.push("--stop-timeout", String(inputs.stopTimeout));
   if (inputs.memorySwap !== undefined) extra.push("--memory-swap", `${inputs.memorySwap}m`);
-  if (health && health.tests[0] !== "CMD-SHELL") extra.push("--no-healthcheck");
+  if (health && probe[0] !== "CMD-SHELL") extra.push("--no-healthcheck");
   const networkAt = args.indexOf("--network");
   for (const a of options.aliases ?? []) if (networkAt !== -1) extra.push("--network-alias", a);
   // --entrypoint takes one word: the rest of `entrypoints` goes before the command.
   const imageAt = args.lastIndexOf(options.image);
-  const command = [...((inputs.entrypoints as string[] | undefined)?.slice(1) ?? []), ...args.slice(imageAt + 1)];
-  for (const m of inputs.mounts ?? []) if (m.type === "bind") fs.mkdirSync(path.join(options.bindRoot, m.source), { recursive: true });
+  const command = [...(inputs.entrypoints?.slice(1) ?? []), ...args.slice(imageAt + 1)];
+  for (const m of inputs.mounts ?? []) if (m.type === "bind") fs.mkdirSync(path.join(options.bindRoot, m.source ?? ""), { recursive: true });
   docker(["create", ...args.slice(0, imageAt), ...extra, options.image, ...command]);
 
-  const networks = (inputs.networksAdvanced ?? []).slice(1) as { name: string; aliases?: string[] }[];
+  const networks = (inputs.networksAdvanced ?? []).slice(1);
   for (const n of networks) docker(["network", "connect", ...[...(n.aliases ?? []), ...(options.aliases ?? [])].flatMap((a) => ["--alias", a]), options.rename(n.name), name]);
   for (const u of inputs.uploads ?? []) copyUpload(name, u);
   docker(["start", name]);
