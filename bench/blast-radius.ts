@@ -7,7 +7,7 @@
 import { execFile } from "child_process";
 import * as os from "os";
 import * as path from "path";
-import { RESOURCE_TYPES } from "../ops/resourceTypes";
+import { RESOURCE_TYPES } from "../components/resourceTypes";
 import { CHANGES, STACKS, Stack } from "./changes";
 import { Captured, Change, countByAction, diffRuns } from "./diff";
 

@@ -4,7 +4,7 @@
  * Pure: the same resources always give the same text.
  */
 import { SECRET_SIG_KEY } from "./mockProgram";
-import { RESOURCE_TYPES } from "./resourceTypes";
+import { RESOURCE_TYPES } from "../components/resourceTypes";
 
 /** A registered resource, as the mock runtime records it (type, name and plain inputs). */
 export interface RegisteredResource {

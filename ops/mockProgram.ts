@@ -11,7 +11,7 @@ import * as YAML from "yaml";
 import type { StackConfig } from "../stacks/config";
 import { loadStackConfig } from "../stacks/load";
 import { deployStack } from "../stacks/select";
-import { RESOURCE_TYPES as T } from "./resourceTypes";
+import { RESOURCE_TYPES as T } from "../components/resourceTypes";
 
 // Not in the SDK's typings: resolves once every outstanding resource registration has completed.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -9,14 +9,15 @@ import { Secret } from "@pulumi/policy";
 import type { ResourceValidationArgs } from "@pulumi/policy";
 
 export { Secret };
+import { RESOURCE_TYPES } from "../components/resourceTypes";
 
-/** Resource type tokens the policies look at. */
+/** Resource type tokens the policies look at (from the program's one table). */
 export const TYPES = {
-  container: "docker:index/container:Container",
-  remoteImage: "docker:index/remoteImage:RemoteImage",
-  volume: "docker:index/volume:Volume",
-  localCommand: "command:local:Command",
-  remoteCommand: "command:remote:Command",
+  container: RESOURCE_TYPES.container,
+  remoteImage: RESOURCE_TYPES.image,
+  volume: RESOURCE_TYPES.volume,
+  localCommand: RESOURCE_TYPES.localCommand,
+  remoteCommand: RESOURCE_TYPES.remoteCommand,
 } as const;
 
 // The Pulumi RPC encoding of a secret (`@pulumi/pulumi/runtime/rpc`: specialSigKey / specialSecretSig),

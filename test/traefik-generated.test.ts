@@ -3,7 +3,7 @@
 import YAML from "yaml";
 import { traefikLabels } from "../components/apiService";
 import { TraefikConfigArgs, traefikDynamicConfig, traefikStaticConfig } from "../components/traefikConfig";
-import { labelsToDynamicConfig, validateDynamic, validateStatic } from "./support/traefikSchemas";
+import { labelsToDynamicConfig, validateDynamic, validateStatic } from "./support";
 
 const CASES: Array<[string, TraefikConfigArgs, { host: string; port: number; certResolver?: string }]> = [
   [

@@ -1,4 +1,4 @@
-import { labelsToDynamicConfig, TraefikLabelError, validateDynamic, validateStatic } from "./support/traefikSchemas";
+import { labelsToDynamicConfig, TraefikLabelError, validateDynamic, validateStatic } from "./support";
 
 const API_LABELS: Record<string, string> = {
   "traefik.enable": "true",

@@ -6,9 +6,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiService, ApiServiceArgs, traefikLabels } from "../../components/apiService";
 import { emsRunBase64, probeHealthcheckTests } from "../../components/probe";
-import { ComponentRun, plainInput, runComponents } from "../support/componentHarness";
-import { T, envMap, isSecretInput, labelMap, unwrap } from "../support/stackHarness";
-import { labelsToDynamicConfig, validateDynamic } from "../support/traefikSchemas";
+import { ComponentRun, envMap, isSecretInput, labelMap, labelsToDynamicConfig, plainInput, runComponents, T, unwrap, validateDynamic } from "../support";
 import { mountAt, secretsOf } from "../stacks/helpers";
 
 const SECRETS = {

@@ -3,9 +3,7 @@ import { BACKUP_SCRIPTS, Backup, backupCronLine, backupInstallScript } from "../
 import { sshCommand } from "../../components/hostCommand";
 import { readScript } from "../../components/shell";
 import { shellWords } from "../stacks/helpers";
-import { runComponents } from "../support/componentHarness";
-import { T, unwrap } from "../support/stackHarness";
-import { PROD_BACKUP } from "../support/fixtures";
+import { PROD_BACKUP, runComponents, T, unwrap } from "../support";
 
 const ARGS = PROD_BACKUP;
 const CRON =

@@ -1,8 +1,7 @@
 /** The Credentials component alone: given values are used (as secrets), missing ones are generated. */
 import * as pulumi from "@pulumi/pulumi";
 import { Credentials } from "../../components/credentials";
-import { runComponents, urnOf } from "../support/componentHarness";
-import { T, isSecretInput, unwrap } from "../support/stackHarness";
+import { isSecretInput, runComponents, T, unwrap, urnOf } from "../support";
 import { typeOfUrn } from "../stacks/invariants";
 
 test("values given are used as they are, as secrets, and nothing is generated for them but the initdb bootstrap password", async () => {

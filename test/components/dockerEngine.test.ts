@@ -4,8 +4,7 @@ import { DockerEngine, sshDockerHost } from "../../components/dockerEngine";
 import { HostConnection, sshOptions } from "../../components/hostCommand";
 import { parseStackConfig } from "../../stacks/config";
 import { hostConnection } from "../../stacks/system";
-import { runComponents } from "../support/componentHarness";
-import { T, TEST_SECRETS, committedConfig, isSecretInput, unwrap } from "../support/stackHarness";
+import { committedConfig, isSecretInput, runComponents, T, TEST_SECRETS, unwrap } from "../support";
 import { HOME, withValue } from "../stacks/helpers";
 
 const TOKEN = "ghp_componentTEST0123456789";

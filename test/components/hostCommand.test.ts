@@ -5,8 +5,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import { HostConnection, hostCommand, sshCommand, sshOptions } from "../../components/hostCommand";
-import { STUB_SSH_SCRIPT, runComponents, runRecordedCommand, stubSsh, tempDir } from "../support/componentHarness";
-import { T } from "../support/stackHarness";
+import { runComponents, runRecordedCommand, STUB_SSH_SCRIPT, stubSsh, T, tempDir } from "../support";
 
 const VPS: HostConnection = {
   host: "vps.edumigsoft.com.br",

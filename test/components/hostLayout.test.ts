@@ -4,8 +4,7 @@ import * as path from "path";
 import { sshCommand } from "../../components/hostCommand";
 import { HostFolder, HostLayout } from "../../components/hostLayout";
 import { readScript } from "../../components/shell";
-import { runComponents, runRecordedCommand, stubSsh, tempDir } from "../support/componentHarness";
-import { T, unwrap } from "../support/stackHarness";
+import { runComponents, runRecordedCommand, stubSsh, T, tempDir, unwrap } from "../support";
 import { shellWords } from "../stacks/helpers";
 
 const FOLDERS: HostFolder[] = [

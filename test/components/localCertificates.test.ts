@@ -1,8 +1,7 @@
 /** The LocalCertificates component alone: mkcert.sh run on this machine for the .local API hosts. */
 import { LocalCertificates } from "../../components/localCertificates";
 import { readScript } from "../../components/shell";
-import { runComponents } from "../support/componentHarness";
-import { T, unwrap } from "../support/stackHarness";
+import { runComponents, T, unwrap } from "../support";
 
 const CERTS = "/home/dev/Projects/Working/ems_system/servers/infra/certs";
 

@@ -8,16 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Postgres, PostgresArgs } from "../../components/postgres";
 import { readScript } from "../../components/shell";
-import {
-  ComponentRun,
-  plainInput,
-  runComponents,
-  runRecordedCommand,
-  stubSsh,
-  tempDir,
-  urnOf,
-} from "../support/componentHarness";
-import { T, isSecretEnvelope, isSecretInput, unwrap } from "../support/stackHarness";
+import { ComponentRun, isSecretEnvelope, isSecretInput, plainInput, runComponents, runRecordedCommand, stubSsh, T, tempDir, unwrap, urnOf } from "../support";
 import { mountAt, shellWords, unsecret, uploadedFile } from "../stacks/helpers";
 import { typeOfUrn } from "../stacks/invariants";
 

@@ -9,17 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { Traefik, TraefikArgs } from "../../components/traefik";
 import { htpasswdEntry } from "../../components/traefikDashboard";
-import {
-  ComponentRun,
-  plainInput,
-  runComponents,
-  runRecordedCommand,
-  stubSsh,
-  tempDir,
-  urnOf,
-} from "../support/componentHarness";
-import { T, isSecretEnvelope, isSecretInput, labelMap, unwrap } from "../support/stackHarness";
-import { validateDynamic, validateStatic } from "../support/traefikSchemas";
+import { ComponentRun, isSecretEnvelope, isSecretInput, labelMap, plainInput, runComponents, runRecordedCommand, stubSsh, T, tempDir, unwrap, urnOf, validateDynamic, validateStatic } from "../support";
 import { mountAt, mountsOf, shellWords, uploadedFile } from "../stacks/helpers";
 import { typeOfUrn } from "../stacks/invariants";
 

@@ -2,9 +2,7 @@
 import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicConfig, dashboardDynamicConfig, htpasswdEntry } from "../../components/traefikDashboard";
-import { runComponents } from "../support/componentHarness";
-import { isSecretInput, unwrap } from "../support/stackHarness";
-import { validateDynamic } from "../support/traefikSchemas";
+import { isSecretInput, runComponents, unwrap, validateDynamic } from "../support";
 
 const PASSWORD = "dashboard-Pass'word $HOME 0123";
 const SALT = "abcdefghijklmnopqrstuu";

@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { HostFile, writeFilesScript } from "../../components/shell";
-import { tempDir } from "../support/componentHarness";
+import { tempDir } from "../support";
 
 const run = (script: string, cwd: string) =>
   spawnSync("/bin/sh", ["-s"], {

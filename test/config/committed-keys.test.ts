@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ConfigError, StackConfig, parseStackConfig } from "../../stacks/config";
-import { TEST_SECRETS, runStack } from "../support/stackHarness";
+import { runStack, TEST_SECRETS } from "../support";
 import { allStrings } from "../stacks/helpers";
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };

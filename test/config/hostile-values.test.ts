@@ -4,7 +4,7 @@
  * before anything is registered. (The accepted ones are run for real in test/host/hostileAccepted.test.ts.)
  */
 import { ConfigError, parseStackConfig } from "../../stacks/config";
-import { TEST_SECRETS, committedConfig } from "../support/stackHarness";
+import { committedConfig, TEST_SECRETS } from "../support";
 import { runErrorMessage, runFailingStack, withValue } from "../stacks/helpers";
 
 type Config = Record<string, string>;

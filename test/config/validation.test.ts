@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ConfigError, parseStackConfig } from "../../stacks/config";
-import { TEST_SECRETS, committedConfig } from "../support/stackHarness";
+import { committedConfig, TEST_SECRETS } from "../support";
 import { runErrorMessage, runFailingStack, withValue } from "../stacks/helpers";
 
 /** The secrets prod requires (the GHCR token; the dashboard's password, as the dashboard is on). */

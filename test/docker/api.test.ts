@@ -7,22 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { committedConfig } from "../support/stackHarness";
-import {
-  buildTestImages,
-  ContainerInputs,
-  containerIp,
-  describeWithDocker,
-  DockerScratch,
-  engineCreateBody,
-  HealthState,
-  httpTo,
-  IMAGES,
-  inspect,
-  nanoseconds,
-  run,
-  waitForHealth,
-} from "../support/dockerEngine";
+import { buildTestImages, committedConfig, ContainerInputs, containerIp, describeWithDocker, DockerScratch, engineCreateBody, HealthState, httpTo, IMAGES, inspect, nanoseconds, run, waitForHealth } from "../support";
 import { devSpecs, envs, labels } from "./specs";
 
 /** The shortest health gate config accepts: a failing version is given up after 10 s. */

@@ -13,18 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { pgExec } from "../../components/backup";
 import { SECRETS_ENV_PATH } from "../../components/probe";
-import { committedConfig, T } from "../support/stackHarness";
-import {
-  buildTestImages,
-  check,
-  describeWithDocker,
-  docker,
-  DockerScratch,
-  IMAGES,
-  inspect,
-  run,
-  waitForHealth,
-} from "../support/dockerEngine";
+import { buildTestImages, check, committedConfig, describeWithDocker, docker, DockerScratch, IMAGES, inspect, run, T, waitForHealth } from "../support";
 import { DevSpecs, devSpecs, envs } from "./specs";
 
 /** A container spec as the program registered it (resolved inputs). */

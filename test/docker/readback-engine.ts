@@ -11,7 +11,7 @@
  */
 import * as http from "http";
 import { stableJson } from "../../bench/diff";
-import { ContainerInputs, HealthcheckInput, MountInput, plain, PortInput, tarArchive } from "../support/dockerEngine";
+import { ContainerInputs, HealthcheckInput, MountInput, plain, PortInput, tarArchive } from "../support";
 
 export interface EngineReply<B = unknown> {
   status: number;

@@ -12,8 +12,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { ignores } from "../../bench/providerRules";
-import { buildTestImages, ContainerInputs, describeWithDocker, docker, IMAGES, plain, PortInput, run } from "../support/dockerEngine";
-import { RecordedResource, StackRun, T } from "../support/stackHarness";
+import { buildTestImages, ContainerInputs, describeWithDocker, docker, IMAGES, plain, PortInput, RecordedResource, run, StackRun, T } from "../support";
 import { runCommitted } from "../providers/stacks";
 import { createLikeProvider, engine, InspectedContainer, localSpec, readBackDiff, readBackLikeProvider, ReadBackDifference } from "./readback-engine";
 

@@ -2,8 +2,7 @@
  * The container specs the docker tests run, taken from the real program: the dev stack with its committed
  * config under the Pulumi mocks (test/support/stackHarness.ts), inputs resolved and secrets unwrapped.
  */
-import { committedConfig, RecordedResource, runStack, StackRun, T } from "../support/stackHarness";
-import { ContainerInputs, plain } from "../support/dockerEngine";
+import { committedConfig, ContainerInputs, plain, RecordedResource, runStack, StackRun, T } from "../support";
 
 export interface DevSpecs {
   run: StackRun;

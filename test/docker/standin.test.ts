@@ -7,17 +7,7 @@
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import {
-  buildTestImages,
-  containerIp,
-  describeWithDocker,
-  docker,
-  DockerScratch,
-  httpTo,
-  IMAGES,
-  inspect,
-  run,
-} from "../support/dockerEngine";
+import { buildTestImages, containerIp, describeWithDocker, docker, DockerScratch, httpTo, IMAGES, inspect, run } from "../support";
 
 const REQUIRED = [
   "JWT_KEY",

@@ -9,9 +9,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ConfigError, parseStackConfig } from "../../stacks/config";
-import { TEST_SECRETS, committedConfig } from "../support/stackHarness";
+import { committedConfig, findBindir, PgServer, runScript, startPostgres, TEST_SECRETS } from "../support";
 import { withValue } from "../stacks/helpers";
-import { PgServer, findBindir, runScript, startPostgres } from "../support/postgres";
 
 jest.setTimeout(120_000);
 

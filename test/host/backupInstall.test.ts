@@ -9,9 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { BACKUP_SCRIPTS, Backup, BackupArgs, backupCronLine } from "../../components/backup";
 import { readScript } from "../../components/shell";
-import { runComponents } from "../support/componentHarness";
-import { T } from "../support/stackHarness";
-import { backupUnder } from "../support/fixtures";
+import { backupUnder, runComponents, T } from "../support";
 
 const FAKE_CRONTAB = `#!/bin/sh
 # crontab -l prints the stored table (or fails like cron does without one); crontab FILE replaces it.

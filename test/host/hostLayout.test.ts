@@ -9,8 +9,7 @@ import * as path from "path";
 import { HostLayout } from "../../components/hostLayout";
 import { parseStackConfig } from "../../stacks/config";
 import { hostFolders } from "../../stacks/system";
-import { runComponents } from "../support/componentHarness";
-import { T, TEST_SECRETS, committedConfig } from "../support/stackHarness";
+import { committedConfig, runComponents, T, TEST_SECRETS } from "../support";
 
 let root: string;
 beforeEach(() => {

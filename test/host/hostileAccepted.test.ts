@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { CronExpressionParser } from "cron-parser";
 import { PROJECT } from "../../stacks/config";
-import { StackRun, T, TEST_SECRETS, committedConfig, runStack, unsecret } from "../support/stackHarness";
+import { committedConfig, runStack, StackRun, T, TEST_SECRETS, unsecret } from "../support";
 import { withValue } from "../stacks/helpers";
 
 const STUBS: Record<string, string> = {

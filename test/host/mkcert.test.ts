@@ -9,8 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LocalCertificates } from "../../components/localCertificates";
-import { runComponents } from "../support/componentHarness";
-import { T } from "../support/stackHarness";
+import { runComponents, T } from "../support";
 
 const HAS_MKCERT = spawnSync("sh", ["-c", "command -v mkcert && command -v openssl"]).status === 0;
 // In CI the tools are installed by .ci/run: a missing one must fail there, not skip.

@@ -1,7 +1,7 @@
 /** shellcheck on the scripts the program feeds to a host shell (skipped, saying so, when shellcheck is absent). */
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { PROD_BACKUP } from "../support/fixtures";
+import { PROD_BACKUP } from "../support";
 import { backupInstallScript } from "../../components/backup";
 
 const HAS_SHELLCHECK = spawnSync("sh", ["-c", "command -v shellcheck"]).status === 0;

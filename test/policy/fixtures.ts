@@ -2,11 +2,13 @@
 import type { RecordedResource } from "../../policy/evaluate";
 import { Secret } from "../../policy/lib";
 
-export const CONTAINER = "docker:index/container:Container";
-export const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
-export const VOLUME = "docker:index/volume:Volume";
-export const LOCAL_COMMAND = "command:local:Command";
-export const REMOTE_COMMAND = "command:remote:Command";
+import { T } from "../support";
+
+export const CONTAINER: string = T.container;
+export const REMOTE_IMAGE: string = T.image;
+export const VOLUME: string = T.volume;
+export const LOCAL_COMMAND: string = T.localCommand;
+export const REMOTE_COMMAND: string = T.remoteCommand;
 
 export const DIGEST = "sha256:" + "ab".repeat(32);
 

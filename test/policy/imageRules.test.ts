@@ -6,7 +6,7 @@
 import { ConfigError, parseStackConfig } from "../../stacks/config";
 import { imageNotPinnedMessage, imagePinned } from "../../policy/policies/imagePinned";
 import { postgresMajor, traefikVersion } from "../../components/imageRef";
-import { TEST_SECRETS, committedConfig } from "../support/stackHarness";
+import { committedConfig, TEST_SECRETS } from "../support";
 import { withValue } from "../stacks/helpers";
 import { evaluatePack } from "../../policy/evaluate";
 import { container } from "./fixtures";

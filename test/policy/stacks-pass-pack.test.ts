@@ -1,6 +1,6 @@
 // The whole policy pack against every resource the real dev and prod stacks register under mocks.
 import { evaluatePack, RecordedResource } from "../../policy/evaluate";
-import { runStack, StackRun, T, TEST_SECRETS, committedConfig } from "../support/stackHarness";
+import { committedConfig, runStack, StackRun, T, TEST_SECRETS } from "../support";
 
 function asPolicyInput(run: StackRun): RecordedResource[] {
   return run.resources

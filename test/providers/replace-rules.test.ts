@@ -5,7 +5,7 @@
  * (never applies) is either harmless or made to replace by the container's `replaceOnChanges`.
  */
 import { effectOf, ignores, loadProviderRules, replacesOn } from "../../bench/providerRules";
-import { RecordedResource, StackRun, T, committedConfig } from "../support/stackHarness";
+import { committedConfig, RecordedResource, StackRun, T } from "../support";
 import { runCommitted } from "./stacks";
 
 const STACKS = ["dev", "prod"] as const;

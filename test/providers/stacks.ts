@@ -1,5 +1,5 @@
 /** The committed stacks as a deploy runs them: their config plus every secret they may need. */
-import { StackRun, TEST_SECRETS, committedConfig, runStack } from "../support/stackHarness";
+import { committedConfig, runStack, StackRun, TEST_SECRETS } from "../support";
 
 /** Secrets a deploy of either stack has (`pulumi config set --secret`). */
 export const DEPLOY_SECRETS: Record<string, string> = {

@@ -5,7 +5,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PgServer, runScript, SCRIPTS_DIR, startPostgres } from "../support/postgres";
+import { PgServer, runScript, SCRIPTS_DIR, startPostgres } from "../support";
 
 jest.setTimeout(60_000);
 

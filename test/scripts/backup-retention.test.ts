@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { runScript } from "../support/postgres";
+import { runScript } from "../support";
 
 let dir: string;
 beforeEach(() => {

@@ -8,7 +8,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import { ensureDatabasesInput } from "../../components/postgres";
 import { readScript } from "../../components/shell";
-import { findBindir, PgServer, startPostgres } from "../support/postgres";
+import { findBindir, PgServer, startPostgres } from "../support";
 
 interface Role {
   role: string;

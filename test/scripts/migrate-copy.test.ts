@@ -5,7 +5,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { runScript, SCRIPTS_DIR } from "../support/postgres";
+import { runScript, SCRIPTS_DIR } from "../support";
 
 let root: string;
 let src: string;

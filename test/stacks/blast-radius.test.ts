@@ -6,10 +6,11 @@
 import { CHANGES, SECRET_KEYS, Stack, baseline, configFor } from "../../bench/changes";
 import { Captured, Change, classify, diffRuns, protectedViolations } from "../../bench/diff";
 import { captureStack } from "../../bench/mockStack";
+import { T } from "../support";
 
-const CONTAINER = "docker:index/container:Container";
-const IMAGE = "docker:index/remoteImage:RemoteImage";
-const COMMANDS = ["command:local:Command", "command:remote:Command"];
+const CONTAINER = T.container;
+const IMAGE = T.image;
+const COMMANDS: string[] = [T.localCommand, T.remoteCommand];
 const STACKS: Stack[] = ["dev", "prod"];
 
 const base: Record<string, Captured[]> = {};

@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { StackRun, T, TEST_SECRETS, committedConfig, envMap, labelMap, runStack } from "../support/stackHarness";
+import { committedConfig, envMap, labelMap, runStack, StackRun, T, TEST_SECRETS } from "../support";
 import { hostCommandOf, mountAt, secretsOf, uploadedFile, withValue } from "./helpers";
 
 const PROD_SECRETS = { ...TEST_SECRETS, "ems-infra:dashboardPassword": "dashboard-Password-0123" };

@@ -6,8 +6,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { parseStackConfig } from "../../stacks/config";
-import { StackRun, T, TEST_SECRETS, committedConfig, isSecretInput, labelMap, runStack, unwrap } from "../support/stackHarness";
-import { urnOf } from "../support/componentHarness";
+import { committedConfig, isSecretInput, labelMap, runStack, StackRun, T, TEST_SECRETS, unwrap, urnOf } from "../support";
 import { HOME, dynamicFiles, envOf, hostCommandOf, layoutFolders, mountAt, mountsOf, shellWords, uploadedFile } from "./helpers";
 import { systemInvariants, thirdServiceTest, typeOfUrn } from "./invariants";
 

@@ -2,10 +2,9 @@
 import { execFileSync } from "child_process";
 import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
-import { RecordedResource, StackRun, T, runStack } from "../support/stackHarness";
+import { RecordedResource, runStack, StackRun, T, unsecret } from "../support";
 
-export { SECRET_SIG, SECRET_SIG_KEY, isSecretEnvelope, unsecret, envMap as envOf } from "../support/stackHarness";
-import { unsecret } from "../support/stackHarness";
+export { SECRET_SIG, SECRET_SIG_KEY, isSecretEnvelope, unsecret, envMap as envOf } from "../support";
 
 export const HOME = os.homedir();
 

@@ -1,6 +1,5 @@
 /** Checks both committed stacks must pass (not a test file itself: dev.test.ts and prod.test.ts call it). */
-import { StackRun, T, labelMap, runStack } from "../support/stackHarness";
-import { urnOf } from "../support/componentHarness";
+import { labelMap, runStack, StackRun, T, urnOf } from "../support";
 import { envOf, hostCommandOf, layoutFolders, mountAt } from "./helpers";
 
 const DIGEST = /@sha256:[0-9a-f]{64}$/;

@@ -4,7 +4,7 @@
  */
 import * as YAML from "yaml";
 import { parseStackConfig } from "../../stacks/config";
-import { StackRun, T, TEST_SECRETS, committedConfig, isSecretInput, labelMap, runStack, unwrap } from "../support/stackHarness";
+import { committedConfig, isSecretInput, labelMap, runStack, StackRun, T, TEST_SECRETS, unwrap } from "../support";
 import { HOME, dynamicFiles, envOf, hostCommandOf, layoutFolders, mountAt, mountsOf, shellWords, unsecret, uploadedFile, withValue } from "./helpers";
 import { systemInvariants, thirdServiceTest } from "./invariants";
 

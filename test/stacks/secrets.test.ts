@@ -9,9 +9,7 @@ import { loadStackConfig } from "../../stacks/load";
 import { deployStack } from "../../stacks/select";
 import { shellQuote } from "../../components/shell";
 import { htpasswdEntry } from "../../components/traefikDashboard";
-import { StackOutputs, StackRun, T, TEST_SECRETS, committedConfig, isSecretInput } from "../support/stackHarness";
-import { emulateAdditionalSecretOutputs } from "../support/componentHarness";
-import { finder, mockRandomPassword, recordUnderMocks } from "../support/mockRuntime";
+import { committedConfig, emulateAdditionalSecretOutputs, finder, isSecretInput, mockRandomPassword, recordUnderMocks, StackOutputs, StackRun, T, TEST_SECRETS } from "../support";
 import {
   allStrings,
   deepUnsecret,

@@ -6,7 +6,7 @@
 import * as bcrypt from "bcryptjs";
 import * as YAML from "yaml";
 import * as semver from "semver";
-import { StackRun, T, TEST_SECRETS, committedConfig, labelMap, runStack } from "../support/stackHarness";
+import { committedConfig, labelMap, runStack, StackRun, T, TEST_SECRETS } from "../support";
 import { dynamicFiles, layoutFolders, mountAt, uploadedFile } from "./helpers";
 
 const PASSWORD = "dashboard-Password-0123";

@@ -1,10 +1,10 @@
 /** The one entry to the test helpers, with the one table of resource types the program registers (`T`). */
 export * from "./mockRuntime";
-export { StackRun, TEST_SECRETS, committedConfig, envMap, isSecretInput, labelMap, runStack, unwrap } from "./stackHarness";
+export * from "./stackHarness";
 export * from "./componentHarness";
 export * from "./dockerEngine";
 export * from "./fixtures";
 export * from "./postgres";
+export * from "./traefikSchemas";
 export * from "./vps";
-
 export { T } from "./resourceTypes";

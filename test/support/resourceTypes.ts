@@ -1,2 +1,2 @@
-/** Pulumi type tokens of the resources the program registers: the production table (ops/resourceTypes.ts), as `T`. */
-export { RESOURCE_TYPES as T } from "../../ops/resourceTypes";
+/** Pulumi type tokens of the resources the program registers: the production table (components/resourceTypes.ts), as `T`. */
+export { RESOURCE_TYPES as T } from "../../components/resourceTypes";
