@@ -115,11 +115,11 @@ export function withValue(config: Record<string, string>, key: string, path: str
   return { ...config, [full]: JSON.stringify(obj) };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- SDK-internal runtime modules, loaded as the SDK loads them
 const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: { registerResource: (req: { getType(): string }, cb: unknown) => unknown } } };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- waitForRPCs is not in the SDK's typings
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the SDK's internal runtime state (its root stack)
 const runtimeState = require("@pulumi/pulumi/runtime/state") as { getStackResource(): RootStack | undefined };
 
 /** The part of the SDK's root Stack resource read after a failed run. */
