@@ -16,9 +16,18 @@ export const SECRET_KEYS = ["ems-infra:ghcrToken", "ems-infra:postgresPassword",
 
 /** Pulumi.<stack>.yaml as Pulumi passes it (objects as JSON), plus the secrets a deploy has. */
 export function baseline(stack: Stack): Record<string, string> {
-  const file = YAML.parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
-  const config = Object.fromEntries(Object.entries(file.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-  return { ...config, "ems-infra:ghcrToken": TOKEN, "ems-infra:postgresPassword": PASSWORD, "ems-infra:dashboardPassword": DASHBOARD_PASSWORD };
+  const file = YAML.parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
+    config: Record<string, unknown>;
+  };
+  const config = Object.fromEntries(
+    Object.entries(file.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
+  return {
+    ...config,
+    "ems-infra:ghcrToken": TOKEN,
+    "ems-infra:postgresPassword": PASSWORD,
+    "ems-infra:dashboardPassword": DASHBOARD_PASSWORD,
+  };
 }
 
 /** A service's settings as a stack file writes them (before the loader's defaults). */
@@ -37,7 +46,8 @@ type SectionValue = { image?: string; [setting: string]: unknown } | undefined;
 /** The config with one key's value changed; V is that value as the stack file writes it. */
 function edit<V>(config: Record<string, string>, key: string, change: (value: V) => unknown): Record<string, string> {
   const full = `ems-infra:${key}`;
-  const value = config[full] === undefined ? undefined : /^[[{]/.test(config[full]) ? JSON.parse(config[full]) : config[full];
+  const value =
+    config[full] === undefined ? undefined : /^[[{]/.test(config[full]) ? JSON.parse(config[full]) : config[full];
   const next = change(value as V);
   return { ...config, [full]: typeof next === "string" ? next : JSON.stringify(next) };
 }
@@ -63,12 +73,14 @@ export const CHANGES: TypicalChange[] = [
   {
     name: "ems-version",
     description: "EMS version bump (services.ems.version: last number + 1; dev latest → 1.0.0)",
-    apply: (c) => edit<ServicesValue>(c, "services", (s) => ({ ...s, ems: { ...s.ems, version: bumpTag(s.ems.version) } })),
+    apply: (c) =>
+      edit<ServicesValue>(c, "services", (s) => ({ ...s, ems: { ...s.ems, version: bumpTag(s.ems.version) } })),
   },
   {
     name: "sms-version",
     description: "SMS version bump (services.sms.version: last number + 1; dev latest → 1.0.0)",
-    apply: (c) => edit<ServicesValue>(c, "services", (s) => ({ ...s, sms: { ...s.sms, version: bumpTag(s.sms.version) } })),
+    apply: (c) =>
+      edit<ServicesValue>(c, "services", (s) => ({ ...s, sms: { ...s.sms, version: bumpTag(s.sms.version) } })),
   },
   {
     name: "traefik-image",
@@ -88,12 +100,21 @@ export const CHANGES: TypicalChange[] = [
   {
     name: "ems-health-interval",
     description: "Healthcheck change (services.ems.health.intervalSeconds 60 → 90)",
-    apply: (c) => edit<ServicesValue>(c, "services", (s) => ({ ...s, ems: { ...s.ems, health: { ...s.ems.health, intervalSeconds: 90 } } })),
+    apply: (c) =>
+      edit<ServicesValue>(c, "services", (s) => ({
+        ...s,
+        ems: { ...s.ems, health: { ...s.ems.health, intervalSeconds: 90 } },
+      })),
   },
   {
     name: "traefik-rate-limit",
     description: "Traefik rate limit change (traefik.rateLimit 100/200 → 50/100): a dynamic file on the host",
-    apply: (c) => edit<SectionValue>(c, "traefik", (t) => ({ ...t, image: traefikImage(t), rateLimit: { average: 50, burst: 100 } })),
+    apply: (c) =>
+      edit<SectionValue>(c, "traefik", (t) => ({
+        ...t,
+        image: traefikImage(t),
+        rateLimit: { average: 50, burst: 100 },
+      })),
   },
   {
     name: "new-domain",

@@ -36,7 +36,13 @@ export interface Change {
 /** JSON with sorted keys: the same value always gives the same text. */
 export function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) =>
-    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v,
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, v[k]]),
+        )
+      : v,
   );
 }
 
@@ -46,7 +52,11 @@ export function changedInputs(before: Record<string, unknown>, after: Record<str
 }
 
 /** Classifies one changed custom resource from the provider rules; components change only by create/delete. */
-export function classify(type: string, changed: string[], opts: DiffOptions = {}): Omit<Change, "type" | "name"> | undefined {
+export function classify(
+  type: string,
+  changed: string[],
+  opts: DiffOptions = {},
+): Omit<Change, "type" | "name"> | undefined {
   const plan = planChange(type, changed, opts);
   const kept = plan.inputs.filter((v) => v.effect !== "ignored").map((v) => v.input);
   if (plan.action === "nothing") return undefined;
@@ -74,7 +84,8 @@ export function diffRuns(before: Captured[], after: Captured[]): Change[] {
     const verdict = classify(r.type, changed, r.diff);
     if (verdict) changes.push({ type: r.type, name: r.name, ...verdict });
   }
-  for (const r of before) if (!now.has(keyOf(r))) changes.push({ action: "delete", type: r.type, name: r.name, changed: [] });
+  for (const r of before)
+    if (!now.has(keyOf(r))) changes.push({ action: "delete", type: r.type, name: r.name, changed: [] });
   return changes;
 }
 

@@ -15,14 +15,22 @@ import { DiffOptions, effectOf, ignores, replacesOn } from "./providerRules";
 
 function mockId(args: pulumi.runtime.MockResourceArgs, opts: DiffOptions | undefined): string {
   const replacing = Object.keys(args.inputs)
-    .filter((k) => !ignores(opts?.ignoreChanges, k) && (effectOf(args.type, k) === "replace" || replacesOn(opts?.replaceOnChanges, k)))
+    .filter(
+      (k) =>
+        !ignores(opts?.ignoreChanges, k) &&
+        (effectOf(args.type, k) === "replace" || replacesOn(opts?.replaceOnChanges, k)),
+    )
     .sort();
   const basis = Object.fromEntries(replacing.map((k) => [k, args.inputs[k]]));
   return `${args.name}-${crypto.createHash("sha256").update(stableJson(basis)).digest("hex").slice(0, 12)}`;
 }
 
 /** One mocked run; runs must not overlap in a process. */
-export async function captureStack(stack: string, config: Record<string, string>, secretKeys: string[]): Promise<Captured[]> {
+export async function captureStack(
+  stack: string,
+  config: Record<string, string>,
+  secretKeys: string[],
+): Promise<Captured[]> {
   const diffOpts = new Map<string, DiffOptions>();
   const key = (type: string, name: string) => `${type}::${name}`;
   const { resources } = await recordUnderMocks({
@@ -33,7 +41,10 @@ export async function captureStack(stack: string, config: Record<string, string>
     build: () => {
       // Runs before the program's resources register, so their options are known when the mock ids are made.
       pulumi.runtime.registerStackTransformation((args) => {
-        diffOpts.set(key(args.type, args.name), { replaceOnChanges: args.opts.replaceOnChanges, ignoreChanges: args.opts.ignoreChanges });
+        diffOpts.set(key(args.type, args.name), {
+          replaceOnChanges: args.opts.replaceOnChanges,
+          ignoreChanges: args.opts.ignoreChanges,
+        });
         return undefined;
       });
       return deployStack(loadStackConfig());

@@ -53,7 +53,10 @@ let cache: Map<string, ResourceRules & { file: ProviderRulesFile }> | undefined;
 export function loadProviderRules(): Map<string, ResourceRules & { file: ProviderRulesFile }> {
   if (cache) return cache;
   const rules = new Map<string, ResourceRules & { file: ProviderRulesFile }>();
-  for (const name of fs.readdirSync(RULES_DIR).filter((f) => f.endsWith(".json")).sort()) {
+  for (const name of fs
+    .readdirSync(RULES_DIR)
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     const file = JSON.parse(fs.readFileSync(path.join(RULES_DIR, name), "utf8")) as ProviderRulesFile;
     for (const [type, r] of Object.entries(file.resources)) {
       if (rules.has(type)) throw new Error(`${name}: ${type} is already defined by another table`);
@@ -128,7 +131,8 @@ export function planChange(type: string, changed: string[], opts: DiffOptions = 
   if (!loadProviderRules().has(type)) throw new Error(`no provider rules for ${type} (add it to ${RULES_DIR})`);
   const inputs: InputVerdict[] = changed.map((input) => {
     const effect = effectOf(type, input);
-    if (effect === undefined) throw new Error(`${type}: input "${input}" is not in the provider rules (classify it in ${RULES_DIR})`);
+    if (effect === undefined)
+      throw new Error(`${type}: input "${input}" is not in the provider rules (classify it in ${RULES_DIR})`);
     if (ignores(opts.ignoreChanges, input)) return { input, effect: "ignored", forcedByOption: false };
     return { input, effect, forcedByOption: effect !== "replace" && replacesOn(opts.replaceOnChanges, input) };
   });

@@ -43,14 +43,22 @@ const mark = (what: string) => timeline.push(`${now()} s  ${what}`);
 
 /** The first image of the list that exists locally. */
 async function firstImage(candidates: string[]): Promise<string> {
-  for (const image of candidates) if ((await engine(SOCKET, "GET", `/images/${encodeURIComponent(image)}/json`)).status === 200) return image;
+  for (const image of candidates)
+    if ((await engine(SOCKET, "GET", `/images/${encodeURIComponent(image)}/json`)).status === 200) return image;
   throw new Error(`none of ${candidates.join(", ")} exists: run test/support/images/build.sh`);
 }
 
 /** The API container as the program specifies it (components/apiService spec), for one version of the stand-in. */
 function apiSpec(version: string, network: string, svc: string): Omit<ContainerInputs, "image"> {
   const launcher = fs.readFileSync(path.join(ROOT, "components", "probe", "ems-run.amd64")).toString("base64");
-  const secrets = ["JWT_KEY=bench-jwt-key", `API_KEY=${API_KEY}`, "DB_PASS=bench-db-pass", "EMAIL_SERVICE_API_KEY=bench-mail"].map((l) => `${l}\n`).join("");
+  const secrets = [
+    "JWT_KEY=bench-jwt-key",
+    `API_KEY=${API_KEY}`,
+    "DB_PASS=bench-db-pass",
+    "EMAIL_SERVICE_API_KEY=bench-mail",
+  ]
+    .map((l) => `${l}\n`)
+    .join("");
   return {
     entrypoints: ["/run/ems/ems-run"],
     command: ["/app/bin/server"],
@@ -58,10 +66,27 @@ function apiSpec(version: string, network: string, svc: string): Omit<ContainerI
       { file: "/run/ems/ems-run", contentBase64: launcher, executable: true },
       { file: "/run/ems/secrets.env", content: secrets },
     ],
-    envs: ["DB_HOST=ems_system-postgres", "DB_PORT=5432", "DB_USER=ems_user", "DB_NAME=ems", "VERIFICATION_LINK_BASE_URL=https://api.ems.local/api/v1/auth/verify", "ENV=development", "ENVIRONMENT=development", `APP_VERSION=${version}`, "UPLOAD_PATH=/app/uploads", "HOME=/app"],
+    envs: [
+      "DB_HOST=ems_system-postgres",
+      "DB_PORT=5432",
+      "DB_USER=ems_user",
+      "DB_NAME=ems",
+      "VERIFICATION_LINK_BASE_URL=https://api.ems.local/api/v1/auth/verify",
+      "ENV=development",
+      "ENVIRONMENT=development",
+      `APP_VERSION=${version}`,
+      "UPLOAD_PATH=/app/uploads",
+      "HOME=/app",
+    ],
     // Bench timings: the first probe comes one interval after start on Docker < 25 (no startInterval); retries
     // are raised so the loop, which exhausts the shared 20 req/min bucket, does not flip a healthy server.
-    healthcheck: { tests: ["CMD", "/run/ems/ems-run", "--probe", String(PORT), "/api/v1/health"], interval: "3s", timeout: "5s", retries: 100, startPeriod: "20s" },
+    healthcheck: {
+      tests: ["CMD", "/run/ems/ems-run", "--probe", String(PORT), "/api/v1/health"],
+      interval: "3s",
+      timeout: "5s",
+      retries: 100,
+      startPeriod: "20s",
+    },
     labels: [{ label: SERVICE_LABEL, value: svc }],
     networksAdvanced: [{ name: network }],
     memory: 256,
@@ -93,10 +118,15 @@ class Balancer {
   private events?: http.ClientRequest;
   server?: http.Server;
 
-  constructor(private readonly svc: string, private readonly network: string) {}
+  constructor(
+    private readonly svc: string,
+    private readonly network: string,
+  ) {}
 
   async start(): Promise<number> {
-    const filters = encodeURIComponent(JSON.stringify({ type: ["container"], label: [`${SERVICE_LABEL}=${this.svc}`] }));
+    const filters = encodeURIComponent(
+      JSON.stringify({ type: ["container"], label: [`${SERVICE_LABEL}=${this.svc}`] }),
+    );
     this.events = http.request({ socketPath: SOCKET, path: `/events?filters=${filters}`, method: "GET" }, (res) => {
       let buf = "";
       res.on("data", (chunk: Buffer) => {
@@ -170,15 +200,24 @@ class Balancer {
 /** Forwards one request; "retry" when the backend failed before sending any response byte. */
 function forward(url: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<"done" | "retry"> {
   return new Promise((resolve) => {
-    const out = http.request(`${url}${req.url}`, { method: req.method, headers: { "x-api-key": String(req.headers["x-api-key"] ?? "") }, timeout: 5000, agent: false }, (backendRes) => {
-      res.writeHead(backendRes.statusCode ?? 502, backendRes.headers);
-      backendRes.pipe(res);
-      backendRes.on("end", () => resolve("done"));
-      backendRes.on("error", () => {
-        res.destroy();
-        resolve("done");
-      });
-    });
+    const out = http.request(
+      `${url}${req.url}`,
+      {
+        method: req.method,
+        headers: { "x-api-key": String(req.headers["x-api-key"] ?? "") },
+        timeout: 5000,
+        agent: false,
+      },
+      (backendRes) => {
+        res.writeHead(backendRes.statusCode ?? 502, backendRes.headers);
+        backendRes.pipe(res);
+        backendRes.on("end", () => resolve("done"));
+        backendRes.on("error", () => {
+          res.destroy();
+          resolve("done");
+        });
+      },
+    );
     out.on("timeout", () => out.destroy(new Error("timeout")));
     out.on("error", () => resolve(res.headersSent ? "done" : "retry"));
     out.end();
@@ -195,18 +234,28 @@ interface Counts {
 async function clientLoop(port: number, stop: () => boolean, counts: Counts): Promise<void> {
   const one = () =>
     new Promise<void>((resolve) => {
-      const req = http.get({ host: "127.0.0.1", port, path: "/api/v1/health", headers: { "x-api-key": API_KEY }, timeout: 8000, agent: false }, (res) => {
-        res.resume();
-        res.on("end", () => {
-          if (res.statusCode === 200) counts.ok++;
-          else if (res.statusCode === 403) counts.limited++;
-          else {
-            counts.failed++;
-            counts.failures.push(`${now()} s HTTP ${res.statusCode}`);
-          }
-          resolve();
-        });
-      });
+      const req = http.get(
+        {
+          host: "127.0.0.1",
+          port,
+          path: "/api/v1/health",
+          headers: { "x-api-key": API_KEY },
+          timeout: 8000,
+          agent: false,
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => {
+            if (res.statusCode === 200) counts.ok++;
+            else if (res.statusCode === 403) counts.limited++;
+            else {
+              counts.failed++;
+              counts.failures.push(`${now()} s HTTP ${res.statusCode}`);
+            }
+            resolve();
+          });
+        },
+      );
       req.on("timeout", () => req.destroy(new Error("timeout")));
       req.on("error", (err) => {
         counts.failed++;
@@ -226,16 +275,24 @@ async function waitHealthy(id: string, timeoutS: number): Promise<void> {
   for (;;) {
     const state = (await engine<InspectedContainer>(SOCKET, "GET", `/containers/${id}/json`)).body.State;
     if (state.Health?.Status === "healthy") return;
-    if (Date.now() > deadline) throw new Error(`container ${id.slice(0, 12)} not healthy within ${timeoutS} s: ${JSON.stringify(state.Health?.Log?.slice(-1))}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `container ${id.slice(0, 12)} not healthy within ${timeoutS} s: ${JSON.stringify(state.Health?.Log?.slice(-1))}`,
+      );
     await sleep(1000);
   }
 }
 
 async function main(): Promise<void> {
   if (args.includes("--if-docker")) {
-    const ping = await engine(SOCKET, "GET", "/_ping", undefined, undefined, 5000).catch((err: Error) => ({ status: 0, body: err.message }));
+    const ping = await engine(SOCKET, "GET", "/_ping", undefined, undefined, 5000).catch((err: Error) => ({
+      status: 0,
+      body: err.message,
+    }));
     if (ping.status !== 200) {
-      console.log(`Release loop skipped: no Docker engine at ${SOCKET} (${ping.body}). Run npm run bench:release where dockerd runs.`);
+      console.log(
+        `Release loop skipped: no Docker engine at ${SOCKET} (${ping.body}). Run npm run bench:release where dockerd runs.`,
+      );
       return;
     }
   }
@@ -244,7 +301,11 @@ async function main(): Promise<void> {
   const oldImage = await firstImage(["ems-test/ems-server:1.2.1", "ems-test/busybox-api:1"]);
   const newImage = await firstImage(["ems-test/ems-server:1.2.2", oldImage]);
   const created: string[] = [];
-  const net = await engine(SOCKET, "POST", "/networks/create", { Name: network, Driver: "bridge", CheckDuplicate: true });
+  const net = await engine(SOCKET, "POST", "/networks/create", {
+    Name: network,
+    Driver: "bridge",
+    CheckDuplicate: true,
+  });
   if (net.status !== 201) throw new Error(`network: ${JSON.stringify(net.body)}`);
   const balancer = new Balancer(svc, network);
   const counts: Counts = { ok: 0, limited: 0, failed: 0, failures: [] };
@@ -252,7 +313,14 @@ async function main(): Promise<void> {
     const lbPort = await balancer.start();
     const create = async (image: string, version: string, suffix: string) => {
       const name = `${svc}-${suffix}`;
-      const c = await createLikeProvider(apiSpec(version, network, svc), { socket: SOCKET, name, image, network: (n) => n, volume: (n) => n, bind: (s) => s });
+      const c = await createLikeProvider(apiSpec(version, network, svc), {
+        socket: SOCKET,
+        name,
+        image,
+        network: (n) => n,
+        volume: (n) => n,
+        bind: (s) => s,
+      });
       created.push(name);
       if (c.startError) throw new Error(`${name}: ${c.startError}`);
       return c.id;
@@ -287,7 +355,9 @@ async function main(): Promise<void> {
   }
 
   const total = counts.ok + counts.limited + counts.failed;
-  console.log("Release loop: one API replaced (create new → wait healthy → stop old with its grace → remove) under load\n");
+  console.log(
+    "Release loop: one API replaced (create new → wait healthy → stop old with its grace → remove) under load\n",
+  );
   for (const line of timeline) console.log(`  ${line}`);
   console.log(`
   requests           ${total} (${WORKERS} clients, one request at a time each, ${PAUSE_MS} ms apart)

@@ -59,7 +59,13 @@ export interface ApiServiceArgs {
 }
 
 /** Traefik labels routing `host` over HTTPS to the container, identical for every version of the service. */
-export function traefikLabels(args: { routerName: string; host: string; port: number; certResolver?: string; network: string }): Record<string, string> {
+export function traefikLabels(args: {
+  routerName: string;
+  host: string;
+  port: number;
+  certResolver?: string;
+  network: string;
+}): Record<string, string> {
   const router = `traefik.http.routers.${args.routerName}`;
   return {
     "traefik.enable": "true",
@@ -75,7 +81,11 @@ export function traefikLabels(args: { routerName: string; host: string; port: nu
 }
 
 /** Docker's healthcheck for the API: ems-run's exec-form probe, nothing needed inside the image. */
-export function apiHealthcheck(port: number, healthPath: string, health: ApiHealth): docker.types.input.ContainerHealthcheck {
+export function apiHealthcheck(
+  port: number,
+  healthPath: string,
+  health: ApiHealth,
+): docker.types.input.ContainerHealthcheck {
   return {
     tests: probeHealthcheckTests(port, healthPath),
     interval: goDuration(health.intervalSeconds),
@@ -92,9 +102,14 @@ export function apiHealthcheck(port: number, healthPath: string, health: ApiHeal
  * image (built by dev.sh / docker build) is looked up on every run and run by its id, so a rebuild under the
  * same tag is redeployed.
  */
-function imageReference(name: string, args: Pick<ApiServiceArgs, "image" | "version" | "imageSource">, parent: pulumi.Resource): pulumi.Output<string> {
+function imageReference(
+  name: string,
+  args: Pick<ApiServiceArgs, "image" | "version" | "imageSource">,
+  parent: pulumi.Resource,
+): pulumi.Output<string> {
   const tagged = `${args.image}:${args.version}`;
-  if (args.imageSource === "local") return docker.getRemoteImageOutput({ name: tagged }, { parent }).apply((image) => image.id);
+  if (args.imageSource === "local")
+    return docker.getRemoteImageOutput({ name: tagged }, { parent }).apply((image) => image.id);
   // keepLocally: a rollback to the previous version starts without a pull.
   const image = new docker.RemoteImage(`${name}-image`, { name: tagged, keepLocally: true }, { parent });
   return image.repoDigest.apply((digest) => digest || tagged);
@@ -126,7 +141,9 @@ export class ApiService extends pulumi.ComponentResource {
           { file: EMS_RUN_PATH, contentBase64: emsRunBase64(), executable: true },
           { file: SECRETS_ENV_PATH, content: secretsFile },
         ],
-        labels: pulumi.output(args.proxyNetwork).apply((network) => toLabels({ ...traefikLabels({ ...args, network }), ...args.identity })),
+        labels: pulumi
+          .output(args.proxyNetwork)
+          .apply((network) => toLabels({ ...traefikLabels({ ...args, network }), ...args.identity })),
         mounts: [
           { type: "bind", source: args.uploadsHostPath, target: args.uploadsDir },
           { type: "bind", source: args.logsHostPath, target: args.logsDir },

@@ -32,13 +32,18 @@ export const BACKUP_SCRIPTS = ["backup.sh", "backup-retention.sh", "restore.sh"]
 /** The command prefix that runs the Postgres client tools inside the server's container. */
 export function pgExec(container: string, user: string): string {
   // backup.sh word-splits PG_EXEC on purpose (a command prefix): each part must be one word.
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(container)) throw new Error(`pgExec: ${JSON.stringify(container)} is not a container name`);
-  if (!/^[a-z_][a-z0-9_]*$/.test(user)) throw new Error(`pgExec: ${JSON.stringify(user)} is not a PostgreSQL role name`);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(container))
+    throw new Error(`pgExec: ${JSON.stringify(container)} is not a container name`);
+  if (!/^[a-z_][a-z0-9_]*$/.test(user))
+    throw new Error(`pgExec: ${JSON.stringify(user)} is not a PostgreSQL role name`);
   return `docker exec -i -e PGUSER=${user} ${container}`;
 }
 
 /** The command the schedule runs: backup.sh with the job's folder, retention and Postgres container. */
-export function backupRunCommand(args: Omit<BackupArgs, "postgresContainer" | "connection">, postgresContainer: string): string {
+export function backupRunCommand(
+  args: Omit<BackupArgs, "postgresContainer" | "connection">,
+  postgresContainer: string,
+): string {
   const env = [
     `BACKUP_DIR=${shellQuote(args.backupDir)}`,
     `KEEP_DAILY=${args.keepDaily}`,
@@ -49,21 +54,34 @@ export function backupRunCommand(args: Omit<BackupArgs, "postgresContainer" | "c
 }
 
 /** The command prefix that restores a dump on the host: append the file (and optionally the database). */
-export function restoreCommandPrefix(args: Pick<BackupArgs, "scriptsDir" | "postgresUser">, postgresContainer: string): string {
+export function restoreCommandPrefix(
+  args: Pick<BackupArgs, "scriptsDir" | "postgresUser">,
+  postgresContainer: string,
+): string {
   return `PG_EXEC=${shellQuote(pgExec(postgresContainer, args.postgresUser))} ${shellQuote(`${args.scriptsDir}/restore.sh`)}`;
 }
 
 /** The crontab line that runs the backup on schedule; the trailing shell comment marks it as this job's. */
-export function backupCronLine(args: Omit<BackupArgs, "postgresContainer" | "connection">, postgresContainer: string): string {
-  if (!/^[A-Za-z0-9_.-]+$/.test(args.jobName)) throw new Error(`backupCronLine: bad job name ${JSON.stringify(args.jobName)}`);
-  return crontabLine(args.schedule, `${backupRunCommand(args, postgresContainer)} >> ${shellQuote(args.logFile)} 2>&1 # ems-infra:${args.jobName}`);
+export function backupCronLine(
+  args: Omit<BackupArgs, "postgresContainer" | "connection">,
+  postgresContainer: string,
+): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(args.jobName))
+    throw new Error(`backupCronLine: bad job name ${JSON.stringify(args.jobName)}`);
+  return crontabLine(
+    args.schedule,
+    `${backupRunCommand(args, postgresContainer)} >> ${shellQuote(args.logFile)} 2>&1 # ems-infra:${args.jobName}`,
+  );
 }
 
 /**
  * The installer run on the host: writes the scripts and replaces this job's crontab entry (found by its
  * marker), leaving every other entry as it was. Running it twice changes nothing.
  */
-export function backupInstallScript(args: Omit<BackupArgs, "postgresContainer" | "connection">, postgresContainer: string): string {
+export function backupInstallScript(
+  args: Omit<BackupArgs, "postgresContainer" | "connection">,
+  postgresContainer: string,
+): string {
   const files = BACKUP_SCRIPTS.map((file) => {
     const target = shellQuote(`${args.scriptsDir}/${file}`);
     return `cat > ${target} <<'EMS_INFRA_EOF'\n${readScript(file).replace(/\n?$/, "\n")}EMS_INFRA_EOF\nchmod 755 ${target}`;
@@ -103,7 +121,14 @@ export class Backup extends pulumi.ComponentResource {
     this.backupDir = pulumi.output(args.backupDir);
     this.cronLine = pulumi.output(args.postgresContainer).apply((container) => backupCronLine(args, container));
     this.runCommand = pulumi.output(args.postgresContainer).apply((container) => backupRunCommand(args, container));
-    this.restoreCommand = pulumi.output(args.postgresContainer).apply((container) => restoreCommandPrefix(args, container));
-    this.registerOutputs({ backupDir: this.backupDir, cronLine: this.cronLine, runCommand: this.runCommand, restoreCommand: this.restoreCommand });
+    this.restoreCommand = pulumi
+      .output(args.postgresContainer)
+      .apply((container) => restoreCommandPrefix(args, container));
+    this.registerOutputs({
+      backupDir: this.backupDir,
+      cronLine: this.cronLine,
+      runCommand: this.runCommand,
+      restoreCommand: this.restoreCommand,
+    });
   }
 }

@@ -32,7 +32,8 @@ export function memoryLimit(mb: number): Pick<docker.ContainerArgs, "memory" | "
  * provider reads healthcheck durations back that way, and any other spelling is a diff on every run.
  */
 export function goDuration(seconds: number): string {
-  if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`goDuration: ${seconds} is not a whole number of seconds`);
+  if (!Number.isInteger(seconds) || seconds < 0)
+    throw new Error(`goDuration: ${seconds} is not a whole number of seconds`);
   if (seconds === 0) return "0s";
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);

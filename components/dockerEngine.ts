@@ -44,7 +44,11 @@ export class DockerEngine extends pulumi.ComponentResource {
         host,
         sshOpts,
         registryAuth: args.registry && [
-          { address: args.registry.server, username: args.registry.username, password: pulumi.secret(args.registry.password) },
+          {
+            address: args.registry.server,
+            username: args.registry.username,
+            password: pulumi.secret(args.registry.password),
+          },
         ],
       },
       { parent: this },

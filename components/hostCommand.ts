@@ -28,17 +28,23 @@ export interface HostCommandArgs {
 /** The `ssh` options shared by the host commands and the Docker provider: same key, host key verified. */
 export function sshOptions(connection: HostConnection): string[] {
   return [
-    "-o", "BatchMode=yes",
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", `UserKnownHostsFile=${connection.knownHostsFile}`,
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${connection.knownHostsFile}`,
     ...(connection.identityFile ? ["-o", "IdentitiesOnly=yes", "-i", connection.identityFile] : []),
-    "-p", String(connection.port),
+    "-p",
+    String(connection.port),
   ];
 }
 
 /** The command line that runs `remoteCommand` on the host over SSH (standard input passed through). */
 export function sshCommand(connection: HostConnection, remoteCommand: string): string {
-  return ["ssh", ...sshOptions(connection), "--", `${connection.user}@${connection.host}`, remoteCommand].map(shellQuote).join(" ");
+  return ["ssh", ...sshOptions(connection), "--", `${connection.user}@${connection.host}`, remoteCommand]
+    .map(shellQuote)
+    .join(" ");
 }
 
 /**
@@ -46,7 +52,12 @@ export function sshCommand(connection: HostConnection, remoteCommand: string): s
  * Docker provider) when a connection is given. It is always a local Command, so turning SSH on or off updates
  * the resource instead of replacing it (the protected folder layout could not be replaced).
  */
-export function hostCommand(name: string, args: HostCommandArgs, connection: HostConnection | undefined, opts: pulumi.CustomResourceOptions): command.local.Command {
+export function hostCommand(
+  name: string,
+  args: HostCommandArgs,
+  connection: HostConnection | undefined,
+  opts: pulumi.CustomResourceOptions,
+): command.local.Command {
   const create = connection ? pulumi.output(args.create).apply((c) => sshCommand(connection, c)) : args.create;
   return new command.local.Command(
     name,

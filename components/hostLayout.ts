@@ -26,8 +26,10 @@ export class HostLayout extends pulumi.ComponentResource {
   constructor(name: string, args: HostLayoutArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:HostLayout", name, {}, opts);
     const specs = args.folders.map((f) => {
-      if (f.mode !== undefined && !/^[0-7]{3,4}$/.test(f.mode)) throw new Error(`HostLayout: mode ${JSON.stringify(f.mode)} of ${f.path} is not octal`);
-      if (!f.path.startsWith("/") || /[\n\r\0]/.test(f.path)) throw new Error(`HostLayout: ${JSON.stringify(f.path)} is not an absolute path on one line`);
+      if (f.mode !== undefined && !/^[0-7]{3,4}$/.test(f.mode))
+        throw new Error(`HostLayout: mode ${JSON.stringify(f.mode)} of ${f.path} is not octal`);
+      if (!f.path.startsWith("/") || /[\n\r\0]/.test(f.path))
+        throw new Error(`HostLayout: ${JSON.stringify(f.path)} is not an absolute path on one line`);
       return `${f.mode ?? ""}:${f.path}`;
     });
     const create = hostCommand(

@@ -45,7 +45,12 @@ export class Portainer extends pulumi.ComponentResource {
       `${name}-data`,
       { name: args.volumeName },
       // Compose's labels on an adopted volume must not read as a change (that would replace the volume).
-      { parent: this, protect: args.protectData, retainOnDelete: args.protectData, ignoreChanges: ["labels", "driverOpts"] },
+      {
+        parent: this,
+        protect: args.protectData,
+        retainOnDelete: args.protectData,
+        ignoreChanges: ["labels", "driverOpts"],
+      },
     );
     const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
     const router = `traefik.http.routers.${name}`;

@@ -49,7 +49,11 @@ const PASSWORD_FILE = "/run/secrets/postgres-password";
 const STOP_SECONDS = 60;
 
 /** The databases command's standard input: the settings as shell assignments, then ensure-databases.sh. */
-export function ensureDatabasesInput(superuser: string, superuserPassword: string, roles: { role: string; database: string; password: string }[]): string {
+export function ensureDatabasesInput(
+  superuser: string,
+  superuserPassword: string,
+  roles: { role: string; database: string; password: string }[],
+): string {
   const lines = [
     `POSTGRES_USER=${shellQuote(superuser)}`,
     `SUPERUSER_PASSWORD=${shellQuote(superuserPassword)}`,
@@ -71,13 +75,22 @@ export class Postgres extends pulumi.ComponentResource {
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:Postgres", name, {}, opts);
-    const network = new docker.Network(`${name}-network`, { name: args.networkName, internal: true, driver: "bridge" }, { parent: this });
+    const network = new docker.Network(
+      `${name}-network`,
+      { name: args.networkName, internal: true, driver: "bridge" },
+      { parent: this },
+    );
     // An adopted compose volume comes back with compose's labels: they must not read as a change, which would
     // replace (and so delete) the volume (provider-facts M4).
     const volume = new docker.Volume(
       `${name}-data`,
       { name: args.volumeName },
-      { parent: this, protect: args.protectData, retainOnDelete: args.protectData, ignoreChanges: ["labels", "driverOpts"] },
+      {
+        parent: this,
+        protect: args.protectData,
+        retainOnDelete: args.protectData,
+        ignoreChanges: ["labels", "driverOpts"],
+      },
     );
     const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
     const container = new docker.Container(
@@ -124,7 +137,13 @@ export class Postgres extends pulumi.ComponentResource {
     // replaced or the roles change (triggers), and when a password changes (its stdin).
     const stdin = pulumi
       .all([args.password, pulumi.all(args.roles.map((r) => pulumi.output(r.password)))])
-      .apply(([password, passwords]) => ensureDatabasesInput(args.user, password, args.roles.map((r, i) => ({ role: r.role, database: r.database, password: passwords[i] }))));
+      .apply(([password, passwords]) =>
+        ensureDatabasesInput(
+          args.user,
+          password,
+          args.roles.map((r, i) => ({ role: r.role, database: r.database, password: passwords[i] })),
+        ),
+      );
     hostCommand(
       `${name}-databases`,
       {
@@ -139,6 +158,10 @@ export class Postgres extends pulumi.ComponentResource {
     this.networkName = network.name;
     this.volumeName = volume.name;
     this.containerName = container.name;
-    this.registerOutputs({ networkName: this.networkName, volumeName: this.volumeName, containerName: this.containerName });
+    this.registerOutputs({
+      networkName: this.networkName,
+      volumeName: this.volumeName,
+      containerName: this.containerName,
+    });
   }
 }

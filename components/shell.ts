@@ -28,7 +28,8 @@ export function crontabCommand(command: string): string {
 /** One crontab entry: a 5-field schedule and a shell command (see `crontabCommand`). */
 export function crontabLine(schedule: string, command: string): string {
   const fields = schedule.trim().split(/[ \t]+/);
-  if (fields.length !== 5 || /[\n\r%]/.test(schedule)) throw new Error(`crontabLine: ${JSON.stringify(schedule)} is not 5 fields on one line`);
+  if (fields.length !== 5 || /[\n\r%]/.test(schedule))
+    throw new Error(`crontabLine: ${JSON.stringify(schedule)} is not 5 fields on one line`);
   return `${fields.join(" ")} ${crontabCommand(command)}`;
 }
 
@@ -64,7 +65,8 @@ export function writeFilesScript(dir: string, files: HostFile[]): string {
     if (!/^[A-Za-z0-9_.-]+$/.test(f.name)) throw new Error(`writeFilesScript: bad file name ${JSON.stringify(f.name)}`);
     if (!/^[0-7]{3,4}$/.test(f.mode)) throw new Error(`writeFilesScript: bad mode ${f.mode} for ${f.name}`);
     const body = f.content.endsWith("\n") ? f.content : `${f.content}\n`;
-    if (body.split("\n").includes(HEREDOC_END)) throw new Error(`writeFilesScript: ${f.name} contains the line ${HEREDOC_END}`);
+    if (body.split("\n").includes(HEREDOC_END))
+      throw new Error(`writeFilesScript: ${f.name} contains the line ${HEREDOC_END}`);
     lines.push(
       `tmp="$dir/.${f.name}.$$"`,
       `cat > "$tmp" <<'${HEREDOC_END}'`,

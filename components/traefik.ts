@@ -101,7 +101,13 @@ export class Traefik extends pulumi.ComponentResource {
         ],
         uploads: [{ file: TRAEFIK_PATHS.staticConfig, content: staticYaml }],
         networksAdvanced: [{ name: networkName }],
-        healthcheck: { tests: ["CMD", "traefik", "healthcheck", "--ping"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "5s" },
+        healthcheck: {
+          tests: ["CMD", "traefik", "healthcheck", "--ping"],
+          interval: "10s",
+          timeout: "5s",
+          retries: 3,
+          startPeriod: "5s",
+        },
         labels: toLabels(args.identity),
         ...memoryLimit(args.memoryMb),
         wait: true,
@@ -128,6 +134,10 @@ export class Traefik extends pulumi.ComponentResource {
     this.containerName = container.name;
     this.staticConfig = pulumi.output(staticYaml);
     this.dynamicFiles = pulumi.secret(files.apply((f) => Object.fromEntries(f.map((x) => [x.name, x.content]))));
-    this.registerOutputs({ networkName: this.networkName, containerName: this.containerName, staticConfig: this.staticConfig });
+    this.registerOutputs({
+      networkName: this.networkName,
+      containerName: this.containerName,
+      staticConfig: this.staticConfig,
+    });
   }
 }

@@ -23,9 +23,11 @@ const BCRYPT_COST = 10;
  * password gives the same entry on every run, so the file is not rewritten by every `pulumi up`.
  */
 export function htpasswdEntry(user: string, password: string, salt: string): string {
-  if (!/^[./A-Za-z0-9]{22}$/.test(salt)) throw new Error("htpasswdEntry: the salt must be 22 characters of bcrypt's alphabet");
+  if (!/^[./A-Za-z0-9]{22}$/.test(salt))
+    throw new Error("htpasswdEntry: the salt must be 22 characters of bcrypt's alphabet");
   // A ':' or a line break would end the user name or the entry.
-  if (!/^[A-Za-z0-9._-]+$/.test(user)) throw new Error(`htpasswdEntry: the user ${JSON.stringify(user)} must be letters, digits, . _ -`);
+  if (!/^[A-Za-z0-9._-]+$/.test(user))
+    throw new Error(`htpasswdEntry: the user ${JSON.stringify(user)} must be letters, digits, . _ -`);
   return `${user}:${bcrypt.hashSync(password, `$2a$${BCRYPT_COST}$${salt}`)}`;
 }
 
@@ -37,13 +39,14 @@ export function dashboardDynamicConfig(dashboard: TraefikDashboard): pulumi.Outp
     service: "api@internal",
     tls: dashboard.certResolver ? { certResolver: dashboard.certResolver } : {},
   };
-  if (!dashboard.auth) return pulumi.output("").apply((): DynamicConfig => ({ http: { routers: { dashboard: router } } }));
+  if (!dashboard.auth)
+    return pulumi.output("").apply((): DynamicConfig => ({ http: { routers: { dashboard: router } } }));
   const { user, password, salt } = dashboard.auth;
   // The password is a secret, so is everything made from it.
   return pulumi.all([pulumi.secret(password), salt]).apply(([p, s]): DynamicConfig => ({
-      http: {
-        routers: { dashboard: { ...router, middlewares: ["dashboard-auth"] } },
-        middlewares: { "dashboard-auth": { basicAuth: { users: [htpasswdEntry(user, p, s)] } } },
-      },
-    }));
+    http: {
+      routers: { dashboard: { ...router, middlewares: ["dashboard-auth"] } },
+      middlewares: { "dashboard-auth": { basicAuth: { users: [htpasswdEntry(user, p, s)] } } },
+    },
+  }));
 }

@@ -32,7 +32,11 @@ export interface CommandSpec {
   notes?: readonly string[];
 }
 
-type ValueOf<F extends FlagSpec> = F["type"] extends "boolean" ? boolean : F["type"] extends "integer" ? number : string;
+type ValueOf<F extends FlagSpec> = F["type"] extends "boolean"
+  ? boolean
+  : F["type"] extends "integer"
+    ? number
+    : string;
 
 /** Parsed values: booleans are always present (false when absent), required flags always set, others optional. */
 export type FlagValues<Flags extends Readonly<Record<string, FlagSpec>>> = {
@@ -44,8 +48,7 @@ export type FlagValues<Flags extends Readonly<Record<string, FlagSpec>>> = {
 };
 
 export type ParseResult<Flags extends Readonly<Record<string, FlagSpec>>> =
-  | { help: true }
-  | { help: false; values: FlagValues<Flags> };
+  { help: true } | { help: false; values: FlagValues<Flags> };
 
 /** A command-line mistake: print the message and the hint, exit 2. */
 export class UsageError extends Error {
@@ -66,7 +69,7 @@ export function parseArgs<Flags extends Readonly<Record<string, FlagSpec>>>(
   for (const name of Object.keys(spec.flags)) {
     if (!FLAG_NAME.test(name) || name === "help") throw new Error(`invalid flag declaration: ${name}`);
     const short = spec.flags[name].short;
-    if (short !== undefined && (!/^[a-gi-z]$/.test(short))) throw new Error(`invalid short flag for ${name}: ${short}`);
+    if (short !== undefined && !/^[a-gi-z]$/.test(short)) throw new Error(`invalid short flag for ${name}: ${short}`);
   }
   if (argv.some((a) => HELP_TOKENS.has(a))) return { help: true };
 
@@ -78,14 +81,18 @@ export function parseArgs<Flags extends Readonly<Record<string, FlagSpec>>>(
   for (let i = 0; i < argv.length; i++) {
     const token = shorts.get(argv[i]) ?? argv[i];
     if (!token.startsWith("--") || token === "--") {
-      throw new UsageError(`unexpected argument "${token}": every option is a --flag (valid flags: ${validFlags(spec)})`);
+      throw new UsageError(
+        `unexpected argument "${token}": every option is a --flag (valid flags: ${validFlags(spec)})`,
+      );
     }
     const eq = token.indexOf("=");
     const name = token.slice(2, eq === -1 ? undefined : eq);
     const flag = Object.prototype.hasOwnProperty.call(spec.flags, name) ? spec.flags[name] : undefined;
     if (!flag) {
       const hint = closest(name, Object.keys(spec.flags));
-      throw new UsageError(`unknown flag --${name}${hint ? ` (did you mean --${hint}?)` : ""}; valid flags: ${validFlags(spec)}`);
+      throw new UsageError(
+        `unknown flag --${name}${hint ? ` (did you mean --${hint}?)` : ""}; valid flags: ${validFlags(spec)}`,
+      );
     }
     if (seen.has(name)) throw new UsageError(`--${name} is given more than once`);
     seen.add(name);
@@ -106,7 +113,8 @@ export function parseArgs<Flags extends Readonly<Record<string, FlagSpec>>>(
         i++;
       }
     }
-    if (raw === undefined || raw.trim() === "") throw new UsageError(`missing value for --${name} <${placeholder(name, flag)}>`);
+    if (raw === undefined || raw.trim() === "")
+      throw new UsageError(`missing value for --${name} <${placeholder(name, flag)}>`);
 
     if (flag.type === "integer") {
       if (!/^[0-9]+$/.test(raw)) throw new UsageError(`--${name} must be a whole number (got "${raw}")`);
@@ -118,7 +126,8 @@ export function parseArgs<Flags extends Readonly<Record<string, FlagSpec>>>(
 
   for (const [name, flag] of Object.entries(spec.flags)) {
     if (flag.type === "boolean") values[name] = values[name] === true;
-    else if (flag.required && values[name] === undefined) throw new UsageError(`missing required flag --${name} <${placeholder(name, flag)}>`);
+    else if (flag.required && values[name] === undefined)
+      throw new UsageError(`missing required flag --${name} <${placeholder(name, flag)}>`);
   }
   return { help: false, values: values as FlagValues<Flags> };
 }

@@ -20,7 +20,11 @@ export function localBackendDir(url: string | undefined, home: string, cwd: stri
 
 /** Pulumi refuses a file:// backend whose folder is missing ("unable to open bucket"): make it first. */
 export function ensureLocalBackend(repoRoot: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dir = localBackendDir(backendUrl(env, fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8")), os.homedir(), repoRoot);
+  const dir = localBackendDir(
+    backendUrl(env, fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8")),
+    os.homedir(),
+    repoRoot,
+  );
   if (dir) fs.mkdirSync(dir, { recursive: true });
   return dir;
 }

@@ -45,7 +45,8 @@ export function describeError(error: unknown): string {
   if (/PULUMI_CONFIG_PASSPHRASE/.test(message) && /unable to find|must be set|incorrect passphrase/i.test(message)) {
     return `${message.trim()}\n(export PULUMI_CONFIG_PASSPHRASE with the stack's passphrase: it encrypts the stack's secrets)`;
   }
-  if (error instanceof Error && error.name === "StackNotFoundError") return `${message.trim()}\n(does the stack exist? \`pulumi stack ls\`)`;
+  if (error instanceof Error && error.name === "StackNotFoundError")
+    return `${message.trim()}\n(does the stack exist? \`pulumi stack ls\`)`;
   if (error instanceof Error && error.name === "ConcurrentUpdateError") {
     return (
       `another update is running on this stack: wait for it to finish, then retry; if none is running (a killed run ` +
@@ -58,7 +59,11 @@ export function describeError(error: unknown): string {
 export type ParseOutcome<T> = { kind: "run"; options: T } | { kind: "exit"; code: number };
 
 /** Runs a parser; prints help (exit 0) or the usage error (exit 2). */
-export function handleArgs<T>(spec: CommandSpec, io: Io, parse: () => { help: true } | { help: false; options: T }): ParseOutcome<T> {
+export function handleArgs<T>(
+  spec: CommandSpec,
+  io: Io,
+  parse: () => { help: true } | { help: false; options: T },
+): ParseOutcome<T> {
   try {
     const parsed = parse();
     if (parsed.help) {

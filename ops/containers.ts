@@ -93,7 +93,9 @@ export async function findContainers(
   const result = await host.capture(target, inspectCommand(environment, Object.values(named)));
   const stdout = result.stdout.trim();
   if (result.code !== 0 && !stdout.startsWith("[")) {
-    throw new Error(`could not list the containers on ${describeHost(target)}: ${result.stderr.trim() || `exit ${result.code}`}`);
+    throw new Error(
+      `could not list the containers on ${describeHost(target)}: ${result.stderr.trim() || `exit ${result.code}`}`,
+    );
   }
   // `docker inspect a b` prints one array per call of xargs; join them.
   const arrays = stdout.replace(/\]\s*\[/g, ",");
@@ -131,10 +133,18 @@ export function tailCommand(container: string, lines: number): string {
  * After a failed deploy: for each container of the stack that is not running healthy, its state, exit code,
  * restart count and last 20 log lines.
  */
-export async function reportUnhealthy(host: HostShell, target: HostTarget, environment: string, named: Record<string, string>): Promise<string> {
+export async function reportUnhealthy(
+  host: HostShell,
+  target: HostTarget,
+  environment: string,
+  named: Record<string, string>,
+): Promise<string> {
   const containers = await findContainers(host, target, environment, named);
   const bad = containers.filter((c) => !isHealthy(c));
-  if (bad.length === 0) return containers.length ? "every container of the stack is running and healthy\n" : "the stack has no containers on the host\n";
+  if (bad.length === 0)
+    return containers.length
+      ? "every container of the stack is running and healthy\n"
+      : "the stack has no containers on the host\n";
   const parts: string[] = [];
   for (const c of bad) {
     const logs = await host.capture(target, tailCommand(c.id, 20));

@@ -22,17 +22,39 @@ export const deploySpec = {
     "Deploys a stack: optionally sets one service's image version, previews the change with a diff, " +
     "asks for confirmation, then runs pulumi up. Nothing is deployed unless you confirm (or pass --yes).",
   flags: {
-    stack: { type: "string", required: true, short: "s", valueName: "name", description: "Stack to deploy: dev on this laptop (created if missing) or prod on the VPS" },
-    service: { type: "string", valueName: "name", description: `Service whose version changes, as named in ${SERVICES_KEY} (e.g. ems)` },
-    version: { type: "string", valueName: "tag", description: "Image tag to deploy for --service (e.g. 1.5.0; never latest)" },
-    yes: { type: "boolean", short: "y", description: "Do not ask for confirmation (required when not run from a terminal)" },
+    stack: {
+      type: "string",
+      required: true,
+      short: "s",
+      valueName: "name",
+      description: "Stack to deploy: dev on this laptop (created if missing) or prod on the VPS",
+    },
+    service: {
+      type: "string",
+      valueName: "name",
+      description: `Service whose version changes, as named in ${SERVICES_KEY} (e.g. ems)`,
+    },
+    version: {
+      type: "string",
+      valueName: "tag",
+      description: "Image tag to deploy for --service (e.g. 1.5.0; never latest)",
+    },
+    yes: {
+      type: "boolean",
+      short: "y",
+      description: "Do not ask for confirmation (required when not run from a terminal)",
+    },
   },
   notes: [
     "--service and --version go together; without them the command previews and applies the stack as configured.",
-    "A failure or a \"no\" before pulumi up puts the previous version back in the stack config.",
+    'A failure or a "no" before pulumi up puts the previous version back in the stack config.',
     "A container a failed deploy left unhealthy is replaced on the next run; the running one is kept until then.",
   ],
-  examples: ["npm run deploy -- --stack dev", "npm run deploy -- --stack prod --service ems --version 1.5.0", "npm run deploy -- --stack prod --yes"],
+  examples: [
+    "npm run deploy -- --stack dev",
+    "npm run deploy -- --stack prod --service ems --version 1.5.0",
+    "npm run deploy -- --stack prod --yes",
+  ],
 } as const satisfies CommandSpec;
 
 export interface DeployOptions {
@@ -50,15 +72,22 @@ export function parseDeployArgs(argv: readonly string[]): { help: true } | { hel
   if (parsed.help) return parsed;
   const { stack, service, version, yes } = parsed.values;
   if ((service === undefined) !== (version === undefined)) {
-    throw new UsageError("--service and --version go together: give both to change a version, or neither for a plain deploy");
+    throw new UsageError(
+      "--service and --version go together: give both to change a version, or neither for a plain deploy",
+    );
   }
   if (service !== undefined && !SERVICE_NAME.test(service)) {
-    throw new UsageError(`--service "${service}" is not a service name (lower-case letters, digits and dashes, like ems)`);
+    throw new UsageError(
+      `--service "${service}" is not a service name (lower-case letters, digits and dashes, like ems)`,
+    );
   }
   if (version !== undefined) {
-    if (version.toLowerCase() === "latest") throw new UsageError('--version must be a pinned tag such as 1.5.0, never "latest"');
+    if (version.toLowerCase() === "latest")
+      throw new UsageError('--version must be a pinned tag such as 1.5.0, never "latest"');
     if (!IMAGE_TAG.test(version)) {
-      throw new UsageError(`--version "${version}" is not a valid image tag (letters, digits, "_", "." and "-", at most 128 characters)`);
+      throw new UsageError(
+        `--version "${version}" is not a valid image tag (letters, digits, "_", "." and "-", at most 128 characters)`,
+      );
     }
   }
   return { help: false, options: { stack, service, version, yes } };
@@ -70,7 +99,9 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
   const opts = args.options;
 
   if (!opts.yes && !io.isTTY) {
-    io.err(`error: refusing to deploy stack ${opts.stack} without confirmation: this is not a terminal; re-run with --yes to deploy unattended\n`);
+    io.err(
+      `error: refusing to deploy stack ${opts.stack} without confirmation: this is not a terminal; re-run with --yes to deploy unattended\n`,
+    );
     return 1;
   }
 
@@ -85,7 +116,10 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
     if (opts.service !== undefined && opts.version !== undefined) {
       const edit = await versionEdit(stack, opts.service, opts.version);
       if (edit) edits.push(edit);
-      else io.out(`${SERVICES_KEY}.${opts.service}.version is already ${opts.version} in stack ${opts.stack}: applying the stack as configured\n`);
+      else
+        io.out(
+          `${SERVICES_KEY}.${opts.service}.version is already ${opts.version} in stack ${opts.stack}: applying the stack as configured\n`,
+        );
     }
   } catch (error) {
     io.err(`error: ${describeError(error)}\n`);
@@ -119,7 +153,10 @@ async function versionEdit(stack: StackLike, service: string, version: string): 
   const key = `${SERVICES_KEY}.${service}.version`;
   assertStoredAsString(key, version);
   const services = await readServices(stack);
-  if (!services) throw new Error(`stack ${stack.name} has no ${SERVICES_KEY} config: describe the services in Pulumi.${stack.name}.yaml first`);
+  if (!services)
+    throw new Error(
+      `stack ${stack.name} has no ${SERVICES_KEY} config: describe the services in Pulumi.${stack.name}.yaml first`,
+    );
   if (!Object.prototype.hasOwnProperty.call(services, service)) {
     const known = Object.keys(services).sort().join(", ") || "none";
     throw new Error(`service "${service}" is not in ${SERVICES_KEY} of stack ${stack.name} (known services: ${known})`);
@@ -140,7 +177,9 @@ async function readServices(stack: StackLike): Promise<Record<string, unknown> |
   }
   try {
     const parsed: unknown = JSON.parse(raw);
-    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     throw new Error(`${SERVICES_KEY} of the stack is not an object (got ${JSON.stringify(raw.slice(0, 40))})`);
   }

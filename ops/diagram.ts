@@ -13,8 +13,11 @@ import { REPO_ROOT } from "./workspace";
 
 export const diagramSpec = {
   command: "npm run diagram --",
-  summary: "Writes docs/diagram.md: a Mermaid picture of each stack, generated from the program under mocks (no Pulumi CLI needed).",
-  flags: { check: { type: "boolean", description: "Do not write: exit 1 when docs/diagram.md does not match the program" } },
+  summary:
+    "Writes docs/diagram.md: a Mermaid picture of each stack, generated from the program under mocks (no Pulumi CLI needed).",
+  flags: {
+    check: { type: "boolean", description: "Do not write: exit 1 when docs/diagram.md does not match the program" },
+  },
   examples: ["npm run diagram", "npm run diagram -- --check"],
 } as const satisfies CommandSpec;
 
@@ -40,7 +43,10 @@ export async function generateStackDiagrams(): Promise<Array<{ stack: string; di
   const stacks: Array<{ stack: string; diagram: string }> = [];
   for (const stack of DIAGRAM_STACKS) {
     // Secret values never change the picture; prod's registry login and dashboard need one to be drawn at all.
-    const secrets = { "ems-infra:ghcrToken": "diagram-placeholder", "ems-infra:dashboardPassword": "diagram-placeholder" };
+    const secrets = {
+      "ems-infra:ghcrToken": "diagram-placeholder",
+      "ems-infra:dashboardPassword": "diagram-placeholder",
+    };
     const run = await runProgram(stack, { ...committedConfig(stack, REPO_ROOT), ...secrets }, Object.keys(secrets));
     stacks.push({ stack, diagram: stackDiagram(run.resources, os.homedir()) });
   }
@@ -69,14 +75,18 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         io.out("docs/diagram.md and the README's diagram match the program\n");
         return 0;
       }
-      const stale = [committed === fresh ? "" : "docs/diagram.md", readme === freshReadme ? "" : "README.md"].filter(Boolean);
+      const stale = [committed === fresh ? "" : "docs/diagram.md", readme === freshReadme ? "" : "README.md"].filter(
+        Boolean,
+      );
       io.err(`${stale.join(" and ")} no longer match the program: run \`npm run diagram\` and commit the result\n`);
       return 1;
     }
     fs.mkdirSync(path.dirname(DIAGRAM_FILE), { recursive: true });
     fs.writeFileSync(DIAGRAM_FILE, fresh);
     fs.writeFileSync(README_FILE, freshReadme);
-    io.out(`wrote docs/diagram.md${committed === fresh ? " (unchanged)" : ""} and the README's diagram${readme === freshReadme ? " (unchanged)" : ""}\n`);
+    io.out(
+      `wrote docs/diagram.md${committed === fresh ? " (unchanged)" : ""} and the README's diagram${readme === freshReadme ? " (unchanged)" : ""}\n`,
+    );
     return 0;
   } catch (error) {
     io.err(`error: ${describeError(error)}\n`);

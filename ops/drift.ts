@@ -21,7 +21,9 @@ export const driftSpec = {
   flags: {
     stack: { type: "string", required: true, valueName: "name", description: "Stack to check, e.g. prod" },
   },
-  notes: ["Nothing is changed: neither the host nor the stack's state (the refresh is part of the preview; the host check only reads)."],
+  notes: [
+    "Nothing is changed: neither the host nor the stack's state (the refresh is part of the preview; the host check only reads).",
+  ],
   examples: ["npm run drift -- --stack prod"],
 } as const satisfies CommandSpec;
 
@@ -90,13 +92,26 @@ export function summarizeDrift(events: readonly DriftEvent[]): DriftItem[] {
       if (RANK[op] > RANK[existing.op]) existing.op = op;
       existing.diffs = [...new Set([...existing.diffs, ...diffs])].sort();
     } else {
-      byUrn.set(meta.urn, { urn: meta.urn, name: nameOf(meta.urn), type: meta.type, op, diffs: [...new Set(diffs)].sort() });
+      byUrn.set(meta.urn, {
+        urn: meta.urn,
+        name: nameOf(meta.urn),
+        type: meta.type,
+        op,
+        diffs: [...new Set(diffs)].sort(),
+      });
     }
   }
   return [...byUrn.values()];
 }
 
-const SYMBOL: Record<DriftOp, string> = { create: "+", update: "~", replace: "+-", delete: "-", import: "=", other: "?" };
+const SYMBOL: Record<DriftOp, string> = {
+  create: "+",
+  update: "~",
+  replace: "+-",
+  delete: "-",
+  import: "=",
+  other: "?",
+};
 
 function explain(item: DriftItem): string {
   switch (item.op) {
@@ -176,7 +191,9 @@ async function checkHost(stack: StackLike, io: Io, deps: OpsDeps): Promise<boole
     const outputs = Object.fromEntries(Object.entries(await stack.outputs()).map(([k, v]) => [k, v.value]));
     const expectations = hostExpectations(outputs);
     io.out(`\nChecking the host's folders, backup cron entry, database roles and owners…\n`);
-    const result = await deps.host.capture(await hostTargetOf(stack), hostCheckCommand(expectations), { timeoutMs: 120_000 });
+    const result = await deps.host.capture(await hostTargetOf(stack), hostCheckCommand(expectations), {
+      timeoutMs: 120_000,
+    });
     const drift = parseHostCheck(result);
     if (drift.ok) return true;
     io.out(formatHostDrift(drift, stack.name));

@@ -19,11 +19,24 @@ export const execSpec = {
   summary: "Runs a command in a service's container, with the terminal attached (postgres: psql by default).",
   flags: {
     stack: { type: "string", required: true, short: "s", valueName: "name", description: "Stack, e.g. prod" },
-    service: { type: "string", required: true, valueName: "name", description: "Service whose container runs the command: postgres, traefik" },
-    as: { type: "string", valueName: "service", description: "postgres only: connect as this API service's role, to its database" },
+    service: {
+      type: "string",
+      required: true,
+      valueName: "name",
+      description: "Service whose container runs the command: postgres, traefik",
+    },
+    as: {
+      type: "string",
+      valueName: "service",
+      description: "postgres only: connect as this API service's role, to its database",
+    },
   },
   notes: ["Everything after a lone -- is the command, e.g. -- pg_dump --schema-only ems_production."],
-  examples: ["npm run exec -- --stack prod --service postgres", "npm run exec -- --stack prod --service postgres --as ems", "npm run exec -- -s dev --service postgres -- psql -c 'select 1'"],
+  examples: [
+    "npm run exec -- --stack prod --service postgres",
+    "npm run exec -- --stack prod --service postgres --as ems",
+    "npm run exec -- -s dev --service postgres -- psql -c 'select 1'",
+  ],
 } as const satisfies CommandSpec;
 
 export interface ExecOptions {
@@ -40,8 +53,10 @@ export function parseExecArgs(argv: readonly string[]): { help: true } | { help:
   const parsed = parseArgs(execSpec, flags);
   if (parsed.help) return parsed;
   const { stack, service, as } = parsed.values;
-  if (as !== undefined && service !== "postgres") throw new UsageError("--as goes with --service postgres (it picks the database role psql connects as)");
-  if (dash !== -1 && command.length === 0) throw new UsageError("nothing after --: give the command to run, or leave out the --");
+  if (as !== undefined && service !== "postgres")
+    throw new UsageError("--as goes with --service postgres (it picks the database role psql connects as)");
+  if (dash !== -1 && command.length === 0)
+    throw new UsageError("nothing after --: give the command to run, or leave out the --");
   return { help: false, options: { stack, service, as, command } };
 }
 
@@ -50,7 +65,9 @@ export async function serviceDatabase(stack: StackLike, service: string): Promis
   const services = (await configObject(stack, "services")) ?? {};
   const entry = services[service];
   if (typeof entry !== "object" || entry === null) {
-    throw new Error(`--as ${service}: no such service in ${SERVICES_KEY} of stack ${stack.name} (known: ${Object.keys(services).sort().join(", ") || "none"})`);
+    throw new Error(
+      `--as ${service}: no such service in ${SERVICES_KEY} of stack ${stack.name} (known: ${Object.keys(services).sort().join(", ") || "none"})`,
+    );
   }
   const s = entry as { role?: unknown; database?: unknown };
   return {
@@ -78,13 +95,19 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
       io.err(`error: ${noShellMessage(opts.service, opts.stack)}\n`);
       return 1;
     }
-    const container = pickContainer(await findContainers(deps.host, target, environment, named), opts.service, opts.stack);
+    const container = pickContainer(
+      await findContainers(deps.host, target, environment, named),
+      opts.service,
+      opts.stack,
+    );
     let command = opts.command;
     const psql = command.length === 0 || (command[0] === "psql" && !command.includes("-U"));
     if (opts.service === "postgres" && psql) {
       // The program's default superuser (stacks/configSchema.ts) when postgres.user is not set.
       const superuser = (await configObject(stack, "postgres"))?.user;
-      const { role, database } = opts.as ? await serviceDatabase(stack, opts.as) : { role: typeof superuser === "string" ? superuser : "postgres", database: "postgres" };
+      const { role, database } = opts.as
+        ? await serviceDatabase(stack, opts.as)
+        : { role: typeof superuser === "string" ? superuser : "postgres", database: "postgres" };
       command = ["psql", "-U", role, "-d", database, ...command.slice(command[0] === "psql" ? 1 : 0)];
     }
     if (command.length === 0) throw new Error(`give the command to run in ${container.name} after --, e.g. -- sh`);

@@ -6,7 +6,11 @@ import type { StackLike } from "./workspace";
  * The whole update history, newest first. `pulumi stack history` returns one page (10 entries) by default,
  * so read page after page until a short (or repeated) one. Secrets are not decrypted: only versions are needed.
  */
-export async function readHistory(stack: Pick<StackLike, "history">, pageSize = 100, maxPages = 50): Promise<UpdateSummary[]> {
+export async function readHistory(
+  stack: Pick<StackLike, "history">,
+  pageSize = 100,
+  maxPages = 50,
+): Promise<UpdateSummary[]> {
   const all: UpdateSummary[] = [];
   const seen = new Set<number>();
   for (let page = 1; page <= maxPages; page++) {
@@ -22,7 +26,9 @@ export async function readHistory(stack: Pick<StackLike, "history">, pageSize = 
 }
 
 /** `#9 update "deploy ems 1.5.0" succeeded, 2025-03-14 18:02 UTC, by root (git: Eduardo)`. */
-export function describeUpdate(entry: Pick<UpdateSummary, "version" | "kind" | "result" | "message" | "startTime" | "environment">): string {
+export function describeUpdate(
+  entry: Pick<UpdateSummary, "version" | "kind" | "result" | "message" | "startTime" | "environment">,
+): string {
   const when = new Date(entry.startTime).toISOString().slice(0, 16).replace("T", " ");
   const env = entry.environment ?? {};
   const who = env.updatedBy ?? env["git.author"] ?? "unknown";

@@ -35,7 +35,8 @@ export interface HostDrift {
 /** The expectations the stack exports as its `hostExpectations` output (see HostExpectations); throws when absent. */
 export function hostExpectations(outputs: Record<string, unknown>): HostExpectations {
   const value = outputs.hostExpectations as HostExpectations | undefined;
-  if (!value || !Array.isArray(value.folders)) throw new Error("the stack has no hostExpectations output: deploy it once with this version of ems-infra");
+  if (!value || !Array.isArray(value.folders))
+    throw new Error("the stack has no hostExpectations output: deploy it once with this version of ems-infra");
   return value;
 }
 
@@ -49,7 +50,8 @@ export function hostCheckArgs(exp: HostExpectations): string[] {
     args.push(flag, value);
   };
   for (const f of exp.folders) {
-    if (f.mode !== undefined && !SAFE_MODE.test(f.mode)) throw new Error(`host check: folder ${f.path}: mode ${f.mode} is not octal`);
+    if (f.mode !== undefined && !SAFE_MODE.test(f.mode))
+      throw new Error(`host check: folder ${f.path}: mode ${f.mode} is not octal`);
     if (!f.path.startsWith("/")) throw new Error(`host check: folder ${f.path} is not absolute`);
     put("--folder", `${f.mode ?? ""}:${f.path}`);
   }
@@ -64,15 +66,23 @@ export function hostCheckArgs(exp: HostExpectations): string[] {
 
 /** One command line (for `sh -c` or ssh) running host-check.sh with the expectations, every value quoted. */
 export function hostCheckCommand(exp: HostExpectations): string {
-  return ["sh", "-c", shellQuote(readScript("host-check.sh")), "host-check", ...hostCheckArgs(exp).map(shellQuote)].join(" ");
+  return [
+    "sh",
+    "-c",
+    shellQuote(readScript("host-check.sh")),
+    "host-check",
+    ...hostCheckArgs(exp).map(shellQuote),
+  ].join(" ");
 }
 
 // A folder path may hold spaces and colons: its detail is one of the script's three.
-const LINE = /^(folder) (.+): (missing|not a folder|mode \d+, want \d+)$|^(role|database) (\S+): (.+)$|^(cron|roles|databases): (?:(ems-infra:\S+) )?(.+)$/;
+const LINE =
+  /^(folder) (.+): (missing|not a folder|mode \d+, want \d+)$|^(role|database) (\S+): (.+)$|^(cron|roles|databases): (?:(ems-infra:\S+) )?(.+)$/;
 
 /** The check's result: exit 0 clean, 1 differences, 2 incomplete; anything else (ssh failure...) throws. */
 export function parseHostCheck(result: { code: number; stdout: string; stderr: string }): HostDrift {
-  if (![0, 1, 2].includes(result.code)) throw new Error(`host check failed (exit ${result.code}): ${(result.stderr || result.stdout).trim()}`);
+  if (![0, 1, 2].includes(result.code))
+    throw new Error(`host check failed (exit ${result.code}): ${(result.stderr || result.stdout).trim()}`);
   const differences = result.stdout
     .split("\n")
     .filter((l) => l.trim() !== "")
@@ -83,6 +93,7 @@ export function parseHostCheck(result: { code: number; stdout: string; stderr: s
       if (m[4]) return { kind: m[4], subject: m[5], detail: m[6], line };
       return { kind: m[7], subject: m[8] ?? "", detail: m[9], line };
     });
-  if (result.code === 1 && differences.length === 0) throw new Error(`host check exited 1 but printed nothing: ${result.stderr.trim()}`);
+  if (result.code === 1 && differences.length === 0)
+    throw new Error(`host check exited 1 but printed nothing: ${result.stderr.trim()}`);
   return { ok: result.code === 0 && differences.length === 0, incomplete: result.code === 2, differences };
 }

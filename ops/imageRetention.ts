@@ -33,7 +33,12 @@ interface ImageLine {
 
 /** The tags to remove: all but the newest `keep` versions, never a protected tag nor an image in use. */
 export function imagesToRemove(input: RetentionInput): string[] {
-  const used = new Set(input.usedImageIds.split("\n").map((l) => l.trim()).filter(Boolean));
+  const used = new Set(
+    input.usedImageIds
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
   const lines: ImageLine[] = input.images
     .split("\n")
     .map((l) => l.trim())
@@ -44,7 +49,9 @@ export function imagesToRemove(input: RetentionInput): string[] {
     })
     .filter((l) => l.tag && l.tag !== "<none>");
   const bySemver = lines.every((l) => semver.valid(l.tag) !== null);
-  const newestFirst = [...lines].sort((a, b) => (bySemver ? semver.rcompare(a.tag, b.tag) : b.created.localeCompare(a.created)));
+  const newestFirst = [...lines].sort((a, b) =>
+    bySemver ? semver.rcompare(a.tag, b.tag) : b.created.localeCompare(a.created),
+  );
   return newestFirst
     .slice(Math.max(0, input.keep))
     .filter((l) => !input.protectedTags.includes(l.tag) && !used.has(l.id))

@@ -11,15 +11,28 @@ import { defaultDeps, OpsDeps } from "./workspace";
 
 export const logsSpec = {
   command: "npm run logs --",
-  summary: "Prints the logs of the container a service runs now (found by its labels: API containers have generated names).",
+  summary:
+    "Prints the logs of the container a service runs now (found by its labels: API containers have generated names).",
   flags: {
     stack: { type: "string", required: true, short: "s", valueName: "name", description: "Stack, e.g. prod" },
-    service: { type: "string", required: true, valueName: "name", description: "Service: an API (ems, sms), traefik, postgres or portainer" },
+    service: {
+      type: "string",
+      required: true,
+      valueName: "name",
+      description: "Service: an API (ems, sms), traefik, postgres or portainer",
+    },
     follow: { type: "boolean", short: "f", description: "Keep printing new lines (Ctrl-C stops)" },
     lines: { type: "integer", short: "n", valueName: "n", description: "How many of the last lines (default 100)" },
-    since: { type: "string", valueName: "duration", description: "Only lines newer than this: 10m, 2h, 1d, or a time like 2025-03-14T18:00" },
+    since: {
+      type: "string",
+      valueName: "duration",
+      description: "Only lines newer than this: 10m, 2h, 1d, or a time like 2025-03-14T18:00",
+    },
   },
-  examples: ["npm run logs -- --stack prod --service ems --follow", "npm run logs -- -s prod --service postgres --since 1h"],
+  examples: [
+    "npm run logs -- --stack prod --service ems --follow",
+    "npm run logs -- -s prod --service postgres --since 1h",
+  ],
 } as const satisfies CommandSpec;
 
 export interface LogsOptions {
@@ -36,7 +49,8 @@ export function parseLogsArgs(argv: readonly string[]): { help: true } | { help:
   const parsed = parseArgs(logsSpec, argv);
   if (parsed.help) return parsed;
   const { stack, service, follow, lines, since } = parsed.values;
-  if (since !== undefined && !SINCE.test(since)) throw new UsageError(`--since "${since}" is not a duration (10m, 2h, 1d) nor a date (2025-03-14T18:00)`);
+  if (since !== undefined && !SINCE.test(since))
+    throw new UsageError(`--since "${since}" is not a duration (10m, 2h, 1d) nor a date (2025-03-14T18:00)`);
   if (lines === 0) throw new UsageError("--lines must be at least 1");
   return { help: false, options: { stack, service, follow, lines: lines ?? 100, since } };
 }
@@ -44,7 +58,12 @@ export function parseLogsArgs(argv: readonly string[]): { help: true } | { help:
 /** `docker logs` for the container; durations in days become hours (docker knows s, m, h). */
 export function logsCommand(container: string, options: Pick<LogsOptions, "follow" | "lines" | "since">): string {
   const since = options.since?.endsWith("d") ? `${Number(options.since.slice(0, -1)) * 24}h` : options.since;
-  const flags = [...(options.follow ? ["--follow"] : []), "--tail", String(options.lines), ...(since ? ["--since", since] : [])];
+  const flags = [
+    ...(options.follow ? ["--follow"] : []),
+    "--tail",
+    String(options.lines),
+    ...(since ? ["--since", since] : []),
+  ];
   return `docker logs ${flags.map(shellQuote).join(" ")} ${shellQuote(container)}`;
 }
 
@@ -53,7 +72,9 @@ export function pickContainer(containers: readonly ContainerInfo[], service: str
   const found = currentContainer(containers, service);
   if (found) return found;
   const known = [...new Set(containers.map((c) => c.service))].sort().join(", ") || "none";
-  throw new Error(`stack ${stackName} has no container for service "${service}" on its host (services found: ${known})`);
+  throw new Error(
+    `stack ${stackName} has no container for service "${service}" on its host (services found: ${known})`,
+  );
 }
 
 export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defaultDeps): Promise<number> {
@@ -62,7 +83,11 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
   const opts = args.options;
   try {
     const { target, environment, named } = await openForHost(opts.stack, io, deps);
-    const container = pickContainer(await findContainers(deps.host, target, environment, named), opts.service, opts.stack);
+    const container = pickContainer(
+      await findContainers(deps.host, target, environment, named),
+      opts.service,
+      opts.stack,
+    );
     io.out(`logs of ${container.name} (${container.service}, ${container.state}):\n`);
     return await deps.host.run(target, logsCommand(container.id, opts));
   } catch (error) {

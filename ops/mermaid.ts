@@ -22,7 +22,8 @@ interface Label {
 
 /** The value inside a secret envelope, or the value. */
 function plain<T>(value: unknown): T {
-  if (value && typeof value === "object" && SECRET_SIG_KEY in (value as Record<string, unknown>)) return (value as { value: T }).value;
+  if (value && typeof value === "object" && SECRET_SIG_KEY in (value as Record<string, unknown>))
+    return (value as { value: T }).value;
   return value as T;
 }
 
@@ -61,9 +62,12 @@ export function stackDiagram(resources: readonly RegisteredResource[], home: str
       }
       edges.push(`  ${cid} --- ${nid}`);
     }
-    for (const m of plain<Array<{ type: string; source?: string; target: string; readOnly?: boolean }>>(c.inputs.mounts) ?? []) {
+    for (const m of plain<Array<{ type: string; source?: string; target: string; readOnly?: boolean }>>(
+      c.inputs.mounts,
+    ) ?? []) {
       const mode = m.readOnly ? " (ro)" : "";
-      if (m.type === "volume" && m.source) edges.push(`  ${cid} ---|"${text(m.target)}${mode}"| ${id("vol", m.source)}`);
+      if (m.type === "volume" && m.source)
+        edges.push(`  ${cid} ---|"${text(m.target)}${mode}"| ${id("vol", m.source)}`);
       else if (m.type === "bind" && m.source) {
         const host = tidy(m.source);
         const hid = id("dir", host);
@@ -72,7 +76,9 @@ export function stackDiagram(resources: readonly RegisteredResource[], home: str
       }
     }
     const labels = plain<Label[]>(c.inputs.labels) ?? [];
-    for (const l of labels.filter((x) => /^traefik\.http\.routers\.[^.]+\.rule$/.test(x.label)).sort((a, b) => a.label.localeCompare(b.label))) {
+    for (const l of labels
+      .filter((x) => /^traefik\.http\.routers\.[^.]+\.rule$/.test(x.label))
+      .sort((a, b) => a.label.localeCompare(b.label))) {
       const hosts = [...l.value.matchAll(/Host\(`([^`]+)`\)/g)].map((m) => m[1]);
       for (const h of hosts) edges.push(`  proxy_routes -->|"https://${text(h)}"| ${cid}`);
     }

@@ -21,13 +21,28 @@ export const MIGRATE_SPEC = {
     "to the stack: pre-flight, backup (pg_dumpall + ACME file), old containers stopped (kept), pulumi up, health gates; " +
     "on failure the old system is started again.",
   flags: {
-    stack: { type: "string", required: true, valueName: "name", description: "The production stack that takes over (prod)" },
+    stack: {
+      type: "string",
+      required: true,
+      valueName: "name",
+      description: "The production stack that takes over (prod)",
+    },
     yes: { type: "boolean", description: "Do not ask for confirmation (required when not run from a terminal)" },
     "dry-run": { type: "boolean", description: "Run the pre-flight and print the plan; change nothing" },
-    "replace-cron": { type: "boolean", description: "Remove the old backup cron line (the stack installs its own job)" },
+    "replace-cron": {
+      type: "boolean",
+      description: "Remove the old backup cron line (the stack installs its own job)",
+    },
   },
-  notes: ["A second run finds no old container running and says \"nothing to migrate\".", "Run it on the VPS, or from a machine whose stack config has ems-infra:ssh."],
-  examples: ["npm run migrate -- --stack prod --dry-run", "npm run migrate -- --stack prod", "npm run migrate -- --stack prod --yes --replace-cron"],
+  notes: [
+    'A second run finds no old container running and says "nothing to migrate".',
+    "Run it on the VPS, or from a machine whose stack config has ems-infra:ssh.",
+  ],
+  examples: [
+    "npm run migrate -- --stack prod --dry-run",
+    "npm run migrate -- --stack prod",
+    "npm run migrate -- --stack prod --yes --replace-cron",
+  ],
 } as const satisfies CommandSpec;
 
 export interface MigrateOptions {
@@ -79,7 +94,15 @@ export async function main(argv: string[], io: Io, deps: Deps = defaultDeps): Pr
   const { parseStackConfig } = await import("../stacks/config");
   const all = await stack.getAllConfig();
   const raw = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
-  const cfg = parseStackConfig(options.stack, raw, new Set(Object.entries(all).filter(([, v]) => v.secret).map(([k]) => k)));
+  const cfg = parseStackConfig(
+    options.stack,
+    raw,
+    new Set(
+      Object.entries(all)
+        .filter(([, v]) => v.secret)
+        .map(([k]) => k),
+    ),
+  );
   if (cfg.environment !== "production") {
     io.err(`migrate: stack ${options.stack} is not a production stack: the compose system it replaces is the VPS's\n`);
     return 2;
@@ -95,8 +118,15 @@ export async function main(argv: string[], io: Io, deps: Deps = defaultDeps): Pr
         const stuck = findStuckResources(await stack.exportStack());
         if (stuck.length) io.out(describeStuck(stuck));
         const replace = stuck.map((s) => s.urn);
-        const result = await stack.up({ onOutput: io.out, policyPacks: policyPacks(deps), ...(replace.length ? { replace } : {}) });
-        return { ok: result.summary.result === "succeeded", message: formatResourceChanges(result.summary.resourceChanges) };
+        const result = await stack.up({
+          onOutput: io.out,
+          policyPacks: policyPacks(deps),
+          ...(replace.length ? { replace } : {}),
+        });
+        return {
+          ok: result.summary.result === "succeeded",
+          message: formatResourceChanges(result.summary.resourceChanges),
+        };
       } catch (error) {
         return { ok: false, message: describeError(error) };
       }

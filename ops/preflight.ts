@@ -34,7 +34,8 @@ const FIX = `set ems-infra:traefik.image to traefik:v${TRAEFIK_NEGOTIATES.v3} or
 /** `docker version --format '{{.Server.APIVersion}} {{.Server.Version}}'` → its two fields. */
 export function parseEngineVersion(output: string): EngineVersion {
   const [apiVersion, version] = output.trim().split(/\s+/);
-  if (!apiVersion || !version || !/^\d+\.\d+$/.test(apiVersion)) throw new Error(`cannot read the Docker engine version from ${JSON.stringify(output.trim())}`);
+  if (!apiVersion || !version || !/^\d+\.\d+$/.test(apiVersion))
+    throw new Error(`cannot read the Docker engine version from ${JSON.stringify(output.trim())}`);
   return { apiVersion, version };
 }
 
@@ -52,9 +53,13 @@ export function traefikDockerVerdict(traefikImage: string, engine: EngineVersion
   const engineMajor = semver.coerce(engine.version)?.major;
   const engineText = `Docker Engine ${engine.version} (API ${engine.apiVersion})`;
   if (!traefik) {
-    return { ok: false, message: `cannot tell the Traefik version from ${traefikImage}, so it is unknown whether it can talk to ${engineText}: ${FIX}` };
+    return {
+      ok: false,
+      message: `cannot tell the Traefik version from ${traefikImage}, so it is unknown whether it can talk to ${engineText}: ${FIX}`,
+    };
   }
-  if (engineMajor === undefined) return { ok: false, message: `cannot read the Docker Engine version "${engine.version}"` };
+  if (engineMajor === undefined)
+    return { ok: false, message: `cannot read the Docker Engine version "${engine.version}"` };
   if (pinsOldDockerApi(traefik) && engineMajor >= DOCKER_STRICT_MAJOR) {
     return {
       ok: false,
@@ -70,9 +75,13 @@ export function traefikDockerVerdict(traefikImage: string, engine: EngineVersion
 
 /** Available bytes from `df -Pk DIR` (POSIX format: a header, then one line whose 4th field is free 1K blocks). */
 export function parseDfAvailable(output: string): number {
-  const lines = output.trim().split("\n").filter((l) => l.trim() !== "");
+  const lines = output
+    .trim()
+    .split("\n")
+    .filter((l) => l.trim() !== "");
   const fields = lines[lines.length - 1]?.trim().split(/\s+/) ?? [];
-  if (lines.length < 2 || !/^\d+$/.test(fields[3] ?? "")) throw new Error(`cannot read the free space from df: ${JSON.stringify(output.trim())}`);
+  if (lines.length < 2 || !/^\d+$/.test(fields[3] ?? ""))
+    throw new Error(`cannot read the free space from df: ${JSON.stringify(output.trim())}`);
   return Number(fields[3]) * 1024;
 }
 
@@ -89,7 +98,10 @@ export function diskVerdict(availableBytes: number, databaseBytes: number, dir: 
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
   return availableBytes >= need
     ? { ok: true, message: `${dir}: ${mb(availableBytes)} free for a dump of ${mb(databaseBytes)} of databases` }
-    : { ok: false, message: `${dir}: only ${mb(availableBytes)} free, the dump needs ${mb(need)} (twice the ${mb(databaseBytes)} of databases): free some space first` };
+    : {
+        ok: false,
+        message: `${dir}: only ${mb(availableBytes)} free, the dump needs ${mb(need)} (twice the ${mb(databaseBytes)} of databases): free some space first`,
+      };
 }
 
 // --- (c) the old containers -----------------------------------------------------------------------------
@@ -129,7 +141,9 @@ const OWN_JOB_MARKER = "# ems-infra:";
 export function oldCronLines(crontab: string, markers: readonly string[]): string[] {
   return crontab.split("\n").filter((line) => {
     const text = line.trim();
-    return text !== "" && !text.startsWith("#") && !text.includes(OWN_JOB_MARKER) && markers.some((m) => text.includes(m));
+    return (
+      text !== "" && !text.startsWith("#") && !text.includes(OWN_JOB_MARKER) && markers.some((m) => text.includes(m))
+    );
   });
 }
 
@@ -169,7 +183,8 @@ export interface PreflightReport {
 export const PREFLIGHT_COMMANDS = {
   engine: "docker version --format '{{.Server.APIVersion}} {{.Server.Version}}'",
   /** The same, of the engine at a Docker endpoint (`ems-infra:docker.host`: ssh://, tcp://, unix://). */
-  engineAt: (dockerHost: string) => `docker -H ${q(dockerHost)} version --format '{{.Server.APIVersion}} {{.Server.Version}}'`,
+  engineAt: (dockerHost: string) =>
+    `docker -H ${q(dockerHost)} version --format '{{.Server.APIVersion}} {{.Server.Version}}'`,
   containers: "docker ps -a --format '{{.Names}}\t{{.State}}'",
   /** Free space of the folder, or of its nearest existing parent when it does not exist yet. */
   df: (dir: string) => `d=${q(dir)}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -Pk -- "$d"`,
@@ -183,10 +198,20 @@ export const PREFLIGHT_COMMANDS = {
  * (a) alone, before a deploy: reads the engine's version through `shell` (with `dockerHost`, the engine at that
  * endpoint) and judges the Traefik image against it. A failure to read the version is a refusal too.
  */
-export async function checkTraefikEngine(shell: BoundShell, traefikImage: string, dockerHost?: string): Promise<Verdict> {
-  const r = await shell.run(dockerHost ? PREFLIGHT_COMMANDS.engineAt(dockerHost) : PREFLIGHT_COMMANDS.engine, { timeoutMs: 60_000 });
+export async function checkTraefikEngine(
+  shell: BoundShell,
+  traefikImage: string,
+  dockerHost?: string,
+): Promise<Verdict> {
+  const r = await shell.run(dockerHost ? PREFLIGHT_COMMANDS.engineAt(dockerHost) : PREFLIGHT_COMMANDS.engine, {
+    timeoutMs: 60_000,
+  });
   const where = dockerHost ?? shell.where;
-  if (r.code !== 0) return { ok: false, message: `cannot read the Docker engine version on ${where} (exit ${r.code}): ${(r.stderr || r.stdout).trim()}` };
+  if (r.code !== 0)
+    return {
+      ok: false,
+      message: `cannot read the Docker engine version on ${where} (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`,
+    };
   return traefikDockerVerdict(traefikImage, parseEngineVersion(r.stdout));
 }
 
@@ -195,7 +220,8 @@ export async function runPreflight(shell: BoundShell, input: PreflightInput): Pr
   const notes: string[] = [];
   const must = async (command: string, what: string) => {
     const r = await shell.run(command, { timeoutMs: 60_000 });
-    if (r.code !== 0) throw new Error(`${what} failed on ${shell.where} (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+    if (r.code !== 0)
+      throw new Error(`${what} failed on ${shell.where} (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
     return r.stdout;
   };
 
@@ -203,19 +229,29 @@ export async function runPreflight(shell: BoundShell, input: PreflightInput): Pr
   const traefik = traefikDockerVerdict(input.traefikImage, engine);
   (traefik.ok ? notes : problems).push(traefik.message);
 
-  const containers = containerStates(parseContainerList(await must(PREFLIGHT_COMMANDS.containers, "docker ps")), stopOrder(input.legacy));
+  const containers = containerStates(
+    parseContainerList(await must(PREFLIGHT_COMMANDS.containers, "docker ps")),
+    stopOrder(input.legacy),
+  );
   notes.push(`old containers: ${describeContainers(containers)}`);
 
   const pg = containers.find((c) => c.name === input.legacy.postgresContainer);
   if (pg?.running) {
-    const bytes = parseDatabaseBytes(await must(PREFLIGHT_COMMANDS.databaseBytes(pg.name, input.legacy.postgresSuperuser), "the database size query"));
-    const disk = diskVerdict(parseDfAvailable(await must(PREFLIGHT_COMMANDS.df(input.backupDir), "df")), bytes, input.backupDir);
+    const bytes = parseDatabaseBytes(
+      await must(PREFLIGHT_COMMANDS.databaseBytes(pg.name, input.legacy.postgresSuperuser), "the database size query"),
+    );
+    const disk = diskVerdict(
+      parseDfAvailable(await must(PREFLIGHT_COMMANDS.df(input.backupDir), "df")),
+      bytes,
+      input.backupDir,
+    );
     (disk.ok ? notes : problems).push(disk.message);
   }
 
   const crontab = await must(PREFLIGHT_COMMANDS.crontab, "crontab -l");
   const cronLines = oldCronLines(crontab, input.legacy.cronMarkers);
-  if (cronLines.length > 0) notes.push(`old backup cron line(s): ${cronLines.map((l) => JSON.stringify(l)).join(", ")}`);
+  if (cronLines.length > 0)
+    notes.push(`old backup cron line(s): ${cronLines.map((l) => JSON.stringify(l)).join(", ")}`);
 
   return { ok: problems.length === 0, problems, notes, containers, cronLines, crontab };
 }

@@ -1,6 +1,12 @@
 /** Runs image retention on the stack's host after a successful deploy (see imageRetention.ts for the rule). */
 import type { Io } from "./cli";
-import { imagesToRemove, listImagesCommand, removeImagesCommand, repositoryOf, USED_IMAGES_COMMAND } from "./imageRetention";
+import {
+  imagesToRemove,
+  listImagesCommand,
+  removeImagesCommand,
+  repositoryOf,
+  USED_IMAGES_COMMAND,
+} from "./imageRetention";
 import { HistoryEntry, SERVICES_KEY, versionsOf } from "./rollbackPlan";
 import { configObject, hostTargetOf, mapOutput } from "./stackConfig";
 import type { OpsDeps, StackLike } from "./workspace";
@@ -13,7 +19,8 @@ export async function keepImagesOf(stack: Pick<StackLike, "getConfig">): Promise
   const raw = (await configObject(stack, "release"))?.keepImages;
   if (raw === undefined) return DEFAULT_KEEP;
   const n = typeof raw === "number" ? raw : Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${KEEP_IMAGES_KEY} must be a whole number of at least 1 (got ${JSON.stringify(raw)})`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${KEEP_IMAGES_KEY} must be a whole number of at least 1 (got ${JSON.stringify(raw)})`);
   return n;
 }
 
@@ -31,19 +38,32 @@ export function recentVersions(history: readonly HistoryEntry[], service: string
 }
 
 /** Removes each API service's images older than its last N versions; prints what it removed. */
-export async function pruneImages(stack: StackLike, history: readonly HistoryEntry[], io: Io, deps: Pick<OpsDeps, "host">): Promise<void> {
+export async function pruneImages(
+  stack: StackLike,
+  history: readonly HistoryEntry[],
+  io: Io,
+  deps: Pick<OpsDeps, "host">,
+): Promise<void> {
   const keep = await keepImagesOf(stack);
   const images = await mapOutput(stack, "images");
   const target = await hostTargetOf(stack);
   const used = await deps.host.capture(target, USED_IMAGES_COMMAND);
-  if (used.code !== 0) throw new Error(`image retention skipped: could not list the images in use (${used.stderr.trim()})`);
+  if (used.code !== 0)
+    throw new Error(`image retention skipped: could not list the images in use (${used.stderr.trim()})`);
   for (const [service, ref] of Object.entries(images)) {
     const repository = repositoryOf(ref);
     const listed = await deps.host.capture(target, listImagesCommand(repository));
     if (listed.code !== 0) throw new Error(`image retention skipped for ${service}: ${listed.stderr.trim()}`);
-    const remove = imagesToRemove({ images: listed.stdout, usedImageIds: used.stdout, protectedTags: recentVersions(history, service), keep });
+    const remove = imagesToRemove({
+      images: listed.stdout,
+      usedImageIds: used.stdout,
+      protectedTags: recentVersions(history, service),
+      keep,
+    });
     if (remove.length === 0) continue;
     const code = await deps.host.run(target, removeImagesCommand(repository, remove));
-    io.out(`${code === 0 ? "removed" : "could not remove"} old images of ${service} (keeping the last ${keep}): ${remove.join(", ")}\n`);
+    io.out(
+      `${code === 0 ? "removed" : "could not remove"} old images of ${service} (keeping the last ${keep}): ${remove.join(", ")}\n`,
+    );
   }
 }

@@ -70,7 +70,9 @@ export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps:
     const packs = policyPacks(deps);
     const color = io.isTTY ? "always" : "never";
     const restarts = new RestartCollector();
-    io.out(`\nPreviewing stack ${stack.name}${packs ? " (with the policy pack)" : ""}${replace.length ? `, replacing ${replace.length} resource(s)` : ""}…\n`);
+    io.out(
+      `\nPreviewing stack ${stack.name}${packs ? " (with the policy pack)" : ""}${replace.length ? `, replacing ${replace.length} resource(s)` : ""}…\n`,
+    );
     const preview = await stack.preview({
       diff: true,
       onOutput: io.out,
@@ -93,13 +95,21 @@ export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps:
 
     let result: UpResult;
     try {
-      result = await stack.up({ onOutput: io.out, policyPacks: packs, color, message: plan.message, ...(replace.length ? { replace } : {}) });
+      result = await stack.up({
+        onOutput: io.out,
+        policyPacks: packs,
+        color,
+        message: plan.message,
+        ...(replace.length ? { replace } : {}),
+      });
     } catch (error) {
       io.err(`error: pulumi up failed on stack ${stack.name}: ${describeError(error)}\n${plan.afterFailure}\n`);
       io.err(await diagnose(stack, deps));
       return 1;
     }
-    io.out(`\n${plan.done} (update #${result.summary.version}): ${formatResourceChanges(result.summary.resourceChanges)}\n`);
+    io.out(
+      `\n${plan.done} (update #${result.summary.version}): ${formatResourceChanges(result.summary.resourceChanges)}\n`,
+    );
     if (plan.afterSuccess) {
       try {
         await plan.afterSuccess(result);
@@ -132,7 +142,12 @@ async function traefikPreflight(stack: StackLike, io: Io, deps: OpsDeps): Promis
 async function diagnose(stack: StackLike, deps: OpsDeps): Promise<string> {
   try {
     const environment = await environmentOf(stack);
-    const report = await reportUnhealthy(deps.host, await hostTargetOf(stack), environment, await mapOutput(stack, "containers"));
+    const report = await reportUnhealthy(
+      deps.host,
+      await hostTargetOf(stack),
+      environment,
+      await mapOutput(stack, "containers"),
+    );
     return `Containers of stack ${stack.name} that are not running healthy:\n${report}`;
   } catch (error) {
     return `(could not read the containers' state: ${describeError(error)})\n`;
@@ -192,9 +207,12 @@ class ConfigUndo {
         failed.push(manualRestore(this.stack.name, edit, value));
       }
     }
-    const restored = this.previous.length === 1 ? describeRestored(this.previous[0]) : "the stack config is back as it was";
+    const restored =
+      this.previous.length === 1 ? describeRestored(this.previous[0]) : "the stack config is back as it was";
     this.previous.length = 0;
-    return failed.length ? `; could not restore the config (${reason}), do it with:\n  ${failed.join("\n  ")}` : `; ${restored}`;
+    return failed.length
+      ? `; could not restore the config (${reason}), do it with:\n  ${failed.join("\n  ")}`
+      : `; ${restored}`;
   }
 }
 

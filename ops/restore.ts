@@ -13,8 +13,17 @@ export const RESTORE_SPEC = {
   summary: "Restore a dump from the stack's backups folder into its Postgres, replacing what is there.",
   flags: {
     stack: { type: "string", required: true, valueName: "name", description: "Stack to restore into (dev or prod)" },
-    file: { type: "string", required: true, valueName: "dump", description: "Dump on the host: a path, or a file name in the backups folder" },
-    database: { type: "string", valueName: "db", description: "Target database (default: the <db> part of the file name)" },
+    file: {
+      type: "string",
+      required: true,
+      valueName: "dump",
+      description: "Dump on the host: a path, or a file name in the backups folder",
+    },
+    database: {
+      type: "string",
+      valueName: "db",
+      description: "Target database (default: the <db> part of the file name)",
+    },
     yes: { type: "boolean", description: "Do not ask for confirmation" },
   },
   notes: ["Restore globals_<ts>.sql first when the roles are gone, then each <db>_<ts>.dump."],
@@ -47,7 +56,10 @@ export function parseRestoreArgs(argv: string[]): { help: true } | { help: false
   const r = parseArgs(RESTORE_SPEC, argv);
   if (r.help) return { help: true };
   const { stack, file, database, yes } = r.values;
-  if (!/\.(dump|sql|sql\.gz)$/.test(file)) throw new UsageError(`--file must be a .dump or globals_*.sql written by the backup job, or a .sql.gz (old cron dump or npm run migrate's pg_dumpall) (got "${file}")`);
+  if (!/\.(dump|sql|sql\.gz)$/.test(file))
+    throw new UsageError(
+      `--file must be a .dump or globals_*.sql written by the backup job, or a .sql.gz (old cron dump or npm run migrate's pg_dumpall) (got "${file}")`,
+    );
   if (file.endsWith(".dump") && !targetDatabase(file, database)) {
     throw new UsageError(`cannot tell the database from "${file}": add --database <db>`);
   }
@@ -61,9 +73,17 @@ export async function main(argv: string[], io: Io, deps: HostDeps = defaultHostD
   const opened = await deps.openStack(stack);
   const outputs = backupOutputs(stack, opened.outputs);
   const dump = dumpPath(file, outputs.backupDir);
-  const target = file.endsWith(".sql") ? "the cluster's roles" : file.endsWith(".sql.gz") ? (database ? `database ${database}` : "the server (a pg_dumpall dump)") : `database ${targetDatabase(file, database)}`;
+  const target = file.endsWith(".sql")
+    ? "the cluster's roles"
+    : file.endsWith(".sql.gz")
+      ? database
+        ? `database ${database}`
+        : "the server (a pg_dumpall dump)"
+      : `database ${targetDatabase(file, database)}`;
 
-  io.out(`restore: ${dump} into ${target} of stack ${stack} (on ${describeHost(opened.target)}); objects in the dump are dropped and recreated\n`);
+  io.out(
+    `restore: ${dump} into ${target} of stack ${stack} (on ${describeHost(opened.target)}); objects in the dump are dropped and recreated\n`,
+  );
   if (!yes) {
     if (!io.isTTY) {
       io.err("restore: refusing without a terminal to confirm on: add --yes\n");

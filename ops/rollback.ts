@@ -23,9 +23,23 @@ export const rollbackSpec = {
     "Rolls a stack back to the image versions (services, Traefik, PostgreSQL) of an earlier successful update: " +
     "shows the history, previews the change, asks for confirmation, then runs pulumi up.",
   flags: {
-    stack: { type: "string", required: true, short: "s", valueName: "name", description: "Stack to roll back, e.g. prod" },
-    to: { type: "integer", valueName: "n", description: "Update number to return to (default: the successful update before the current one)" },
-    yes: { type: "boolean", short: "y", description: "Do not ask for confirmation (required when not run from a terminal)" },
+    stack: {
+      type: "string",
+      required: true,
+      short: "s",
+      valueName: "name",
+      description: "Stack to roll back, e.g. prod",
+    },
+    to: {
+      type: "integer",
+      valueName: "n",
+      description: "Update number to return to (default: the successful update before the current one)",
+    },
+    yes: {
+      type: "boolean",
+      short: "y",
+      description: "Do not ask for confirmation (required when not run from a terminal)",
+    },
   },
   notes: [
     "Only image versions are rolled back; other settings keep their current values.",
@@ -64,7 +78,9 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
   const opts = args.options;
 
   if (!opts.yes && !io.isTTY) {
-    io.err(`error: refusing to roll back stack ${opts.stack} without confirmation: this is not a terminal; re-run with --yes to roll back unattended\n`);
+    io.err(
+      `error: refusing to roll back stack ${opts.stack} without confirmation: this is not a terminal; re-run with --yes to roll back unattended\n`,
+    );
     return 1;
   }
 

@@ -95,12 +95,19 @@ export function planRollback(history: readonly HistoryEntry[], options: PlanOpti
     const entry = history.find((h) => h.version === n);
     if (!entry) {
       const numbers = updates.map((u) => u.version);
-      const range = numbers.length ? ` (its updates run from #${Math.min(...numbers)} to #${Math.max(...numbers)})` : "";
+      const range = numbers.length
+        ? ` (its updates run from #${Math.min(...numbers)} to #${Math.max(...numbers)})`
+        : "";
       throw new Error(`--to ${n}: ${stackName} has no update #${n}${range}`);
     }
-    if (entry.kind !== "update") throw new Error(`--to ${n}: #${n} is a ${entry.kind}, not an update; pick an update that succeeded`);
-    if (entry.result !== "succeeded") throw new Error(`--to ${n}: update #${n} did not succeed (result: ${entry.result}); pick an update that succeeded`);
-    if (n === current.version) throw new Error(`--to ${n}: update #${n} is the current deployment; pick an earlier update`);
+    if (entry.kind !== "update")
+      throw new Error(`--to ${n}: #${n} is a ${entry.kind}, not an update; pick an update that succeeded`);
+    if (entry.result !== "succeeded")
+      throw new Error(
+        `--to ${n}: update #${n} did not succeed (result: ${entry.result}); pick an update that succeeded`,
+      );
+    if (n === current.version)
+      throw new Error(`--to ${n}: update #${n} is the current deployment; pick an earlier update`);
     target = entry;
   }
 
@@ -121,14 +128,18 @@ export function planRollback(history: readonly HistoryEntry[], options: PlanOpti
       continue;
     }
     if (a === undefined && key.startsWith(`${SERVICES_KEY}.`) && !(key in from)) {
-      notes.push(`${serviceOf(key)} is no longer deployed (it was at ${b} in update #${target.version}): it is not brought back`);
+      notes.push(
+        `${serviceOf(key)} is no longer deployed (it was at ${b} in update #${target.version}): it is not brought back`,
+      );
       continue;
     }
     changes.push({ key, from: a, to: b });
   }
 
   if (changes.length === 0) {
-    throw new Error(`nothing to roll back: update #${target.version} deployed the same versions as the current update #${current.version}`);
+    throw new Error(
+      `nothing to roll back: update #${target.version} deployed the same versions as the current update #${current.version}`,
+    );
   }
 
   const postgres = changes.find((c) => c.key === POSTGRES_IMAGE_KEY);
@@ -136,11 +147,18 @@ export function planRollback(history: readonly HistoryEntry[], options: PlanOpti
 
   const newerFailures = updates.filter((u) => u.version > current.version && u.result !== "succeeded");
   for (const u of newerFailures) {
-    notes.push(`update #${u.version} (newer than the current #${current.version}) ${u.result === "failed" ? "failed" : `is ${u.result}`}: the host may be partly on its versions`);
+    notes.push(
+      `update #${u.version} (newer than the current #${current.version}) ${u.result === "failed" ? "failed" : `is ${u.result}`}: the host may be partly on its versions`,
+    );
   }
   notes.push("only image versions are rolled back: other settings keep their current values");
 
-  return { from: { update: current.version, versions: from }, to: { update: target.version, versions: to }, changes, notes };
+  return {
+    from: { update: current.version, versions: from },
+    to: { update: target.version, versions: to },
+    changes,
+    notes,
+  };
 }
 
 /** A data volume written by one PostgreSQL major version cannot be opened by another: never roll across majors. */
@@ -148,7 +166,7 @@ function checkPostgresRollback(change: VersionChange): void {
   const fromMajor = postgresMajor(change.from);
   const toMajor = postgresMajor(change.to);
   if (fromMajor === undefined || toMajor === undefined) {
-    const unknown = fromMajor === undefined ? change.from ?? "the program default" : change.to;
+    const unknown = fromMajor === undefined ? (change.from ?? "the program default") : change.to;
     throw new Error(
       `refusing to roll back ${POSTGRES_IMAGE_KEY} from ${change.from ?? "the program default"} to ${change.to}: ` +
         `cannot tell the PostgreSQL major version of ${unknown}, and a major-version change cannot reuse the data volume; ` +
@@ -185,7 +203,11 @@ export function formatHistory(history: readonly HistoryEntry[], options: FormatH
   ]);
   const header = ["update", "started (UTC)", "result", "versions", "message"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const render = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const render = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
 
   const lines = [render(header), ...rows.map(render)];
   if (updates.length > shown.length) lines.push(`… ${updates.length - shown.length} older update(s) not shown`);

@@ -17,18 +17,37 @@ export const rotateSpec = {
   summary: "Rotates one secret: previews what restarts, asks, then deploys the new value.",
   flags: {
     stack: { type: "string", required: true, short: "s", valueName: "name", description: "Stack, e.g. prod" },
-    secret: { type: "string", required: true, valueName: "name", description: "postgresPassword, dashboardPassword, or <service>.jwtKey | .apiKey | .dbPassword" },
-    yes: { type: "boolean", short: "y", description: "Do not ask for confirmation (required when not run from a terminal)" },
+    secret: {
+      type: "string",
+      required: true,
+      valueName: "name",
+      description: "postgresPassword, dashboardPassword, or <service>.jwtKey | .apiKey | .dbPassword",
+    },
+    yes: {
+      type: "boolean",
+      short: "y",
+      description: "Do not ask for confirmation (required when not run from a terminal)",
+    },
   },
   notes: [
     "A new API key breaks every client that sends the old one; a new JWT key logs every user of that API out;",
     "a new database password restarts the APIs that use it (new container first).",
   ],
-  examples: ["npm run rotate -- --stack prod --secret ems.apiKey", "npm run rotate -- -s prod --secret postgresPassword"],
+  examples: [
+    "npm run rotate -- --stack prod --secret ems.apiKey",
+    "npm run rotate -- -s prod --secret postgresPassword",
+  ],
 } as const satisfies CommandSpec;
 
-const SERVICE_SECRETS = { jwtKey: { id: "jwt-key", length: 64 }, apiKey: { id: "api-key", length: 40 }, dbPassword: { id: "db-password", length: 32 } } as const;
-const TOP_SECRETS = { postgresPassword: { id: "postgres-password", length: 32 }, dashboardPassword: { id: "dashboard-password", length: 32 } } as const;
+const SERVICE_SECRETS = {
+  jwtKey: { id: "jwt-key", length: 64 },
+  apiKey: { id: "api-key", length: 40 },
+  dbPassword: { id: "db-password", length: 32 },
+} as const;
+const TOP_SECRETS = {
+  postgresPassword: { id: "postgres-password", length: 32 },
+  dashboardPassword: { id: "dashboard-password", length: 32 },
+} as const;
 const SECRET_NAME = /^(postgresPassword|dashboardPassword|[a-z][a-z0-9-]*\.(jwtKey|apiKey|dbPassword))$/;
 const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
 
@@ -48,7 +67,9 @@ export interface SecretLocation {
 
 export function locateSecret(name: string): SecretLocation {
   if (!SECRET_NAME.test(name)) {
-    throw new UsageError(`--secret "${name}" is not a secret name: postgresPassword, dashboardPassword, or <service>.jwtKey, .apiKey, .dbPassword`);
+    throw new UsageError(
+      `--secret "${name}" is not a secret name: postgresPassword, dashboardPassword, or <service>.jwtKey, .apiKey, .dbPassword`,
+    );
   }
   if (name === "postgresPassword" || name === "dashboardPassword") {
     const top = TOP_SECRETS[name];
@@ -56,7 +77,14 @@ export function locateSecret(name: string): SecretLocation {
       name === "postgresPassword"
         ? "the role's password is changed in place, then every API using it restarts (new container first)"
         : "the Traefik dashboard asks for the new password; Traefik restarts";
-    return { name, generator: `credentials-${top.id}`, configKey: `ems-infra:${name}`, path: false, length: top.length, effect };
+    return {
+      name,
+      generator: `credentials-${top.id}`,
+      configKey: `ems-infra:${name}`,
+      path: false,
+      length: top.length,
+      effect,
+    };
   }
   const [service, kind] = name.split(".") as [string, keyof typeof SERVICE_SECRETS];
   const effects: Record<keyof typeof SERVICE_SECRETS, string> = {
@@ -65,18 +93,25 @@ export function locateSecret(name: string): SecretLocation {
     dbPassword: `only the ${service} API restarts (new container first)`,
   };
   const spec = SERVICE_SECRETS[kind];
-  return { name, generator: `credentials-${service}-${spec.id}`, configKey: `ems-infra:serviceSecrets.${service}.${kind}`, path: true, length: spec.length, effect: effects[kind] };
+  return {
+    name,
+    generator: `credentials-${service}-${spec.id}`,
+    configKey: `ems-infra:serviceSecrets.${service}.${kind}`,
+    path: true,
+    length: spec.length,
+    effect: effects[kind],
+  };
 }
 
 /** The URN of a generator in the state, or undefined. */
 export function generatorUrn(state: Deployment, generator: string): string | undefined {
-  const resources = ((state.deployment as { resources?: Array<{ urn: string; type: string }> }).resources ?? []);
+  const resources = (state.deployment as { resources?: Array<{ urn: string; type: string }> }).resources ?? [];
   return resources.find((r) => r.type === RANDOM_PASSWORD && r.urn.endsWith(`::${generator}`))?.urn;
 }
 
 /** Generator names found in a state, for the "known secrets" hint. */
 function generators(state: Deployment): string[] {
-  const resources = ((state.deployment as { resources?: Array<{ urn: string; type: string }> }).resources ?? []);
+  const resources = (state.deployment as { resources?: Array<{ urn: string; type: string }> }).resources ?? [];
   return resources.filter((r) => r.type === RANDOM_PASSWORD).map((r) => r.urn.slice(r.urn.lastIndexOf("::") + 2));
 }
 
@@ -96,7 +131,9 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
   if (args.kind === "exit") return args.code;
   const opts = args.options;
   if (!opts.yes && !io.isTTY) {
-    io.err(`error: refusing to rotate ${opts.secret} on stack ${opts.stack} without confirmation: this is not a terminal; re-run with --yes\n`);
+    io.err(
+      `error: refusing to rotate ${opts.secret} on stack ${opts.stack} without confirmation: this is not a terminal; re-run with --yes\n`,
+    );
     return 1;
   }
 
@@ -116,7 +153,9 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
       const urn = generatorUrn(state, secret.generator);
       if (!urn) {
         const known = generators(state).join(", ") || "none";
-        throw new Error(`stack ${opts.stack} has no ${opts.secret}: neither ${secret.configKey} in config nor a generator ${secret.generator} in its state (generators: ${known})`);
+        throw new Error(
+          `stack ${opts.stack} has no ${opts.secret}: neither ${secret.configKey} in config nor a generator ${secret.generator} in its state (generators: ${known})`,
+        );
       }
       replace.push(urn);
       io.out(`${opts.secret} is generated: its generator is replaced (${urn})\n`);

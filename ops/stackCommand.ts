@@ -18,5 +18,10 @@ export interface OpenedStack {
 export async function openForHost(stackName: string, io: Io, deps: OpsDeps): Promise<OpenedStack> {
   const stack = await deps.openStack(stackName, deps.repoRoot, false);
   await printTarget(stack, io, deps);
-  return { stack, target: await hostTargetOf(stack), environment: await environmentOf(stack), named: await mapOutput(stack, "containers") };
+  return {
+    stack,
+    target: await hostTargetOf(stack),
+    environment: await environmentOf(stack),
+    named: await mapOutput(stack, "containers"),
+  };
 }

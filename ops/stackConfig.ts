@@ -8,7 +8,11 @@ import { REPO_ROOT, StackLike } from "./workspace";
 const PROJECT = "ems-infra";
 
 /** A config value, or undefined when the key is not set. */
-export async function configValue(stack: Pick<StackLike, "getConfig">, key: string, path = false): Promise<string | undefined> {
+export async function configValue(
+  stack: Pick<StackLike, "getConfig">,
+  key: string,
+  path = false,
+): Promise<string | undefined> {
   try {
     return (await stack.getConfig(key, path)).value;
   } catch {
@@ -17,12 +21,17 @@ export async function configValue(stack: Pick<StackLike, "getConfig">, key: stri
 }
 
 /** An object-valued config key (`ems-infra:ssh`, `ems-infra:docker`), or undefined when unset or not an object. */
-export async function configObject(stack: Pick<StackLike, "getConfig">, name: string): Promise<Record<string, unknown> | undefined> {
+export async function configObject(
+  stack: Pick<StackLike, "getConfig">,
+  name: string,
+): Promise<Record<string, unknown> | undefined> {
   const raw = await configValue(stack, `${PROJECT}:${name}`);
   if (raw === undefined) return undefined;
   try {
     const parsed: unknown = JSON.parse(raw);
-    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -39,7 +48,11 @@ export async function environmentOf(stack: Pick<StackLike, "getConfig" | "name">
  * Where the stack's host commands run, as the program reaches the host: `ems-infra:ssh` read with the program's
  * own schema (defaults root, 22, ~/.ssh/known_hosts; paths resolved from this project folder), else this machine.
  */
-export async function hostTargetOf(stack: Pick<StackLike, "getConfig">, home = os.homedir(), cwd = REPO_ROOT): Promise<HostTarget> {
+export async function hostTargetOf(
+  stack: Pick<StackLike, "getConfig">,
+  home = os.homedir(),
+  cwd = REPO_ROOT,
+): Promise<HostTarget> {
   const raw = await configValue(stack, `${PROJECT}:ssh`);
   if (raw === undefined) return "local";
   let value: unknown;
@@ -55,11 +68,17 @@ export async function hostTargetOf(stack: Pick<StackLike, "getConfig">, home = o
   }
   const ssh = parsed.data;
   const resolve = (p: string) => resolveHostPath(p, home, cwd);
-  return { ...ssh, knownHostsFile: resolve(ssh.knownHostsFile), ...(ssh.identityFile ? { identityFile: resolve(ssh.identityFile) } : {}) };
+  return {
+    ...ssh,
+    knownHostsFile: resolve(ssh.knownHostsFile),
+    ...(ssh.identityFile ? { identityFile: resolve(ssh.identityFile) } : {}),
+  };
 }
 
 /** `ems-infra:traefik` with the program's defaults (image, manage); a bad value throws naming the key. */
-export async function traefikConfigOf(stack: Pick<StackLike, "getConfig">): Promise<{ image: string; manage: boolean }> {
+export async function traefikConfigOf(
+  stack: Pick<StackLike, "getConfig">,
+): Promise<{ image: string; manage: boolean }> {
   const parsed = rawSchema.shape.traefik.safeParse(await configObject(stack, "traefik"));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -79,7 +98,9 @@ export async function mapOutput(stack: Pick<StackLike, "outputs">, name: string)
   const outputs = await stack.outputs().catch(() => ({}) as Record<string, { value: unknown }>);
   const value = outputs[name]?.value;
   if (typeof value !== "object" || value === null) return {};
-  return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === "string"));
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === "string"),
+  );
 }
 
 /** A string output, or undefined. */

@@ -13,8 +13,17 @@ import { defaultDeps, OpsDeps } from "./workspace";
 
 export const statusSpec = {
   command: "npm run status --",
-  summary: "Shows the stack's containers, its last deploy and its last backup. Exits 1 when a container is not running healthy.",
-  flags: { stack: { type: "string", required: true, short: "s", valueName: "name", description: "Stack to inspect, e.g. prod" } },
+  summary:
+    "Shows the stack's containers, its last deploy and its last backup. Exits 1 when a container is not running healthy.",
+  flags: {
+    stack: {
+      type: "string",
+      required: true,
+      short: "s",
+      valueName: "name",
+      description: "Stack to inspect, e.g. prod",
+    },
+  },
   examples: ["npm run status -- --stack prod", "npm run status -- -s dev"],
 } as const satisfies CommandSpec;
 
@@ -60,20 +69,42 @@ export function formatSize(bytes: number): string {
 }
 
 /** The containers table; rows sorted by service then name. Missing containers (named by the output, not found) are rows too. */
-export function formatContainers(containers: readonly ContainerInfo[], missing: readonly string[], urls: Record<string, string>, now: Date): string {
+export function formatContainers(
+  containers: readonly ContainerInfo[],
+  missing: readonly string[],
+  urls: Record<string, string>,
+  now: Date,
+): string {
   const rows = [["SERVICE", "CONTAINER", "VERSION", "DIGEST", "HEALTH", "UPTIME", "RESTARTS", "URL"]];
   const sorted = [...containers].sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name));
   for (const c of sorted) {
     const health = c.state === "running" ? (c.health ?? "running") : `${c.state} (exit ${c.exitCode})`;
     const uptime = c.state === "running" ? formatUptime(c.startedAt, now) : "-";
-    rows.push([c.service, c.name, versionOf(c), digestOf(c), health, uptime, String(c.restartCount), urls[c.service] ?? "-"]);
+    rows.push([
+      c.service,
+      c.name,
+      versionOf(c),
+      digestOf(c),
+      health,
+      uptime,
+      String(c.restartCount),
+      urls[c.service] ?? "-",
+    ]);
   }
   for (const m of missing) rows.push([m, "(missing)", "-", "-", "missing", "-", "-", urls[m] ?? "-"]);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ")).join("\n") + "\n";
+  return (
+    rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ")).join("\n") +
+    "\n"
+  );
 }
 
-export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defaultDeps, now: () => Date = () => new Date()): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: Io,
+  deps: OpsDeps = defaultDeps,
+  now: () => Date = () => new Date(),
+): Promise<number> {
   const args = handleArgs(statusSpec, io, () => {
     const parsed = parseArgs(statusSpec, argv);
     return parsed.help ? parsed : { help: false as const, options: parsed.values };
@@ -94,7 +125,9 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
     if (backupDir) {
       const dump = (await deps.host.capture(target, newestDumpCommand(backupDir))).stdout.trim();
       const [name, bytes, when] = dump.split("\t");
-      io.out(`newest dump: ${dump ? `${backupDir}/${name} (${formatSize(Number(bytes))}, ${when})` : `none in ${backupDir}`}\n`);
+      io.out(
+        `newest dump: ${dump ? `${backupDir}/${name} (${formatSize(Number(bytes))}, ${when})` : `none in ${backupDir}`}\n`,
+      );
     }
     const backupLog = await stringOutput(stack, "backupLog");
     if (backupLog) {

@@ -26,7 +26,8 @@ interface StateResource {
 
 /** The resources with init errors in an exported state (`stack.exportStack()`). */
 export function findStuckResources(state: Deployment): StuckResource[] {
-  const resources = ((state.deployment as { resources?: StateResource[] } | undefined)?.resources ?? []) as StateResource[];
+  const resources = ((state.deployment as { resources?: StateResource[] } | undefined)?.resources ??
+    []) as StateResource[];
   return resources
     .filter((r) => !r.delete && (r.initErrors?.length ?? 0) > 0)
     .map((r) => ({
@@ -43,7 +44,8 @@ export function describeStuck(stuck: readonly StuckResource[]): string {
   const lines = ["The last update left resources that never finished starting:"];
   for (const s of stuck) {
     lines.push(`  ${s.name} (${s.type}): ${s.initErrors.map((e) => e.trim()).join("; ")}`);
-    if (s.oldKept) lines.push(`    the one it replaces is still running (pending delete) and is kept until the new one is healthy`);
+    if (s.oldKept)
+      lines.push(`    the one it replaces is still running (pending delete) and is kept until the new one is healthy`);
   }
   lines.push(
     "This run replaces them (pulumi up --replace) instead of a plain up, which would delete the last healthy container.",

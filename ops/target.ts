@@ -11,7 +11,10 @@ import type { OpsDeps, StackLike } from "./workspace";
 
 /** The backend in use, for messages: the URL, or what Pulumi falls back to without one. */
 export function backendLabel(deps: Pick<OpsDeps, "env" | "readFile" | "repoRoot">): string {
-  return backendUrl(deps.env, deps.readFile(path.join(deps.repoRoot, "Pulumi.yaml"))) ?? "Pulumi Cloud (no backend configured)";
+  return (
+    backendUrl(deps.env, deps.readFile(path.join(deps.repoRoot, "Pulumi.yaml"))) ??
+    "Pulumi Cloud (no backend configured)"
+  );
 }
 
 /** The Docker engine the program drives: `docker.host`, else the SSH host's engine, else this machine's. */
@@ -24,8 +27,14 @@ export async function dockerHostLabel(stack: Pick<StackLike, "getConfig">, env: 
 }
 
 /** Prints `stack … | backend … | docker host …` before a command previews or touches a host. */
-export async function printTarget(stack: StackLike, io: Io, deps: Pick<OpsDeps, "env" | "readFile" | "repoRoot">): Promise<void> {
-  io.out(`stack:       ${stack.name}\nbackend:     ${backendLabel(deps)}\ndocker host: ${await dockerHostLabel(stack, deps.env)}\n`);
+export async function printTarget(
+  stack: StackLike,
+  io: Io,
+  deps: Pick<OpsDeps, "env" | "readFile" | "repoRoot">,
+): Promise<void> {
+  io.out(
+    `stack:       ${stack.name}\nbackend:     ${backendLabel(deps)}\ndocker host: ${await dockerHostLabel(stack, deps.env)}\n`,
+  );
 }
 
 /**

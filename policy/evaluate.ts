@@ -1,6 +1,12 @@
 // Runs the pack's policies in-process, without the Pulumi engine: for the policy tests and for stack
 // tests that record every resource registered under `pulumi.runtime.setMocks`.
-import type { Policies, ReportViolation, ResourceValidation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import type {
+  Policies,
+  ReportViolation,
+  ResourceValidation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+} from "@pulumi/policy";
 import { createPolicies } from "./catalog";
 import { ExtendedArgs, isSecretValue, Secret } from "./lib";
 
@@ -79,7 +85,8 @@ function buildArgs(r: RecordedResource, stack: string, secretsVisible: boolean):
     stackTags: new Map<string, string>(),
     secretsVisible,
     isType: (resourceClass) => pulumiTypeOf(resourceClass) === r.type,
-    asType: ((resourceClass: unknown) => (pulumiTypeOf(resourceClass) === r.type ? props : undefined)) as ExtendedArgs["asType"],
+    asType: ((resourceClass: unknown) =>
+      pulumiTypeOf(resourceClass) === r.type ? props : undefined) as ExtendedArgs["asType"],
     getConfig: <T extends object>() => ({}) as T,
     notApplicable: (reason?: string): never => {
       throw new NotApplicable(reason);
@@ -119,7 +126,9 @@ export function evaluatePack(resources: RecordedResource[], stack: string, optio
         try {
           const result = validate(buildArgs(r, stack, secretsVisible), report);
           if (result && typeof (result as Promise<void>).then === "function") {
-            throw new Error(`policy ${policy.name} is asynchronous; evaluatePack supports synchronous validations only`);
+            throw new Error(
+              `policy ${policy.name} is asynchronous; evaluatePack supports synchronous validations only`,
+            );
           }
         } catch (e) {
           if (e instanceof NotApplicable) continue;

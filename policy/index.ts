@@ -6,7 +6,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { createPolicies } from "./catalog";
 
 new PolicyPack("ems-infra-guardrails", {
-  description: "Guardrails for the EMS System deployment: pinned images, no exposed Postgres, TLS-only routers, hardened containers, secret credentials, protected production data.",
+  description:
+    "Guardrails for the EMS System deployment: pinned images, no exposed Postgres, TLS-only routers, hardened containers, secret credentials, protected production data.",
   enforcementLevel: "mandatory",
   policies: createPolicies(),
 });

@@ -67,7 +67,14 @@ export function revealArray<T>(v: readonly T[] | T[] | undefined | null): T[] {
 // The image rules live in one module shared with the config schema and the ops CLIs: a reference the
 // config accepts is one this pack accepts.
 export type { ImageRef } from "../components/imageRef";
-export { isPinnedImageRef, isPortainerImage, isPostgresImage, isTraefikImage, parseImageRef, unpinnedReason } from "../components/imageRef";
+export {
+  isPinnedImageRef,
+  isPortainerImage,
+  isPostgresImage,
+  isTraefikImage,
+  parseImageRef,
+  unpinnedReason,
+} from "../components/imageRef";
 
 // ---------------------------------------------------------------- labels, env
 

@@ -1,7 +1,15 @@
 import * as os from "os";
 import * as path from "path";
 import { ConfigError, describeIssue, isRecord } from "./configErrors";
-import { PROJECT, SECRET_KEYS, rawSchema, secretsSchema, serviceSchema, serviceSecretsSchema, tlsSchema } from "./configSchema";
+import {
+  PROJECT,
+  SECRET_KEYS,
+  rawSchema,
+  secretsSchema,
+  serviceSchema,
+  serviceSecretsSchema,
+  tlsSchema,
+} from "./configSchema";
 import { z } from "zod";
 import { postgresMajor } from "../components/imageRef";
 import { databaseNameProblem, hostNameProblem, pathProblem, roleNameProblem } from "./grammar";
@@ -38,7 +46,10 @@ export interface ResolvedService extends ServiceConfig {
 export interface StackConfig extends Omit<RawConfig, "services" | "paths" | "traefik" | "portainer"> {
   stack: string;
   paths: { data: string; secrets?: string; uploads: string; logs: string; backups: string };
-  traefik: Omit<RawConfig["traefik"], "dashboard" | "dynamicDir"> & { dynamicDir: string; dashboard: RawConfig["traefik"]["dashboard"] & { host: string } };
+  traefik: Omit<RawConfig["traefik"], "dashboard" | "dynamicDir"> & {
+    dynamicDir: string;
+    dashboard: RawConfig["traefik"]["dashboard"] & { host: string };
+  };
   portainer: RawConfig["portainer"] & { host: string };
   services: ResolvedService[];
   secrets: SecretValues;
@@ -51,7 +62,13 @@ export type RawStackConfig = Record<string, string>;
  * Validates a stack's config and returns it resolved (defaults applied, paths absolute).
  * Throws one ConfigError listing every bad key.
  */
-export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys: ReadonlySet<string>, home = os.homedir(), cwd = process.cwd()): StackConfig {
+export function parseStackConfig(
+  stack: string,
+  raw: RawStackConfig,
+  secretKeys: ReadonlySet<string>,
+  home = os.homedir(),
+  cwd = process.cwd(),
+): StackConfig {
   const problems: string[] = [];
   const values: Record<string, unknown> = {};
   const secrets: Record<string, unknown> = {};
@@ -64,7 +81,9 @@ export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys:
     const value = secretNames.has(key) && key !== "serviceSecrets" ? text : decode(text);
     if (secretNames.has(key)) {
       if (!secretKeys.has(fullKey)) {
-        problems.push(`${fullKey}: is a credential stored in plain text; remove it and set it with: pulumi config set --secret ${fullKey} <value> --stack ${stack}`);
+        problems.push(
+          `${fullKey}: is a credential stored in plain text; remove it and set it with: pulumi config set --secret ${fullKey} <value> --stack ${stack}`,
+        );
       }
       secrets[key] = value;
     } else {
@@ -84,7 +103,8 @@ export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys:
   const cfg = parsed.data;
   checkPostgresMajor(cfg, problems);
   for (const name of Object.keys(secretValues.serviceSecrets)) {
-    if (!(name in cfg.services)) problems.push(`${PROJECT}:serviceSecrets.${name}: names no service in ${PROJECT}:services`);
+    if (!(name in cfg.services))
+      problems.push(`${PROJECT}:serviceSecrets.${name}: names no service in ${PROJECT}:services`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -93,7 +113,9 @@ export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys:
   const services = Object.entries(cfg.services).map(([name, s]): ResolvedService => ({
     ...s,
     name,
-    image: s.image ?? `${cfg.registry.server}/${cfg.registry.namespace}/${cfg.registry.repository.replace(/\{service\}/g, name)}`,
+    image:
+      s.image ??
+      `${cfg.registry.server}/${cfg.registry.namespace}/${cfg.registry.repository.replace(/\{service\}/g, name)}`,
     host: s.host ?? `api.${name}.${cfg.domain}`,
     database: s.database ?? defaultDatabase(name, cfg.environment),
     role: s.role ?? defaultRole(name),
@@ -103,10 +125,16 @@ export function parseStackConfig(stack: string, raw: RawStackConfig, secretKeys:
   checkServices(services, cfg, problems);
   checkRouterHosts(services, cfg, problems);
   for (const name of Object.keys(cfg.migration?.from.uploads ?? {})) {
-    if (!(name in cfg.services)) problems.push(`${PROJECT}:migration.from.uploads.${name}: names no service in ${PROJECT}:services (its uploads would never be copied)`);
+    if (!(name in cfg.services))
+      problems.push(
+        `${PROJECT}:migration.from.uploads.${name}: names no service in ${PROJECT}:services (its uploads would never be copied)`,
+      );
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  const tls: TlsConfig = cfg.tls.mode === "mkcert" ? { ...cfg.tls, certsDir: resolve(cfg.tls.certsDir) } : { ...cfg.tls, storageDir: resolve(cfg.tls.storageDir) };
+  const tls: TlsConfig =
+    cfg.tls.mode === "mkcert"
+      ? { ...cfg.tls, certsDir: resolve(cfg.tls.certsDir) }
+      : { ...cfg.tls, storageDir: resolve(cfg.tls.storageDir) };
   const migration = cfg.migration && {
     from: {
       letsencrypt: cfg.migration.from.letsencrypt && resolve(cfg.migration.from.letsencrypt),
@@ -151,19 +179,30 @@ function checkServices(services: ResolvedService[], cfg: RawConfig, problems: st
   for (const s of services) {
     const key = (field: string) => `${PROJECT}:services.${s.name}.${field}`;
     if (s.version === "latest" && (cfg.environment === "production" || s.imageSource !== "local")) {
-      problems.push(`${key("version")}: must be a pinned version, not \`latest\`${cfg.environment === "production" ? "" : " (only an image built on this machine, imageSource: local, may run latest)"}`);
+      problems.push(
+        `${key("version")}: must be a pinned version, not \`latest\`${cfg.environment === "production" ? "" : " (only an image built on this machine, imageSource: local, may run latest)"}`,
+      );
     }
-    if (cfg.environment === "production" && s.imageSource === "local") problems.push(`${key("imageSource")}: must be "registry" in production (the VPS runs published images)`);
-    for (const [kind, value] of [["role", s.role], ["database", s.database]] as const) {
+    if (cfg.environment === "production" && s.imageSource === "local")
+      problems.push(`${key("imageSource")}: must be "registry" in production (the VPS runs published images)`);
+    for (const [kind, value] of [
+      ["role", s.role],
+      ["database", s.database],
+    ] as const) {
       // A value set by hand was checked by the schema; a default built from the service name is checked here.
-      const derivedProblem = cfg.services[s.name][kind] === undefined && (kind === "role" ? roleNameProblem : databaseNameProblem)(value);
+      const derivedProblem =
+        cfg.services[s.name][kind] === undefined && (kind === "role" ? roleNameProblem : databaseNameProblem)(value);
       if (derivedProblem) {
         problems.push(`${key(kind)}: the default ${kind} of service ${s.name}, ${derivedProblem}; set ${key(kind)}`);
         continue;
       }
-      if (value === cfg.postgres.user) problems.push(`${key(kind)}: "${value}" is the superuser (${PROJECT}:postgres.user); each service gets its own ${kind}`);
+      if (value === cfg.postgres.user)
+        problems.push(
+          `${key(kind)}: "${value}" is the superuser (${PROJECT}:postgres.user); each service gets its own ${kind}`,
+        );
       const other = owners.get(`${kind}:${value}`);
-      if (other) problems.push(`${key(kind)}: "${value}" is already the ${kind} of service ${other}; each service gets its own`);
+      if (other)
+        problems.push(`${key(kind)}: "${value}" is already the ${kind} of service ${other}; each service gets its own`);
       owners.set(`${kind}:${value}`, s.name);
     }
   }
@@ -180,17 +219,27 @@ function checkRouterHosts(services: ResolvedService[], cfg: RawConfig, problems:
     derived: cfg.services[s.name].host === undefined,
   }));
   if (cfg.traefik.manage && cfg.traefik.dashboard.enabled) {
-    routers.push({ key: `${PROJECT}:traefik.dashboard.host`, host: cfg.traefik.dashboard.host ?? `traefik.${cfg.domain}`, derived: cfg.traefik.dashboard.host === undefined });
+    routers.push({
+      key: `${PROJECT}:traefik.dashboard.host`,
+      host: cfg.traefik.dashboard.host ?? `traefik.${cfg.domain}`,
+      derived: cfg.traefik.dashboard.host === undefined,
+    });
   }
   if (cfg.traefik.manage && cfg.portainer.enabled) {
-    routers.push({ key: `${PROJECT}:portainer.host`, host: cfg.portainer.host ?? `portainer.${cfg.domain}`, derived: cfg.portainer.host === undefined });
+    routers.push({
+      key: `${PROJECT}:portainer.host`,
+      host: cfg.portainer.host ?? `portainer.${cfg.domain}`,
+      derived: cfg.portainer.host === undefined,
+    });
   }
   const owners = new Map<string, string>();
   for (const r of routers) {
     // A host set by hand was checked by the schema; one built on the domain can still be too long.
     const problem = r.derived ? hostNameProblem(r.host) : undefined;
     if (problem) {
-      problems.push(`${r.key}: the default host ${r.host.length > 80 ? `${r.host.slice(0, 77)}...` : r.host} ${problem}; set ${r.key} or a shorter ${PROJECT}:domain`);
+      problems.push(
+        `${r.key}: the default host ${r.host.length > 80 ? `${r.host.slice(0, 77)}...` : r.host} ${problem}; set ${r.key} or a shorter ${PROJECT}:domain`,
+      );
       continue;
     }
     const other = owners.get(r.host.toLowerCase());
@@ -213,20 +262,28 @@ function checkPostgresMajor(cfg: RawConfig, problems: string[]): void {
  * Production-only rules, on the raw (not yet validated) values: a value of the wrong shape is skipped here
  * (the schema reports it), so they can run, and be reported, whether or not the schema passed.
  */
-function checkProduction(values: Record<string, unknown>, stack: string, secrets: Record<string, unknown>, problems: string[]): void {
-  const at = (...keys: string[]): unknown => keys.reduce<unknown>((node, k) => (isRecord(node) ? node[k] : undefined), values);
+function checkProduction(
+  values: Record<string, unknown>,
+  stack: string,
+  secrets: Record<string, unknown>,
+  problems: string[],
+): void {
+  const at = (...keys: string[]): unknown =>
+    keys.reduce<unknown>((node, k) => (isRecord(node) ? node[k] : undefined), values);
   const entries = (...keys: string[]): [string, unknown][] => {
     const node = at(...keys);
     return isRecord(node) ? Object.entries(node) : [];
   };
   const abs = (key: string, p: unknown) => {
     // A path the schema refuses (a newline, a quote) is reported once, by the schema, and never echoed.
-    if (typeof p === "string" && pathProblem({ relative: true })(p) === undefined && !p.startsWith("/")) problems.push(`${PROJECT}:${key}: must be an absolute path in production (got "${p}")`);
+    if (typeof p === "string" && pathProblem({ relative: true })(p) === undefined && !p.startsWith("/"))
+      problems.push(`${PROJECT}:${key}: must be an absolute path in production (got "${p}")`);
   };
   abs("paths.data", at("paths", "data"));
   abs("paths.secrets", at("paths", "secrets"));
   if (at("tls", "mode") === "acme") abs("tls.storageDir", at("tls", "storageDir"));
-  else if (at("tls", "mode") === "mkcert") problems.push(`${PROJECT}:tls.mode: must be "acme" in production (mkcert certificates are for .local domains)`);
+  else if (at("tls", "mode") === "mkcert")
+    problems.push(`${PROJECT}:tls.mode: must be "acme" in production (mkcert certificates are for .local domains)`);
   for (const [name, s] of entries("services")) {
     if (!isRecord(s)) continue;
     abs(`services.${name}.uploadsHostPath`, s.uploadsHostPath);
@@ -235,10 +292,14 @@ function checkProduction(values: Record<string, unknown>, stack: string, secrets
   abs("migration.from.letsencrypt", at("migration", "from", "letsencrypt"));
   for (const [name, p] of entries("migration", "from", "uploads")) abs(`migration.from.uploads.${name}`, p);
   if (secrets.ghcrToken === undefined) {
-    problems.push(`${PROJECT}:ghcrToken: missing secret (GHCR read:packages token); set it with: pulumi config set --secret ${PROJECT}:ghcrToken <token> --stack ${stack}`);
+    problems.push(
+      `${PROJECT}:ghcrToken: missing secret (GHCR read:packages token); set it with: pulumi config set --secret ${PROJECT}:ghcrToken <token> --stack ${stack}`,
+    );
   }
   if (at("traefik", "dashboard", "enabled") === true && secrets.dashboardPassword === undefined) {
-    problems.push(`${PROJECT}:dashboardPassword: missing secret (the dashboard is on); set it with: pulumi config set --secret ${PROJECT}:dashboardPassword <password> --stack ${stack}`);
+    problems.push(
+      `${PROJECT}:dashboardPassword: missing secret (the dashboard is on); set it with: pulumi config set --secret ${PROJECT}:dashboardPassword <password> --stack ${stack}`,
+    );
   }
 }
 

@@ -5,7 +5,9 @@ import { PROJECT } from "./configSchema";
 /** A refused config: `problems` holds one line per bad key, the message lists them all. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
     this.name = "ConfigError";
   }
 }
@@ -38,7 +40,12 @@ const EXPECTED: Record<string, string> = {
  * One line per problem, naming the full key. `root` is the object that was validated: the value at the
  * issue's path tells "not set" from "set to the wrong type" (zod does not report the input by default).
  */
-export function describeIssue(issue: z.core.$ZodIssue, root: Record<string, unknown>, stack: string, redact = false): string[] {
+export function describeIssue(
+  issue: z.core.$ZodIssue,
+  root: Record<string, unknown>,
+  stack: string,
+  redact = false,
+): string[] {
   const key = `${PROJECT}:${issue.path.map(String).join(".")}`;
   const actual = issue.path.reduce<unknown>((node, k) => (isRecord(node) ? node[String(k)] : undefined), root);
   // A required choice (environment) left out: zod reports it as a value not among the options.
@@ -48,14 +55,21 @@ export function describeIssue(issue: z.core.$ZodIssue, root: Record<string, unkn
     // A rule's own message (e.g. postgres.hostPort's) says it better than the type names.
     if (!issue.message.startsWith("Invalid input")) return [`${key}: ${issue.message}`];
     const expected = EXPECTED[issue.expected] ?? issue.expected;
-    if (issue.expected === "string" && (typeof actual === "number" || typeof actual === "boolean") && issue.path.length > 1) {
+    if (
+      issue.expected === "string" &&
+      (typeof actual === "number" || typeof actual === "boolean") &&
+      issue.path.length > 1
+    ) {
       // YAML reads an unquoted 1.5 or 1.10 as a number (1.10 becomes 1.1): only quotes keep the text.
       const field = String(issue.path[issue.path.length - 1]);
       const example = redact ? "" : `, e.g. ${field}: "${String(actual)}"`;
-      return [`${key}: must be a string, got ${kindOf(actual)}${redact ? "" : ` (${String(actual)})`}; quote it in Pulumi.${stack}.yaml${example}`];
+      return [
+        `${key}: must be a string, got ${kindOf(actual)}${redact ? "" : ` (${String(actual)})`}; quote it in Pulumi.${stack}.yaml${example}`,
+      ];
     }
     // 80.5 for a port: "must be a whole number, got a number" would not say what is wrong.
-    if (issue.expected === "int" && typeof actual === "number") return [`${key}: must be a whole number${redact ? "" : `, got ${actual}`}`];
+    if (issue.expected === "int" && typeof actual === "number")
+      return [`${key}: must be a whole number${redact ? "" : `, got ${actual}`}`];
     return [`${key}: must be ${expected}, got ${kindOf(actual)}`];
   }
   // A record key that breaks its rule (a service named EMS): zod's own text is "Invalid key in record".

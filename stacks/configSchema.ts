@@ -35,7 +35,11 @@ export const CREDENTIAL_ENV = ["JWT_KEY", "API_KEY", "DB_PASS", "EMAIL_SERVICE_A
 const positiveMb = (min: number) => z.number().int().min(min, `must be at least ${min} (MiB)`);
 /** A text setting that must not be "" (the first check: a longer rule is not reported on top of it). */
 const nonEmpty = () => z.string().min(1, { message: "must not be empty", abort: true });
-const port = z.number().int().min(1, "must be a port number from 1 to 65535").max(65535, "must be a port number from 1 to 65535");
+const port = z
+  .number()
+  .int()
+  .min(1, "must be a port number from 1 to 65535")
+  .max(65535, "must be a port number from 1 to 65535");
 const seconds = (min: number, why: string) => z.number().int().min(min, `must be at least ${min} seconds (${why})`);
 const containerPath = g.containerPath;
 const containerName = () => g.dockerName("container");
@@ -95,7 +99,10 @@ export const serviceSchema = z
         /** How long a new version may take to answer 200 before the deploy fails (the old one keeps serving). */
         timeoutSeconds: seconds(10, "a server needs time to start").default(120),
         /** Probe interval once healthy: the servers allow 20 requests a minute for all clients together. */
-        intervalSeconds: seconds(60, "the servers' 20 requests/minute are shared with the clients: at most 1 probe a minute").default(60),
+        intervalSeconds: seconds(
+          60,
+          "the servers' 20 requests/minute are shared with the clients: at most 1 probe a minute",
+        ).default(60),
         /** Probe interval while starting (Docker 25+), a short burst during a deploy. */
         startIntervalSeconds: seconds(1, "a probe needs time").default(2),
       })
@@ -129,9 +136,13 @@ export const tlsSchema = z.discriminatedUnion("mode", [
       /** Folder holding the ACME storage file, shared by every system on the host. */
       storageDir: hostPath(),
       /** The ACME storage file in storageDir (keep today's, or every certificate is issued again). */
-      storageFile: nonEmpty().regex(/^[A-Za-z0-9_.-]+\.json$/, "must be a file name ending in .json").default("acme.json"),
+      storageFile: nonEmpty()
+        .regex(/^[A-Za-z0-9_.-]+\.json$/, "must be a file name ending in .json")
+        .default("acme.json"),
       /** Name of the certificate resolver; the storage file keeps its certificates under this name. */
-      resolver: nonEmpty().regex(/^[A-Za-z0-9_-]+$/, "must be a name of letters, digits, _ and -").default("letsencrypt"),
+      resolver: nonEmpty()
+        .regex(/^[A-Za-z0-9_-]+$/, "must be a name of letters, digits, _ and -")
+        .default("letsencrypt"),
     })
     .strict(),
 ]);
@@ -143,16 +154,24 @@ const dashboardSchema = z
     /** Host name of the dashboard; defaults to `traefik.<domain>`. */
     host: g.hostName().optional(),
     /** Basic-auth user (production). */
-    user: nonEmpty().regex(/^[a-z][a-z0-9_-]*$/, "must be a lower-case user name").default("admin"),
+    user: nonEmpty()
+      .regex(/^[a-z][a-z0-9_-]*$/, "must be a lower-case user name")
+      .default("admin"),
   })
   .strict();
 
 export const rawSchema = z
   .object({
-    environment: z.enum(["development", "production"], { error: (issue) => (issue.input === undefined ? undefined : `must be "development" or "production"`) }),
+    environment: z.enum(["development", "production"], {
+      error: (issue) => (issue.input === undefined ? undefined : `must be "development" or "production"`),
+    }),
     system: g.grammar(g.systemNameProblem).default("ems_system"),
     /** The domain every default host name is built on (`api.<service>.<domain>`). */
-    domain: z.string().trim().min(1, { message: "must not be empty", abort: true }).superRefine(g.refuse(g.hostNameProblem)),
+    domain: z
+      .string()
+      .trim()
+      .min(1, { message: "must not be empty", abort: true })
+      .superRefine(g.refuse(g.hostNameProblem)),
     paths: z
       .object({
         /** Root of uploads/, logs/ and backups/ (seed: .dev-data or /root/<system>/data). */
@@ -180,7 +199,10 @@ export const rawSchema = z
       .object({
         server: g.registryHost().default("ghcr.io"),
         namespace: nonEmpty()
-          .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, "must be a lower-case registry namespace like edumigsoft")
+          .regex(
+            /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/,
+            "must be a lower-case registry namespace like edumigsoft",
+          )
           .default("edumigsoft"),
         username: g.oneLine().default("edumigsoft"),
         /** How a service's repository is named: `{service}` is replaced by the service name. */
@@ -209,7 +231,10 @@ export const rawSchema = z
         ipv6: z.boolean().default(true),
         memoryMb: positiveMb(32).default(256),
         rateLimit: z
-          .object({ average: z.number().int().positive("must be greater than 0"), burst: z.number().int().positive("must be greater than 0") })
+          .object({
+            average: z.number().int().positive("must be greater than 0"),
+            burst: z.number().int().positive("must be greater than 0"),
+          })
           .strict()
           .default({ average: 100, burst: 200 }),
       })
@@ -237,7 +262,13 @@ export const rawSchema = z
         memoryMb: positiveMb(64).default(256),
       })
       .strict()
-      .default({ enabled: true, image: "portainer/portainer-ce:2.27.3", containerName: "infra_portainer", volume: "infra_portainer_data", memoryMb: 256 }),
+      .default({
+        enabled: true,
+        image: "portainer/portainer-ce:2.27.3",
+        containerName: "infra_portainer",
+        volume: "infra_portainer_data",
+        memoryMb: 256,
+      }),
     postgres: z
       .object({
         image: pinnedImage.default("postgres:17.6-alpine"),

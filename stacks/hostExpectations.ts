@@ -16,4 +16,3 @@ export interface HostExpectations {
     databases: { name: string; owner: string }[];
   };
 }
-

@@ -50,7 +50,13 @@ export interface SystemOutputs {
 /** The SSH connection to the host, when the stack is deployed from another machine. */
 export function hostConnection(cfg: StackConfig): HostConnection | undefined {
   if (!cfg.ssh) return undefined;
-  return { host: cfg.ssh.host, user: cfg.ssh.user, port: cfg.ssh.port, identityFile: cfg.ssh.identityFile, knownHostsFile: cfg.ssh.knownHostsFile };
+  return {
+    host: cfg.ssh.host,
+    user: cfg.ssh.user,
+    port: cfg.ssh.port,
+    identityFile: cfg.ssh.identityFile,
+    knownHostsFile: cfg.ssh.knownHostsFile,
+  };
 }
 
 /** `user@host:port` of the SSH connection (an IPv6 host in brackets). */
@@ -120,29 +126,42 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
   const engine = new DockerEngine("docker", {
     host: cfg.docker.host,
     ssh: connection,
-    registry: cfg.secrets.ghcrToken === undefined
-      ? undefined
-      : { server: cfg.registry.server, username: cfg.registry.username, password: pulumi.secret(cfg.secrets.ghcrToken) },
+    registry:
+      cfg.secrets.ghcrToken === undefined
+        ? undefined
+        : {
+            server: cfg.registry.server,
+            username: cfg.registry.username,
+            password: pulumi.secret(cfg.secrets.ghcrToken),
+          },
   });
   const onDocker = { providers: [engine.provider] };
   const certResolver = cfg.tls.mode === "acme" ? cfg.tls.resolver : undefined;
 
-  const layout = new HostLayout("host-layout", { folders: hostFolders(cfg), connection, protectData: options.protectData });
+  const layout = new HostLayout("host-layout", {
+    folders: hostFolders(cfg),
+    connection,
+    protectData: options.protectData,
+  });
 
-  const migration = cfg.migration && new Migration(
-    "migration",
-    {
-      copies: [
-        ...(cfg.migration.from.letsencrypt && cfg.tls.mode === "acme" ? [{ from: cfg.migration.from.letsencrypt, to: cfg.tls.storageDir }] : []),
-        ...cfg.services.flatMap((s) => {
-          const from = cfg.migration?.from.uploads[s.name];
-          return from ? [{ from, to: s.uploadsHostPath }] : [];
-        }),
-      ],
-      connection,
-    },
-    { dependsOn: [layout] },
-  );
+  const migration =
+    cfg.migration &&
+    new Migration(
+      "migration",
+      {
+        copies: [
+          ...(cfg.migration.from.letsencrypt && cfg.tls.mode === "acme"
+            ? [{ from: cfg.migration.from.letsencrypt, to: cfg.tls.storageDir }]
+            : []),
+          ...cfg.services.flatMap((s) => {
+            const from = cfg.migration?.from.uploads[s.name];
+            return from ? [{ from, to: s.uploadsHostPath }] : [];
+          }),
+        ],
+        connection,
+      },
+      { dependsOn: [layout] },
+    );
   const dataReady: pulumi.Resource[] = migration ? [layout, migration] : [layout];
 
   const dashboardAuth = cfg.environment === "production";
@@ -176,9 +195,14 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
             ? {
                 host: cfg.traefik.dashboard.host,
                 certResolver,
-                auth: dashboardAuth && cfg.secrets.dashboardPassword !== undefined && credentials.dashboardSalt
-                  ? { user: cfg.traefik.dashboard.user, password: pulumi.secret(cfg.secrets.dashboardPassword), salt: credentials.dashboardSalt }
-                  : undefined,
+                auth:
+                  dashboardAuth && cfg.secrets.dashboardPassword !== undefined && credentials.dashboardSalt
+                    ? {
+                        user: cfg.traefik.dashboard.user,
+                        password: pulumi.secret(cfg.secrets.dashboardPassword),
+                        salt: credentials.dashboardSalt,
+                      }
+                    : undefined,
               }
             : undefined,
           connection,
@@ -198,7 +222,11 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
       user: cfg.postgres.user,
       password: credentials.postgresPassword,
       bootstrapPassword: credentials.postgresBootstrapPassword,
-      roles: cfg.services.map((s) => ({ role: s.role, database: s.database, password: credentials.services[s.name].dbPassword })),
+      roles: cfg.services.map((s) => ({
+        role: s.role,
+        database: s.database,
+        password: credentials.services[s.name].dbPassword,
+      })),
       memoryMb: cfg.postgres.memoryMb,
       identity: identity(cfg, "postgres"),
       connection,
@@ -207,23 +235,24 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     onDocker,
   );
 
-  const portainer = cfg.portainer.enabled && cfg.traefik.manage
-    ? new Portainer(
-        "portainer",
-        {
-          image: cfg.portainer.image,
-          containerName: cfg.portainer.containerName,
-          volumeName: cfg.portainer.volume,
-          host: cfg.portainer.host,
-          proxyNetwork,
-          certResolver,
-          identity: identity(cfg, "portainer"),
-          memoryMb: cfg.portainer.memoryMb,
-          protectData: options.protectData,
-        },
-        { ...onDocker, dependsOn: traefik ? [traefik] : [] },
-      )
-    : undefined;
+  const portainer =
+    cfg.portainer.enabled && cfg.traefik.manage
+      ? new Portainer(
+          "portainer",
+          {
+            image: cfg.portainer.image,
+            containerName: cfg.portainer.containerName,
+            volumeName: cfg.portainer.volume,
+            host: cfg.portainer.host,
+            proxyNetwork,
+            certResolver,
+            identity: identity(cfg, "portainer"),
+            memoryMb: cfg.portainer.memoryMb,
+            protectData: options.protectData,
+          },
+          { ...onDocker, dependsOn: traefik ? [traefik] : [] },
+        )
+      : undefined;
 
   const services = cfg.services.map((s) => {
     const keys = credentials.services[s.name];
@@ -291,21 +320,25 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     urls: {
       ...Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.url])),
       ...(portainer ? { portainer: portainer.url } : {}),
-      ...(traefik && cfg.traefik.dashboard.enabled ? { dashboard: pulumi.output(`https://${cfg.traefik.dashboard.host}`) } : {}),
+      ...(traefik && cfg.traefik.dashboard.enabled
+        ? { dashboard: pulumi.output(`https://${cfg.traefik.dashboard.host}`) }
+        : {}),
     },
     images: Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.imageRef])),
     containers,
     dockerHost: engine.endpoint,
-    hostExpectations: pulumi.all([backup.cronLine, postgres.containerName]).apply(([line, container]): HostExpectations => ({
-      folders: hostFolders(cfg).map((f) => (f.mode ? { path: f.path, mode: f.mode } : { path: f.path })),
-      cron: { job: `${cfg.system}-backup`, line },
-      postgres: {
-        container,
-        superuser: cfg.postgres.user,
-        roles: cfg.services.map((s) => s.role),
-        databases: cfg.services.map((s) => ({ name: s.database, owner: s.role })),
-      },
-    })),
+    hostExpectations: pulumi
+      .all([backup.cronLine, postgres.containerName])
+      .apply(([line, container]): HostExpectations => ({
+        folders: hostFolders(cfg).map((f) => (f.mode ? { path: f.path, mode: f.mode } : { path: f.path })),
+        cron: { job: `${cfg.system}-backup`, line },
+        postgres: {
+          container,
+          superuser: cfg.postgres.user,
+          roles: cfg.services.map((s) => s.role),
+          databases: cfg.services.map((s) => ({ name: s.database, owner: s.role })),
+        },
+      })),
     apiKeys: Object.fromEntries(cfg.services.map((s) => [s.name, pulumi.secret(credentials.services[s.name].apiKey)])),
     proxyNetwork,
     postgresVolume: postgres.volumeName,

@@ -32,31 +32,21 @@ export function secretsEnvFile(vars: Record<string, string>): string {
     .sort()
     .map((name) => {
       if (!NAME.test(name))
-        throw new Error(
-          `secrets.env: variable name ${JSON.stringify(name)} must match ${NAME.source}`,
-        );
+        throw new Error(`secrets.env: variable name ${JSON.stringify(name)} must match ${NAME.source}`);
       const value = vars[name];
-      if (typeof value !== "string")
-        throw new Error(`secrets.env: the value of ${name} is not a string`);
+      if (typeof value !== "string") throw new Error(`secrets.env: the value of ${name} is not a string`);
       if (/[\n\r\0]/.test(value))
-        throw new Error(
-          `secrets.env: the value of ${name} contains a newline, carriage return or NUL`,
-        );
+        throw new Error(`secrets.env: the value of ${name} contains a newline, carriage return or NUL`);
       return `${name}=${value}\n`;
     })
     .join("");
 }
 
 /** The exec-form healthcheck `tests` probing the API's health path on its port. */
-export function probeHealthcheckTests(
-  port: number,
-  healthPath: string,
-): string[] {
+export function probeHealthcheckTests(port: number, healthPath: string): string[] {
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new Error(`probe port ${port} must be an integer 1-65535`);
   if (!healthPath.startsWith("/") || /[\s]/.test(healthPath))
-    throw new Error(
-      `probe path ${JSON.stringify(healthPath)} must start with / and have no spaces`,
-    );
+    throw new Error(`probe path ${JSON.stringify(healthPath)} must start with / and have no spaces`);
   return ["CMD", EMS_RUN_PATH, "--probe", String(port), healthPath, "--accept-rate-limited"];
 }

@@ -6,7 +6,10 @@ import { shellQuote as q } from "../../components/shell";
 
 /** `20261201T195500Z` for a time in ms. */
 export function stamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
 }
 
 /** The marker pg_dumpall writes on the last lines of a complete dump. */
@@ -49,13 +52,15 @@ echo copied`,
    * comes back when dockerd restarts (a reboot), and the old Postgres would then open the volume the new
    * one uses, the old Traefik take 80/443.
    */
-  stop: (container: string, seconds: number) => `docker update --restart=no ${q(container)} >/dev/null && docker stop -t ${seconds} ${q(container)} >/dev/null`,
+  stop: (container: string, seconds: number) =>
+    `docker update --restart=no ${q(container)} >/dev/null && docker stop -t ${seconds} ${q(container)} >/dev/null`,
 
   /** Stops one of the stack's containers (kept, not removed). */
   stopNew: (container: string) => `docker stop -t 30 ${q(container)} >/dev/null`,
 
   /** Starts a container again with its original restart policy. */
-  start: (container: string, policy: string) => `docker update --restart=${q(policy)} ${q(container)} >/dev/null && docker start ${q(container)} >/dev/null`,
+  start: (container: string, policy: string) =>
+    `docker update --restart=${q(policy)} ${q(container)} >/dev/null && docker start ${q(container)} >/dev/null`,
 
   /** Waits up to `seconds` for PostgreSQL in the container to accept connections. */
   waitPostgres: (container: string, user: string, seconds: number) =>

@@ -86,14 +86,24 @@ export type CutoverResult =
   | { outcome: "rolled-back"; reason: string; restored: string[] }
   | { outcome: "undo-failed"; reason: string; problems: string[] };
 
-export const DEFAULT_GATE: GateOptions = { address: "127.0.0.1", port: 443, insecure: false, timeoutMs: 180_000, intervalMs: 5_000 };
+export const DEFAULT_GATE: GateOptions = {
+  address: "127.0.0.1",
+  port: 443,
+  insecure: false,
+  timeoutMs: 180_000,
+  intervalMs: 5_000,
+};
 
 export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Promise<CutoverResult> {
   const { shell, log } = deps;
   const { legacy } = options;
 
   // 1. pre-flight
-  const report = await runPreflight(shell, { traefikImage: options.traefikImage, backupDir: options.backupDir, legacy });
+  const report = await runPreflight(shell, {
+    traefikImage: options.traefikImage,
+    backupDir: options.backupDir,
+    legacy,
+  });
   for (const note of report.notes) log(`preflight: ${note}`);
   if (!report.ok) {
     for (const p of report.problems) log(`preflight: REFUSED: ${p}`);
@@ -103,7 +113,12 @@ export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Pr
   const running = report.containers.filter((c) => c.running).map((c) => c.name);
   const pg = legacy.postgresContainer;
   if (running.length === 0) {
-    log("nothing to migrate: no container of the old compose system is running" + (report.containers.some((c) => c.present) ? " (the stopped ones are kept for the undo; remove them once the stack has proved itself)" : ""));
+    log(
+      "nothing to migrate: no container of the old compose system is running" +
+        (report.containers.some((c) => c.present)
+          ? " (the stopped ones are kept for the undo; remove them once the stack has proved itself)"
+          : ""),
+    );
     await handleCron(deps, report, options);
     return { outcome: "nothing-to-migrate" };
   }
@@ -122,7 +137,9 @@ export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Pr
     `2. backup: pg_dumpall of ${pg} → ${dumpFile}; ${legacy.acmeFile} → ${acmeCopy}`,
     `3. stop (not remove), restart policy set to no: ${toStop.join(", ")}`,
     `4. pulumi up, then each API's health gate through the new Traefik on ${options.gate.address}:${options.gate.port}`,
-    `5. on failure: stop the stack's containers, start ${startOrder(legacy).filter((n) => running.includes(n)).join(", ")} again`,
+    `5. on failure: stop the stack's containers, start ${startOrder(legacy)
+      .filter((n) => running.includes(n))
+      .join(", ")} again`,
   ];
   log(`plan (on ${shell.where}):\n  ${plan.join("\n  ")}`);
   if (options.dryRun) {
@@ -147,7 +164,11 @@ export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Pr
     return { outcome: "refused", problems: [`ACME copy failed: ${acme.stderr.trim()}`] };
   }
   const backup = [dumpFile, ...(acme.stdout.trim() === "copied" ? [acmeCopy] : [])];
-  log(acme.stdout.trim() === "copied" ? `backup: ${acmeCopy} (mode kept)` : `backup: no ${legacy.acmeFile} on the host: Traefik will ask Let's Encrypt for new certificates`);
+  log(
+    acme.stdout.trim() === "copied"
+      ? `backup: ${acmeCopy} (mode kept)`
+      : `backup: no ${legacy.acmeFile} on the host: Traefik will ask Let's Encrypt for new certificates`,
+  );
 
   // 3. stop the old system, Postgres last
   const policies = new Map<string, string>();
@@ -166,35 +187,62 @@ export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Pr
 
   // 4. pulumi up and the health gates
   log("pulumi up ...");
-  const up = await deps.up().catch((e: unknown) => ({ ok: false, message: e instanceof Error ? e.message : String(e) }));
+  const up = await deps
+    .up()
+    .catch((e: unknown) => ({ ok: false, message: e instanceof Error ? e.message : String(e) }));
   if (!up.ok) return undo(deps, options, stopped, policies, `pulumi up failed: ${up.message}`);
   log(`pulumi up: ${up.message}`);
   let outputs: CutoverOutputs;
   try {
     outputs = await deps.outputs();
   } catch (e) {
-    return undo(deps, options, stopped, policies, `cannot read the stack outputs: ${e instanceof Error ? e.message : String(e)}`);
+    return undo(
+      deps,
+      options,
+      stopped,
+      policies,
+      `cannot read the stack outputs: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   let firstAnswer: number | undefined;
   for (const api of outputs.apis) {
     const answered = await healthGate(deps, options.gate, api);
-    if (!answered.ok) return undo(deps, options, stopped, policies, `${api.service} did not answer its health gate at https://${api.host}${api.healthPath}: ${answered.last}`);
+    if (!answered.ok)
+      return undo(
+        deps,
+        options,
+        stopped,
+        policies,
+        `${api.service} did not answer its health gate at https://${api.host}${api.healthPath}: ${answered.last}`,
+      );
     firstAnswer ??= answered.at;
     log(`${api.service}: https://${api.host}${api.healthPath} answers 200 through the new Traefik`);
   }
 
   // 6. summary
   const downtimeSeconds = Math.round(((firstAnswer ?? deps.now()) - stoppedAt) / 100) / 10;
-  log(`migrated: backup ${backup.join(", ")}; stopped (kept for the undo) ${stopped.join(", ")}; the stack serves ${outputs.apis.map((a) => a.host).join(", ")}`);
+  log(
+    `migrated: backup ${backup.join(", ")}; stopped (kept for the undo) ${stopped.join(", ")}; the stack serves ${outputs.apis.map((a) => a.host).join(", ")}`,
+  );
   log(`downtime: ${downtimeSeconds} s (first old container stopped → first API answering 200)`);
   await handleCron(deps, report, options);
   return { outcome: "migrated", downtimeSeconds, backup };
 }
 
 /** Probes one API until it answers 200 or the time is up. */
-async function healthGate(deps: CutoverDeps, gate: GateOptions, api: GateTarget): Promise<{ ok: true; at: number } | { ok: false; last: string }> {
+async function healthGate(
+  deps: CutoverDeps,
+  gate: GateOptions,
+  api: GateTarget,
+): Promise<{ ok: true; at: number } | { ok: false; last: string }> {
   const deadline = deps.now() + gate.timeoutMs;
-  const command = C.health({ host: api.host, address: gate.address, port: gate.port, path: api.healthPath, insecure: gate.insecure });
+  const command = C.health({
+    host: api.host,
+    address: gate.address,
+    port: gate.port,
+    path: api.healthPath,
+    insecure: gate.insecure,
+  });
   let last = "no answer";
   for (;;) {
     const r = await deps.shell.run(command, { input: `x-api-key: ${api.apiKey}\n`, timeoutMs: 15_000 });
@@ -207,7 +255,13 @@ async function healthGate(deps: CutoverDeps, gate: GateOptions, api: GateTarget)
 }
 
 /** 5. Stops the stack's containers and starts the old ones again, Postgres first. */
-async function undo(deps: CutoverDeps, options: CutoverOptions, stopped: string[], policies: Map<string, string>, reason: string): Promise<CutoverResult> {
+async function undo(
+  deps: CutoverDeps,
+  options: CutoverOptions,
+  stopped: string[],
+  policies: Map<string, string>,
+  reason: string,
+): Promise<CutoverResult> {
   const { shell, log } = deps;
   const legacy = new Set(stopOrder(options.legacy));
   log(`FAILED: ${reason}`);
@@ -215,13 +269,20 @@ async function undo(deps: CutoverDeps, options: CutoverOptions, stopped: string[
   const problems: string[] = [];
 
   const fromOutputs = await deps.outputs().catch((e: unknown) => {
-    log(`undo: no stack outputs (${e instanceof Error ? e.message : String(e)}): finding the new containers by label, data volume and ports`);
+    log(
+      `undo: no stack outputs (${e instanceof Error ? e.message : String(e)}): finding the new containers by label, data volume and ports`,
+    );
     return undefined;
   });
   // The stack's containers by its outputs and label, and whatever else now holds the data volume or 80/443:
   // the old Postgres must never open the volume while another server has it open.
   const found = new Set(fromOutputs?.containers ?? []);
-  for (const command of [C.withLabel(options.stackLabel), C.usingVolume(options.legacy.dataVolume), C.publishing(80), C.publishing(443)]) {
+  for (const command of [
+    C.withLabel(options.stackLabel),
+    C.usingVolume(options.legacy.dataVolume),
+    C.publishing(80),
+    C.publishing(443),
+  ]) {
     for (const name of lines((await shell.run(command)).stdout)) found.add(name);
   }
   const pgLast = fromOutputs?.postgresContainer;
@@ -232,10 +293,18 @@ async function undo(deps: CutoverDeps, options: CutoverOptions, stopped: string[
     if (r.code === 0) log(`stopped new ${name}`);
     else if (!/No such container/i.test(r.stderr)) problems.push(`docker stop ${name}: ${r.stderr.trim()}`);
   }
-  const holders = lines((await shell.run(C.usingVolume(options.legacy.dataVolume))).stdout).filter((n) => !legacy.has(n));
+  const holders = lines((await shell.run(C.usingVolume(options.legacy.dataVolume))).stdout).filter(
+    (n) => !legacy.has(n),
+  );
   if (holders.length > 0) {
-    log(`undo: PROBLEM: ${holders.join(", ")} still use ${options.legacy.dataVolume}; the old Postgres is NOT started (two servers on one data folder corrupt it)`);
-    return { outcome: "undo-failed", reason, problems: [...problems, `${holders.join(", ")} still use ${options.legacy.dataVolume}`] };
+    log(
+      `undo: PROBLEM: ${holders.join(", ")} still use ${options.legacy.dataVolume}; the old Postgres is NOT started (two servers on one data folder corrupt it)`,
+    );
+    return {
+      outcome: "undo-failed",
+      reason,
+      problems: [...problems, `${holders.join(", ")} still use ${options.legacy.dataVolume}`],
+    };
   }
 
   const restored: string[] = [];
@@ -257,21 +326,32 @@ async function undo(deps: CutoverDeps, options: CutoverOptions, stopped: string[
     log("the undo did not finish: fix the problems above, then `docker start` the old containers (Postgres first)");
     return { outcome: "undo-failed", reason, problems };
   }
-  log(`undone: the old compose system runs again (${restored.join(", ") || "nothing had been stopped"}); the backup stays in ${options.backupDir}`);
+  log(
+    `undone: the old compose system runs again (${restored.join(", ") || "nothing had been stopped"}); the backup stays in ${options.backupDir}`,
+  );
   return { outcome: "rolled-back", reason, restored };
 }
 
 function lines(text: string): string[] {
-  return text.split("\n").map((l) => l.trim()).filter(Boolean);
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /** Reports the old backup cron line(s) and, with --replace-cron, removes them. */
 async function handleCron(deps: CutoverDeps, report: PreflightReport, options: CutoverOptions): Promise<void> {
   if (report.cronLines.length === 0) return;
   if (!options.replaceCron || options.dryRun) {
-    deps.log(`the old backup cron line is still installed (the stack installs its own job): rerun with --replace-cron to remove it`);
+    deps.log(
+      `the old backup cron line is still installed (the stack installs its own job): rerun with --replace-cron to remove it`,
+    );
     return;
   }
   const r = await deps.shell.run(C.writeCrontab, { input: withoutLines(report.crontab, report.cronLines) });
-  deps.log(r.code === 0 ? `removed the old backup cron line(s): ${report.cronLines.join(" | ")}` : `could not rewrite the crontab: ${r.stderr.trim()}`);
+  deps.log(
+    r.code === 0
+      ? `removed the old backup cron line(s): ${report.cronLines.join(" | ")}`
+      : `could not rewrite the crontab: ${r.stderr.trim()}`,
+  );
 }

@@ -30,7 +30,10 @@ export function startOrder(legacy: LegacySystem): string[] {
 }
 
 /** Today's VPS; `rename` maps container names (identity in production). */
-export function legacySystem(rename: (name: string) => string = (n) => n, acmeFile = "/root/infra/letsencrypt/ems_system.json"): LegacySystem {
+export function legacySystem(
+  rename: (name: string) => string = (n) => n,
+  acmeFile = "/root/infra/letsencrypt/ems_system.json",
+): LegacySystem {
   return {
     apiContainers: ["ems_server_prod", "sms_server_prod"].map(rename),
     edgeContainers: ["traefik", "portainer"].map(rename),

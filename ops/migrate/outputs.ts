@@ -16,7 +16,8 @@ function names(value: unknown): string[] {
 
 function record(outputs: RawOutputs, key: string, stack: string): Record<string, string> {
   const value = outputs[key]?.value;
-  if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error(`stack ${stack} has no output "${key}" (a map per service): is the program up to date?`);
+  if (!value || typeof value !== "object" || Array.isArray(value))
+    throw new Error(`stack ${stack} has no output "${key}" (a map per service): is the program up to date?`);
   return value as Record<string, string>;
 }
 
@@ -24,14 +25,16 @@ function record(outputs: RawOutputs, key: string, stack: string): Record<string,
 export function cutoverOutputs(cfg: Pick<StackConfig, "stack" | "services">, outputs: RawOutputs): CutoverOutputs {
   const keys = record(outputs, "apiKeys", cfg.stack);
   const containers = names(outputs.containers?.value);
-  if (containers.length === 0) throw new Error(`stack ${cfg.stack} has no output "containers": is the program up to date?`);
+  if (containers.length === 0)
+    throw new Error(`stack ${cfg.stack} has no output "containers": is the program up to date?`);
   const pg = outputs.postgresContainer?.value;
   return {
     containers,
     postgresContainer: typeof pg === "string" ? pg : undefined,
     apis: cfg.services.map((s) => {
       const apiKey = keys[s.name];
-      if (typeof apiKey !== "string" || apiKey === "") throw new Error(`stack ${cfg.stack}: output "apiKeys" has no key for service ${s.name}`);
+      if (typeof apiKey !== "string" || apiKey === "")
+        throw new Error(`stack ${cfg.stack}: output "apiKeys" has no key for service ${s.name}`);
       return { service: s.name, host: s.host, healthPath: s.healthPath, apiKey };
     }),
   };

@@ -20,7 +20,8 @@ const NO_NEW_PRIVILEGES = new Set(["no-new-privileges", "no-new-privileges:true"
  */
 export const containerHardening: ResourceValidationPolicy = {
   name: "container-hardening",
-  description: "Containers restart, are health-checked, rotate their logs, forbid privilege escalation and have a memory limit.",
+  description:
+    "Containers restart, are health-checked, rotate their logs, forbid privilege escalation and have a memory limit.",
   enforcementLevel: "mandatory",
   validateResource: validateResourceOfType(docker.Container, (c, _args, reportViolation) => {
     const restart = reveal(c.restart);

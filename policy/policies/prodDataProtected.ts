@@ -57,7 +57,9 @@ export const RETAIN_MESSAGE = "Production data resources must set retainOnDelete
  * only. So it is checked only when `opts` has a `retainOnDelete` field, which evaluatePack always
  * supplies (false when not recorded); a real preview checks `protect` alone.
  */
-export function createProdDataProtectedPolicy(context: () => StackContext = runtimeStackContext): ResourceValidationPolicy {
+export function createProdDataProtectedPolicy(
+  context: () => StackContext = runtimeStackContext,
+): ResourceValidationPolicy {
   return {
     name: "prod-data-protected",
     description: "In production, data volumes and host data folders are protected and retained on delete.",

@@ -6,7 +6,18 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiService, ApiServiceArgs, traefikLabels } from "../../components/apiService";
 import { emsRunBase64, probeHealthcheckTests } from "../../components/probe";
-import { ComponentRun, envMap, isSecretInput, labelMap, labelsToDynamicConfig, plainInput, runComponents, T, unwrap, validateDynamic } from "../support";
+import {
+  ComponentRun,
+  envMap,
+  isSecretInput,
+  labelMap,
+  labelsToDynamicConfig,
+  plainInput,
+  runComponents,
+  T,
+  unwrap,
+  validateDynamic,
+} from "../support";
 import { mountAt, secretsOf } from "../stacks/helpers";
 
 const SECRETS = {

@@ -1,7 +1,16 @@
 /** The Portainer component alone: pinned image, read-only socket, the adopted data volume, its HTTPS route. */
 import { PORTAINER_STATUS_PATH, Portainer, PortainerArgs } from "../../components/portainer";
 import { emsRunBase64 } from "../../components/probe";
-import { ComponentRun, labelMap, labelsToDynamicConfig, plainInput, runComponents, T, unwrap, validateDynamic } from "../support";
+import {
+  ComponentRun,
+  labelMap,
+  labelsToDynamicConfig,
+  plainInput,
+  runComponents,
+  T,
+  unwrap,
+  validateDynamic,
+} from "../support";
 import { mountAt, mountsOf } from "../stacks/helpers";
 
 const PROD: PortainerArgs = {

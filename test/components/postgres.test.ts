@@ -8,7 +8,19 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Postgres, PostgresArgs } from "../../components/postgres";
 import { readScript } from "../../components/shell";
-import { ComponentRun, isSecretEnvelope, isSecretInput, plainInput, runComponents, runRecordedCommand, stubSsh, T, tempDir, unwrap, urnOf } from "../support";
+import {
+  ComponentRun,
+  isSecretEnvelope,
+  isSecretInput,
+  plainInput,
+  runComponents,
+  runRecordedCommand,
+  stubSsh,
+  T,
+  tempDir,
+  unwrap,
+  urnOf,
+} from "../support";
 import { mountAt, shellWords, unsecret, uploadedFile } from "../stacks/helpers";
 import { typeOfUrn } from "../stacks/invariants";
 

@@ -9,7 +9,22 @@ import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { Traefik, TraefikArgs } from "../../components/traefik";
 import { htpasswdEntry } from "../../components/traefikDashboard";
-import { ComponentRun, isSecretEnvelope, isSecretInput, labelMap, plainInput, runComponents, runRecordedCommand, stubSsh, T, tempDir, unwrap, urnOf, validateDynamic, validateStatic } from "../support";
+import {
+  ComponentRun,
+  isSecretEnvelope,
+  isSecretInput,
+  labelMap,
+  plainInput,
+  runComponents,
+  runRecordedCommand,
+  stubSsh,
+  T,
+  tempDir,
+  unwrap,
+  urnOf,
+  validateDynamic,
+  validateStatic,
+} from "../support";
 import { mountAt, mountsOf, shellWords, uploadedFile } from "../stacks/helpers";
 import { typeOfUrn } from "../stacks/invariants";
 
@@ -59,15 +74,13 @@ function writeDynamic(run: ComponentRun<Traefik>, dir: string): Record<string, {
   expect(result.stderr).toBe("");
   expect(result.status).toBe(0);
   return Object.fromEntries(
-    fs
-      .readdirSync(dir)
-      .map((f) => [
-        f,
-        {
-          content: fs.readFileSync(path.join(dir, f), "utf8"),
-          mode: (fs.statSync(path.join(dir, f)).mode & 0o777).toString(8),
-        },
-      ]),
+    fs.readdirSync(dir).map((f) => [
+      f,
+      {
+        content: fs.readFileSync(path.join(dir, f), "utf8"),
+        mode: (fs.statSync(path.join(dir, f)).mode & 0o777).toString(8),
+      },
+    ]),
   );
 }
 /** What the file provider serves: the folder's files merged, as Traefik merges them. */

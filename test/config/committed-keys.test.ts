@@ -21,16 +21,31 @@ interface Variant {
 }
 
 function committed(stack: string): Record<string, Json> {
-  const file = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "..", `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, Json> };
+  const file = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "..", `Pulumi.${stack}.yaml`), "utf8")) as {
+    config: Record<string, Json>;
+  };
   return Object.fromEntries(Object.entries(file.config).map(([k, v]) => [k.replace(/^ems-infra:/, ""), v]));
 }
 
 /** Values of other types than `value` has. */
 function wrongTypes(value: Json): [string, Json][] {
-  if (typeof value === "string") return [["a number", 42], ["a mapping", { wrong: true }], ["a list", ["x"]]];
-  if (typeof value === "number") return [["a string", "not-a-number"], ["a mapping", {}]];
+  if (typeof value === "string")
+    return [
+      ["a number", 42],
+      ["a mapping", { wrong: true }],
+      ["a list", ["x"]],
+    ];
+  if (typeof value === "number")
+    return [
+      ["a string", "not-a-number"],
+      ["a mapping", {}],
+    ];
   if (typeof value === "boolean") return [["a string", "yes"]];
-  return [["a string", "text"], ["a number", 7], ["a list", []]];
+  return [
+    ["a string", "text"],
+    ["a number", 7],
+    ["a list", []],
+  ];
 }
 
 /** Every key path of a value: [] for the value itself, then each nested field. */
@@ -44,11 +59,17 @@ function paths(value: Json, prefix: string[] = []): string[][] {
 
 /** The config as Pulumi passes it: full keys, scalars as text, objects as JSON. */
 function toRaw(config: Record<string, Json>, stack: string): Record<string, string> {
-  const raw = Object.fromEntries(Object.entries(config).map(([k, v]) => [`ems-infra:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+  const raw = Object.fromEntries(
+    Object.entries(config).map(([k, v]) => [`ems-infra:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
   return stack === "prod" ? { ...raw, ...TEST_SECRETS } : raw;
 }
 
-function mutate(config: Record<string, Json>, keyPath: string[], replacement: { value: Json } | "remove"): Record<string, Json> {
+function mutate(
+  config: Record<string, Json>,
+  keyPath: string[],
+  replacement: { value: Json } | "remove",
+): Record<string, Json> {
   const copy = JSON.parse(JSON.stringify(config)) as Record<string, Json>;
   let node = copy as Record<string, Json>;
   for (const k of keyPath.slice(0, -1)) node = node[k] as Record<string, Json>;
@@ -68,7 +89,12 @@ const VARIANTS: Variant[] = (["dev", "prod"] as const).flatMap((stack) => {
       const name = keyPath.join(".");
       return [
         { stack, key: name, change: "removed", config: toRaw(mutate(base, keyPath, "remove"), stack) },
-        ...wrongTypes(current).map(([label, v]): Variant => ({ stack, key: name, change: `replaced by ${label}`, config: toRaw(mutate(base, keyPath, { value: v }), stack) })),
+        ...wrongTypes(current).map(([label, v]): Variant => ({
+          stack,
+          key: name,
+          change: `replaced by ${label}`,
+          config: toRaw(mutate(base, keyPath, { value: v }), stack),
+        })),
       ];
     }),
   );
@@ -81,7 +107,8 @@ function outcome(v: Variant): Outcome {
     return { ok: true, config: parseStackConfig(v.stack, v.config, new Set(Object.keys(TEST_SECRETS))) };
   } catch (err) {
     // Anything but a ConfigError would reach the user as a stack trace.
-    if (!(err instanceof ConfigError)) throw new Error(`${v.stack} ${v.key} ${v.change}: ${String((err as Error).stack ?? err)}`);
+    if (!(err instanceof ConfigError))
+      throw new Error(`${v.stack} ${v.key} ${v.change}: ${String((err as Error).stack ?? err)}`);
     return { ok: false, problems: err.problems };
   }
 }
@@ -90,24 +117,37 @@ const outcomes = VARIANTS.map((v) => ({ variant: v, result: outcome(v) }));
 
 test("the generator covers every committed key and nested field of both stack files", () => {
   const keys = new Set(VARIANTS.map((v) => `${v.stack}:${v.key}`));
-  for (const k of ["dev:tls.certsDir", "dev:services.ems.version", "prod:tls.email", "prod:paths.secrets", "prod:backup.keepWeekly", "prod:domain"]) expect(keys).toContain(k);
+  for (const k of [
+    "dev:tls.certsDir",
+    "dev:services.ems.version",
+    "prod:tls.email",
+    "prod:paths.secrets",
+    "prod:backup.keepWeekly",
+    "prod:domain",
+  ])
+    expect(keys).toContain(k);
   expect(VARIANTS.length).toBeGreaterThan(120);
 });
 
 describe.each(["dev", "prod"] as const)("%s: a committed key removed or of the wrong type", (stack) => {
   const refused = outcomes.filter((o) => o.variant.stack === stack && !o.result.ok);
 
-  test.each(refused.map((o) => [`${o.variant.key} ${o.variant.change}`, o] as const))("%s: refused with a problem naming the key", (_label, o) => {
-    const problems = (o.result as { problems: string[] }).problems;
-    const full = `ems-infra:${o.variant.key}`;
-    // A removed key may be reported on the key that needs it, naming it (version latest needs imageSource: local).
-    const field = o.variant.key.split(".").pop()!;
-    const named = problems.filter((p) => p.startsWith(`${full}: `) || (o.variant.change === "removed" && p.includes(`${field}: `)));
-    expect({ problems, named: named.length > 0 }).toEqual({ problems, named: true });
-    // A key that is set, but to the wrong type, is not reported as missing.
-    if (o.variant.change !== "removed") for (const p of named) expect(p).not.toContain("is required but not set");
-    for (const p of problems) expect(p).not.toMatch(/undefined|\[object Object\]|^\s*at /);
-  });
+  test.each(refused.map((o) => [`${o.variant.key} ${o.variant.change}`, o] as const))(
+    "%s: refused with a problem naming the key",
+    (_label, o) => {
+      const problems = (o.result as { problems: string[] }).problems;
+      const full = `ems-infra:${o.variant.key}`;
+      // A removed key may be reported on the key that needs it, naming it (version latest needs imageSource: local).
+      const field = o.variant.key.split(".").pop()!;
+      const named = problems.filter(
+        (p) => p.startsWith(`${full}: `) || (o.variant.change === "removed" && p.includes(`${field}: `)),
+      );
+      expect({ problems, named: named.length > 0 }).toEqual({ problems, named: true });
+      // A key that is set, but to the wrong type, is not reported as missing.
+      if (o.variant.change !== "removed") for (const p of named) expect(p).not.toContain("is required but not set");
+      for (const p of problems) expect(p).not.toMatch(/undefined|\[object Object\]|^\s*at /);
+    },
+  );
 
   test("every accepted variant runs the stack with no `undefined` in any resource input", async () => {
     const accepted = outcomes.filter((o) => o.variant.stack === stack && o.result.ok);

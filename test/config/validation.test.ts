@@ -37,7 +37,9 @@ function prodYamlWith(from: string, to: string): Record<string, string> {
   expect(text).toContain(from);
   const file = YAML.parse(text.replace(from, to)) as { config: Record<string, unknown> };
   return {
-    ...Object.fromEntries(Object.entries(file.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+    ...Object.fromEntries(
+      Object.entries(file.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+    ),
     ...PROD_SECRETS,
   };
 }
@@ -93,7 +95,8 @@ const BAD: BadConfig[] = [
   {
     name: "Traefik `latest` and a Postgres image without a tag are refused",
     stack: "prod",
-    config: () => withValue(withValue(prod(), "traefik", ["image"], "traefik:latest"), "postgres", ["image"], "postgres"),
+    config: () =>
+      withValue(withValue(prod(), "traefik", ["image"], "traefik:latest"), "postgres", ["image"], "postgres"),
     problems: [
       "ems-infra:traefik.image: must not use the tag latest (pin a release tag or a digest, e.g. postgres:17.6-alpine)",
       "ems-infra:postgres.image: must name a tag or a digest (pin a release tag or a digest, e.g. postgres:17.6-alpine)",
@@ -163,13 +166,18 @@ const BAD: BadConfig[] = [
     name: "an unquoted YAML version (version: 1.5) is named, with how to quote it",
     stack: "prod",
     config: () => prodYamlWith('version: "1.2.1"', "version: 1.5"),
-    problems: ['ems-infra:services.ems.version: must be a string, got a number (1.5); quote it in Pulumi.prod.yaml, e.g. version: "1.5"'],
+    problems: [
+      'ems-infra:services.ems.version: must be a string, got a number (1.5); quote it in Pulumi.prod.yaml, e.g. version: "1.5"',
+    ],
   },
   {
     name: "an unknown environment and an unknown TLS mode are refused",
     stack: "dev",
     config: () => withValue({ ...dev(), "ems-infra:environment": "staging" }, "tls", ["mode"], "selfsigned"),
-    problems: ['ems-infra:environment: must be "development" or "production"', 'ems-infra:tls.mode: must be "mkcert" or "acme"'],
+    problems: [
+      'ems-infra:environment: must be "development" or "production"',
+      'ems-infra:tls.mode: must be "mkcert" or "acme"',
+    ],
   },
   {
     name: "Postgres is never published on a host port",
@@ -195,7 +203,10 @@ const BAD: BadConfig[] = [
   {
     name: "service secrets for a service that does not exist are refused",
     stack: "prod",
-    config: () => ({ ...prod(), "ems-infra:serviceSecrets": JSON.stringify({ crm: { apiKey: "0123456789abcdefghij" } }) }),
+    config: () => ({
+      ...prod(),
+      "ems-infra:serviceSecrets": JSON.stringify({ crm: { apiKey: "0123456789abcdefghij" } }),
+    }),
     secretKeys: [...TOKEN_KEYS, "ems-infra:serviceSecrets"],
     problems: ["ems-infra:serviceSecrets.crm: names no service in ems-infra:services"],
   },
@@ -266,7 +277,10 @@ const BAD: BadConfig[] = [
     name: "a misspelt key is named as unknown, and the key it stands for as not set",
     stack: "dev",
     config: () => withValue(without(dev(), "tls", ["certsDir"]), "tls", ["certDir"], "~/certs"),
-    problems: ["ems-infra:tls.certsDir: is required but not set", "ems-infra:tls.certDir: is not a known setting (typo?)"],
+    problems: [
+      "ems-infra:tls.certsDir: is required but not set",
+      "ems-infra:tls.certDir: is not a known setting (typo?)",
+    ],
   },
   // Empty values.
   {
@@ -309,8 +323,12 @@ const BAD: BadConfig[] = [
   {
     name: 'quoted words are not booleans or numbers (traefik.manage: "yes", ssh.port: "2222")',
     stack: "prod",
-    config: () => withValue(withValue(prod(), "traefik", ["manage"], "yes"), "ssh", [], { host: "203.0.113.10", port: "2222" }),
-    problems: ["ems-infra:ssh.port: must be a number, got a string", "ems-infra:traefik.manage: must be true or false, got a string"],
+    config: () =>
+      withValue(withValue(prod(), "traefik", ["manage"], "yes"), "ssh", [], { host: "203.0.113.10", port: "2222" }),
+    problems: [
+      "ems-infra:ssh.port: must be a number, got a string",
+      "ems-infra:traefik.manage: must be true or false, got a string",
+    ],
   },
   // Wrong formats.
   {
@@ -322,7 +340,10 @@ const BAD: BadConfig[] = [
   {
     name: "service names are lower-case letters, digits and dashes (EMS and ems_api are refused)",
     stack: "dev",
-    config: () => withValue(withValue(dev(), "services", ["EMS"], { version: "1.0.0" }), "services", ["ems_api"], { version: "1.0.0" }),
+    config: () =>
+      withValue(withValue(dev(), "services", ["EMS"], { version: "1.0.0" }), "services", ["ems_api"], {
+        version: "1.0.0",
+      }),
     problems: [
       "ems-infra:services.EMS: is not a valid service name: lower-case letters, digits and dashes, starting with a letter (like ems or ems-api)",
       "ems-infra:services.ems_api: is not a valid service name: lower-case letters, digits and dashes, starting with a letter (like ems or ems-api)",
@@ -350,7 +371,10 @@ const BAD: BadConfig[] = [
     name: "registry and volume names must be usable by Docker (an empty registry server, a volume name with a space)",
     stack: "prod",
     config: () => withValue(withValue(prod(), "registry", ["server"], ""), "postgres", ["volume"], "ems data"),
-    problems: ["ems-infra:registry.server: must not be empty", "ems-infra:postgres.volume: must be a Docker volume name (letters, digits, _ . -, at least 2, starting with a letter or digit)"],
+    problems: [
+      "ems-infra:registry.server: must not be empty",
+      "ems-infra:postgres.volume: must be a Docker volume name (letters, digits, _ . -, at least 2, starting with a letter or digit)",
+    ],
   },
   // Dangerous values.
   {
@@ -368,7 +392,8 @@ const BAD: BadConfig[] = [
   {
     name: "dev pins its images too: Traefik without a tag and Postgres `latest` are refused",
     stack: "dev",
-    config: () => withValue(withValue(dev(), "traefik", ["image"], "traefik"), "postgres", ["image"], "postgres:latest"),
+    config: () =>
+      withValue(withValue(dev(), "traefik", ["image"], "traefik"), "postgres", ["image"], "postgres:latest"),
     problems: [
       "ems-infra:traefik.image: must name a tag or a digest (pin a release tag or a digest, e.g. postgres:17.6-alpine)",
       "ems-infra:postgres.image: must not use the tag latest (pin a release tag or a digest, e.g. postgres:17.6-alpine)",
@@ -423,7 +448,10 @@ const BAD: BadConfig[] = [
       "ems-infra:dashboardPassword": "admin",
     }),
     secretKeys: ["ems-infra:serviceSecrets", "ems-infra:dashboardPassword"],
-    problems: ["ems-infra:serviceSecrets.sms.jwtKey: must be at least 16 characters", "ems-infra:dashboardPassword: must be at least 12 characters"],
+    problems: [
+      "ems-infra:serviceSecrets.sms.jwtKey: must be at least 16 characters",
+      "ems-infra:dashboardPassword: must be at least 12 characters",
+    ],
   },
   {
     name: "backup.keepDaily 0 is refused: the newest backup is always kept",
@@ -435,13 +463,18 @@ const BAD: BadConfig[] = [
     name: "memory limits below the minimum are refused (an API under 64 MiB, Postgres under 128 MiB)",
     stack: "prod",
     config: () => withValue(withValue(prod(), "services", ["ems", "memoryMb"], 32), "postgres", ["memoryMb"], 64),
-    problems: ["ems-infra:postgres.memoryMb: must be at least 128 (MiB)", "ems-infra:services.ems.memoryMb: must be at least 64 (MiB)"],
+    problems: [
+      "ems-infra:postgres.memoryMb: must be at least 128 (MiB)",
+      "ems-infra:services.ems.memoryMb: must be at least 64 (MiB)",
+    ],
   },
   {
     name: "a service image with its own tag is refused: the tag is the service's version",
     stack: "prod",
     config: () => withValue(prod(), "services", ["ems", "image"], "ghcr.io/edumigsoft/ems:latest"),
-    problems: ["ems-infra:services.ems.image: must be a repository without a tag or digest: the tag is the service's version"],
+    problems: [
+      "ems-infra:services.ems.image: must be a repository without a tag or digest: the tag is the service's version",
+    ],
   },
   {
     name: "a registry given as a URL is refused: it is a host name",
@@ -465,14 +498,20 @@ describe("parseStackConfig (pure)", () => {
     const problems = (error as ConfigError).problems;
     expect(problems).toEqual(bad.problems);
     const n = bad.problems.length;
-    expect((error as ConfigError).message).toBe(`Invalid configuration (${n} problem${n === 1 ? "" : "s"}):\n${bad.problems.map((p) => `  - ${p}`).join("\n")}`);
+    expect((error as ConfigError).message).toBe(
+      `Invalid configuration (${n} problem${n === 1 ? "" : "s"}):\n${bad.problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
     expect(JSON.stringify(config)).toBe(frozen);
   });
 
   test("secret values never appear in a problem", () => {
     const problems = problemsOf(
       "prod",
-      { ...prod(), "ems-infra:postgresPassword": "short-pw", "ems-infra:serviceSecrets": JSON.stringify({ ems: { apiKey: 1234567890123456 } }) },
+      {
+        ...prod(),
+        "ems-infra:postgresPassword": "short-pw",
+        "ems-infra:serviceSecrets": JSON.stringify({ ems: { apiKey: 1234567890123456 } }),
+      },
       [...TOKEN_KEYS, "ems-infra:postgresPassword", "ems-infra:serviceSecrets"],
     );
     expect(problems.length).toBe(2);
@@ -481,13 +520,23 @@ describe("parseStackConfig (pure)", () => {
   });
 
   test("a credential made only of digits is kept as text", () => {
-    const cfg = parseStackConfig("prod", { ...prod(), "ems-infra:postgresPassword": "012345678901234567" }, new Set([...TOKEN_KEYS, "ems-infra:postgresPassword"]));
+    const cfg = parseStackConfig(
+      "prod",
+      { ...prod(), "ems-infra:postgresPassword": "012345678901234567" },
+      new Set([...TOKEN_KEYS, "ems-infra:postgresPassword"]),
+    );
     expect(cfg.secrets.postgresPassword).toBe("012345678901234567");
   });
 
   test("the committed stacks are accepted, with `~` and relative paths resolved against the home and working folders given", () => {
     expect(problemsOf("prod", prod())).toEqual([]);
-    const cfg = parseStackConfig("dev", withValue(dev(), "services", ["sms", "logsHostPath"], "logs/sms"), new Set(), "/home/dev", "/work/repo");
+    const cfg = parseStackConfig(
+      "dev",
+      withValue(dev(), "services", ["sms", "logsHostPath"], "logs/sms"),
+      new Set(),
+      "/home/dev",
+      "/work/repo",
+    );
     expect(cfg.paths.data).toBe("/home/dev/Projects/Working/ems_system/.dev-data");
     expect(cfg.tls).toEqual({ mode: "mkcert", certsDir: "/home/dev/Projects/Working/ems_system/servers/infra/certs" });
     expect(cfg.services.find((s) => s.name === "sms")!.logsHostPath).toBe("/work/repo/logs/sms");
@@ -495,11 +544,16 @@ describe("parseStackConfig (pure)", () => {
 });
 
 describe("a bad config stops the stack run", () => {
-  test.each(BAD.map((b) => [b.name, b] as const))("%s: RunError with the same problems, before any resource is registered", async (_name, bad) => {
-    const failed = await runFailingStack(bad.stack, bad.config(), bad.secretKeys ?? TOKEN_KEYS);
-    const message = runErrorMessage(failed);
-    const n = bad.problems.length;
-    expect(message).toBe(`Invalid configuration (${n} problem${n === 1 ? "" : "s"}):\n${bad.problems.map((p) => `  - ${p}`).join("\n")}\n(stack "${bad.stack}")`);
-    expect(failed.registered).toEqual([]);
-  });
+  test.each(BAD.map((b) => [b.name, b] as const))(
+    "%s: RunError with the same problems, before any resource is registered",
+    async (_name, bad) => {
+      const failed = await runFailingStack(bad.stack, bad.config(), bad.secretKeys ?? TOKEN_KEYS);
+      const message = runErrorMessage(failed);
+      const n = bad.problems.length;
+      expect(message).toBe(
+        `Invalid configuration (${n} problem${n === 1 ? "" : "s"}):\n${bad.problems.map((p) => `  - ${p}`).join("\n")}\n(stack "${bad.stack}")`,
+      );
+      expect(failed.registered).toEqual([]);
+    },
+  );
 });

@@ -13,7 +13,19 @@ import * as fs from "fs";
 import * as path from "path";
 import { pgExec } from "../../components/backup";
 import { SECRETS_ENV_PATH } from "../../components/probe";
-import { buildTestImages, check, committedConfig, describeWithDocker, docker, DockerScratch, IMAGES, inspect, run, T, waitForHealth } from "../support";
+import {
+  buildTestImages,
+  check,
+  committedConfig,
+  describeWithDocker,
+  docker,
+  DockerScratch,
+  IMAGES,
+  inspect,
+  run,
+  T,
+  waitForHealth,
+} from "../support";
 import { DevSpecs, devSpecs, envs } from "./specs";
 
 /** A container spec as the program registered it (resolved inputs). */

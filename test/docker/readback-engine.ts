@@ -32,7 +32,14 @@ export interface InspectedContainer {
     WorkingDir?: string;
     StopTimeout?: number | null;
     StopSignal?: string | null;
-    Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
+    Healthcheck?: {
+      Test?: string[];
+      Interval?: number;
+      Timeout?: number;
+      StartPeriod?: number;
+      StartInterval?: number;
+      Retries?: number;
+    };
   };
   HostConfig: {
     RestartPolicy?: { Name: string };
@@ -51,7 +58,14 @@ export interface InspectedContainer {
 }
 
 /** One Engine API request over a unix socket; JSON in and out (`B`: the shape of the JSON answer). */
-export function engine<B = unknown>(socket: string, method: string, path: string, body?: unknown, raw?: Buffer, timeoutMs = 60_000): Promise<EngineReply<B>> {
+export function engine<B = unknown>(
+  socket: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  raw?: Buffer,
+  timeoutMs = 60_000,
+): Promise<EngineReply<B>> {
   return new Promise((resolve, reject) => {
     const payload = raw ?? (body === undefined ? undefined : Buffer.from(JSON.stringify(body)));
     const req = http.request(
@@ -60,7 +74,9 @@ export function engine<B = unknown>(socket: string, method: string, path: string
         method,
         path,
         timeout: timeoutMs,
-        headers: payload ? { "Content-Type": raw ? "application/x-tar" : "application/json", "Content-Length": payload.length } : {},
+        headers: payload
+          ? { "Content-Type": raw ? "application/x-tar" : "application/json", "Content-Length": payload.length }
+          : {},
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -109,7 +125,7 @@ export function goDuration(ns: number): string {
 
 /** Nanoseconds of a provider duration input (Go's time.ParseDuration subset: 500ms, 2s, 1m0s, 1h2m3s). */
 export function parseDuration(text: string): number {
-  const units: Record<string, number> = { h: 3600e9, m: 60e9, s: 1e9, ms: 1e6, us: 1e3, "µs": 1e3, ns: 1 };
+  const units: Record<string, number> = { h: 3600e9, m: 60e9, s: 1e9, ms: 1e6, us: 1e3, µs: 1e3, ns: 1 };
   let total = 0;
   let rest = text;
   if (rest === "0") return 0;
@@ -159,9 +175,14 @@ function localSource(m: MountInput, o: CreateOptions): string | undefined {
 export function localSpec(rawInputs: Record<string, unknown>, o: CreateOptions): LocalSpec {
   const spec = plain<ContainerInputs>(rawInputs);
   const out: LocalSpec = { ...spec, name: o.name, image: o.image };
-  if (spec.networksAdvanced) out.networksAdvanced = spec.networksAdvanced.map((n) => ({ ...n, name: o.network(n.name) }));
+  if (spec.networksAdvanced)
+    out.networksAdvanced = spec.networksAdvanced.map((n) => ({ ...n, name: o.network(n.name) }));
   if (spec.mounts) out.mounts = spec.mounts.map((m) => ({ ...m, source: localSource(m, o) }));
-  if (spec.ports) out.ports = spec.ports.map((p) => ({ ...p, external: p.external === undefined ? undefined : (o.hostPort ?? ((x: number) => x))(p.external) }));
+  if (spec.ports)
+    out.ports = spec.ports.map((p) => ({
+      ...p,
+      external: p.external === undefined ? undefined : (o.hostPort ?? ((x: number) => x))(p.external),
+    }));
   return out;
 }
 
@@ -176,7 +197,14 @@ interface ProviderCreateConfig {
   WorkingDir?: string;
   StopTimeout?: number;
   StopSignal?: string;
-  Healthcheck?: { Test?: string[]; Interval: number; Timeout: number; StartPeriod: number; StartInterval: number; Retries: number };
+  Healthcheck?: {
+    Test?: string[];
+    Interval: number;
+    Timeout: number;
+    StartPeriod: number;
+    StartInterval: number;
+    Retries: number;
+  };
   ExposedPorts?: Record<string, Record<string, never>>;
 }
 
@@ -204,18 +232,37 @@ export interface Created {
 export async function createLikeProvider(rawInputs: Record<string, unknown>, o: CreateOptions): Promise<Created> {
   const spec = localSpec(rawInputs, o);
   const config: ProviderCreateConfig = { Image: spec.image, Labels: {} };
-  const hostConfig: ProviderHostConfig = { NetworkMode: o.createNetworkMode ?? spec.networkMode ?? "bridge", Init: false };
+  const hostConfig: ProviderHostConfig = {
+    NetworkMode: o.createNetworkMode ?? spec.networkMode ?? "bridge",
+    Init: false,
+  };
   for (const [key, value] of Object.entries<unknown>(spec)) {
     if (value === undefined || PROVIDER_SIDE.has(key) || key === "networksAdvanced" || key === "uploads") continue;
     switch (key) {
-      case "envs": config.Env = spec.envs; break;
-      case "command": config.Cmd = spec.command; break;
-      case "entrypoints": config.Entrypoint = spec.entrypoints; break;
-      case "user": config.User = spec.user; break;
-      case "workingDir": config.WorkingDir = spec.workingDir; break;
-      case "stopTimeout": config.StopTimeout = spec.stopTimeout; break;
-      case "stopSignal": config.StopSignal = spec.stopSignal; break;
-      case "labels": config.Labels = Object.fromEntries((spec.labels ?? []).map((l) => [l.label, l.value])); break;
+      case "envs":
+        config.Env = spec.envs;
+        break;
+      case "command":
+        config.Cmd = spec.command;
+        break;
+      case "entrypoints":
+        config.Entrypoint = spec.entrypoints;
+        break;
+      case "user":
+        config.User = spec.user;
+        break;
+      case "workingDir":
+        config.WorkingDir = spec.workingDir;
+        break;
+      case "stopTimeout":
+        config.StopTimeout = spec.stopTimeout;
+        break;
+      case "stopSignal":
+        config.StopSignal = spec.stopSignal;
+        break;
+      case "labels":
+        config.Labels = Object.fromEntries((spec.labels ?? []).map((l) => [l.label, l.value]));
+        break;
       case "healthcheck": {
         const h = value as HealthcheckInput;
         config.Healthcheck = {
@@ -228,21 +275,36 @@ export async function createLikeProvider(rawInputs: Record<string, unknown>, o: 
         };
         break;
       }
-      case "memory": hostConfig.Memory = (value as number) * MB; break;
+      case "memory":
+        hostConfig.Memory = (value as number) * MB;
+        break;
       case "memorySwap": {
         const swap = value as number;
         hostConfig.MemorySwap = swap > 0 ? swap * MB : swap;
         break;
       }
-      case "shmSize": hostConfig.ShmSize = (value as number) * MB; break;
-      case "restart": hostConfig.RestartPolicy = { Name: value as string, MaximumRetryCount: 0 }; break;
-      case "securityOpts": hostConfig.SecurityOpt = spec.securityOpts; break;
-      case "logDriver": hostConfig.LogConfig = { ...(hostConfig.LogConfig ?? {}), Type: spec.logDriver }; break;
-      case "logOpts": hostConfig.LogConfig = { ...(hostConfig.LogConfig ?? {}), Config: value as Record<string, string> }; break;
-      case "networkMode": break; // set above
+      case "shmSize":
+        hostConfig.ShmSize = (value as number) * MB;
+        break;
+      case "restart":
+        hostConfig.RestartPolicy = { Name: value as string, MaximumRetryCount: 0 };
+        break;
+      case "securityOpts":
+        hostConfig.SecurityOpt = spec.securityOpts;
+        break;
+      case "logDriver":
+        hostConfig.LogConfig = { ...(hostConfig.LogConfig ?? {}), Type: spec.logDriver };
+        break;
+      case "logOpts":
+        hostConfig.LogConfig = { ...(hostConfig.LogConfig ?? {}), Config: value as Record<string, string> };
+        break;
+      case "networkMode":
+        break; // set above
       case "mounts":
         hostConfig.Mounts = (value as MountInput[]).map((m) => {
-          for (const k of Object.keys(m)) if (!["type", "source", "target", "readOnly"].includes(k)) throw new Error(`createLikeProvider: mounts[].${k} is not translated`);
+          for (const k of Object.keys(m))
+            if (!["type", "source", "target", "readOnly"].includes(k))
+              throw new Error(`createLikeProvider: mounts[].${k} is not translated`);
           return { Type: m.type, Source: m.source, Target: m.target, ReadOnly: !!m.readOnly };
         });
         break;
@@ -262,24 +324,53 @@ export async function createLikeProvider(rawInputs: Record<string, unknown>, o: 
         throw new Error(`createLikeProvider: container input "${key}" is not translated (${JSON.stringify(value)})`);
     }
   }
-  const created = await ok(engine<{ Id: string }>(o.socket, "POST", `/containers/create?name=${encodeURIComponent(o.name)}`, { ...config, HostConfig: hostConfig }), `create ${o.name}`);
+  const created = await ok(
+    engine<{ Id: string }>(o.socket, "POST", `/containers/create?name=${encodeURIComponent(o.name)}`, {
+      ...config,
+      HostConfig: hostConfig,
+    }),
+    `create ${o.name}`,
+  );
   const id: string = created.Id;
   if (spec.networksAdvanced?.length) {
     // "is not connected to the network bridge" (or no bridge network at all) is ignored, as by the provider.
     await engine(o.socket, "POST", `/networks/bridge/disconnect`, { Container: id, Force: false });
     for (const n of spec.networksAdvanced) {
-      for (const k of Object.keys(n)) if (!["name", "aliases"].includes(k)) throw new Error(`createLikeProvider: networksAdvanced.${k} is not translated`);
-      await ok(engine(o.socket, "POST", `/networks/${encodeURIComponent(n.name)}/connect`, { Container: id, EndpointConfig: { Aliases: n.aliases ?? [] } }), `connect ${o.name} to ${n.name}`);
+      for (const k of Object.keys(n))
+        if (!["name", "aliases"].includes(k))
+          throw new Error(`createLikeProvider: networksAdvanced.${k} is not translated`);
+      await ok(
+        engine(o.socket, "POST", `/networks/${encodeURIComponent(n.name)}/connect`, {
+          Container: id,
+          EndpointConfig: { Aliases: n.aliases ?? [] },
+        }),
+        `connect ${o.name} to ${n.name}`,
+      );
     }
   }
   for (const u of spec.uploads ?? []) {
-    for (const k of Object.keys(u)) if (!["file", "content", "contentBase64", "executable", "permissions"].includes(k)) throw new Error(`createLikeProvider: uploads[].${k} is not translated`);
-    const content = u.contentBase64 !== undefined ? Buffer.from(u.contentBase64, "base64") : Buffer.from(u.content ?? "", "utf8");
+    for (const k of Object.keys(u))
+      if (!["file", "content", "contentBase64", "executable", "permissions"].includes(k))
+        throw new Error(`createLikeProvider: uploads[].${k} is not translated`);
+    const content =
+      u.contentBase64 !== undefined ? Buffer.from(u.contentBase64, "base64") : Buffer.from(u.content ?? "", "utf8");
     const mode = u.permissions ? parseInt(u.permissions, 8) : u.executable ? 0o744 : 0o644;
-    await ok(engine(o.socket, "PUT", `/containers/${id}/archive?path=/`, undefined, tarArchive([{ name: String(u.file).replace(/^\/+/, ""), content, mode }])), `upload ${u.file} into ${o.name}`);
+    await ok(
+      engine(
+        o.socket,
+        "PUT",
+        `/containers/${id}/archive?path=/`,
+        undefined,
+        tarArchive([{ name: String(u.file).replace(/^\/+/, ""), content, mode }]),
+      ),
+      `upload ${u.file} into ${o.name}`,
+    );
   }
   const started = await engine(o.socket, "POST", `/containers/${id}/start`);
-  return { id, startError: [204, 304].includes(started.status) ? "" : `HTTP ${started.status} ${JSON.stringify(started.body)}` };
+  return {
+    id,
+    startError: [204, 304].includes(started.status) ? "" : `HTTP ${started.status} ${JSON.stringify(started.body)}`,
+  };
 }
 
 /** A port as Read stores it. */
@@ -316,7 +407,14 @@ export interface ReadBackState {
   networkMode: string;
   mounts: ReadMount[];
   ports: ReadPort[];
-  healthcheck?: { tests?: string[]; interval: string; timeout: string; startPeriod: string; startInterval: string; retries: number };
+  healthcheck?: {
+    tests?: string[];
+    interval: string;
+    timeout: string;
+    startPeriod: string;
+    startInterval: string;
+    retries: number;
+  };
   stopTimeout?: number;
   stopSignal?: string;
 }
@@ -331,7 +429,14 @@ export function readBackLikeProvider(inspect: InspectedContainer, spec: LocalSpe
     const [pb, qb] = b.split("/");
     return Number(pa) - Number(pb) || qa.localeCompare(qb);
   });
-  for (const k of keys) for (const b of portMap[k] ?? []) ports.push({ internal: Number(k.split("/")[0]), external: Number(b.HostPort), ip: b.HostIp, protocol: k.split("/")[1] });
+  for (const k of keys)
+    for (const b of portMap[k] ?? [])
+      ports.push({
+        internal: Number(k.split("/")[0]),
+        external: Number(b.HostPort),
+        ip: b.HostIp,
+        protocol: k.split("/")[1],
+      });
   return {
     name: String(inspect.Name).replace(/^\/+/, ""),
     image: inspect.Config.Image,
@@ -346,9 +451,14 @@ export function readBackLikeProvider(inspect: InspectedContainer, spec: LocalSpe
     shmSize: inspect.HostConfig.ShmSize / MB,
     logDriver: inspect.HostConfig.LogConfig?.Type,
     // containerLogOptsForState: the daemon's merged map, only when the spec sets logOpts.
-    logOpts: spec.logOpts !== undefined ? inspect.HostConfig.LogConfig?.Config ?? {} : undefined,
+    logOpts: spec.logOpts !== undefined ? (inspect.HostConfig.LogConfig?.Config ?? {}) : undefined,
     networkMode: inspect.HostConfig.NetworkMode,
-    mounts: (inspect.HostConfig.Mounts ?? []).map((m) => ({ target: m.Target, source: m.Source, type: m.Type, readOnly: !!m.ReadOnly })),
+    mounts: (inspect.HostConfig.Mounts ?? []).map((m) => ({
+      target: m.Target,
+      source: m.Source,
+      type: m.Type,
+      readOnly: !!m.ReadOnly,
+    })),
     ports,
     healthcheck: hc
       ? {
@@ -370,12 +480,26 @@ function withDefaults(key: string, value: unknown): unknown {
   switch (key) {
     case "healthcheck": {
       const h = value as HealthcheckInput;
-      return { tests: h.tests, interval: h.interval ?? "0s", timeout: h.timeout ?? "0s", startPeriod: h.startPeriod ?? "0s", startInterval: h.startInterval ?? "0s", retries: h.retries ?? 0 };
+      return {
+        tests: h.tests,
+        interval: h.interval ?? "0s",
+        timeout: h.timeout ?? "0s",
+        startPeriod: h.startPeriod ?? "0s",
+        startInterval: h.startInterval ?? "0s",
+        retries: h.retries ?? 0,
+      };
     }
     case "mounts":
-      return [...(value as MountInput[])].map((m) => ({ target: m.target, source: m.source, type: m.type, readOnly: !!m.readOnly })).sort((a, b) => a.target.localeCompare(b.target));
+      return [...(value as MountInput[])]
+        .map((m) => ({ target: m.target, source: m.source, type: m.type, readOnly: !!m.readOnly }))
+        .sort((a, b) => a.target.localeCompare(b.target));
     case "ports":
-      return (value as PortInput[]).map((p) => ({ internal: p.internal, external: p.external, ip: p.ip ?? "0.0.0.0", protocol: p.protocol ?? "tcp" }));
+      return (value as PortInput[]).map((p) => ({
+        internal: p.internal,
+        external: p.external,
+        ip: p.ip ?? "0.0.0.0",
+        protocol: p.protocol ?? "tcp",
+      }));
     default:
       return value;
   }
@@ -383,8 +507,25 @@ function withDefaults(key: string, value: unknown): unknown {
 
 /** Inputs Read maps back into the state (the ones a perma-diff can come from). */
 export const READ_BACK_INPUTS = [
-  "name", "image", "command", "entrypoints", "user", "workingDir", "restart", "securityOpts", "memory", "memorySwap", "shmSize",
-  "logDriver", "logOpts", "networkMode", "mounts", "ports", "healthcheck", "stopTimeout", "stopSignal",
+  "name",
+  "image",
+  "command",
+  "entrypoints",
+  "user",
+  "workingDir",
+  "restart",
+  "securityOpts",
+  "memory",
+  "memorySwap",
+  "shmSize",
+  "logDriver",
+  "logOpts",
+  "networkMode",
+  "mounts",
+  "ports",
+  "healthcheck",
+  "stopTimeout",
+  "stopSignal",
 ] as const;
 
 export interface ReadBackDifference {
@@ -406,10 +547,12 @@ export function readBackDiff(spec: LocalSpec, read: ReadBackState, sentNetworkMo
     let want: unknown = spec[key];
     let got: unknown = read[key];
     if (key === "networkMode") want = want ?? sentNetworkMode;
-    if (key === "mounts" && Array.isArray(got)) got = [...(got as ReadMount[])].sort((a, b) => a.target.localeCompare(b.target));
+    if (key === "mounts" && Array.isArray(got))
+      got = [...(got as ReadMount[])].sort((a, b) => a.target.localeCompare(b.target));
     if (want === undefined) {
       // Optional + Computed inputs take the read value; memorySwap is Optional only: a read value is a diff.
-      if (key === "memorySwap" && got !== 0 && got !== undefined) diffs.push({ input: key, spec: undefined, read: got });
+      if (key === "memorySwap" && got !== 0 && got !== undefined)
+        diffs.push({ input: key, spec: undefined, read: got });
       continue;
     }
     want = withDefaults(key, want);
@@ -418,7 +561,8 @@ export function readBackDiff(spec: LocalSpec, read: ReadBackState, sentNetworkMo
       const wantFields = want as Record<string, unknown>;
       const gotFields = got as Record<string, unknown>;
       for (const field of Object.keys(wantFields)) {
-        if (stableJson(wantFields[field]) !== stableJson(gotFields[field])) diffs.push({ input: `healthcheck.${field}`, spec: wantFields[field], read: gotFields[field] });
+        if (stableJson(wantFields[field]) !== stableJson(gotFields[field]))
+          diffs.push({ input: `healthcheck.${field}`, spec: wantFields[field], read: gotFields[field] });
       }
       continue;
     }

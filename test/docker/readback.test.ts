@@ -12,9 +12,29 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { ignores } from "../../bench/providerRules";
-import { buildTestImages, ContainerInputs, describeWithDocker, docker, IMAGES, plain, PortInput, RecordedResource, run, StackRun, T } from "../support";
+import {
+  buildTestImages,
+  ContainerInputs,
+  describeWithDocker,
+  docker,
+  IMAGES,
+  plain,
+  PortInput,
+  RecordedResource,
+  run,
+  StackRun,
+  T,
+} from "../support";
 import { runCommitted } from "../providers/stacks";
-import { createLikeProvider, engine, InspectedContainer, localSpec, readBackDiff, readBackLikeProvider, ReadBackDifference } from "./readback-engine";
+import {
+  createLikeProvider,
+  engine,
+  InspectedContainer,
+  localSpec,
+  readBackDiff,
+  readBackLikeProvider,
+  ReadBackDifference,
+} from "./readback-engine";
 
 const MAIN_SOCKET = (process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock").replace(/^unix:\/\//, "");
 
@@ -31,7 +51,13 @@ function buildIdleImage(): void {
     fs.chmodSync(path.join(root, "bin", "busybox"), 0o755);
     const tar = run("tar", ["-C", root, "-cf", path.join(root, "..", path.basename(root) + ".tar"), "."]);
     if (tar.status !== 0) throw new Error(tar.stderr);
-    docker(["import", "--change", 'ENTRYPOINT ["/bin/busybox", "sh", "-c", "exec /bin/busybox sleep 3600", "idle"]', path.join(root, "..", path.basename(root) + ".tar"), IDLE_IMAGE]);
+    docker([
+      "import",
+      "--change",
+      'ENTRYPOINT ["/bin/busybox", "sh", "-c", "exec /bin/busybox sleep 3600", "idle"]',
+      path.join(root, "..", path.basename(root) + ".tar"),
+      IDLE_IMAGE,
+    ]);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
     fs.rmSync(path.join(root, "..", path.basename(root) + ".tar"), { force: true });
@@ -69,7 +95,12 @@ interface Outcome {
 }
 
 /** Creates every container of a stack on the engine at `socket`, reads each back and returns the differences. */
-async function readBackStack(stackRun: StackRun, socket: string, tag: string, opts: { cleanup: (() => Promise<void>)[] }): Promise<Outcome[]> {
+async function readBackStack(
+  stackRun: StackRun,
+  socket: string,
+  tag: string,
+  opts: { cleanup: (() => Promise<void>)[] },
+): Promise<Outcome[]> {
   const suffix = `-rb${tag}${process.pid}`;
   const binds = fs.mkdtempSync(path.join(os.tmpdir(), `ems-readback-${tag}-`));
   opts.cleanup.push(async () => fs.rmSync(binds, { recursive: true, force: true }));
@@ -79,7 +110,12 @@ async function readBackStack(stackRun: StackRun, socket: string, tag: string, op
     const spec = plain<{ name: string; driver?: string; internal?: boolean }>(n.inputs);
     const name = `${spec.name}${suffix}`;
     networks.set(spec.name, name);
-    const r = await engine(socket, "POST", "/networks/create", { Name: name, Driver: spec.driver ?? "bridge", Internal: !!spec.internal, CheckDuplicate: true });
+    const r = await engine(socket, "POST", "/networks/create", {
+      Name: name,
+      Driver: spec.driver ?? "bridge",
+      Internal: !!spec.internal,
+      CheckDuplicate: true,
+    });
     if (r.status !== 201) throw new Error(`network ${name}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
     opts.cleanup.push(async () => void (await engine(socket, "DELETE", `/networks/${name}`)));
   }
@@ -90,7 +126,9 @@ async function readBackStack(stackRun: StackRun, socket: string, tag: string, op
     opts.cleanup.push(async () => void (await engine(socket, "DELETE", `/volumes/${name}?force=true`)));
   }
   const ports = new Map<number, number>();
-  for (const c of stackRun.ofType(T.container)) for (const p of plain<PortInput[] | undefined>(c.inputs.ports) ?? []) if (p.external !== undefined && !ports.has(p.external)) ports.set(p.external, await freePort());
+  for (const c of stackRun.ofType(T.container))
+    for (const p of plain<PortInput[] | undefined>(c.inputs.ports) ?? [])
+      if (p.external !== undefined && !ports.has(p.external)) ports.set(p.external, await freePort());
 
   const outcomes: Outcome[] = [];
   for (const c of stackRun.ofType(T.container)) {
@@ -111,7 +149,9 @@ async function readBackStack(stackRun: StackRun, socket: string, tag: string, op
       bind,
       hostPort: (p: number) => ports.get(p) ?? p,
     };
-    opts.cleanup.push(async () => void (await engine(socket, "DELETE", `/containers/${encodeURIComponent(name)}?force=true&v=true`)));
+    opts.cleanup.push(
+      async () => void (await engine(socket, "DELETE", `/containers/${encodeURIComponent(name)}?force=true&v=true`)),
+    );
     const created = await createLikeProvider(c.inputs, createOptions);
     const inspected = (await engine<InspectedContainer>(socket, "GET", `/containers/${created.id}/json`)).body;
     const spec = localSpec(c.inputs, createOptions);
@@ -144,16 +184,20 @@ describeWithDocker("read-back of every container on the main dockerd (provider-f
     buildTestImages();
     buildIdleImage();
     await loadStacks();
-    for (const stack of ["dev", "prod"]) outcomes[stack] = await readBackStack(stacks[stack], MAIN_SOCKET, stack, { cleanup });
+    for (const stack of ["dev", "prod"])
+      outcomes[stack] = await readBackStack(stacks[stack], MAIN_SOCKET, stack, { cleanup });
   }, 240_000);
   afterAll(() => runCleanup(cleanup), 120_000);
 
-  test.each(["dev", "prod"])("%s: every container reads back exactly as specified (no perma-diff on the next up)", (stack) => {
-    expect(outcomes[stack].length).toBeGreaterThanOrEqual(3);
-    expect(outcomes[stack].map((o) => ({ container: o.container, differences: o.differences }))).toEqual(
-      outcomes[stack].map((o) => ({ container: o.container, differences: [] })),
-    );
-  });
+  test.each(["dev", "prod"])(
+    "%s: every container reads back exactly as specified (no perma-diff on the next up)",
+    (stack) => {
+      expect(outcomes[stack].length).toBeGreaterThanOrEqual(3);
+      expect(outcomes[stack].map((o) => ({ container: o.container, differences: o.differences }))).toEqual(
+        outcomes[stack].map((o) => ({ container: o.container, differences: [] })),
+      );
+    },
+  );
 
   test("the comparison catches what the provider would: memory without memorySwap and a 60s interval read back differently", async () => {
     const base = stacks.dev.get(T.container, "postgres");
@@ -163,7 +207,10 @@ describeWithDocker("read-back of every container on the main dockerd (provider-f
       healthcheck: { tests: ["CMD-SHELL", "true"], interval: "60s", timeout: "5s", retries: 3, startPeriod: "30s" },
     };
     const spec = { ...base, inputs, opts: {} } as RecordedResource;
-    const probe = { ...stacks.dev, ofType: (t: string) => (t === T.container ? [spec] : stacks.dev.ofType(t)) } as StackRun;
+    const probe = {
+      ...stacks.dev,
+      ofType: (t: string) => (t === T.container ? [spec] : stacks.dev.ofType(t)),
+    } as StackRun;
     const [outcome] = await readBackStack(probe, MAIN_SOCKET, "probe", { cleanup });
     const byInput = Object.fromEntries(outcome.differences.map((d) => [d.input, d]));
     expect(byInput.memorySwap?.read).toBe(2 * Number(inputs.memory));
@@ -188,7 +235,11 @@ class PrivateDockerd {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "ems-dockerd-"));
     this.socket = path.join(this.dir, "docker.sock");
     fs.writeFileSync(path.join(this.dir, "daemon.json"), JSON.stringify(daemonJson));
-    for (const args of [["link", "add", this.bridge, "type", "bridge"], ["addr", "add", "172.31.254.1/24", "dev", this.bridge], ["link", "set", this.bridge, "up"]]) {
+    for (const args of [
+      ["link", "add", this.bridge, "type", "bridge"],
+      ["addr", "add", "172.31.254.1/24", "dev", this.bridge],
+      ["link", "set", this.bridge, "up"],
+    ]) {
       const r = run("ip", args);
       if (r.status !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
     }
@@ -196,14 +247,24 @@ class PrivateDockerd {
     const child = spawn(
       "dockerd",
       [
-        "--config-file", path.join(this.dir, "daemon.json"),
-        "--data-root", path.join(this.dir, "data"),
-        "--exec-root", path.join(this.dir, "exec"),
-        "--pidfile", path.join(this.dir, "docker.pid"),
-        "-H", `unix://${this.socket}`,
-        "--containerd-namespace", `ems-readback-${process.pid}`,
-        "--containerd-plugins-namespace", `ems-readback-plugins-${process.pid}`,
-        `--bridge=${this.bridge}`, "--iptables=false", "--ip6tables=false", "--ip-masq=false",
+        "--config-file",
+        path.join(this.dir, "daemon.json"),
+        "--data-root",
+        path.join(this.dir, "data"),
+        "--exec-root",
+        path.join(this.dir, "exec"),
+        "--pidfile",
+        path.join(this.dir, "docker.pid"),
+        "-H",
+        `unix://${this.socket}`,
+        "--containerd-namespace",
+        `ems-readback-${process.pid}`,
+        "--containerd-plugins-namespace",
+        `ems-readback-plugins-${process.pid}`,
+        `--bridge=${this.bridge}`,
+        "--iptables=false",
+        "--ip6tables=false",
+        "--ip-masq=false",
       ],
       { detached: true, stdio: ["ignore", log, log] },
     );
@@ -211,8 +272,16 @@ class PrivateDockerd {
     child.unref();
     const deadline = Date.now() + 60_000;
     for (;;) {
-      if (fs.existsSync(this.socket) && (await engine(this.socket, "GET", "/_ping", undefined, undefined, 2000).catch(() => ({ status: 0 }))).status === 200) return;
-      if (Date.now() > deadline || (this.pid && !alive(this.pid))) throw new Error(`private dockerd did not start:\n${fs.readFileSync(path.join(this.dir, "dockerd.log"), "utf8").slice(-3000)}`);
+      if (
+        fs.existsSync(this.socket) &&
+        (await engine(this.socket, "GET", "/_ping", undefined, undefined, 2000).catch(() => ({ status: 0 }))).status ===
+          200
+      )
+        return;
+      if (Date.now() > deadline || (this.pid && !alive(this.pid)))
+        throw new Error(
+          `private dockerd did not start:\n${fs.readFileSync(path.join(this.dir, "dockerd.log"), "utf8").slice(-3000)}`,
+        );
       await new Promise((r) => setTimeout(r, 500));
     }
   }
@@ -251,41 +320,48 @@ function alive(pid: number): boolean {
 }
 
 /** A private dockerd needs root; outside CI a non-root run skips it with the reason (in CI it fails). */
-const canRunPrivateDaemon = (typeof process.getuid !== "function" || process.getuid() === 0) || process.env.CI === "true";
+const canRunPrivateDaemon = typeof process.getuid !== "function" || process.getuid() === 0 || process.env.CI === "true";
 if (!canRunPrivateDaemon) console.warn("SKIPPED the private-dockerd read-back: starting a dockerd needs root.");
 
-(canRunPrivateDaemon ? describeWithDocker : describe.skip)("read-back on a private dockerd whose daemon.json sets default log-opts (M3)", () => {
-  const daemon = new PrivateDockerd();
-  const cleanup: (() => Promise<void>)[] = [];
-  const outcomes: Record<string, Outcome[]> = {};
-  let logConfig: InspectedContainer["HostConfig"]["LogConfig"];
+(canRunPrivateDaemon ? describeWithDocker : describe.skip)(
+  "read-back on a private dockerd whose daemon.json sets default log-opts (M3)",
+  () => {
+    const daemon = new PrivateDockerd();
+    const cleanup: (() => Promise<void>)[] = [];
+    const outcomes: Record<string, Outcome[]> = {};
+    let logConfig: InspectedContainer["HostConfig"]["LogConfig"];
 
-  beforeAll(async () => {
-    if (typeof process.getuid === "function" && process.getuid() !== 0) throw new Error("a private dockerd needs root");
-    buildTestImages();
-    buildIdleImage();
-    await loadStacks();
-    await daemon.start({ "log-driver": "json-file", "log-opts": { "max-size": "50m", compress: "true" } });
-    const images = new Set<string>();
-    for (const stack of ["dev", "prod"]) for (const c of stacks[stack].ofType(T.container)) images.add(standIn(c, stacks[stack]));
-    daemon.load([...images]);
-    for (const stack of ["dev", "prod"]) outcomes[stack] = await readBackStack(stacks[stack], daemon.socket, `p${stack}`, { cleanup });
-    const anyContainer = (await engine<{ Id: string }[]>(daemon.socket, "GET", "/containers/json?all=true")).body[0];
-    logConfig = (await engine<InspectedContainer>(daemon.socket, "GET", `/containers/${anyContainer.Id}/json`)).body.HostConfig.LogConfig;
-  }, 300_000);
-  afterAll(async () => {
-    await runCleanup(cleanup);
-    await daemon.stop();
-  }, 120_000);
+    beforeAll(async () => {
+      if (typeof process.getuid === "function" && process.getuid() !== 0)
+        throw new Error("a private dockerd needs root");
+      buildTestImages();
+      buildIdleImage();
+      await loadStacks();
+      await daemon.start({ "log-driver": "json-file", "log-opts": { "max-size": "50m", compress: "true" } });
+      const images = new Set<string>();
+      for (const stack of ["dev", "prod"])
+        for (const c of stacks[stack].ofType(T.container)) images.add(standIn(c, stacks[stack]));
+      daemon.load([...images]);
+      for (const stack of ["dev", "prod"])
+        outcomes[stack] = await readBackStack(stacks[stack], daemon.socket, `p${stack}`, { cleanup });
+      const anyContainer = (await engine<{ Id: string }[]>(daemon.socket, "GET", "/containers/json?all=true")).body[0];
+      logConfig = (await engine<InspectedContainer>(daemon.socket, "GET", `/containers/${anyContainer.Id}/json`)).body
+        .HostConfig.LogConfig;
+    }, 300_000);
+    afterAll(async () => {
+      await runCleanup(cleanup);
+      await daemon.stop();
+    }, 120_000);
 
-  test("the daemon merges its default keys into a container's log options (what Read stores)", () => {
-    expect(logConfig?.Config).toMatchObject({ compress: "true" });
-  });
+    test("the daemon merges its default keys into a container's log options (what Read stores)", () => {
+      expect(logConfig?.Config).toMatchObject({ compress: "true" });
+    });
 
-  test.each(["dev", "prod"])("%s: no container reads back differently, the merged log-opts included", (stack) => {
-    expect(outcomes[stack].length).toBeGreaterThanOrEqual(3);
-    expect(outcomes[stack].map((o) => ({ container: o.container, differences: o.differences }))).toEqual(
-      outcomes[stack].map((o) => ({ container: o.container, differences: [] })),
-    );
-  });
-});
+    test.each(["dev", "prod"])("%s: no container reads back differently, the merged log-opts included", (stack) => {
+      expect(outcomes[stack].length).toBeGreaterThanOrEqual(3);
+      expect(outcomes[stack].map((o) => ({ container: o.container, differences: o.differences }))).toEqual(
+        outcomes[stack].map((o) => ({ container: o.container, differences: [] })),
+      );
+    });
+  },
+);

@@ -33,10 +33,14 @@ export async function devSpecs(overrides: Record<string, string> = {}): Promise<
 
 /** `NAME=value` entries as a map. */
 export function envs(inputs: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries((inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    (inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+  );
 }
 
 /** Labels as a map. */
 export function labels(inputs: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(((inputs.labels ?? []) as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+  return Object.fromEntries(
+    ((inputs.labels ?? []) as { label: string; value: string }[]).map((l) => [l.label, l.value]),
+  );
 }

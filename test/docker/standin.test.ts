@@ -7,7 +7,17 @@
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { buildTestImages, containerIp, describeWithDocker, docker, DockerScratch, httpTo, IMAGES, inspect, run } from "../support";
+import {
+  buildTestImages,
+  containerIp,
+  describeWithDocker,
+  docker,
+  DockerScratch,
+  httpTo,
+  IMAGES,
+  inspect,
+  run,
+} from "../support";
 
 const REQUIRED = [
   "JWT_KEY",
@@ -30,30 +40,21 @@ const ENV: Record<string, string> = {
   DB_NAME: "ems",
   API_KEY: KEY,
 };
-const envArgs = (env: Record<string, string>) =>
-  Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]);
+const envArgs = (env: Record<string, string>) => Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until the port accepts connections (a bare connect is no request: it does not use the rate limit). */
-async function listening(
-  host: string,
-  port: number,
-  timeoutMs = 15_000,
-): Promise<void> {
+async function listening(host: string, port: number, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(
-        { host, port, timeout: 1_000 },
-        () => (s.destroy(), resolve(true)),
-      );
+      const s = net.connect({ host, port, timeout: 1_000 }, () => (s.destroy(), resolve(true)));
       s.on("error", () => resolve(false));
       s.on("timeout", () => (s.destroy(), resolve(false)));
     });
     if (ok) return;
-    if (Date.now() > deadline)
-      throw new Error(`${host}:${port} does not accept connections`);
+    if (Date.now() > deadline) throw new Error(`${host}:${port} does not accept connections`);
     await sleep(200);
   }
 }
@@ -69,32 +70,16 @@ describeWithDocker("the stand-in EMS/SMS servers", () => {
   afterAll(() => scratch.cleanup(), 60_000);
 
   /** `docker run -d` of an image on the test network; returns its name and address. */
-  function runServer(
-    image: string,
-    env: Record<string, string>,
-    extra: string[] = [],
-  ): { name: string; ip: string } {
+  function runServer(image: string, env: Record<string, string>, extra: string[] = []): { name: string; ip: string } {
     const name = scratch.rename(`srv${Math.random().toString(16).slice(2, 8)}`);
     scratch.track(name);
-    docker([
-      "run",
-      "-d",
-      "--name",
-      name,
-      "--network",
-      network,
-      ...envArgs(env),
-      ...extra,
-      image,
-    ]);
+    docker(["run", "-d", "--name", name, "--network", network, ...envArgs(env), ...extra, image]);
     return { name, ip: containerIp(name, network) };
   }
 
   test("the first missing variable, in the real server's order, stops it with exit 1 naming it", () => {
     for (let i = 0; i < REQUIRED.length; i++) {
-      const env = Object.fromEntries(
-        REQUIRED.slice(0, i).map((k) => [k, ENV[k]]),
-      );
+      const env = Object.fromEntries(REQUIRED.slice(0, i).map((k) => [k, ENV[k]]));
       const r = run("docker", ["run", "--rm", ...envArgs(env), IMAGES.ems], {
         timeoutMs: 30_000,
       });
@@ -102,15 +87,11 @@ describeWithDocker("the stand-in EMS/SMS servers", () => {
         name: REQUIRED[i],
         status: 1,
       });
-      expect(r.stderr).toContain(
-        `${REQUIRED[i]} is required but not set in environment`,
-      );
+      expect(r.stderr).toContain(`${REQUIRED[i]} is required but not set in environment`);
     }
-    const r = run(
-      "docker",
-      ["run", "--rm", ...envArgs({ ...ENV, DB_PORT: "five" }), IMAGES.sms],
-      { timeoutMs: 30_000 },
-    );
+    const r = run("docker", ["run", "--rm", ...envArgs({ ...ENV, DB_PORT: "five" }), IMAGES.sms], {
+      timeoutMs: 30_000,
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("FormatException");
   }, 120_000);
@@ -146,10 +127,7 @@ describeWithDocker("the stand-in EMS/SMS servers", () => {
     ).toBe(404);
     // 4 requests so far; 16 more are allowed, whatever the path or key.
     for (let i = 0; i < 16; i++)
-      expect(
-        (await httpTo(ip, 8181, { path: i % 2 ? "/api/v1/health" : "/x" }))
-          .status,
-      ).toBe(401);
+      expect((await httpTo(ip, 8181, { path: i % 2 ? "/api/v1/health" : "/x" })).status).toBe(401);
     expect(
       (
         await httpTo(ip, 8181, {
@@ -160,9 +138,7 @@ describeWithDocker("the stand-in EMS/SMS servers", () => {
     ).toBe(403);
     expect((await httpTo(ip, 8181, { path: "/x" })).status).toBe(403);
     // It listens on its compiled-in port only; the SMS stand-in on 8080.
-    await expect(
-      httpTo(ip, 8080, { path: "/api/v1/health" }, 2_000),
-    ).rejects.toThrow();
+    await expect(httpTo(ip, 8080, { path: "/api/v1/health" }, 2_000)).rejects.toThrow();
   }, 60_000);
 
   test("the SMS stand-in listens on 8080 whatever PORT or SERVER_PORT say", async () => {
@@ -182,20 +158,13 @@ describeWithDocker("the stand-in EMS/SMS servers", () => {
   test("uploads land in UPLOAD_PATH and every request is logged to $HOME/Documents/MeuAppDart/logs (bind mounts)", async () => {
     const uploads = scratch.dir("standin-uploads");
     const logs = scratch.dir("standin-logs");
-    fs.writeFileSync(
-      path.join(logs, "app_logs.txt"),
-      "from the previous start\n",
-    );
-    const { ip } = runServer(
-      IMAGES.ems,
-      { ...ENV, HOME: "/app", UPLOAD_PATH: "/app/uploads" },
-      [
-        "--mount",
-        `type=bind,source=${uploads},target=/app/uploads`,
-        "--mount",
-        `type=bind,source=${logs},target=/app/Documents/MeuAppDart/logs`,
-      ],
-    );
+    fs.writeFileSync(path.join(logs, "app_logs.txt"), "from the previous start\n");
+    const { ip } = runServer(IMAGES.ems, { ...ENV, HOME: "/app", UPLOAD_PATH: "/app/uploads" }, [
+      "--mount",
+      `type=bind,source=${uploads},target=/app/uploads`,
+      "--mount",
+      `type=bind,source=${logs},target=/app/Documents/MeuAppDart/logs`,
+    ]);
     await listening(ip, 8181);
     const content = Buffer.from("%PDF-1.4 caderno\n");
     const up = await httpTo(ip, 8181, {
@@ -205,9 +174,7 @@ describeWithDocker("the stand-in EMS/SMS servers", () => {
       body: content,
     });
     expect(up.status).toBe(201);
-    expect(
-      fs.readFileSync(path.join(uploads, "caderno.pdf")).equals(content),
-    ).toBe(true);
+    expect(fs.readFileSync(path.join(uploads, "caderno.pdf")).equals(content)).toBe(true);
     expect(
       (
         await httpTo(ip, 8181, {
@@ -234,9 +201,7 @@ describeWithDocker("the stand-in EMS/SMS servers", () => {
       body: "abc",
     });
     expect(docker(["cp", `${name}:/uploads/a.txt`, "-"])).toContain("abc");
-    expect(
-      docker(["cp", `${name}:/Documents/MeuAppDart/logs/app_logs.txt`, "-"]),
-    ).toContain("POST /api/v1/upload 201");
+    expect(docker(["cp", `${name}:/Documents/MeuAppDart/logs/app_logs.txt`, "-"])).toContain("POST /api/v1/upload 201");
   }, 30_000);
 
   test("SIGTERM is ignored: docker stop kills it after the grace (exit 137)", async () => {
@@ -266,11 +231,7 @@ describeWithDocker("the stand-in EMS/SMS servers", () => {
 
   test("the images are FROM scratch: only /app/bin/server, no shell", () => {
     for (const image of [IMAGES.ems, IMAGES.sms]) {
-      const r = run(
-        "docker",
-        ["run", "--rm", "--entrypoint", "/bin/sh", image, "-c", "true"],
-        { timeoutMs: 30_000 },
-      );
+      const r = run("docker", ["run", "--rm", "--entrypoint", "/bin/sh", image, "-c", "true"], { timeoutMs: 30_000 });
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(/no such file or directory/i);
       const config = inspect(image, "image").Config;
@@ -278,10 +239,7 @@ describeWithDocker("the stand-in EMS/SMS servers", () => {
       expect(config.Entrypoint ?? null).toBeNull();
       expect(config.WorkingDir ?? "").toBe("");
     }
-    const files = run("sh", [
-      "-c",
-      `docker save ${IMAGES.ems} | tar -xOf - --wildcards '*/layer.tar' | tar -tf -`,
-    ]);
+    const files = run("sh", ["-c", `docker save ${IMAGES.ems} | tar -xOf - --wildcards '*/layer.tar' | tar -tf -`]);
     expect(
       files.stdout
         .split("\n")

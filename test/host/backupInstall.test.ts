@@ -42,13 +42,21 @@ async function install(a = args) {
   const result = spawnSync("/bin/sh", ["-c", cmd.inputs.create], {
     input: cmd.inputs.stdin,
     encoding: "utf8",
-    env: { PATH: `${path.join(root, "fakebin")}:${process.env.PATH}`, CRONTAB_STORE: store, TMPDIR: path.join(root, "tmp") },
+    env: {
+      PATH: `${path.join(root, "fakebin")}:${process.env.PATH}`,
+      CRONTAB_STORE: store,
+      TMPDIR: path.join(root, "tmp"),
+    },
   });
   expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: "" });
   return result.stdout;
 }
 
-const crontab = () => fs.readFileSync(store, "utf8").split("\n").filter((l) => l !== "");
+const crontab = () =>
+  fs
+    .readFileSync(store, "utf8")
+    .split("\n")
+    .filter((l) => l !== "");
 const marked = () => crontab().filter((l) => l.includes("# ems-infra:ems_system-backup"));
 
 test("installs backup.sh, backup-retention.sh and restore.sh, executable, identical to the repository's", async () => {

@@ -27,7 +27,11 @@ beforeAll(async () => {
   crontabFile = path.join(root, "crontab.txt");
   dockerLog = path.join(root, "docker.log");
   // crontab -l like cron's: the table, or "no crontab for <user>" and exit 1 when there is none.
-  fs.writeFileSync(path.join(bin, "crontab"), `#!/bin/sh\n[ "$1" = -l ] || { echo "stub crontab: only -l" >&2; exit 99; }\n[ -f "$CRONTAB_FILE" ] || { echo "no crontab for root" >&2; exit 1; }\ncat "$CRONTAB_FILE"\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    path.join(bin, "crontab"),
+    `#!/bin/sh\n[ "$1" = -l ] || { echo "stub crontab: only -l" >&2; exit 99; }\n[ -f "$CRONTAB_FILE" ] || { echo "no crontab for root" >&2; exit 1; }\ncat "$CRONTAB_FILE"\n`,
+    { mode: 0o755 },
+  );
   // docker exec <container> psql ARGS...: logged, then psql ARGS run against the test server (PG* env).
   fs.writeFileSync(
     path.join(bin, "docker"),
@@ -55,14 +59,25 @@ function check(exp: HostExpectations, crontab?: string) {
   if (crontab === undefined) fs.rmSync(crontabFile, { force: true });
   else fs.writeFileSync(crontabFile, crontab);
   const r = spawnSync("sh", ["-c", hostCheckCommand(exp)], {
-    env: { ...pg.env, PATH: `${bin}:${pg.env.PATH}`, CRONTAB_FILE: crontabFile, DOCKER_LOG: dockerLog, PG_CONTAINER: "ems_system-postgres" },
+    env: {
+      ...pg.env,
+      PATH: `${bin}:${pg.env.PATH}`,
+      CRONTAB_FILE: crontabFile,
+      DOCKER_LOG: dockerLog,
+      PG_CONTAINER: "ems_system-postgres",
+    },
     encoding: "utf8",
     timeout: 30_000,
   });
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
-const postgres = (roles: string[], databases: { name: string; owner: string }[]) => ({ container: "ems_system-postgres", superuser: pg.user, roles, databases });
+const postgres = (roles: string[], databases: { name: string; owner: string }[]) => ({
+  container: "ems_system-postgres",
+  superuser: pg.user,
+  roles,
+  databases,
+});
 
 test("a host as deployed: no line printed, exit 0", () => {
   const secrets = folder("secrets", 0o700);
@@ -88,7 +103,13 @@ test("each difference is named on its own line and the check exits 1", () => {
     {
       folders: [{ path: wrongMode, mode: "700" }, { path: missing }, { path: file }],
       cron: { job: JOB, line: CRON_LINE },
-      postgres: postgres(["ems_user", "crm_user", "nologin_role"], [{ name: "sms_production", owner: "sms_user" }, { name: "crm_production", owner: "crm_user" }]),
+      postgres: postgres(
+        ["ems_user", "crm_user", "nologin_role"],
+        [
+          { name: "sms_production", owner: "sms_user" },
+          { name: "crm_production", owner: "crm_user" },
+        ],
+      ),
     },
     `${CRON_LINE.replace("0 3", "0 4")}\n`,
   );
@@ -119,7 +140,9 @@ test("each difference is named on its own line and the check exits 1", () => {
 });
 
 test("no crontab at all is a missing entry; a duplicated entry is named", () => {
-  expect(check({ folders: [], cron: { job: JOB, line: CRON_LINE } }).stdout).toBe(`cron: ems-infra:${JOB} entry missing\n`);
+  expect(check({ folders: [], cron: { job: JOB, line: CRON_LINE } }).stdout).toBe(
+    `cron: ems-infra:${JOB} entry missing\n`,
+  );
   const twice = check({ folders: [], cron: { job: JOB, line: CRON_LINE } }, `${CRON_LINE}\n${CRON_LINE}\n`);
   expect(twice).toMatchObject({ code: 1, stdout: `cron: ems-infra:${JOB} entry present 2 times\n` });
 });
@@ -131,7 +154,8 @@ test("it only reads: the roles query is one SELECT through docker exec, and noth
   expect(fs.statSync(dir).mode & 0o777).toBe(0o750);
   const calls = fs.readFileSync(dockerLog, "utf8").trim().split("\n");
   expect(calls.length).toBe(2);
-  for (const call of calls) expect(call).toMatch(new RegExp(`^exec ems_system-postgres psql -X -U ${pg.user} -d postgres -Atc SELECT `));
+  for (const call of calls)
+    expect(call).toMatch(new RegExp(`^exec ems_system-postgres psql -X -U ${pg.user} -d postgres -Atc SELECT `));
 });
 
 test("a Postgres that cannot be queried makes the result incomplete (exit 2), never clean", () => {
@@ -150,5 +174,7 @@ test("values reach the script quoted: a folder path with quotes and $ is checked
 });
 
 test("an ssh or shell failure is an error, not a clean host", () => {
-  expect(() => parseHostCheck({ code: 255, stdout: "", stderr: "ssh: connect to host x port 22: Connection refused" })).toThrow(/exit 255.*Connection refused/);
+  expect(() =>
+    parseHostCheck({ code: 255, stdout: "", stderr: "ssh: connect to host x port 22: Connection refused" }),
+  ).toThrow(/exit 255.*Connection refused/);
 });

@@ -19,7 +19,11 @@ afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
 /** The prod stack's folders (the seed's Passo 1), under `base` instead of `/`. */
 function prodFolders(base: string) {
-  const cfg = parseStackConfig("prod", { ...committedConfig("prod"), ...TEST_SECRETS }, new Set(Object.keys(TEST_SECRETS)));
+  const cfg = parseStackConfig(
+    "prod",
+    { ...committedConfig("prod"), ...TEST_SECRETS },
+    new Set(Object.keys(TEST_SECRETS)),
+  );
   return hostFolders(cfg).map((f) => ({ ...f, path: path.join(base, f.path) }));
 }
 
@@ -33,7 +37,11 @@ async function registered(folders: { path: string; mode?: string }[]) {
 
 /** Runs it the way the command provider does: interpreter + create, stdin fed. */
 function runOnHost(cmd: { create: string; stdin: string }): string {
-  return execFileSync("/bin/sh", ["-c", cmd.create], { input: cmd.stdin, encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+  return execFileSync("/bin/sh", ["-c", cmd.create], {
+    input: cmd.stdin,
+    encoding: "utf8",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+  });
 }
 
 const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
@@ -42,7 +50,15 @@ test("creates every folder of Passo 1, .secrets and letsencrypt with mode 700", 
   const folders = prodFolders(root);
   const out = runOnHost(await registered(folders));
   const rel = (p: string) => path.join(root, p);
-  for (const f of ["/root/infra/letsencrypt", "/root/ems_system/.secrets", "/root/ems_system/data/uploads/ems", "/root/ems_system/data/uploads/sms", "/root/ems_system/data/logs/ems", "/root/ems_system/data/logs/sms", "/root/ems_system/data/backups"]) {
+  for (const f of [
+    "/root/infra/letsencrypt",
+    "/root/ems_system/.secrets",
+    "/root/ems_system/data/uploads/ems",
+    "/root/ems_system/data/uploads/sms",
+    "/root/ems_system/data/logs/ems",
+    "/root/ems_system/data/logs/sms",
+    "/root/ems_system/data/backups",
+  ]) {
     expect(fs.statSync(rel(f)).isDirectory()).toBe(true);
   }
   expect(mode(rel("/root/ems_system/.secrets"))).toBe("700");
@@ -74,11 +90,11 @@ test("running twice is idempotent: existing folders and their files are kept, mo
 
 test("a path with a space and a quote works", async () => {
   const odd = path.join(root, "it's a dir", "uploads ems");
-  const cmd = await registered([{ path: odd }, { path: path.join(root, "it's a dir", "sec\"ret"), mode: "700" }]);
+  const cmd = await registered([{ path: odd }, { path: path.join(root, "it's a dir", 'sec"ret'), mode: "700" }]);
   runOnHost(cmd);
   expect(fs.statSync(odd).isDirectory()).toBe(true);
-  expect(mode(path.join(root, "it's a dir", "sec\"ret"))).toBe("700");
-  expect(fs.readdirSync(path.join(root, "it's a dir")).sort()).toEqual(["sec\"ret", "uploads ems"]);
+  expect(mode(path.join(root, "it's a dir", 'sec"ret'))).toBe("700");
+  expect(fs.readdirSync(path.join(root, "it's a dir")).sort()).toEqual(['sec"ret', "uploads ems"]);
 });
 
 test("a path that exists as a file fails the command (it is not silently skipped)", async () => {

@@ -38,26 +38,34 @@ async function registered() {
 const runOnHost = (cmd: { create: string; stdin: string }, environment = env) =>
   spawnSync("/bin/sh", ["-c", cmd.create], { input: cmd.stdin, encoding: "utf8", env: environment });
 
-const listing = () => SYSTEM_STORES.filter((d) => fs.existsSync(d)).map((d) => `${d}: ${fs.readdirSync(d).sort().join(",")}`);
+const listing = () =>
+  SYSTEM_STORES.filter((d) => fs.existsSync(d)).map((d) => `${d}: ${fs.readdirSync(d).sort().join(",")}`);
 
-maybe("makes local.pem and local-key.pem for api.ems.local and api.sms.local, signed by the CA in CAROOT, key mode 600", async () => {
-  const before = listing();
-  const result = runOnHost(await registered());
-  expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
-  const cert = path.join(certs, "local.pem");
-  const key = path.join(certs, "local-key.pem");
-  expect(result.stdout).toContain(`mkcert: wrote ${cert} and ${key} for api.ems.local api.sms.local`);
+maybe(
+  "makes local.pem and local-key.pem for api.ems.local and api.sms.local, signed by the CA in CAROOT, key mode 600",
+  async () => {
+    const before = listing();
+    const result = runOnHost(await registered());
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+    const cert = path.join(certs, "local.pem");
+    const key = path.join(certs, "local-key.pem");
+    expect(result.stdout).toContain(`mkcert: wrote ${cert} and ${key} for api.ems.local api.sms.local`);
 
-  const text = execFileSync("openssl", ["x509", "-noout", "-text", "-in", cert], { encoding: "utf8" });
-  expect(text).toMatch(/DNS:api\.ems\.local, DNS:api\.sms\.local/);
-  expect((fs.statSync(key).mode & 0o777).toString(8)).toBe("600");
-  expect(execFileSync("openssl", ["verify", "-CAfile", path.join(root, "ca/rootCA.pem"), cert], { encoding: "utf8" }).trim()).toBe(`${cert}: OK`);
-  const pubFromCert = execFileSync("openssl", ["x509", "-noout", "-pubkey", "-in", cert], { encoding: "utf8" });
-  const pubFromKey = execFileSync("openssl", ["pkey", "-pubout", "-in", key], { encoding: "utf8" });
-  expect(pubFromKey).toBe(pubFromCert);
-  // The machine's trust store was left alone.
-  expect(listing()).toEqual(before);
-});
+    const text = execFileSync("openssl", ["x509", "-noout", "-text", "-in", cert], { encoding: "utf8" });
+    expect(text).toMatch(/DNS:api\.ems\.local, DNS:api\.sms\.local/);
+    expect((fs.statSync(key).mode & 0o777).toString(8)).toBe("600");
+    expect(
+      execFileSync("openssl", ["verify", "-CAfile", path.join(root, "ca/rootCA.pem"), cert], {
+        encoding: "utf8",
+      }).trim(),
+    ).toBe(`${cert}: OK`);
+    const pubFromCert = execFileSync("openssl", ["x509", "-noout", "-pubkey", "-in", cert], { encoding: "utf8" });
+    const pubFromKey = execFileSync("openssl", ["pkey", "-pubout", "-in", key], { encoding: "utf8" });
+    expect(pubFromKey).toBe(pubFromCert);
+    // The machine's trust store was left alone.
+    expect(listing()).toEqual(before);
+  },
+);
 
 maybe("a second run keeps the existing files byte for byte", async () => {
   const cmd = await registered();
@@ -87,7 +95,9 @@ test("without mkcert installed it fails with how to install it, and writes nothi
 maybe("prints the certificate's checksum, the same on every run, for Traefik to restart on", async () => {
   const cmd = await registered();
   const first = runOnHost(cmd);
-  const cksum = execFileSync("sh", ["-c", `cksum < '${path.join(certs, "local.pem")}' | cut -d ' ' -f 1`], { encoding: "utf8" }).trim();
+  const cksum = execFileSync("sh", ["-c", `cksum < '${path.join(certs, "local.pem")}' | cut -d ' ' -f 1`], {
+    encoding: "utf8",
+  }).trim();
   expect(first.stdout.trim().split("\n").pop()).toBe(`mkcert: fingerprint ${cksum}`);
   expect(runOnHost(cmd).stdout.trim().split("\n").pop()).toBe(`mkcert: fingerprint ${cksum}`);
 });
@@ -96,9 +106,13 @@ maybe("a kept certificate that does not cover a new domain stops the run and say
   expect(runOnHost(await registered()).status).toBe(0);
   const cert = path.join(certs, "local.pem");
   const key = path.join(certs, "local-key.pem");
-  const withCrm = await runComponents(() => new LocalCertificates("local-certs", { certsDir: certs, domains: [...DOMAINS, "api.crm.local"] }));
+  const withCrm = await runComponents(
+    () => new LocalCertificates("local-certs", { certsDir: certs, domains: [...DOMAINS, "api.crm.local"] }),
+  );
   const cmd = withCrm.get(T.localCommand, "local-certs-mkcert");
   const result = runOnHost({ create: cmd.inputs.create as string, stdin: cmd.inputs.stdin as string });
   expect(result.status).toBe(1);
-  expect(result.stderr).toBe(`mkcert: ${cert} does not cover api.crm.local; delete ${cert} and ${key}, then run pulumi up again\n`);
+  expect(result.stderr).toBe(
+    `mkcert: ${cert} does not cover api.crm.local; delete ${cert} and ${key}, then run pulumi up again\n`,
+  );
 });

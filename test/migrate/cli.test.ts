@@ -21,7 +21,8 @@ function fakeDeps(stackFile: "prod" | "dev", overrides: Record<string, string> =
     openStack: async (name) => {
       calls.push(`open ${name}`);
       return {
-        getAllConfig: async () => Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v, secret: k in SECRETS }])),
+        getAllConfig: async () =>
+          Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v, secret: k in SECRETS }])),
         up: async () => {
           calls.push("up");
           throw new Error("no up in this test");
@@ -40,7 +41,9 @@ describe("arguments", () => {
       help: false,
       options: { stack: "prod", yes: false, dryRun: true, replaceCron: true },
     });
-    expect(() => parseMigrateArgs(["--stack", "prod", "--dryrun"])).toThrow("unknown flag --dryrun (did you mean --dry-run?)");
+    expect(() => parseMigrateArgs(["--stack", "prod", "--dryrun"])).toThrow(
+      "unknown flag --dryrun (did you mean --dry-run?)",
+    );
   });
 
   test("--help names the old containers it replaces", async () => {
@@ -61,7 +64,9 @@ describe("arguments", () => {
     const { deps, calls } = fakeDeps("dev");
     const io = fakeIo();
     expect(await main(["--stack", "dev", "--dry-run"], io, deps)).toBe(2);
-    expect(io.stderr).toBe("migrate: stack dev is not a production stack: the compose system it replaces is the VPS's\n");
+    expect(io.stderr).toBe(
+      "migrate: stack dev is not a production stack: the compose system it replaces is the VPS's\n",
+    );
     expect(calls).not.toContain("up");
   });
 
@@ -79,10 +84,18 @@ describeWithDocker("the CLI's wiring on this machine", () => {
     const { deps, calls } = fakeDeps("prod", { "ems-infra:traefik": JSON.stringify({ image: "traefik:v3.3.5" }) });
     const io = fakeIo();
     const code = await main(["--stack", "prod", "--dry-run"], io, deps);
-    const [api, version] = execFileSync("docker", ["version", "--format", "{{.Server.APIVersion}} {{.Server.Version}}"], { encoding: "utf8" }).trim().split(" ");
+    const [api, version] = execFileSync(
+      "docker",
+      ["version", "--format", "{{.Server.APIVersion}} {{.Server.Version}}"],
+      { encoding: "utf8" },
+    )
+      .trim()
+      .split(" ");
     const engine = `Docker Engine ${version} (API ${api})`;
     if (Number(version.split(".")[0]) >= 29) {
-      expect(io.stdout).toContain(`migrate: preflight: REFUSED: traefik:v3.3.5 (Traefik 3.3.5) pins Docker API 1.24, and ${engine} requires API 1.44 or later`);
+      expect(io.stdout).toContain(
+        `migrate: preflight: REFUSED: traefik:v3.3.5 (Traefik 3.3.5) pins Docker API 1.24, and ${engine} requires API 1.44 or later`,
+      );
       expect(code).toBe(1);
     } else {
       expect(io.stdout).toContain(`migrate: preflight: traefik:v3.3.5 can talk to ${engine}\n`);
@@ -95,7 +108,9 @@ describeWithDocker("the CLI's wiring on this machine", () => {
     const { deps, calls } = fakeDeps("prod");
     const io = fakeIo();
     expect(await main(["--stack", "prod", "--yes"], io, deps)).toBe(0);
-    expect(io.stdout).toContain("migrate: preflight: old containers: ems_server_prod: absent, sms_server_prod: absent, traefik: absent, portainer: absent, postgres_ems_system: absent\n");
+    expect(io.stdout).toContain(
+      "migrate: preflight: old containers: ems_server_prod: absent, sms_server_prod: absent, traefik: absent, portainer: absent, postgres_ems_system: absent\n",
+    );
     expect(io.stdout).toContain("migrate: nothing to migrate: no container of the old compose system is running\n");
     expect(calls).toEqual(["open prod"]);
   });

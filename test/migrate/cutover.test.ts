@@ -38,7 +38,8 @@ class FakeHost implements BoundShell {
   clockMs = 1_764_600_000_000;
 
   constructor() {
-    for (const n of ["ems_server_prod", "sms_server_prod"]) this.containers.set(n, { running: true, policy: "unless-stopped", labels: ["com.ems.environment=production"] });
+    for (const n of ["ems_server_prod", "sms_server_prod"])
+      this.containers.set(n, { running: true, policy: "unless-stopped", labels: ["com.ems.environment=production"] });
     this.containers.set("traefik", { running: true, policy: "always", labels: [], ports: true });
     this.containers.set("portainer", { running: true, policy: "always", labels: [] });
     this.containers.set("postgres_ems_system", { running: true, policy: "always", labels: [], volume: true });
@@ -47,7 +48,13 @@ class FakeHost implements BoundShell {
   /** What `pulumi up` would create. */
   createStack(): void {
     for (const n of ["ems_system-postgres", "infra_traefik", "infra_portainer", "ems-1a2b3c", "sms-4d5e6f"]) {
-      this.containers.set(n, { running: true, policy: "unless-stopped", labels: ["com.ems.environment=production"], volume: n === "ems_system-postgres", ports: n === "infra_traefik" });
+      this.containers.set(n, {
+        running: true,
+        policy: "unless-stopped",
+        labels: ["com.ems.environment=production"],
+        volume: n === "ems_system-postgres",
+        ports: n === "infra_traefik",
+      });
     }
   }
 
@@ -60,25 +67,41 @@ class FakeHost implements BoundShell {
     this.inputs.push(options.input ?? "");
     this.clockMs += 1000;
     if (command === P.engine) return this.ok(`${this.engine}\n`);
-    if (command === P.containers) return this.ok([...this.containers].map(([n, c]) => `${n}\t${c.running ? "running" : "exited"}\n`).join(""));
+    if (command === P.containers)
+      return this.ok([...this.containers].map(([n, c]) => `${n}\t${c.running ? "running" : "exited"}\n`).join(""));
     if (command === P.databaseBytes(legacy.postgresContainer, "postgres")) return this.ok("50000000\n");
-    if (command === P.df(BACKUPS)) return this.ok("Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 40000000 1000000 39000000 3% /\n");
+    if (command === P.df(BACKUPS))
+      return this.ok(
+        "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 40000000 1000000 39000000 3% /\n",
+      );
     if (command === P.crontab) return this.ok(this.crontab);
     if (command === C.writeCrontab) {
       this.crontab = options.input ?? "";
       return this.ok();
     }
-    if (command.includes("pg_dumpall")) return this.dumpFails ? { code: 1, stdout: "", stderr: "pg_dumpall exited with 1" } : this.ok("1234 bytes\n");
+    if (command.includes("pg_dumpall"))
+      return this.dumpFails ? { code: 1, stdout: "", stderr: "pg_dumpall exited with 1" } : this.ok("1234 bytes\n");
     if (command.includes("cp -p")) return this.ok("copied\n");
     if (command.startsWith("curl ")) {
       const host = /https:\/\/([^:/]+)/.exec(command)![1];
       return this.ok(this.health(host));
     }
-    const names = (pick: (c: FakeContainer) => boolean | undefined) => this.ok([...this.containers].filter(([, c]) => c.running && pick(c)).map(([n]) => `${n}\n`).join(""));
+    const names = (pick: (c: FakeContainer) => boolean | undefined) =>
+      this.ok(
+        [...this.containers]
+          .filter(([, c]) => c.running && pick(c))
+          .map(([n]) => `${n}\n`)
+          .join(""),
+      );
     if (command === C.usingVolume("postgres_ems_system_data")) return names((c) => c.volume);
     if (command === C.publishing(80) || command === C.publishing(443)) return names((c) => c.ports);
     if (command === C.withLabel("com.ems.environment=production")) {
-      return this.ok([...this.containers].filter(([, c]) => c.running && c.labels.includes("com.ems.environment=production")).map(([n]) => `${n}\n`).join(""));
+      return this.ok(
+        [...this.containers]
+          .filter(([, c]) => c.running && c.labels.includes("com.ems.environment=production"))
+          .map(([n]) => `${n}\n`)
+          .join(""),
+      );
     }
     for (const [name, c] of this.containers) {
       if (command === C.restartPolicy(name)) return this.ok(`${c.policy}\n`);
@@ -88,7 +111,12 @@ class FakeHost implements BoundShell {
         return this.ok();
       }
       if (command === C.stopNew(name)) {
-        if (c.stuck) return { code: 1, stdout: "", stderr: `Error response from daemon: cannot stop container: ${name}: permission denied` };
+        if (c.stuck)
+          return {
+            code: 1,
+            stdout: "",
+            stderr: `Error response from daemon: cannot stop container: ${name}: permission denied`,
+          };
         c.running = false;
         return this.ok();
       }
@@ -123,7 +151,14 @@ function setup(overrides: Partial<CutoverOptions> = {}, upOk = true) {
   const deps: CutoverDeps = {
     shell: host,
     async up() {
-      calls.push(`up after: ${[...host.containers].filter(([, c]) => c.running).map(([n]) => n).join(",") || "nothing running"}`);
+      calls.push(
+        `up after: ${
+          [...host.containers]
+            .filter(([, c]) => c.running)
+            .map(([n]) => n)
+            .join(",") || "nothing running"
+        }`,
+      );
       if (!upOk) return { ok: false, message: "ems: the container did not become healthy within 120 s" };
       host.createStack();
       return { ok: true, message: "5 created" };
@@ -148,7 +183,11 @@ function setup(overrides: Partial<CutoverOptions> = {}, upOk = true) {
   return { host, log, calls, deps, options };
 }
 
-const running = (host: FakeHost) => [...host.containers].filter(([, c]) => c.running).map(([n]) => n).sort();
+const running = (host: FakeHost) =>
+  [...host.containers]
+    .filter(([, c]) => c.running)
+    .map(([n]) => n)
+    .sort();
 
 describe("the cut-over", () => {
   test("backs up first, stops the old system APIs → Traefik/Portainer → Postgres, then runs pulumi up with nothing old running", async () => {
@@ -156,12 +195,22 @@ describe("the cut-over", () => {
     const result = await runCutover(deps, options);
 
     expect(result.outcome).toBe("migrated");
-    const changes = host.commands.filter((c) => c.includes("pg_dumpall") || c.includes("cp -p") || c.includes("docker stop"));
+    const changes = host.commands.filter(
+      (c) => c.includes("pg_dumpall") || c.includes("cp -p") || c.includes("docker stop"),
+    );
     expect(changes[0]).toContain(`docker exec postgres_ems_system pg_dumpall -U postgres`);
     expect(changes[0]).toMatch(/out=\/root\/ems_system\/data\/backups\/cluster_\d{8}T\d{6}Z\.sql\.gz/);
-    expect(changes[1]).toMatch(/from=\/root\/infra\/letsencrypt\/ems_system\.json\nto=\/root\/ems_system\/data\/backups\/ems_system_\d{8}T\d{6}Z\.json/);
+    expect(changes[1]).toMatch(
+      /from=\/root\/infra\/letsencrypt\/ems_system\.json\nto=\/root\/ems_system\/data\/backups\/ems_system_\d{8}T\d{6}Z\.json/,
+    );
     expect(changes.slice(2)).toEqual(stopOrder(legacy).map((n) => C.stop(n, 60)));
-    expect(stopOrder(legacy)).toEqual(["ems_server_prod", "sms_server_prod", "traefik", "portainer", "postgres_ems_system"]);
+    expect(stopOrder(legacy)).toEqual([
+      "ems_server_prod",
+      "sms_server_prod",
+      "traefik",
+      "portainer",
+      "postgres_ems_system",
+    ]);
     expect(calls).toEqual(["up after: nothing running"]);
     // the old containers are kept, stopped, and will not come back on a reboot
     for (const n of stopOrder(legacy)) expect(host.containers.get(n)).toMatchObject({ running: false, policy: "no" });
@@ -201,26 +250,50 @@ describe("the cut-over", () => {
     };
     const result = await runCutover(deps, options);
     expect(result).toMatchObject({ outcome: "migrated", downtimeSeconds: (answeredAt - stoppedAt) / 1000 });
-    expect(log).toContain(`downtime: ${(answeredAt - stoppedAt) / 1000} s (first old container stopped → first API answering 200)`);
+    expect(log).toContain(
+      `downtime: ${(answeredAt - stoppedAt) / 1000} s (first old container stopped → first API answering 200)`,
+    );
   });
 
   test("a failed pulumi up stops the stack's new containers and starts the old ones again, Postgres first, with their restart policies", async () => {
     const { host, log, deps, options } = setup({}, false);
     // what a failed up leaves behind: some new containers running
-    host.containers.set("ems_system-postgres", { running: true, policy: "unless-stopped", labels: ["com.ems.environment=production"] });
-    host.containers.set("ems-1a2b3c", { running: true, policy: "unless-stopped", labels: ["com.ems.environment=production"] });
+    host.containers.set("ems_system-postgres", {
+      running: true,
+      policy: "unless-stopped",
+      labels: ["com.ems.environment=production"],
+    });
+    host.containers.set("ems-1a2b3c", {
+      running: true,
+      policy: "unless-stopped",
+      labels: ["com.ems.environment=production"],
+    });
     const result = await runCutover(deps, options);
 
-    expect(result).toMatchObject({ outcome: "rolled-back", reason: "pulumi up failed: ems: the container did not become healthy within 120 s" });
-    expect(running(host)).toEqual(["ems_server_prod", "portainer", "postgres_ems_system", "sms_server_prod", "traefik"]);
+    expect(result).toMatchObject({
+      outcome: "rolled-back",
+      reason: "pulumi up failed: ems: the container did not become healthy within 120 s",
+    });
+    expect(running(host)).toEqual([
+      "ems_server_prod",
+      "portainer",
+      "postgres_ems_system",
+      "sms_server_prod",
+      "traefik",
+    ]);
     const starts = host.commands.filter((c) => c.includes("docker start"));
     expect(starts[0]).toBe(C.start("postgres_ems_system", "always"));
-    expect(starts.slice(-2)).toEqual([C.start("ems_server_prod", "unless-stopped"), C.start("sms_server_prod", "unless-stopped")]);
+    expect(starts.slice(-2)).toEqual([
+      C.start("ems_server_prod", "unless-stopped"),
+      C.start("sms_server_prod", "unless-stopped"),
+    ]);
     // the new Postgres is stopped before the old one opens the volume again
     expect(host.commands.indexOf(C.stopNew("ems_system-postgres"))).toBeLessThan(host.commands.indexOf(starts[0]));
     expect(host.containers.get("traefik")!.policy).toBe("always");
     expect(log).toContain("FAILED: pulumi up failed: ems: the container did not become healthy within 120 s");
-    expect(log.at(-1)).toMatch(/^undone: the old compose system runs again \(postgres_ems_system, traefik, portainer, ems_server_prod, sms_server_prod\)/);
+    expect(log.at(-1)).toMatch(
+      /^undone: the old compose system runs again \(postgres_ems_system, traefik, portainer, ems_server_prod, sms_server_prod\)/,
+    );
   });
 
   test("an API that never answers its health gate (Traefik routes nothing) is undone the same way; old APIs with the same label are never stopped by the undo", async () => {
@@ -228,8 +301,16 @@ describe("the cut-over", () => {
     host.health = () => "404";
     const result = await runCutover(deps, options);
     expect(result.outcome).toBe("rolled-back");
-    expect(log).toContain("FAILED: ems did not answer its health gate at https://api.ems.edumigsoft.com.br/api/v1/health: HTTP 404");
-    expect(running(host)).toEqual(["ems_server_prod", "portainer", "postgres_ems_system", "sms_server_prod", "traefik"]);
+    expect(log).toContain(
+      "FAILED: ems did not answer its health gate at https://api.ems.edumigsoft.com.br/api/v1/health: HTTP 404",
+    );
+    expect(running(host)).toEqual([
+      "ems_server_prod",
+      "portainer",
+      "postgres_ems_system",
+      "sms_server_prod",
+      "traefik",
+    ]);
     expect(host.commands.filter((c) => c === C.stopNew("ems_server_prod"))).toEqual([]);
     // the probe is bounded: 30 s at one probe every 2 s
     expect(host.commands.filter((c) => c.startsWith("curl ")).length).toBeLessThanOrEqual(16);
@@ -239,7 +320,7 @@ describe("the cut-over", () => {
     const { host, log, deps, options } = setup({}, false);
     // a first `pulumi up` that failed: no outputs yet, and a container without the stack's label
     deps.outputs = async () => {
-      throw new Error("stack prod has no output \"containers\"");
+      throw new Error('stack prod has no output "containers"');
     };
     host.containers.set("ems_system-postgres", { running: true, policy: "unless-stopped", labels: [], volume: true });
     host.containers.set("infra_traefik", { running: true, policy: "unless-stopped", labels: [], ports: true });
@@ -247,18 +328,30 @@ describe("the cut-over", () => {
     expect(result.outcome).toBe("rolled-back");
     expect(host.containers.get("ems_system-postgres")!.running).toBe(false);
     expect(host.containers.get("infra_traefik")!.running).toBe(false);
-    expect(host.commands.indexOf(C.stopNew("ems_system-postgres"))).toBeLessThan(host.commands.indexOf(C.start("postgres_ems_system", "always")));
-    expect(log).toContain("undo: no stack outputs (stack prod has no output \"containers\"): finding the new containers by label, data volume and ports");
+    expect(host.commands.indexOf(C.stopNew("ems_system-postgres"))).toBeLessThan(
+      host.commands.indexOf(C.start("postgres_ems_system", "always")),
+    );
+    expect(log).toContain(
+      'undo: no stack outputs (stack prod has no output "containers"): finding the new containers by label, data volume and ports',
+    );
   });
 
   test("when the new Postgres cannot be stopped, the old one is NOT started on the same volume, and the command says so", async () => {
     const { host, log, deps, options } = setup({}, false);
-    host.containers.set("ems_system-postgres", { running: true, policy: "unless-stopped", labels: [], volume: true, stuck: true });
+    host.containers.set("ems_system-postgres", {
+      running: true,
+      policy: "unless-stopped",
+      labels: [],
+      volume: true,
+      stuck: true,
+    });
     const result = await runCutover(deps, options);
     expect(result.outcome).toBe("undo-failed");
     expect(host.containers.get("postgres_ems_system")!.running).toBe(false);
     expect(host.commands.some((c) => c.includes("docker start"))).toBe(false);
-    expect(log.join("\n")).toContain("ems_system-postgres still use postgres_ems_system_data; the old Postgres is NOT started (two servers on one data folder corrupt it)");
+    expect(log.join("\n")).toContain(
+      "ems_system-postgres still use postgres_ems_system_data; the old Postgres is NOT started (two servers on one data folder corrupt it)",
+    );
   });
 
   test("a failed dump stops nothing", async () => {
@@ -276,15 +369,28 @@ describe("the cut-over", () => {
     const result = await runCutover(deps, options);
     expect(result.outcome).toBe("refused");
     expect(log).toContain("nothing was changed");
-    expect(host.commands.every((c) => [P.engine, P.containers, P.crontab].includes(c) || c.includes("pg_database_size") || c.includes("df -Pk"))).toBe(true);
+    expect(
+      host.commands.every(
+        (c) =>
+          [P.engine, P.containers, P.crontab].includes(c) || c.includes("pg_database_size") || c.includes("df -Pk"),
+      ),
+    ).toBe(true);
     expect(calls).toEqual([]);
   });
 
   test("--dry-run prints the plan and changes nothing", async () => {
     const { host, log, calls, deps, options } = setup({ dryRun: true, replaceCron: true });
     expect((await runCutover(deps, options)).outcome).toBe("planned");
-    expect(log.join("\n")).toContain("3. stop (not remove), restart policy set to no: ems_server_prod, sms_server_prod, traefik, portainer, postgres_ems_system");
-    expect(running(host)).toEqual(["ems_server_prod", "portainer", "postgres_ems_system", "sms_server_prod", "traefik"]);
+    expect(log.join("\n")).toContain(
+      "3. stop (not remove), restart policy set to no: ems_server_prod, sms_server_prod, traefik, portainer, postgres_ems_system",
+    );
+    expect(running(host)).toEqual([
+      "ems_server_prod",
+      "portainer",
+      "postgres_ems_system",
+      "sms_server_prod",
+      "traefik",
+    ]);
     expect(calls).toEqual([]);
   });
 
@@ -297,13 +403,17 @@ describe("the cut-over", () => {
     expect((await runCutover(deps, options)).outcome).toBe("nothing-to-migrate");
     expect(log.join("\n")).toContain("nothing to migrate: no container of the old compose system is running");
     expect(calls).toEqual([]);
-    expect(host.commands.slice(commandsBefore).filter((c) => /docker (stop|start|update)|pg_dumpall/.test(c))).toEqual([]);
+    expect(host.commands.slice(commandsBefore).filter((c) => /docker (stop|start|update)|pg_dumpall/.test(c))).toEqual(
+      [],
+    );
   });
 
   test("the old cron line is reported, and removed with --replace-cron", async () => {
     const first = setup();
     await runCutover(first.deps, first.options);
-    expect(first.log).toContain("preflight: old backup cron line(s): \"0 2 * * * /root/ems_system/data/backups/backup.sh\"");
+    expect(first.log).toContain(
+      'preflight: old backup cron line(s): "0 2 * * * /root/ems_system/data/backups/backup.sh"',
+    );
     expect(first.host.crontab).toBe("0 2 * * * /root/ems_system/data/backups/backup.sh\n");
 
     const second = setup({ replaceCron: true });
@@ -316,6 +426,8 @@ describe("the cut-over", () => {
     const { host, log, deps, options } = setup();
     host.containers.get("postgres_ems_system")!.running = false;
     expect((await runCutover(deps, options)).outcome).toBe("refused");
-    expect(log.at(-1)).toBe("preflight: REFUSED: postgres_ems_system is not running while ems_server_prod, sms_server_prod, traefik, portainer are: start it (docker start postgres_ems_system) so the databases can be dumped, then run again");
+    expect(log.at(-1)).toBe(
+      "preflight: REFUSED: postgres_ems_system is not running while ems_server_prod, sms_server_prod, traefik, portainer are: start it (docker start postgres_ems_system) so the databases can be dumped, then run again",
+    );
   });
 });

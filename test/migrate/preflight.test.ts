@@ -49,14 +49,19 @@ describe("Traefik ↔ Docker (provider-facts B2)", () => {
   });
 
   test("an old Traefik is fine on an engine before 29 (it still accepts API 1.24)", () => {
-    expect(traefikDockerVerdict("traefik:v3.3.5", DOCKER_28)).toEqual({ ok: true, message: "traefik:v3.3.5 can talk to Docker Engine 28.5.1 (API 1.51)" });
+    expect(traefikDockerVerdict("traefik:v3.3.5", DOCKER_28)).toEqual({
+      ok: true,
+      message: "traefik:v3.3.5 can talk to Docker Engine 28.5.1 (API 1.51)",
+    });
     expect(traefikDockerVerdict("traefik:v2.11", { apiVersion: "1.41", version: "20.10.24+dfsg1" }).ok).toBe(true);
   });
 
   test("a tag without a version is refused: it cannot be checked", () => {
     expect(traefikVersion("traefik:latest")).toBeUndefined();
     expect(traefikVersion("registry:5000/traefik")).toBeUndefined();
-    expect(traefikDockerVerdict("traefik:latest", DOCKER_29).message).toMatch(/^cannot tell the Traefik version from traefik:latest.*traefik:v3\.6\.1 or later/);
+    expect(traefikDockerVerdict("traefik:latest", DOCKER_29).message).toMatch(
+      /^cannot tell the Traefik version from traefik:latest.*traefik:v3\.6\.1 or later/,
+    );
   });
 });
 
@@ -65,7 +70,11 @@ describe("disk space for the dump", () => {
     const mb = 1024 * 1024;
     expect(diskVerdict(200 * mb, 100 * mb, "/root/ems_system/data/backups").ok).toBe(true);
     const no = diskVerdict(150 * mb, 100 * mb, "/root/ems_system/data/backups");
-    expect(no).toEqual({ ok: false, message: "/root/ems_system/data/backups: only 150.0 MB free, the dump needs 200.0 MB (twice the 100.0 MB of databases): free some space first" });
+    expect(no).toEqual({
+      ok: false,
+      message:
+        "/root/ems_system/data/backups: only 150.0 MB free, the dump needs 200.0 MB (twice the 100.0 MB of databases): free some space first",
+    });
   });
 
   test("df -Pk of the real host, through the runner's own command, agrees with statfs", async () => {
@@ -85,7 +94,8 @@ describe("disk space for the dump", () => {
 });
 
 describe("the old backup cron line", () => {
-  const ours = "0 3 * * * BACKUP_DIR=/root/ems_system/data/backups PG_EXEC='docker exec -i ems_system-postgres' /root/ems_system/data/bin/backup.sh >> /root/ems_system/data/logs/backup.log 2>&1 # ems-infra:ems_system-backup";
+  const ours =
+    "0 3 * * * BACKUP_DIR=/root/ems_system/data/backups PG_EXEC='docker exec -i ems_system-postgres' /root/ems_system/data/bin/backup.sh >> /root/ems_system/data/logs/backup.log 2>&1 # ems-infra:ems_system-backup";
   const crontab = [
     "# m h dom mon dow command",
     "0 2 * * * /root/ems_system/data/backups/backup.sh",
@@ -105,7 +115,15 @@ describe("the old backup cron line", () => {
 
   test("removing it keeps every other line as it was", () => {
     const kept = withoutLines(crontab, oldCronLines(crontab, legacySystem().cronMarkers));
-    expect(kept).toBe(["# m h dom mon dow command", "# 0 4 * * * docker exec postgres_ems_system vacuumdb -a", ours, "*/5 * * * * /usr/local/bin/other-job", ""].join("\n"));
+    expect(kept).toBe(
+      [
+        "# m h dom mon dow command",
+        "# 0 4 * * * docker exec postgres_ems_system vacuumdb -a",
+        ours,
+        "*/5 * * * * /usr/local/bin/other-job",
+        "",
+      ].join("\n"),
+    );
   });
 });
 
@@ -138,7 +156,9 @@ describeWithDocker("pre-flight commands against the real engine", () => {
     const r = await boundShell("local").run(PREFLIGHT_COMMANDS.engine);
     expect(r.code).toBe(0);
     const engine = parseEngineVersion(r.stdout);
-    expect(engine.apiVersion).toBe(execFileSync("docker", ["version", "--format", "{{.Server.APIVersion}}"], { encoding: "utf8" }).trim());
+    expect(engine.apiVersion).toBe(
+      execFileSync("docker", ["version", "--format", "{{.Server.APIVersion}}"], { encoding: "utf8" }).trim(),
+    );
     expect(engine.version).toMatch(/^\d+\.\d+/);
   });
 

@@ -99,10 +99,19 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
       const create = plain<string>(c.inputs.create) ?? "";
       return create.includes("docker exec") && create.includes(specName) && create.includes("sh -s");
     });
-    if (commands.length !== 1) return { ok: false, output: `expected one databases command, found ${commands.map((c) => c.name).join(", ") || "none"}` };
+    if (commands.length !== 1)
+      return {
+        ok: false,
+        output: `expected one databases command, found ${commands.map((c) => c.name).join(", ") || "none"}`,
+      };
     const inputs = plain<{ create: string; stdin?: string; environment?: Record<string, string> }>(commands[0].inputs);
     const create = (inputs.create as string).split(specName).join(pgName);
-    const r = spawnSync("sh", ["-c", create], { input: inputs.stdin ?? "", env: { ...process.env, ...(inputs.environment ?? {}) }, encoding: "utf8", timeout: 120_000 });
+    const r = spawnSync("sh", ["-c", create], {
+      input: inputs.stdin ?? "",
+      env: { ...process.env, ...(inputs.environment ?? {}) },
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
   }
 
@@ -112,7 +121,12 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
     run("docker", ["rm", "-f", name]); // what a replacement by the next `pulumi up` does
     createdNew.add(name);
     const withName = specName ? spec : { ...spec, inputs: { ...spec.inputs, name: specName ?? fallbackName } };
-    return createFromSpec(withName, { rename: vps.rename, image, bindRoot: vps.root, aliases: specName ? [specName] : [] });
+    return createFromSpec(withName, {
+      rename: vps.rename,
+      image,
+      bindRoot: vps.root,
+      aliases: specName ? [specName] : [],
+    });
   }
 
   /** `pulumi up` on dockerd: the stack's networks, its Postgres on the adopted volume, the databases command, the APIs behind the proxy. */
@@ -141,7 +155,9 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
    */
   const outputs = async () =>
     cutoverOutputs(stack.config, {
-      ...Object.fromEntries(Object.entries(plain<Record<string, unknown>>(stack.outputs)).map(([k, v]) => [k, { value: v }])),
+      ...Object.fromEntries(
+        Object.entries(plain<Record<string, unknown>>(stack.outputs)).map(([k, v]) => [k, { value: v }]),
+      ),
       containers: { value: [...createdNew] },
       postgresContainer: { value: newPostgres },
       apiKeys: { value: { ems: uploadedApiKey("ems"), sms: uploadedApiKey("sms") } },
@@ -150,10 +166,15 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
   /** The host shell, with the engine-wide lookups (label, ports) kept to this run's containers: other tests share the engine. */
   function shell(): BoundShell {
     const local = boundShell("local");
-    const engineWide = new Set([CUTOVER_COMMANDS.withLabel(LABEL), CUTOVER_COMMANDS.publishing(80), CUTOVER_COMMANDS.publishing(443)]);
+    const engineWide = new Set([
+      CUTOVER_COMMANDS.withLabel(LABEL),
+      CUTOVER_COMMANDS.publishing(80),
+      CUTOVER_COMMANDS.publishing(443),
+    ]);
     return {
       where: "local",
-      run: (command, options) => local.run(engineWide.has(command) ? `${command} --filter name=${vps.rename("")}` : command, options),
+      run: (command, options) =>
+        local.run(engineWide.has(command) ? `${command} --filter name=${vps.rename("")}` : command, options),
     };
   }
 
@@ -185,12 +206,28 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
   const oldApiAnswers = (svc: string) => {
     const ip = inspect(vps.apis[svc]).NetworkSettings.Networks[vps.network].IPAddress;
     const port = svc === "ems" ? 8181 : 8080;
-    return run("sh", ["-c", `curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H @- "http://$1:$2/api/v1/health"`, "sh", ip, String(port)], { input: `x-api-key: ${vps.apiKeys[svc]}\n` }).stdout;
+    return run(
+      "sh",
+      [
+        "-c",
+        `curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H @- "http://$1:$2/api/v1/health"`,
+        "sh",
+        ip,
+        String(port),
+      ],
+      { input: `x-api-key: ${vps.apiKeys[svc]}\n` },
+    ).stdout;
   };
 
   test("the stack the rehearsal deploys adopts the volume and network the compose system made", () => {
     const mounts = plain<{ type: string; source: string; target: string }[]>(postgresSpec().inputs.mounts);
-    expect(mounts).toContainEqual(expect.objectContaining({ type: "volume", source: "postgres_ems_system_data", target: "/var/lib/postgresql/data" }));
+    expect(mounts).toContainEqual(
+      expect.objectContaining({
+        type: "volume",
+        source: "postgres_ems_system_data",
+        target: "/var/lib/postgresql/data",
+      }),
+    );
     const networks = plain<{ name: string }[]>(apiSpec("ems").inputs.networksAdvanced).map((n) => n.name);
     expect(networks).toContain("ems_system_net");
   });
@@ -206,9 +243,13 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
     const result = await runCutover(deps(true, log), options());
     console.log(`rehearsal (undo):\n  ${log.join("\n  ")}`);
 
-    expect(result).toMatchObject({ outcome: "rolled-back", reason: "pulumi up failed: ems: the container did not become healthy within 120 s" });
+    expect(result).toMatchObject({
+      outcome: "rolled-back",
+      reason: "pulumi up failed: ems: the container did not become healthy within 120 s",
+    });
     expect(state(newPostgres).Running).toBe(false);
-    for (const c of [vps.postgres, vps.apis.ems, vps.apis.sms, vps.rename("traefik"), vps.rename("portainer")]) expect(state(c).Running).toBe(true);
+    for (const c of [vps.postgres, vps.apis.ems, vps.apis.sms, vps.rename("traefik"), vps.rename("portainer")])
+      expect(state(c).Running).toBe(true);
     expect(restartPolicy(vps.postgres)).toBe("always");
     expect(restartPolicy(vps.apis.ems)).toBe("unless-stopped");
     await waitForPostgres(vps.postgres);
@@ -233,14 +274,34 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
       expect(restartPolicy(c)).toBe("no");
     }
     // The data: the new Postgres opened the same volume; rows, roles, grants and default privileges are as before.
-    expect(inspect(newPostgres).Mounts.find((m: { Destination: string }) => m.Destination === "/var/lib/postgresql/data").Name).toBe(vps.volume);
+    expect(
+      inspect(newPostgres).Mounts.find((m: { Destination: string }) => m.Destination === "/var/lib/postgresql/data")
+        .Name,
+    ).toBe(vps.volume);
     expect(databaseSnapshot((sql, db) => psqlIn(newPostgres, sql, db))).toEqual(before);
     // The roles' passwords are the stack's now: each API's DB_PASS logs its role in over TCP (scram), the old one no longer does.
     for (const svc of ["ems", "sms"]) {
       const uploads = plain<{ file: string; content?: string }[]>(apiSpec(svc).inputs.uploads) ?? [];
-      const dbPass = /^DB_PASS=(.*)$/m.exec(uploads.find((u) => u.file === "/run/ems/secrets.env")?.content ?? "")?.[1] ?? "";
+      const dbPass =
+        /^DB_PASS=(.*)$/m.exec(uploads.find((u) => u.file === "/run/ems/secrets.env")?.content ?? "")?.[1] ?? "";
       const login = (password: string) =>
-        run("docker", ["exec", "-e", `PGPASSWORD=${password}`, newPostgres, "psql", "-X", "-Atq", "-h", "127.0.0.1", "-U", `${svc}_user`, "-d", `${svc}_production`, "-c", "SELECT current_user"]);
+        run("docker", [
+          "exec",
+          "-e",
+          `PGPASSWORD=${password}`,
+          newPostgres,
+          "psql",
+          "-X",
+          "-Atq",
+          "-h",
+          "127.0.0.1",
+          "-U",
+          `${svc}_user`,
+          "-d",
+          `${svc}_production`,
+          "-c",
+          "SELECT current_user",
+        ]);
       expect(login(dbPass).stdout.trim()).toBe(`${svc}_user`);
       expect(login(`old-${svc}-password`).status).not.toBe(0);
     }
@@ -248,7 +309,9 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
     for (const svc of ["ems", "sms"]) {
       expect(folderHashes(vps.uploads[svc])).toEqual(uploadsBefore[svc]);
       const newApi = [...createdNew].find((n) => inspect(n).Config.Labels?.["com.ems.service"] === svc)!;
-      expect(inspect(newApi).Mounts.find((m: { Destination: string }) => m.Destination === "/app/uploads").Source).toBe(vps.uploads[svc]);
+      expect(inspect(newApi).Mounts.find((m: { Destination: string }) => m.Destination === "/app/uploads").Source).toBe(
+        vps.uploads[svc],
+      );
     }
     // The certificates: untouched, and a byte copy with mode 600 in the backups folder.
     expect(fs.readFileSync(vps.acmeFile).equals(acmeBefore)).toBe(true);
@@ -260,7 +323,10 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
   });
 
   test("the pg_dumpall taken first restores row-identical into an empty PostgreSQL with npm run restore's script", async () => {
-    const dumps = fs.readdirSync(vps.backupDir).filter((f) => /^cluster_\d{8}T\d{6}Z\.sql\.gz$/.test(f)).sort();
+    const dumps = fs
+      .readdirSync(vps.backupDir)
+      .filter((f) => /^cluster_\d{8}T\d{6}Z\.sql\.gz$/.test(f))
+      .sort();
     expect(dumps.length).toBe(2); // one per attempt: the undone one and the cut-over
     expect(fs.statSync(path.join(vps.backupDir, dumps[1])).mode & 0o777).toBe(0o600);
     let pg: PgServer | undefined;
@@ -281,7 +347,9 @@ describeWithDocker("rehearsal: today's compose VPS cut over to the prod stack", 
     const runningBefore = running();
     const result = await runCutover(deps(false, log), options());
     expect(result.outcome).toBe("nothing-to-migrate");
-    expect(log.join("\n")).toContain("nothing to migrate: no container of the old compose system is running (the stopped ones are kept for the undo");
+    expect(log.join("\n")).toContain(
+      "nothing to migrate: no container of the old compose system is running (the stopped ones are kept for the undo",
+    );
     expect(running()).toEqual(runningBefore);
     expect(state(vps.postgres).Running).toBe(false);
     expect(fs.readdirSync(vps.backupDir).filter((f) => f.startsWith("cluster_")).length).toBe(2);

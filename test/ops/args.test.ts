@@ -32,7 +32,10 @@ describe("parseArgs", () => {
 
   it("fills absent switches with false and leaves absent optional values undefined", () => {
     const parsed = parseArgs(spec, ["--stack=dev"]);
-    expect(parsed).toEqual({ help: false, values: { stack: "dev", to: undefined, "dry-run": false, label: undefined } });
+    expect(parsed).toEqual({
+      help: false,
+      values: { stack: "dev", to: undefined, "dry-run": false, label: undefined },
+    });
   });
 
   it("types the values (compile-time check)", () => {
@@ -67,7 +70,9 @@ describe("parseArgs", () => {
   });
 
   it("does not mistake object prototype names for flags", () => {
-    expect(usageError(["--constructor"]).message).toBe("unknown flag --constructor; valid flags: --stack, --to, --dry-run, --label, --help");
+    expect(usageError(["--constructor"]).message).toBe(
+      "unknown flag --constructor; valid flags: --stack, --to, --dry-run, --label, --help",
+    );
   });
 
   it("refuses a missing value at the end, before another flag, or empty", () => {
@@ -90,7 +95,9 @@ describe("parseArgs", () => {
   });
 
   it("refuses a value given to a switch", () => {
-    expect(usageError(["--stack", "dev", "--dry-run=false"]).message).toBe('--dry-run is a switch and takes no value (got "false")');
+    expect(usageError(["--stack", "dev", "--dry-run=false"]).message).toBe(
+      '--dry-run is a switch and takes no value (got "false")',
+    );
   });
 
   it("refuses repeated flags and stray arguments", () => {
@@ -107,9 +114,9 @@ describe("parseArgs", () => {
   });
 
   it("rejects a declaration that shadows --help", () => {
-    expect(() => parseArgs({ command: "x", summary: "y", flags: { help: { type: "boolean", description: "z" } } }, [])).toThrow(
-      "invalid flag declaration: help",
-    );
+    expect(() =>
+      parseArgs({ command: "x", summary: "y", flags: { help: { type: "boolean", description: "z" } } }, []),
+    ).toThrow("invalid flag declaration: help");
   });
 });
 

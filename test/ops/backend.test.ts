@@ -11,7 +11,9 @@ test("the committed Pulumi.yaml makes a local folder the default backend: no Pul
 });
 
 test("PULUMI_BACKEND_URL wins over Pulumi.yaml, and a remote backend has no local folder", () => {
-  expect(backendUrl({ PULUMI_BACKEND_URL: "s3://ems-pulumi-state?region=sa-east-1" }, PULUMI_YAML)).toBe("s3://ems-pulumi-state?region=sa-east-1");
+  expect(backendUrl({ PULUMI_BACKEND_URL: "s3://ems-pulumi-state?region=sa-east-1" }, PULUMI_YAML)).toBe(
+    "s3://ems-pulumi-state?region=sa-east-1",
+  );
   expect(localBackendDir("s3://ems-pulumi-state", "/home/dev", "/repo")).toBeUndefined();
   expect(localBackendDir("file://./state?no_tmp_dir=true", "/home/dev", "/repo")).toBe("/repo/state");
   expect(localBackendDir("file:///var/lib/pulumi", "/home/dev", "/repo")).toBe("/var/lib/pulumi");

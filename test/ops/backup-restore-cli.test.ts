@@ -4,12 +4,22 @@ import { dumpPath, main as restoreMain, targetDatabase } from "../../ops/restore
 import { Io } from "../../ops/cli";
 
 const PROD_OUTPUTS = {
-  backupCommand: { value: "BACKUP_DIR=/root/ems_system/data/backups KEEP_DAILY=14 KEEP_WEEKLY=8 PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' /root/ems_system/data/bin/backup.sh" },
-  restoreCommand: { value: "PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' /root/ems_system/data/bin/restore.sh" },
+  backupCommand: {
+    value:
+      "BACKUP_DIR=/root/ems_system/data/backups KEEP_DAILY=14 KEEP_WEEKLY=8 PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' /root/ems_system/data/bin/backup.sh",
+  },
+  restoreCommand: {
+    value: "PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' /root/ems_system/data/bin/restore.sh",
+  },
   backupDir: { value: "/root/ems_system/data/backups" },
 };
 /** The VPS as `ems-infra:ssh: { host: vps.edumigsoft.com.br }` resolves (the program's defaults). */
-const VPS: HostTarget = { host: "vps.edumigsoft.com.br", user: "root", port: 22, knownHostsFile: "/root/.ssh/known_hosts" };
+const VPS: HostTarget = {
+  host: "vps.edumigsoft.com.br",
+  user: "root",
+  port: 22,
+  knownHostsFile: "/root/.ssh/known_hosts",
+};
 
 function fakeIo(answer = "", isTTY = true) {
   const out: string[] = [];
@@ -22,13 +32,18 @@ function fakeDeps(code = 0, outputs: Record<string, { value: unknown }> = PROD_O
   const runs: Array<{ host: string; command: string }> = [];
   return {
     runs,
-    deps: { openStack: async () => ({ outputs, target: VPS }), run: async (target: HostTarget, command: string) => (runs.push({ host: describeHost(target), command }), code) },
+    deps: {
+      openStack: async () => ({ outputs, target: VPS }),
+      run: async (target: HostTarget, command: string) => (runs.push({ host: describeHost(target), command }), code),
+    },
   };
 }
 
 describe("backup outputs", () => {
   test("a stack never deployed has no backup outputs, and says how to deploy it", () => {
-    expect(() => backupOutputs("prod", {})).toThrow('stack prod has no output "backupCommand": deploy it first (npm run deploy -- --stack prod)');
+    expect(() => backupOutputs("prod", {})).toThrow(
+      'stack prod has no output "backupCommand": deploy it first (npm run deploy -- --stack prod)',
+    );
   });
 });
 
@@ -38,7 +53,9 @@ describe("npm run backup", () => {
     const { deps, runs } = fakeDeps();
     expect(await backupMain(["--stack", "prod"], io, deps)).toBe(0);
     expect(runs).toEqual([{ host: "root@vps.edumigsoft.com.br:22", command: PROD_OUTPUTS.backupCommand.value }]);
-    expect(out.join("")).toBe("backup: stack prod, on root@vps.edumigsoft.com.br:22, into /root/ems_system/data/backups\nbackup: done\n");
+    expect(out.join("")).toBe(
+      "backup: stack prod, on root@vps.edumigsoft.com.br:22, into /root/ems_system/data/backups\nbackup: done\n",
+    );
   });
   test("a failed backup exits 1 and says so", async () => {
     const { io, out } = fakeIo();
@@ -48,14 +65,20 @@ describe("npm run backup", () => {
   test("--stack is required", async () => {
     const { io, err } = fakeIo();
     expect(await backupMain([], io, fakeDeps().deps)).toBe(2);
-    expect(err.join("")).toBe("error: missing required flag --stack <name>\nRun `npm run backup -- --help` for usage.\n");
+    expect(err.join("")).toBe(
+      "error: missing required flag --stack <name>\nRun `npm run backup -- --help` for usage.\n",
+    );
   });
 });
 
 describe("npm run restore", () => {
   test("bare file names are looked up in the backups folder", () => {
-    expect(dumpPath("ems_20261129T030000Z.dump", "/root/ems_system/data/backups")).toBe("/root/ems_system/data/backups/ems_20261129T030000Z.dump");
-    expect(dumpPath("/tmp/x/ems_20261129T030000Z.dump", "/root/ems_system/data/backups")).toBe("/tmp/x/ems_20261129T030000Z.dump");
+    expect(dumpPath("ems_20261129T030000Z.dump", "/root/ems_system/data/backups")).toBe(
+      "/root/ems_system/data/backups/ems_20261129T030000Z.dump",
+    );
+    expect(dumpPath("/tmp/x/ems_20261129T030000Z.dump", "/root/ems_system/data/backups")).toBe(
+      "/tmp/x/ems_20261129T030000Z.dump",
+    );
   });
   test("the database comes from the dump's name unless given", () => {
     expect(targetDatabase("sms_20261129T030000Z.dump")).toBe("sms");
@@ -69,7 +92,12 @@ describe("npm run restore", () => {
     expect(out[0]).toBe(
       "restore: /root/ems_system/data/backups/ems_20261129T030000Z.dump into database ems of stack prod (on root@vps.edumigsoft.com.br:22); objects in the dump are dropped and recreated\n",
     );
-    expect(runs).toEqual([{ host: "root@vps.edumigsoft.com.br:22", command: `${PROD_OUTPUTS.restoreCommand.value} /root/ems_system/data/backups/ems_20261129T030000Z.dump` }]);
+    expect(runs).toEqual([
+      {
+        host: "root@vps.edumigsoft.com.br:22",
+        command: `${PROD_OUTPUTS.restoreCommand.value} /root/ems_system/data/backups/ems_20261129T030000Z.dump`,
+      },
+    ]);
   });
   test("answering no changes nothing", async () => {
     const { io, out } = fakeIo("n");
@@ -88,13 +116,21 @@ describe("npm run restore", () => {
   test("--database is passed to restore.sh, quoted", async () => {
     const { io } = fakeIo();
     const { deps, runs } = fakeDeps();
-    expect(await restoreMain(["--stack", "prod", "--file", "/tmp/old dump/x.dump", "--database", "ems_copy", "--yes"], io, deps)).toBe(0);
+    expect(
+      await restoreMain(
+        ["--stack", "prod", "--file", "/tmp/old dump/x.dump", "--database", "ems_copy", "--yes"],
+        io,
+        deps,
+      ),
+    ).toBe(0);
     expect(runs[0].command).toBe(`${PROD_OUTPUTS.restoreCommand.value} '/tmp/old dump/x.dump' ems_copy`);
   });
   test("refuses a file that is not a dump, and a dump whose database cannot be told", async () => {
     const a = fakeIo();
     expect(await restoreMain(["--stack", "prod", "--file", "notes.txt"], a.io, fakeDeps().deps)).toBe(2);
-    expect(a.err[0]).toBe('error: --file must be a .dump or globals_*.sql written by the backup job, or a .sql.gz (old cron dump or npm run migrate\'s pg_dumpall) (got "notes.txt")\nRun `npm run restore -- --help` for usage.\n');
+    expect(a.err[0]).toBe(
+      'error: --file must be a .dump or globals_*.sql written by the backup job, or a .sql.gz (old cron dump or npm run migrate\'s pg_dumpall) (got "notes.txt")\nRun `npm run restore -- --help` for usage.\n',
+    );
     const b = fakeIo();
     expect(await restoreMain(["--stack", "prod", "--file", "mydump.dump"], b.io, fakeDeps().deps)).toBe(2);
     expect(b.err[0]).toContain('cannot tell the database from "mydump.dump": add --database <db>');

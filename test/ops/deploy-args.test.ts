@@ -39,10 +39,18 @@ describe("parseDeployArgs", () => {
   });
 
   it("refuses latest, empty and malformed versions", () => {
-    expect(deployError(["--stack", "prod", "--service", "ems", "--version", "latest"])).toBe('--version must be a pinned tag such as 1.5.0, never "latest"');
-    expect(deployError(["--stack", "prod", "--service", "ems", "--version", "LATEST"])).toBe('--version must be a pinned tag such as 1.5.0, never "latest"');
-    expect(deployError(["--stack", "prod", "--service", "ems", "--version", ""])).toBe("missing value for --version <tag>");
-    expect(deployError(["--stack", "prod", "--service", "ems", "--version="])).toBe("missing value for --version <tag>");
+    expect(deployError(["--stack", "prod", "--service", "ems", "--version", "latest"])).toBe(
+      '--version must be a pinned tag such as 1.5.0, never "latest"',
+    );
+    expect(deployError(["--stack", "prod", "--service", "ems", "--version", "LATEST"])).toBe(
+      '--version must be a pinned tag such as 1.5.0, never "latest"',
+    );
+    expect(deployError(["--stack", "prod", "--service", "ems", "--version", ""])).toBe(
+      "missing value for --version <tag>",
+    );
+    expect(deployError(["--stack", "prod", "--service", "ems", "--version="])).toBe(
+      "missing value for --version <tag>",
+    );
     expect(deployError(["--stack", "prod", "--service", "ems", "--version", "1.5.0 beta"])).toBe(
       '--version "1.5.0 beta" is not a valid image tag (letters, digits, "_", "." and "-", at most 128 characters)',
     );
@@ -118,14 +126,19 @@ describe("deploy main: arguments", () => {
     const io = fakeIo({ tty: false });
     const deps = fakeDeps(new FakeStack("prod"));
     expect(await main(["--stack", "prod", "--service", "ems", "--version", "1.5.0"], io, deps)).toBe(1);
-    expect(io.stderr).toBe("error: refusing to deploy stack prod without confirmation: this is not a terminal; re-run with --yes to deploy unattended\n");
+    expect(io.stderr).toBe(
+      "error: refusing to deploy stack prod without confirmation: this is not a terminal; re-run with --yes to deploy unattended\n",
+    );
     expect(deps.opened).toEqual([]);
   });
 });
 
 describe("rollback main: arguments", () => {
   it("parses --to as a number", () => {
-    expect(parseRollbackArgs(["--stack", "prod", "--to", "7"])).toEqual({ help: false, options: { stack: "prod", to: 7, yes: false } });
+    expect(parseRollbackArgs(["--stack", "prod", "--to", "7"])).toEqual({
+      help: false,
+      options: { stack: "prod", to: 7, yes: false },
+    });
   });
 
   it("prints the usage for --help", async () => {
@@ -148,10 +161,14 @@ describe("rollback main: arguments", () => {
   it("exits 2 on bad arguments", async () => {
     const io = fakeIo();
     expect(await rollbackMain(["--stack", "prod", "--to", "last"], io, fakeDeps(new Error("unused")))).toBe(2);
-    expect(io.stderr).toBe('error: --to must be a whole number (got "last")\nRun `npm run rollback -- --help` for usage.\n');
+    expect(io.stderr).toBe(
+      'error: --to must be a whole number (got "last")\nRun `npm run rollback -- --help` for usage.\n',
+    );
     const io2 = fakeIo();
     expect(await rollbackMain(["--stack", "prod", "--version", "1"], io2, fakeDeps(new Error("unused")))).toBe(2);
-    expect(io2.stderr).toBe("error: unknown flag --version; valid flags: --stack, --to, --yes, --help\nRun `npm run rollback -- --help` for usage.\n");
+    expect(io2.stderr).toBe(
+      "error: unknown flag --version; valid flags: --stack, --to, --yes, --help\nRun `npm run rollback -- --help` for usage.\n",
+    );
   });
 });
 
@@ -161,12 +178,20 @@ describe("the CLIs as processes (no Pulumi CLI needed)", () => {
   const env = { ...process.env, PATH: path.dirname(process.execPath) };
 
   it.each(["deploy", "rollback", "drift"])("%s --help exits 0 and prints the usage", (name) => {
-    const stdout = execFileSync(tsx, [path.join(ROOT, "ops", `${name}.ts`), "--help"], { cwd: ROOT, env, encoding: "utf8" });
+    const stdout = execFileSync(tsx, [path.join(ROOT, "ops", `${name}.ts`), "--help"], {
+      cwd: ROOT,
+      env,
+      encoding: "utf8",
+    });
     expect(stdout).toMatch(new RegExp(`^Usage: npm run ${name} -- --stack <name>`));
   });
 
   it.each(["deploy", "rollback", "drift"])("%s with an unknown flag exits 2", (name) => {
-    const result = spawnSync(tsx, [path.join(ROOT, "ops", `${name}.ts`), "--stack", "prod", "--nope"], { cwd: ROOT, env, encoding: "utf8" });
+    const result = spawnSync(tsx, [path.join(ROOT, "ops", `${name}.ts`), "--stack", "prod", "--nope"], {
+      cwd: ROOT,
+      env,
+      encoding: "utf8",
+    });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/^error: unknown flag --nope; valid flags: --stack, /);
     expect(result.stdout).toBe("");

@@ -9,14 +9,22 @@ function emsVersion(stack: FakeStack): string {
 
 describe("deploy main: flow (fake stack)", () => {
   it("sets the version, previews with a diff, confirms, runs up and prints the summary", async () => {
-    const stack = new FakeStack("prod", { config: PROD_CONFIG, previewChanges: { replace: 1, same: 15 }, upVersion: 13 });
+    const stack = new FakeStack("prod", {
+      config: PROD_CONFIG,
+      previewChanges: { replace: 1, same: 15 },
+      upVersion: 13,
+    });
     const deps = fakeDeps(stack);
     const io = fakeIo({ tty: true, answers: ["y"] });
 
     expect(await main(EMS_1_5_0, io, deps)).toBe(0);
 
     expect(deps.opened).toEqual([{ name: "prod", workDir: "/repo", create: true }]);
-    expect(stack.changes).toEqual(["setConfig ems-infra:services.ems.version=1.5.0 --path", "preview", "up deploy ems 1.5.0"]);
+    expect(stack.changes).toEqual([
+      "setConfig ems-infra:services.ems.version=1.5.0 --path",
+      "preview",
+      "up deploy ems 1.5.0",
+    ]);
     expect(emsVersion(stack)).toBe("1.5.0");
     expect(stack.previewOptions).toMatchObject({ diff: true, color: "always", policyPacks: undefined });
     expect(stack.previewOptions?.onOutput).toBe(io.out);
@@ -78,7 +86,9 @@ describe("deploy main: flow (fake stack)", () => {
     const io = fakeIo({ tty: true });
     expect(await main(["--stack", "prod", "--service", "ems", "--version", "1.4.2"], io, fakeDeps(stack))).toBe(0);
     expect(stack.changes).toEqual(["preview"]);
-    expect(io.stdout).toContain("ems-infra:services.ems.version is already 1.4.2 in stack prod: applying the stack as configured\n");
+    expect(io.stdout).toContain(
+      "ems-infra:services.ems.version is already 1.4.2 in stack prod: applying the stack as configured\n",
+    );
   });
 
   it("restores the previous version when the operator says no", async () => {
@@ -95,7 +105,10 @@ describe("deploy main: flow (fake stack)", () => {
   });
 
   it("restores the previous version when the preview fails", async () => {
-    const stack = new FakeStack("prod", { config: PROD_CONFIG, previewError: new Error("preview failed: image not found\n") });
+    const stack = new FakeStack("prod", {
+      config: PROD_CONFIG,
+      previewError: new Error("preview failed: image not found\n"),
+    });
     const io = fakeIo({ tty: true });
     expect(await main(EMS_1_5_0, io, fakeDeps(stack))).toBe(1);
     expect(stack.changes.at(-1)).toBe("setConfig ems-infra:services.ems.version=1.4.2 --path");
@@ -119,7 +132,11 @@ describe("deploy main: flow (fake stack)", () => {
   });
 
   it("keeps the new version when up fails, and says how to go back", async () => {
-    const stack = new FakeStack("prod", { config: PROD_CONFIG, previewChanges: { replace: 1 }, upError: new Error("health check timed out") });
+    const stack = new FakeStack("prod", {
+      config: PROD_CONFIG,
+      previewChanges: { replace: 1 },
+      upError: new Error("health check timed out"),
+    });
     const io = fakeIo();
     expect(await main([...EMS_1_5_0, "--yes"], io, fakeDeps(stack))).toBe(1);
     expect(stack.changes.at(-1)).toBe("up deploy ems 1.5.0");
@@ -137,14 +154,18 @@ describe("deploy main: flow (fake stack)", () => {
     const io = fakeIo({ tty: true });
     expect(await main(["--stack", "prod", "--service", "crm", "--version", "1.0.0"], io, fakeDeps(stack))).toBe(1);
     expect(stack.changes).toEqual([]);
-    expect(io.stderr).toBe('error: service "crm" is not in ems-infra:services of stack prod (known services: ems, sms)\n');
+    expect(io.stderr).toBe(
+      'error: service "crm" is not in ems-infra:services of stack prod (known services: ems, sms)\n',
+    );
   });
 
   it("refuses when the stack has no services config", async () => {
     const stack = new FakeStack("dev", { config: {} });
     const io = fakeIo({ tty: true });
     expect(await main(["--stack", "dev", "--service", "ems", "--version", "1.0.0"], io, fakeDeps(stack))).toBe(1);
-    expect(io.stderr).toBe("error: stack dev has no ems-infra:services config: describe the services in Pulumi.dev.yaml first\n");
+    expect(io.stderr).toBe(
+      "error: stack dev has no ems-infra:services config: describe the services in Pulumi.dev.yaml first\n",
+    );
   });
 
   it("refuses versions that `config set --path` would store as numbers", async () => {
@@ -160,7 +181,9 @@ describe("deploy main: flow (fake stack)", () => {
 
   it("explains a missing Pulumi CLI", async () => {
     const io = fakeIo({ tty: true });
-    const missing = new Error("code: -2\n stdout: \n stderr: Command failed with ENOENT: pulumi version\nspawn pulumi ENOENT\n");
+    const missing = new Error(
+      "code: -2\n stdout: \n stderr: Command failed with ENOENT: pulumi version\nspawn pulumi ENOENT\n",
+    );
     expect(await main(["--stack", "dev"], io, fakeDeps(missing))).toBe(1);
     expect(io.stderr).toBe(
       "error: the Pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/install/), then re-run this command\n",
@@ -170,9 +193,11 @@ describe("deploy main: flow (fake stack)", () => {
   it("explains a missing passphrase", async () => {
     const io = fakeIo({ tty: true });
     const message =
-      "error: constructing secrets manager of type \"passphrase\": unable to find either `PULUMI_CONFIG_PASSPHRASE` or " +
+      'error: constructing secrets manager of type "passphrase": unable to find either `PULUMI_CONFIG_PASSPHRASE` or ' +
       "`PULUMI_CONFIG_PASSPHRASE_FILE` when trying to access the Passphrase Secrets Provider";
     expect(await main(["--stack", "dev"], io, fakeDeps(new Error(message)))).toBe(1);
-    expect(io.stderr).toBe(`error: ${message}\n(export PULUMI_CONFIG_PASSPHRASE with the stack's passphrase: it encrypts the stack's secrets)\n`);
+    expect(io.stderr).toBe(
+      `error: ${message}\n(export PULUMI_CONFIG_PASSPHRASE with the stack's passphrase: it encrypts the stack's secrets)\n`,
+    );
   });
 });

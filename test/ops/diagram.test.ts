@@ -1,5 +1,11 @@
 import * as fs from "fs";
-import { DIAGRAM_FILE, README_FILE, generateDiagram, generateStackDiagrams, readmeWithDiagram } from "../../ops/diagram";
+import {
+  DIAGRAM_FILE,
+  README_FILE,
+  generateDiagram,
+  generateStackDiagrams,
+  readmeWithDiagram,
+} from "../../ops/diagram";
 import { stackDiagram } from "../../ops/mermaid";
 import { T } from "../support";
 
@@ -19,7 +25,16 @@ describe("docs/diagram.md", () => {
     const text = stackDiagram(
       [
         { type: T.network, name: "postgres-network", inputs: { name: "ems_system_db", internal: true } },
-        { type: T.container, name: "traefik", inputs: { name: "infra_traefik", image: "traefik@sha256:ab", ports: [{ internal: 443, external: 443 }], networksAdvanced: [{ name: "proxy" }] } },
+        {
+          type: T.container,
+          name: "traefik",
+          inputs: {
+            name: "infra_traefik",
+            image: "traefik@sha256:ab",
+            ports: [{ internal: 443, external: 443 }],
+            networksAdvanced: [{ name: "proxy" }],
+          },
+        },
         {
           type: T.container,
           name: "ems",

@@ -22,7 +22,10 @@ const PROD_EXPECTATIONS: HostExpectations = {
     { path: "/root/ems_system/data/uploads/sms" },
     { path: "/root/ems_system/data/backups" },
   ],
-  cron: { job: "ems_system-backup", line: "0 3 * * * /root/ems_system/data/bin/backup.sh >>/root/ems_system/data/logs/backup.log 2>&1 # ems-infra:ems_system-backup" },
+  cron: {
+    job: "ems_system-backup",
+    line: "0 3 * * * /root/ems_system/data/bin/backup.sh >>/root/ems_system/data/logs/backup.log 2>&1 # ems-infra:ems_system-backup",
+  },
   postgres: {
     container: "ems_system-postgres",
     superuser: "postgres",
@@ -41,11 +44,24 @@ function deployed(options: FakeStackOptions = {}): FakeStack {
 
 /** A host whose check prints `lines` and exits `code` (the script's own contract: 1 differences, 2 incomplete). */
 function checkedHost(code: number, lines: string[] = []): FakeHost {
-  return new FakeHost((command) => (command.startsWith("sh -c ") && command.includes(" host-check ") ? { code, stdout: lines.map((l) => `${l}\n`).join("") } : {}));
+  return new FakeHost((command) =>
+    command.startsWith("sh -c ") && command.includes(" host-check ")
+      ? { code, stdout: lines.map((l) => `${l}\n`).join("") }
+      : {},
+  );
 }
 
 /** A resourcePreEvent as the engine sends it during `pulumi preview --refresh`. */
-function pre(op: OpType, name: string, extra: { type?: string; diffs?: string[]; keys?: string[]; detailedDiff?: Record<string, { kind: string; inputDiff: boolean }> } = {}): EngineEvent {
+function pre(
+  op: OpType,
+  name: string,
+  extra: {
+    type?: string;
+    diffs?: string[];
+    keys?: string[];
+    detailedDiff?: Record<string, { kind: string; inputDiff: boolean }>;
+  } = {},
+): EngineEvent {
   const type = extra.type ?? CONTAINER;
   const urn = `${URN}::ems-infra:index:EmsSystem$${type}::${name}`;
   return {
@@ -73,8 +89,16 @@ const NOISE: EngineEvent[] = [
   pre("refresh", "postgres"),
   pre("same", "postgres"),
   pre("read", "proxy-network", { type: "docker:index/network:Network" }),
-  { sequence: 9, timestamp: 1741975339, diagnosticEvent: { message: "warning: x", color: "never", severity: "warning" } },
-  { sequence: 10, timestamp: 1741975340, summaryEvent: { maybeCorrupt: false, durationSeconds: 3, resourceChanges: { same: 16 }, policyPacks: {} } },
+  {
+    sequence: 9,
+    timestamp: 1741975339,
+    diagnosticEvent: { message: "warning: x", color: "never", severity: "warning" },
+  },
+  {
+    sequence: 10,
+    timestamp: 1741975340,
+    summaryEvent: { maybeCorrupt: false, durationSeconds: 3, resourceChanges: { same: 16 }, policyPacks: {} },
+  },
 ];
 
 describe("summarizeDrift", () => {
@@ -86,7 +110,10 @@ describe("summarizeDrift", () => {
   it("lists updated, missing and replaced resources once each, with what differs", () => {
     const events: EngineEvent[] = [
       ...NOISE,
-      pre("update", "ems-api", { diffs: ["envs", "image"], detailedDiff: { "envs[3]": { kind: "update", inputDiff: true } } }),
+      pre("update", "ems-api", {
+        diffs: ["envs", "image"],
+        detailedDiff: { "envs[3]": { kind: "update", inputDiff: true } },
+      }),
       pre("create", "traefik"),
       pre("create-replacement", "sms-api", { keys: ["image"], diffs: ["image"] }),
       pre("replace", "sms-api", { keys: ["image"], diffs: ["image", "labels"] }),
@@ -94,9 +121,27 @@ describe("summarizeDrift", () => {
       pre("delete", "old-volume", { type: "docker:index/volume:Volume" }),
     ];
     expect(summarizeDrift(events)).toEqual([
-      { urn: `${URN}::ems-infra:index:EmsSystem$${CONTAINER}::ems-api`, name: "ems-api", type: CONTAINER, op: "update", diffs: ["envs", "envs[3]", "image"] },
-      { urn: `${URN}::ems-infra:index:EmsSystem$${CONTAINER}::traefik`, name: "traefik", type: CONTAINER, op: "create", diffs: [] },
-      { urn: `${URN}::ems-infra:index:EmsSystem$${CONTAINER}::sms-api`, name: "sms-api", type: CONTAINER, op: "replace", diffs: ["image", "labels"] },
+      {
+        urn: `${URN}::ems-infra:index:EmsSystem$${CONTAINER}::ems-api`,
+        name: "ems-api",
+        type: CONTAINER,
+        op: "update",
+        diffs: ["envs", "envs[3]", "image"],
+      },
+      {
+        urn: `${URN}::ems-infra:index:EmsSystem$${CONTAINER}::traefik`,
+        name: "traefik",
+        type: CONTAINER,
+        op: "create",
+        diffs: [],
+      },
+      {
+        urn: `${URN}::ems-infra:index:EmsSystem$${CONTAINER}::sms-api`,
+        name: "sms-api",
+        type: CONTAINER,
+        op: "replace",
+        diffs: ["image", "labels"],
+      },
       {
         urn: `${URN}::ems-infra:index:EmsSystem$docker:index/volume:Volume::old-volume`,
         name: "old-volume",
@@ -108,8 +153,27 @@ describe("summarizeDrift", () => {
   });
 
   it("accepts minimal hand-built events", () => {
-    const events: DriftEvent[] = [{ resourcePreEvent: { metadata: { op: "update", urn: "urn:pulumi:prod::ems-infra::docker:index/container:Container::pg", type: "x" } } }, {}];
-    expect(summarizeDrift(events)).toEqual([{ urn: "urn:pulumi:prod::ems-infra::docker:index/container:Container::pg", name: "pg", type: "x", op: "update", diffs: [] }]);
+    const events: DriftEvent[] = [
+      {
+        resourcePreEvent: {
+          metadata: {
+            op: "update",
+            urn: "urn:pulumi:prod::ems-infra::docker:index/container:Container::pg",
+            type: "x",
+          },
+        },
+      },
+      {},
+    ];
+    expect(summarizeDrift(events)).toEqual([
+      {
+        urn: "urn:pulumi:prod::ems-infra::docker:index/container:Container::pg",
+        name: "pg",
+        type: "x",
+        op: "update",
+        diffs: [],
+      },
+    ]);
   });
 
   it("classifies unexpected ops as other", () => {
@@ -119,7 +183,11 @@ describe("summarizeDrift", () => {
 
 describe("formatDrift", () => {
   it("is a readable, aligned list with the way out", () => {
-    const items = summarizeDrift([pre("update", "ems-api", { diffs: ["envs", "image"] }), pre("create", "traefik"), pre("replace", "postgres", { diffs: ["image"] })]);
+    const items = summarizeDrift([
+      pre("update", "ems-api", { diffs: ["envs", "image"] }),
+      pre("create", "traefik"),
+      pre("replace", "postgres", { diffs: ["image"] }),
+    ]);
     expect(formatDrift(items, "prod")).toBe(
       [
         "drift: stack prod differs from the live host (3 resources):",
@@ -135,7 +203,9 @@ describe("formatDrift", () => {
   });
 
   it("uses the singular for one resource", () => {
-    expect(formatDrift(summarizeDrift([pre("delete", "x")]), "dev").split("\n")[0]).toBe("drift: stack dev differs from the live host (1 resource):");
+    expect(formatDrift(summarizeDrift([pre("delete", "x")]), "dev").split("\n")[0]).toBe(
+      "drift: stack dev differs from the live host (1 resource):",
+    );
   });
 });
 
@@ -147,7 +217,9 @@ describe("parseDriftArgs", () => {
 
   it("refuses everything else", () => {
     expect(() => parseDriftArgs([])).toThrow(new UsageError("missing required flag --stack <name>"));
-    expect(() => parseDriftArgs(["--stack", "prod", "--yes"])).toThrow(new UsageError("unknown flag --yes; valid flags: --stack, --help"));
+    expect(() => parseDriftArgs(["--stack", "prod", "--yes"])).toThrow(
+      new UsageError("unknown flag --yes; valid flags: --stack, --help"),
+    );
   });
 });
 
@@ -180,7 +252,9 @@ describe("drift main", () => {
   it("exits 2 on an unknown flag", async () => {
     const io = fakeIo();
     expect(await main(["--stack", "prod", "--refresh"], io, fakeDeps(new Error("unused")))).toBe(2);
-    expect(io.stderr).toBe("error: unknown flag --refresh; valid flags: --stack, --help\nRun `npm run drift -- --help` for usage.\n");
+    expect(io.stderr).toBe(
+      "error: unknown flag --refresh; valid flags: --stack, --help\nRun `npm run drift -- --help` for usage.\n",
+    );
   });
 
   it("exits 0 when the host matches, running a refresh preview that expects no changes, then the host check", async () => {
@@ -202,7 +276,11 @@ describe("drift main", () => {
   });
 
   it("is red when only the host side differs, naming each difference", async () => {
-    const host = checkedHost(1, ["folder /root/infra/letsencrypt: mode 755, want 700", "cron: ems-infra:ems_system-backup entry missing", "database sms_production: owner postgres, want sms_user"]);
+    const host = checkedHost(1, [
+      "folder /root/infra/letsencrypt: mode 755, want 700",
+      "cron: ems-infra:ems_system-backup entry missing",
+      "database sms_production: owner postgres, want sms_user",
+    ]);
     const io = fakeIo();
     expect(await main(["--stack", "prod"], io, fakeDeps(deployed({ previewEvents: NOISE }), { host }))).toBe(1);
     expect(io.stdout).toContain(
@@ -217,22 +295,33 @@ describe("drift main", () => {
   });
 
   it("reports both parts when both differ", async () => {
-    const stack = deployed({ previewEvents: [...NOISE, pre("update", "ems-api", { diffs: ["image"] })], previewError: new Error("error: no changes were expected but changes were proposed") });
+    const stack = deployed({
+      previewEvents: [...NOISE, pre("update", "ems-api", { diffs: ["image"] })],
+      previewError: new Error("error: no changes were expected but changes were proposed"),
+    });
     const io = fakeIo();
-    expect(await main(["--stack", "prod"], io, fakeDeps(stack, { host: checkedHost(1, ["role sms_user: missing"]) }))).toBe(1);
+    expect(
+      await main(["--stack", "prod"], io, fakeDeps(stack, { host: checkedHost(1, ["role sms_user: missing"]) })),
+    ).toBe(1);
     expect(io.stdout).toContain("drift: stack prod differs from the live host (1 resource):");
     expect(io.stdout).toContain("(1 difference):\n  role sms_user: missing\n");
   });
 
   it("is red when a host check could not run (exit 2), or the stack has no hostExpectations output", async () => {
     const io = fakeIo();
-    const host = checkedHost(2, ["roles: cannot query ems_system-postgres: Error response from daemon: No such container: ems_system-postgres"]);
+    const host = checkedHost(2, [
+      "roles: cannot query ems_system-postgres: Error response from daemon: No such container: ems_system-postgres",
+    ]);
     expect(await main(["--stack", "prod"], io, fakeDeps(deployed({ previewEvents: NOISE }), { host }))).toBe(1);
-    expect(io.stdout).toContain("(1 difference; some checks could not run):\n  roles: cannot query ems_system-postgres");
+    expect(io.stdout).toContain(
+      "(1 difference; some checks could not run):\n  roles: cannot query ems_system-postgres",
+    );
 
     const old = fakeIo();
     expect(await main(["--stack", "prod"], old, fakeDeps(new FakeStack("prod", { previewEvents: NOISE })))).toBe(1);
-    expect(old.stderr).toBe("error: host check of stack prod failed: the stack has no hostExpectations output: deploy it once with this version of ems-infra\n");
+    expect(old.stderr).toBe(
+      "error: host check of stack prod failed: the stack has no hostExpectations output: deploy it once with this version of ems-infra\n",
+    );
   });
 
   it("runs the real check against this machine's folders: a missing folder and a wrong mode are named, a clean host is green", async () => {
@@ -241,12 +330,19 @@ describe("drift main", () => {
       const acme = path.join(root, "infra", "letsencrypt");
       fs.mkdirSync(acme, { recursive: true, mode: 0o755 });
       fs.chmodSync(acme, 0o755);
-      const expectations: HostExpectations = { folders: [{ path: acme, mode: "700" }, { path: path.join(root, "data", "backups") }] };
-      const local: HostShell = { run: async () => 0, capture: (_target, command, options) => captureOnHost("local", command, options) };
+      const expectations: HostExpectations = {
+        folders: [{ path: acme, mode: "700" }, { path: path.join(root, "data", "backups") }],
+      };
+      const local: HostShell = {
+        run: async () => 0,
+        capture: (_target, command, options) => captureOnHost("local", command, options),
+      };
       const io = fakeIo();
       const stack = () => new FakeStack("dev", { previewEvents: NOISE, outputs: { hostExpectations: expectations } });
       expect(await main(["--stack", "dev"], io, fakeDeps(stack(), { host: local }))).toBe(1);
-      expect(io.stdout).toContain(`(2 differences):\n  folder ${acme}: mode 755, want 700\n  folder ${path.join(root, "data", "backups")}: missing\n`);
+      expect(io.stdout).toContain(
+        `(2 differences):\n  folder ${acme}: mode 755, want 700\n  folder ${path.join(root, "data", "backups")}: missing\n`,
+      );
 
       fs.chmodSync(acme, 0o700);
       fs.mkdirSync(path.join(root, "data", "backups"), { recursive: true });
@@ -280,10 +376,14 @@ describe("drift main", () => {
   });
 
   it("exits 1 with the error when the check cannot run", async () => {
-    const stack = deployed({ previewError: new Error("error: ssh: connect to host vps port 22: Connection refused\n") });
+    const stack = deployed({
+      previewError: new Error("error: ssh: connect to host vps port 22: Connection refused\n"),
+    });
     const io = fakeIo();
     expect(await main(["--stack", "prod"], io, fakeDeps(stack))).toBe(1);
-    expect(io.stderr).toBe("error: drift check of stack prod failed: error: ssh: connect to host vps port 22: Connection refused\n");
+    expect(io.stderr).toBe(
+      "error: drift check of stack prod failed: error: ssh: connect to host vps port 22: Connection refused\n",
+    );
     expect(io.stdout).not.toContain("no drift");
   });
 
@@ -291,6 +391,8 @@ describe("drift main", () => {
     const io = fakeIo();
     const notFound = Object.assign(new Error("no stack named 'prod' found"), { name: "StackNotFoundError" });
     expect(await main(["--stack", "prod"], io, fakeDeps(notFound))).toBe(1);
-    expect(io.stderr).toBe("error: drift check of stack prod failed: no stack named 'prod' found\n(does the stack exist? `pulumi stack ls`)\n");
+    expect(io.stderr).toBe(
+      "error: drift check of stack prod failed: no stack named 'prod' found\n(does the stack exist? `pulumi stack ls`)\n",
+    );
   });
 });

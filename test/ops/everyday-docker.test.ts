@@ -27,18 +27,37 @@ function recordingHost(): HostShell & { streamed: string } {
   return host;
 }
 
-const stack = () => new FakeStack("dev", { config: { "ems-infra:environment": ENV }, outputs: { urls: { ems: "https://api.ems.local" } } });
+const stack = () =>
+  new FakeStack("dev", {
+    config: { "ems-infra:environment": ENV },
+    outputs: { urls: { ems: "https://api.ems.local" } },
+  });
 
 describeWithDocker("everyday commands on the local engine", () => {
   beforeAll(() => {
     buildTestImages();
-    const labels = (service: string) => ["--label", `com.ems.service=${service}`, "--label", `com.ems.environment=${ENV}`];
+    const labels = (service: string) => [
+      "--label",
+      `com.ems.service=${service}`,
+      "--label",
+      `com.ems.environment=${ENV}`,
+    ];
     // The env the real servers require (real-system.md), with test values.
-    const env = ["JWT_KEY=test-jwt", "VERIFICATION_LINK_BASE_URL=https://api.ems.local", "DB_HOST=ems_system-postgres", "DB_PORT=5432", "DB_USER=ems_user", "DB_PASS=test", "DB_NAME=ems", "API_KEY=test-key"].flatMap((e) => ["--env", e]);
+    const env = [
+      "JWT_KEY=test-jwt",
+      "VERIFICATION_LINK_BASE_URL=https://api.ems.local",
+      "DB_HOST=ems_system-postgres",
+      "DB_PORT=5432",
+      "DB_USER=ems_user",
+      "DB_PASS=test",
+      "DB_NAME=ems",
+      "API_KEY=test-key",
+    ].flatMap((e) => ["--env", e]);
     docker(["run", "-d", "--name", GOOD, ...labels("ems"), ...env, IMAGES.ems]);
     docker(["run", "-d", "--name", EXITED, ...labels("sms"), ...env, IMAGES.emsExits]);
     // Wait (bounded) for the failing one to exit.
-    for (let i = 0; i < 50 && docker(["inspect", "--format", "{{.State.Status}}", EXITED]) !== "exited"; i++) run("sleep", ["0.2"]);
+    for (let i = 0; i < 50 && docker(["inspect", "--format", "{{.State.Status}}", EXITED]) !== "exited"; i++)
+      run("sleep", ["0.2"]);
   }, 240_000);
 
   afterAll(() => {
@@ -49,8 +68,14 @@ describeWithDocker("everyday commands on the local engine", () => {
   it("status lists both containers by their labels and exits 1 for the exited one", async () => {
     const io = fakeIo();
     expect(await status(["--stack", "dev"], io, fakeDeps(stack(), { host: defaultHostShell }))).toBe(1);
-    expect(io.stdout).toMatch(new RegExp(`ems\\s+${GOOD}\\s+1\\.2\\.1\\s+sha256:[a-f0-9]{12}\\s+running\\s+\\S+\\s+0\\s+https://api\\.ems\\.local`));
-    expect(io.stdout).toMatch(new RegExp(`sms\\s+${EXITED}\\s+9\\.0\\.0-exits\\s+sha256:[a-f0-9]{12}\\s+exited \\(exit 3\\)`));
+    expect(io.stdout).toMatch(
+      new RegExp(
+        `ems\\s+${GOOD}\\s+1\\.2\\.1\\s+sha256:[a-f0-9]{12}\\s+running\\s+\\S+\\s+0\\s+https://api\\.ems\\.local`,
+      ),
+    );
+    expect(io.stdout).toMatch(
+      new RegExp(`sms\\s+${EXITED}\\s+9\\.0\\.0-exits\\s+sha256:[a-f0-9]{12}\\s+exited \\(exit 3\\)`),
+    );
     expect(io.stderr).toBe(`unhealthy: ${EXITED} (npm run logs -- --stack dev --service <service>)\n`);
   });
 
@@ -67,7 +92,9 @@ describeWithDocker("everyday commands on the local engine", () => {
     expect(report).toContain(`--- ${EXITED} (sms): exited, exit code 3, restarts 0; last 20 log lines:\n`);
     expect(report).toMatch(/migration/i);
     expect(report).not.toContain(GOOD);
-    expect((await findContainers(defaultHostShell, "local", ENV, { missing: `${ENV}-nope` })).map((c) => c.name).sort()).toEqual([GOOD, EXITED]);
+    expect(
+      (await findContainers(defaultHostShell, "local", ENV, { missing: `${ENV}-nope` })).map((c) => c.name).sort(),
+    ).toEqual([GOOD, EXITED]);
   });
 
   it("image retention lists, keeps the newest and the used, and removes the rest", async () => {
@@ -77,7 +104,9 @@ describeWithDocker("everyday commands on the local engine", () => {
     expect(listed.code).toBe(0);
     expect(used.code).toBe(0);
     // All four tags are the same image, which the running container uses: nothing may go.
-    expect(imagesToRemove({ images: listed.stdout, usedImageIds: used.stdout, protectedTags: [], keep: 2 })).toEqual([]);
+    expect(imagesToRemove({ images: listed.stdout, usedImageIds: used.stdout, protectedTags: [], keep: 2 })).toEqual(
+      [],
+    );
     const remove = imagesToRemove({ images: listed.stdout, usedImageIds: "", protectedTags: ["1.1.0"], keep: 2 });
     expect(remove).toEqual(["1.0.0"]);
     expect((await captureOnHost("local", removeImagesCommand(REPO, remove))).code).toBe(0);

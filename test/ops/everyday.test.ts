@@ -18,34 +18,65 @@ const OUTPUTS = {
 function prodHost(inspect = INSPECT): FakeHost {
   return new FakeHost((command) => {
     if (command.includes("xargs -r docker inspect")) return { stdout: inspect };
-    if (command.includes("*.dump")) return { stdout: "ems_production_20250314T030000Z.dump\t13002342\t2025-03-14 03:00 UTC\n" };
+    if (command.includes("*.dump"))
+      return { stdout: "ems_production_20250314T030000Z.dump\t13002342\t2025-03-14 03:00 UTC\n" };
     return {};
   });
 }
 
 /** Deployed from a laptop: `ems-infra:ssh` names the VPS (the key and known_hosts from ~/.ssh, the program's defaults). */
-const prodStack = () => new FakeStack("prod", { config: { ...PROD_CONFIG, "ems-infra:ssh": JSON.stringify({ host: "vps.edumigsoft.com.br" }) }, outputs: OUTPUTS, history: HISTORY });
+const prodStack = () =>
+  new FakeStack("prod", {
+    config: { ...PROD_CONFIG, "ems-infra:ssh": JSON.stringify({ host: "vps.edumigsoft.com.br" }) },
+    outputs: OUTPUTS,
+    history: HISTORY,
+  });
 
 describe("npm run status", () => {
   it("lists each container with version, digest, health, uptime, restarts and URL; exits 1 when one is unhealthy", async () => {
     const io = fakeIo();
-    const code = await status(["--stack", "prod"], io, fakeDeps(prodStack(), { host: prodHost() }), () => new Date("2025-03-14T20:02:31.2Z"));
+    const code = await status(
+      ["--stack", "prod"],
+      io,
+      fakeDeps(prodStack(), { host: prodHost() }),
+      () => new Date("2025-03-14T20:02:31.2Z"),
+    );
     expect(code).toBe(1);
     const table = io.stdout.split("\n");
-    expect(table.find((l) => l.startsWith("ems       ems-container-1b2c3d4"))).toMatch(/1\.4\.2\s+sha256:44449c0ffee0\s+healthy\s+4d 11h\s+0\s+https:\/\/api\.ems\.edumigsoft\.com\.br$/);
-    expect(table.find((l) => l.includes("ems-container-7c1e9a2"))).toMatch(/1\.5\.0\s+sha256:55559c0ffee0\s+unhealthy\s+2h 0m/);
-    expect(table.find((l) => l.startsWith("traefik"))).toMatch(/infra_traefik\s+v3\.6\.1\s+sha256:d00d2222eeee\s+exited \(exit 1\)\s+-\s+5\s+-$/);
-    expect(io.stdout).toContain('last deploy: #9 update "deploy ems 1.5.0" succeeded, 2025-03-14 18:02 UTC, by root (git: Eduardo)\n');
-    expect(io.stdout).toContain("newest dump: /root/ems_system/data/backups/ems_production_20250314T030000Z.dump (12.4 MiB, 2025-03-14 03:00 UTC)\n");
-    expect(io.stderr).toBe("unhealthy: ems-container-7c1e9a2, infra_traefik (npm run logs -- --stack prod --service <service>)\n");
+    expect(table.find((l) => l.startsWith("ems       ems-container-1b2c3d4"))).toMatch(
+      /1\.4\.2\s+sha256:44449c0ffee0\s+healthy\s+4d 11h\s+0\s+https:\/\/api\.ems\.edumigsoft\.com\.br$/,
+    );
+    expect(table.find((l) => l.includes("ems-container-7c1e9a2"))).toMatch(
+      /1\.5\.0\s+sha256:55559c0ffee0\s+unhealthy\s+2h 0m/,
+    );
+    expect(table.find((l) => l.startsWith("traefik"))).toMatch(
+      /infra_traefik\s+v3\.6\.1\s+sha256:d00d2222eeee\s+exited \(exit 1\)\s+-\s+5\s+-$/,
+    );
+    expect(io.stdout).toContain(
+      'last deploy: #9 update "deploy ems 1.5.0" succeeded, 2025-03-14 18:02 UTC, by root (git: Eduardo)\n',
+    );
+    expect(io.stdout).toContain(
+      "newest dump: /root/ems_system/data/backups/ems_production_20250314T030000Z.dump (12.4 MiB, 2025-03-14 03:00 UTC)\n",
+    );
+    expect(io.stderr).toBe(
+      "unhealthy: ems-container-7c1e9a2, infra_traefik (npm run logs -- --stack prod --service <service>)\n",
+    );
   });
 
   it("exits 0 when every container runs healthy, and reports a named container that is missing", async () => {
-    const healthy = (JSON.parse(INSPECT) as Array<{ Name: string }>).filter((c) => !["/ems-container-7c1e9a2", "/infra_traefik"].includes(c.Name));
+    const healthy = (JSON.parse(INSPECT) as Array<{ Name: string }>).filter(
+      (c) => !["/ems-container-7c1e9a2", "/infra_traefik"].includes(c.Name),
+    );
     const io = fakeIo();
-    expect(await status(["-s", "prod"], io, fakeDeps(prodStack(), { host: prodHost(JSON.stringify(healthy)) }))).toBe(1);
+    expect(await status(["-s", "prod"], io, fakeDeps(prodStack(), { host: prodHost(JSON.stringify(healthy)) }))).toBe(
+      1,
+    );
     expect(io.stdout).toMatch(/traefik\s+\(missing\)/);
-    const noTraefik = new FakeStack("prod", { config: PROD_CONFIG, outputs: { ...OUTPUTS, containers: { postgres: "ems_system-postgres" } }, history: HISTORY });
+    const noTraefik = new FakeStack("prod", {
+      config: PROD_CONFIG,
+      outputs: { ...OUTPUTS, containers: { postgres: "ems_system-postgres" } },
+      history: HISTORY,
+    });
     const ok = fakeIo();
     expect(await status(["-s", "prod"], ok, fakeDeps(noTraefik, { host: prodHost(JSON.stringify(healthy)) }))).toBe(0);
     expect(ok.stdout).toContain("all containers healthy\n");
@@ -56,10 +87,23 @@ describe("npm run logs", () => {
   it("streams the current container's logs over SSH, whatever its generated name", async () => {
     const host = prodHost();
     const io = fakeIo();
-    expect(await logs(["--stack", "prod", "--service", "ems", "--follow", "--lines", "50", "--since", "10m"], io, fakeDeps(prodStack(), { host }))).toBe(0);
+    expect(
+      await logs(
+        ["--stack", "prod", "--service", "ems", "--follow", "--lines", "50", "--since", "10m"],
+        io,
+        fakeDeps(prodStack(), { host }),
+      ),
+    ).toBe(0);
     const streamed = host.commands.filter((c) => c.mode === "run");
     // The newest running ems container is the one the deploy just created.
-    expect(streamed).toEqual([{ mode: "run", commandHost: "root@vps.edumigsoft.com.br:22", command: `docker logs --follow --tail 50 --since 10m b7e2d4c1${"0".repeat(56)}`, tty: false }]);
+    expect(streamed).toEqual([
+      {
+        mode: "run",
+        commandHost: "root@vps.edumigsoft.com.br:22",
+        command: `docker logs --follow --tail 50 --since 10m b7e2d4c1${"0".repeat(56)}`,
+        tty: false,
+      },
+    ]);
     expect(io.stdout).toContain("logs of ems-container-7c1e9a2 (ems, running):\n");
   });
 
@@ -69,7 +113,9 @@ describe("npm run logs", () => {
     expect(host.commands.at(-1)?.command).toBe(`docker logs --tail 100 e1e2e3e4${"0".repeat(56)}`);
     const io = fakeIo();
     expect(await logs(["-s", "prod", "--service", "crm"], io, fakeDeps(prodStack(), { host: prodHost() }))).toBe(1);
-    expect(io.stderr).toBe('error: stack prod has no container for service "crm" on its host (services found: ems, postgres, sms, traefik)\n');
+    expect(io.stderr).toBe(
+      'error: stack prod has no container for service "crm" on its host (services found: ems, postgres, sms, traefik)\n',
+    );
   });
 
   it("refuses a malformed --since and turns days into hours for docker", async () => {
@@ -84,7 +130,9 @@ describe("npm run exec", () => {
   it("runs psql as the service's role in its database, with a terminal over SSH", async () => {
     const host = prodHost();
     const io = fakeIo({ tty: true });
-    expect(await exec(["--stack", "prod", "--service", "postgres", "--as", "ems"], io, fakeDeps(prodStack(), { host }))).toBe(0);
+    expect(
+      await exec(["--stack", "prod", "--service", "postgres", "--as", "ems"], io, fakeDeps(prodStack(), { host })),
+    ).toBe(0);
     expect(host.commands.at(-1)).toEqual({
       mode: "run",
       commandHost: "root@vps.edumigsoft.com.br:22",
@@ -92,35 +140,57 @@ describe("npm run exec", () => {
       tty: true,
     });
     // Over the program's ssh: the host key is checked against the same known_hosts the deploy uses.
-    expect(host.targets.at(-1)).toEqual({ host: "vps.edumigsoft.com.br", user: "root", port: 22, knownHostsFile: path.join(os.homedir(), ".ssh/known_hosts") });
+    expect(host.targets.at(-1)).toEqual({
+      host: "vps.edumigsoft.com.br",
+      user: "root",
+      port: 22,
+      knownHostsFile: path.join(os.homedir(), ".ssh/known_hosts"),
+    });
   });
 
   it("defaults to the superuser, and passes a command after --, quoted", async () => {
     const host = prodHost();
-    expect(await exec(["-s", "prod", "--service", "postgres", "--", "psql", "-c", "select count(*) from users"], fakeIo(), fakeDeps(prodStack(), { host }))).toBe(0);
-    expect(host.commands.at(-1)?.command).toBe(`docker exec -i 9f1c0a7e${"0".repeat(56)} psql -U postgres -d postgres -c 'select count(*) from users'`);
+    expect(
+      await exec(
+        ["-s", "prod", "--service", "postgres", "--", "psql", "-c", "select count(*) from users"],
+        fakeIo(),
+        fakeDeps(prodStack(), { host }),
+      ),
+    ).toBe(0);
+    expect(host.commands.at(-1)?.command).toBe(
+      `docker exec -i 9f1c0a7e${"0".repeat(56)} psql -U postgres -d postgres -c 'select count(*) from users'`,
+    );
   });
 
   it("says the API images have no shell", async () => {
     const host = prodHost();
     const io = fakeIo();
     expect(await exec(["-s", "prod", "--service", "ems", "--", "sh"], io, fakeDeps(prodStack(), { host }))).toBe(1);
-    expect(io.stderr).toContain("error: the ems image is FROM scratch: no shell and no tools to exec; use `npm run logs -- --stack prod --service ems`");
+    expect(io.stderr).toContain(
+      "error: the ems image is FROM scratch: no shell and no tools to exec; use `npm run logs -- --stack prod --service ems`",
+    );
     expect(host.commands.filter((c) => c.mode === "run")).toEqual([]);
   });
 });
 
 describe("npm run rotate", () => {
   it("replaces a generated secret's RandomPassword, previewing with the replace", async () => {
-    const urn = "urn:pulumi:prod::ems-infra::ems:infra:Credentials$random:index/randomPassword:RandomPassword::credentials-ems-api-key";
+    const urn =
+      "urn:pulumi:prod::ems-infra::ems:infra:Credentials$random:index/randomPassword:RandomPassword::credentials-ems-api-key";
     const state = stateFixture("state-healthy.json");
-    (state.deployment.resources as unknown[]).push({ urn, type: "random:index/randomPassword:RandomPassword", custom: true });
+    (state.deployment.resources as unknown[]).push({
+      urn,
+      type: "random:index/randomPassword:RandomPassword",
+      custom: true,
+    });
     const stack = new FakeStack("prod", { config: PROD_CONFIG, state, previewChanges: { replace: 2, same: 14 } });
     const io = fakeIo({ tty: true, answers: ["y"] });
     expect(await rotate(["--stack", "prod", "--secret", "ems.apiKey"], io, fakeDeps(stack))).toBe(0);
     expect(stack.previewOptions?.replace).toEqual([urn]);
     expect(stack.upOptions).toMatchObject({ replace: [urn], message: "rotate ems.apiKey" });
-    expect(io.stdout).toContain("effect: every client that sends the old ems API key is refused until it gets the new one; the ems API restarts\n");
+    expect(io.stdout).toContain(
+      "effect: every client that sends the old ems API key is refused until it gets the new one; the ems API restarts\n",
+    );
     expect(io.questions).toEqual(["Rotate ems.apiKey on stack prod? [y/N] "]);
   });
 
@@ -141,8 +211,16 @@ describe("npm run rotate", () => {
     const io = fakeIo();
     expect(await rotate(["-s", "prod", "--secret", "ems.password", "-y"], io, fakeDeps(new FakeStack("prod")))).toBe(2);
     const missing = fakeIo();
-    expect(await rotate(["-s", "prod", "--secret", "crm.jwtKey", "-y"], missing, fakeDeps(new FakeStack("prod", { state: stateFixture("state-healthy.json") })))).toBe(1);
-    expect(missing.stderr).toContain("stack prod has no crm.jwtKey: neither ems-infra:serviceSecrets.crm.jwtKey in config nor a generator credentials-crm-jwt-key");
+    expect(
+      await rotate(
+        ["-s", "prod", "--secret", "crm.jwtKey", "-y"],
+        missing,
+        fakeDeps(new FakeStack("prod", { state: stateFixture("state-healthy.json") })),
+      ),
+    ).toBe(1);
+    expect(missing.stderr).toContain(
+      "stack prod has no crm.jwtKey: neither ems-infra:serviceSecrets.crm.jwtKey in config nor a generator credentials-crm-jwt-key",
+    );
   });
 });
 

@@ -142,7 +142,9 @@ export class FakeStack implements StackLike {
   }
 
   async outputs(): Promise<OutputMap> {
-    return Object.fromEntries(Object.entries(this.options.outputs ?? {}).map(([k, value]) => [k, { value, secret: false }]));
+    return Object.fromEntries(
+      Object.entries(this.options.outputs ?? {}).map(([k, value]) => [k, { value, secret: false }]),
+    );
   }
 
   /** Pages like the CLI: `--page-size n --page p` (1-based); everything without a page size. */
@@ -236,7 +238,10 @@ export interface FakeDepsOptions {
   pulumiYaml?: string;
 }
 
-export function fakeDeps(stack: FakeStack | Error, options: FakeDepsOptions = {}): OpsDeps & { opened: Array<{ name: string; workDir: string; create: boolean }> } {
+export function fakeDeps(
+  stack: FakeStack | Error,
+  options: FakeDepsOptions = {},
+): OpsDeps & { opened: Array<{ name: string; workDir: string; create: boolean }> } {
   const opened: Array<{ name: string; workDir: string; create: boolean }> = [];
   const files = new Set((options.files ?? []).map((f) => `/repo/${f}`));
   if (options.policy === true) files.add("/repo/policy/PulumiPolicy.yaml");
@@ -261,7 +266,10 @@ export function fakeDeps(stack: FakeStack | Error, options: FakeDepsOptions = {}
 
 export const PROD_CONFIG: Record<string, string> = {
   "ems-infra:environment": "production",
-  "ems-infra:services": JSON.stringify({ ems: { version: "1.4.2", port: 8080 }, sms: { version: "1.1.0", port: 8080 } }),
+  "ems-infra:services": JSON.stringify({
+    ems: { version: "1.4.2", port: 8080 },
+    sms: { version: "1.1.0", port: 8080 },
+  }),
   "ems-infra:traefik": JSON.stringify({ image: "traefik:v3.6.1" }),
   "ems-infra:postgres": JSON.stringify({ image: "postgres:16.6" }),
 };

@@ -22,7 +22,11 @@ const COMMANDS: Record<string, string> = {
 
 describe("host commands", () => {
   it.each(Object.entries(COMMANDS))("%s passes shellcheck", (_name, command) => {
-    const r = spawnSync("shellcheck", ["-s", "sh", "-"], { input: `#!/bin/sh\n${command}\n`, encoding: "utf8", timeout: 30_000 });
+    const r = spawnSync("shellcheck", ["-s", "sh", "-"], {
+      input: `#!/bin/sh\n${command}\n`,
+      encoding: "utf8",
+      timeout: 30_000,
+    });
     if (r.error) throw r.error;
     expect(r.stdout).toBe("");
     expect(r.status).toBe(0);
@@ -35,16 +39,24 @@ describe("host commands", () => {
       fs.writeFileSync(path.join(dir, "ems_production_20250313T030000Z.dump"), "PGDMP-old");
       fs.writeFileSync(path.join(dir, "globals_20250314T030000Z.sql"), "-- globals");
       fs.writeFileSync(path.join(dir, "ems_production_20250314T030000Z.dump"), "PGDMP-newest");
-      fs.utimesSync(path.join(dir, "ems_production_20250313T030000Z.dump"), new Date("2025-03-13T03:00:00Z"), new Date("2025-03-13T03:00:00Z"));
+      fs.utimesSync(
+        path.join(dir, "ems_production_20250313T030000Z.dump"),
+        new Date("2025-03-13T03:00:00Z"),
+        new Date("2025-03-13T03:00:00Z"),
+      );
       const [name, bytes, when] = (await captureOnHost("local", newestDumpCommand(dir))).stdout.trim().split("\t");
       expect([name, bytes]).toEqual(["ems_production_20250314T030000Z.dump", "12"]);
       expect(when).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2} /);
-      fs.writeFileSync(path.join(dir, "backup.log"), "backup: dumped ems_production\nbackup: retention: kept 3, deleted 0\n");
-      expect((await captureOnHost("local", lastLogLineCommand(path.join(dir, "backup.log")))).stdout).toBe("backup: retention: kept 3, deleted 0\n");
+      fs.writeFileSync(
+        path.join(dir, "backup.log"),
+        "backup: dumped ems_production\nbackup: retention: kept 3, deleted 0\n",
+      );
+      expect((await captureOnHost("local", lastLogLineCommand(path.join(dir, "backup.log")))).stdout).toBe(
+        "backup: retention: kept 3, deleted 0\n",
+      );
       expect((await captureOnHost("local", lastLogLineCommand(path.join(dir, "missing.log")))).code).toBe(0);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
-
 });

@@ -18,20 +18,32 @@ const EMS_IMAGES = [
 
 describe("image retention: what to remove", () => {
   it("keeps the newest N versions by semver and removes the rest", () => {
-    expect(imagesToRemove({ images: EMS_IMAGES, usedImageIds: "", protectedTags: [], keep: 3 })).toEqual(["1.4.1", "1.4.0", "1.3.9"]);
+    expect(imagesToRemove({ images: EMS_IMAGES, usedImageIds: "", protectedTags: [], keep: 3 })).toEqual([
+      "1.4.1",
+      "1.4.0",
+      "1.3.9",
+    ]);
   });
 
   it("never removes the running or previous version, nor an image a container uses", () => {
-    expect(imagesToRemove({ images: EMS_IMAGES, usedImageIds: `${id(3)}\n`, protectedTags: ["1.3.9"], keep: 1 })).toEqual(["1.5.0", "1.4.2", "1.4.1"]);
+    expect(
+      imagesToRemove({ images: EMS_IMAGES, usedImageIds: `${id(3)}\n`, protectedTags: ["1.3.9"], keep: 1 }),
+    ).toEqual(["1.5.0", "1.4.2", "1.4.1"]);
   });
 
   it("orders by creation time when tags are not all semver", () => {
-    const images = [`main-abc\t${id(2)}\t2025-03-02 10:00:00 +0000 UTC`, `main-def\t${id(3)}\t2025-03-03 10:00:00 +0000 UTC`, `1.0.0\t${id(1)}\t2025-03-01 10:00:00 +0000 UTC`].join("\n");
+    const images = [
+      `main-abc\t${id(2)}\t2025-03-02 10:00:00 +0000 UTC`,
+      `main-def\t${id(3)}\t2025-03-03 10:00:00 +0000 UTC`,
+      `1.0.0\t${id(1)}\t2025-03-01 10:00:00 +0000 UTC`,
+    ].join("\n");
     expect(imagesToRemove({ images, usedImageIds: "", protectedTags: [], keep: 2 })).toEqual(["1.0.0"]);
   });
 
   it("removes by repository:tag, quoted", () => {
-    expect(removeImagesCommand("ghcr.io/edumigsoft/ems-server", ["1.4.0", "1.3.9"])).toBe("docker rmi ghcr.io/edumigsoft/ems-server:1.4.0 ghcr.io/edumigsoft/ems-server:1.3.9");
+    expect(removeImagesCommand("ghcr.io/edumigsoft/ems-server", ["1.4.0", "1.3.9"])).toBe(
+      "docker rmi ghcr.io/edumigsoft/ems-server:1.4.0 ghcr.io/edumigsoft/ems-server:1.3.9",
+    );
     expect(repositoryOf("ghcr.io/edumigsoft/ems-server@sha256:abc")).toBe("ghcr.io/edumigsoft/ems-server");
     expect(repositoryOf("localhost:5000/ems:1.0")).toBe("localhost:5000/ems");
   });
@@ -40,10 +52,12 @@ describe("image retention: what to remove", () => {
 describe("image retention after a deploy", () => {
   it("reads ems-infra:release.keepImages (default 3) and refuses a bad value naming the key", async () => {
     expect(await keepImagesOf(new FakeStack("prod", { config: PROD_CONFIG }))).toBe(3);
-    expect(await keepImagesOf(new FakeStack("prod", { config: { "ems-infra:release": JSON.stringify({ keepImages: 5 }) } }))).toBe(5);
-    await expect(keepImagesOf(new FakeStack("prod", { config: { "ems-infra:release": JSON.stringify({ keepImages: 0 }) } }))).rejects.toThrow(
-      "ems-infra:release.keepImages must be a whole number of at least 1 (got 0)",
-    );
+    expect(
+      await keepImagesOf(new FakeStack("prod", { config: { "ems-infra:release": JSON.stringify({ keepImages: 5 }) } })),
+    ).toBe(5);
+    await expect(
+      keepImagesOf(new FakeStack("prod", { config: { "ems-infra:release": JSON.stringify({ keepImages: 0 }) } })),
+    ).rejects.toThrow("ems-infra:release.keepImages must be a whole number of at least 1 (got 0)");
   });
 
   it("protects the versions of the last two successful updates", () => {

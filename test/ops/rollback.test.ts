@@ -7,21 +7,32 @@ import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG } from "./fakes";
 /** A fixture as Automation API's `stack.history()` returns it. */
 function history(name: string): UpdateSummary[] {
   const text = fs.readFileSync(path.join(__dirname, "..", "fixtures", `history-${name}.json`), "utf8");
-  return JSON.parse(text, (key, value) => (key === "startTime" || key === "endTime" ? new Date(value as string) : value)) as UpdateSummary[];
+  return JSON.parse(text, (key, value) =>
+    key === "startTime" || key === "endTime" ? new Date(value as string) : value,
+  ) as UpdateSummary[];
 }
 
 /** The config as it was after update #9 of history-prod.json. */
 const CONFIG_AT_9: Record<string, string> = {
   ...PROD_CONFIG,
-  "ems-infra:services": JSON.stringify({ ems: { version: "1.5.0", port: 8080 }, sms: { version: "1.1.0", port: 8080 } }),
+  "ems-infra:services": JSON.stringify({
+    ems: { version: "1.5.0", port: 8080 },
+    sms: { version: "1.1.0", port: 8080 },
+  }),
   "ems-infra:traefik": JSON.stringify({ image: "traefik:v3.3.5" }),
 };
 /** That history's host ran Docker 28, which still accepts the API 1.24 those Traefik releases pin. */
-const docker28 = () => new FakeHost((command) => (command.startsWith("docker version") ? { stdout: "1.51 28.5.1\n" } : {}));
+const docker28 = () =>
+  new FakeHost((command) => (command.startsWith("docker version") ? { stdout: "1.51 28.5.1\n" } : {}));
 
 describe("rollback main: flow (fake stack)", () => {
   it("prints the history and the plan, sets the versions, previews, confirms and runs up", async () => {
-    const stack = new FakeStack("prod", { config: CONFIG_AT_9, history: history("prod"), previewChanges: { replace: 1, same: 15 }, upVersion: 10 });
+    const stack = new FakeStack("prod", {
+      config: CONFIG_AT_9,
+      history: history("prod"),
+      previewChanges: { replace: 1, same: 15 },
+      upVersion: 10,
+    });
     const deps = fakeDeps(stack, { host: docker28() });
     const io = fakeIo({ tty: true, answers: ["y"] });
 
@@ -39,7 +50,9 @@ describe("rollback main: flow (fake stack)", () => {
     expect(stack.previewOptions).toMatchObject({ diff: true });
     expect(io.questions).toEqual(["Roll back stack prod to the versions of update #6? [y/N] "]);
     expect(io.stdout).toContain("Recent updates of stack prod (newest first):\n  update  started (UTC)");
-    expect(io.stdout).toContain("  #9      2025-03-14 18:02  succeeded  ems=1.5.0 sms=1.1.0 traefik:v3.3.5 postgres:16.6  (current) deploy ems 1.5.0\n");
+    expect(io.stdout).toContain(
+      "  #9      2025-03-14 18:02  succeeded  ems=1.5.0 sms=1.1.0 traefik:v3.3.5 postgres:16.6  (current) deploy ems 1.5.0\n",
+    );
     expect(io.stdout).toContain(
       [
         "Rollback of stack prod: current update #9 → versions of update #6",
@@ -48,12 +61,18 @@ describe("rollback main: flow (fake stack)", () => {
         "",
       ].join("\n"),
     );
-    expect(io.stdout).toMatch(/rolled back stack prod to the versions of update #6 \(update #10\): 1 replaced, 15 unchanged\n$/);
+    expect(io.stdout).toMatch(
+      /rolled back stack prod to the versions of update #6 \(update #10\): 1 replaced, 15 unchanged\n$/,
+    );
     expect(io.stderr).toBe("");
   });
 
   it("rolls back to --to with several keys, and puts them all back on a no", async () => {
-    const stack = new FakeStack("prod", { config: CONFIG_AT_9, history: history("prod"), previewChanges: { replace: 4 } });
+    const stack = new FakeStack("prod", {
+      config: CONFIG_AT_9,
+      history: history("prod"),
+      previewChanges: { replace: 4 },
+    });
     const io = fakeIo({ tty: true, answers: [""] });
     expect(await main(["--stack", "prod", "--to", "3"], io, fakeDeps(stack, { host: docker28() }))).toBe(1);
     expect(stack.calls.filter((c) => c.startsWith("setConfig"))).toEqual([
@@ -95,27 +114,42 @@ describe("rollback main: flow (fake stack)", () => {
     const stack = new FakeStack("prod", { history: history("prod") });
     const io = fakeIo({ tty: true });
     expect(await main(["--stack", "prod", "--to", "8"], io, fakeDeps(stack))).toBe(1);
-    expect(io.stderr).toBe("error: --to 8: update #8 did not succeed (result: failed); pick an update that succeeded\n");
+    expect(io.stderr).toBe(
+      "error: --to 8: update #8 did not succeed (result: failed); pick an update that succeeded\n",
+    );
   });
 
   it("restores the config when the preview fails", async () => {
-    const stack = new FakeStack("prod", { config: CONFIG_AT_9, history: history("prod"), previewError: new Error("policy violation: image must be pinned") });
+    const stack = new FakeStack("prod", {
+      config: CONFIG_AT_9,
+      history: history("prod"),
+      previewError: new Error("policy violation: image must be pinned"),
+    });
     const io = fakeIo({ tty: true });
     expect(await main(["--stack", "prod"], io, fakeDeps(stack, { host: docker28() }))).toBe(1);
     expect(stack.calls.at(-1)).toBe("setConfig ems-infra:services.ems.version=1.5.0 --path");
-    expect(io.stderr).toBe("error: policy violation: image must be pinned; ems-infra:services.ems.version is back to 1.5.0\n");
+    expect(io.stderr).toBe(
+      "error: policy violation: image must be pinned; ems-infra:services.ems.version is back to 1.5.0\n",
+    );
   });
 
   it("refuses to run unattended without --yes", async () => {
     const deps = fakeDeps(new FakeStack("prod"));
     const io = fakeIo({ tty: false });
     expect(await main(["--stack", "prod"], io, deps)).toBe(1);
-    expect(io.stderr).toBe("error: refusing to roll back stack prod without confirmation: this is not a terminal; re-run with --yes to roll back unattended\n");
+    expect(io.stderr).toBe(
+      "error: refusing to roll back stack prod without confirmation: this is not a terminal; re-run with --yes to roll back unattended\n",
+    );
     expect(deps.opened).toEqual([]);
   });
 
   it("keeps the target versions when up fails, and says how to retry", async () => {
-    const stack = new FakeStack("prod", { config: CONFIG_AT_9, history: history("prod"), previewChanges: { replace: 1 }, upError: new Error("container unhealthy") });
+    const stack = new FakeStack("prod", {
+      config: CONFIG_AT_9,
+      history: history("prod"),
+      previewChanges: { replace: 1 },
+      upError: new Error("container unhealthy"),
+    });
     const io = fakeIo();
     expect(await main(["--stack", "prod", "--yes"], io, fakeDeps(stack, { host: docker28() }))).toBe(1);
     expect(io.stderr).toBe(
@@ -131,7 +165,11 @@ describe("readHistory", () => {
     const stack = new FakeStack("prod", { history: history("prod") });
     const all = await readHistory(stack, 4);
     expect(all.map((h) => h.version)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1]);
-    expect(stack.calls).toEqual(["history 4/1 showSecrets=false", "history 4/2 showSecrets=false", "history 4/3 showSecrets=false"]);
+    expect(stack.calls).toEqual([
+      "history 4/1 showSecrets=false",
+      "history 4/2 showSecrets=false",
+      "history 4/3 showSecrets=false",
+    ]);
   });
 
   it("stops when a backend ignores paging and repeats itself", async () => {

@@ -5,20 +5,26 @@ import { describeVersions, formatHistory, HistoryEntry, planRollback, versionsOf
 
 /** Reads a fixture as `pulumi stack history --json` prints it (dates as strings). */
 function cliHistory(name: string): HistoryEntry[] {
-  return JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", `history-${name}.json`), "utf8")) as HistoryEntry[];
+  return JSON.parse(
+    fs.readFileSync(path.join(__dirname, "..", "fixtures", `history-${name}.json`), "utf8"),
+  ) as HistoryEntry[];
 }
 
 /** The same fixture as Automation API's `stack.history()` returns it (dates revived, like stack.js does). */
 function automationHistory(name: string): HistoryEntry[] {
   const text = fs.readFileSync(path.join(__dirname, "..", "fixtures", `history-${name}.json`), "utf8");
-  return JSON.parse(text, (key, value) => (key === "startTime" || key === "endTime" ? new Date(value as string) : value)) as HistoryEntry[];
+  return JSON.parse(text, (key, value) =>
+    key === "startTime" || key === "endTime" ? new Date(value as string) : value,
+  ) as HistoryEntry[];
 }
 
 /** Drops `objectValue`, leaving the JSON string only (older CLIs, and the shape in the brief). */
 function withoutObjectValues(history: HistoryEntry[]): HistoryEntry[] {
   return history.map((h) => ({
     ...h,
-    config: Object.fromEntries(Object.entries(h.config ?? {}).map(([k, v]) => [k, { value: v.value, secret: v.secret }])),
+    config: Object.fromEntries(
+      Object.entries(h.config ?? {}).map(([k, v]) => [k, { value: v.value, secret: v.secret }]),
+    ),
   }));
 }
 
@@ -37,7 +43,17 @@ describe("fixtures", () => {
   it("have the exact `pulumi stack history --json` fields", () => {
     for (const name of ["prod", "single", "failed", "same-versions", "postgres-major"]) {
       for (const entry of cliHistory(name)) {
-        expect(Object.keys(entry).sort()).toEqual(["config", "endTime", "environment", "kind", "message", "resourceChanges", "result", "startTime", "version"]);
+        expect(Object.keys(entry).sort()).toEqual([
+          "config",
+          "endTime",
+          "environment",
+          "kind",
+          "message",
+          "resourceChanges",
+          "result",
+          "startTime",
+          "version",
+        ]);
         expect(entry.startTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
         for (const value of Object.values(entry.config ?? {})) expect(typeof value.secret).toBe("boolean");
       }
@@ -103,7 +119,9 @@ describe("planRollback", () => {
     expect(history[0].startTime).toBeInstanceOf(Date);
     const shuffled = [...history].reverse();
     expect(planRollback(shuffled, { stack: "prod" })).toEqual(planRollback(cliHistory("prod"), { stack: "prod" }));
-    expect(planRollback(withoutObjectValues(history), { stack: "prod" })).toEqual(planRollback(cliHistory("prod"), { stack: "prod" }));
+    expect(planRollback(withoutObjectValues(history), { stack: "prod" })).toEqual(
+      planRollback(cliHistory("prod"), { stack: "prod" }),
+    );
   });
 
   it("rolls back to --to, including Traefik and a same-major Postgres image", () => {
@@ -168,16 +186,22 @@ describe("planRollback", () => {
 
   describe("refuses", () => {
     it("an empty history", () => {
-      expect(planError(cliHistory("empty"), { stack: "prod" })).toBe("nothing to roll back to: stack prod has no successful update");
+      expect(planError(cliHistory("empty"), { stack: "prod" })).toBe(
+        "nothing to roll back to: stack prod has no successful update",
+      );
       expect(planError([], {})).toBe("nothing to roll back to: the stack has no successful update");
     });
 
     it("a history without a successful update", () => {
-      expect(planError(cliHistory("failed"), { stack: "dev" })).toBe("nothing to roll back to: stack dev has no successful update");
+      expect(planError(cliHistory("failed"), { stack: "dev" })).toBe(
+        "nothing to roll back to: stack dev has no successful update",
+      );
     });
 
     it("a history with only one successful update (previews do not count)", () => {
-      expect(planError(cliHistory("single"), { stack: "dev" })).toBe("nothing to roll back to: stack dev has only one successful update (#1)");
+      expect(planError(cliHistory("single"), { stack: "dev" })).toBe(
+        "nothing to roll back to: stack dev has only one successful update (#1)",
+      );
     });
 
     it("--to that is not in the history", () => {
@@ -193,12 +217,18 @@ describe("planRollback", () => {
     });
 
     it("--to that names a refresh", () => {
-      expect(planError(cliHistory("prod"), { stack: "prod", to: 7 })).toBe("--to 7: #7 is a refresh, not an update; pick an update that succeeded");
+      expect(planError(cliHistory("prod"), { stack: "prod", to: 7 })).toBe(
+        "--to 7: #7 is a refresh, not an update; pick an update that succeeded",
+      );
     });
 
     it("--to that names the current update", () => {
-      expect(planError(cliHistory("prod"), { stack: "prod", to: 9 })).toBe("--to 9: update #9 is the current deployment; pick an earlier update");
-      expect(planError(cliHistory("single"), { stack: "dev", to: 1 })).toBe("--to 1: update #1 is the current deployment; pick an earlier update");
+      expect(planError(cliHistory("prod"), { stack: "prod", to: 9 })).toBe(
+        "--to 9: update #9 is the current deployment; pick an earlier update",
+      );
+      expect(planError(cliHistory("single"), { stack: "dev", to: 1 })).toBe(
+        "--to 1: update #1 is the current deployment; pick an earlier update",
+      );
     });
 
     it("a target with the same versions as the current update", () => {
@@ -228,7 +258,10 @@ describe("planRollback", () => {
 
     it("a Postgres change whose major version cannot be told", () => {
       const history = cliHistory("postgres-major");
-      history[1].config!["ems-infra:postgres"] = { value: `{"image":"postgres@sha256:${"a".repeat(64)}"}`, secret: false };
+      history[1].config!["ems-infra:postgres"] = {
+        value: `{"image":"postgres@sha256:${"a".repeat(64)}"}`,
+        secret: false,
+      };
       expect(planError(history, { stack: "prod" })).toBe(
         `refusing to roll back ems-infra:postgres.image from postgres:17.4 to postgres@sha256:${"a".repeat(64)}: ` +
           `cannot tell the PostgreSQL major version of postgres@sha256:${"a".repeat(64)}, ` +
@@ -294,8 +327,12 @@ describe("formatHistory", () => {
 
 describe("describeVersions", () => {
   it("is compact", () => {
-    expect(describeVersions({ "ems-infra:services.ems.version": "1.4.2", "ems-infra:traefik.image": "traefik:v3.3.5", "ems-infra:postgres.image": undefined })).toBe(
-      "ems=1.4.2 traefik:v3.3.5 postgres=(default)",
-    );
+    expect(
+      describeVersions({
+        "ems-infra:services.ems.version": "1.4.2",
+        "ems-infra:traefik.image": "traefik:v3.3.5",
+        "ems-infra:postgres.image": undefined,
+      }),
+    ).toBe("ems=1.4.2 traefik:v3.3.5 postgres=(default)");
   });
 });

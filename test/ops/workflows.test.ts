@@ -68,7 +68,10 @@ function expectCommonSetup(job: Job): void {
   });
 
   const ssh = steps[indexOf(steps, (s) => s.env?.VPS_SSH_KEY !== undefined, "installing the SSH key")];
-  expect(ssh.env).toEqual({ VPS_SSH_KEY: "${{ secrets.VPS_SSH_KEY }}", VPS_KNOWN_HOSTS: "${{ secrets.VPS_KNOWN_HOSTS }}" });
+  expect(ssh.env).toEqual({
+    VPS_SSH_KEY: "${{ secrets.VPS_SSH_KEY }}",
+    VPS_KNOWN_HOSTS: "${{ secrets.VPS_KNOWN_HOSTS }}",
+  });
   expect(ssh.run).toContain('"$VPS_SSH_KEY" > ~/.ssh/');
   expect(ssh.run).toContain('"$VPS_KNOWN_HOSTS" > ~/.ssh/known_hosts');
   expect(ssh.run).toMatch(/chmod 600 ~\/\.ssh\/vps_key/);
@@ -154,13 +157,18 @@ describe("linters", () => {
       console.warn("yamllint is not on PATH: lint skipped");
       return;
     }
-    const r = spawnSync("yamllint", ["-s", "-f", "parsable", ".github", ".yamllint.yml"], { cwd: ROOT, encoding: "utf8" });
+    const r = spawnSync("yamllint", ["-s", "-f", "parsable", ".github", ".yamllint.yml"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
     expect(r.stdout + r.stderr).toBe("");
     expect(r.status).toBe(0);
   });
 
   it("yamllint's config allows GitHub's `on:` and 120-column lines", () => {
-    const config = parse(fs.readFileSync(path.join(ROOT, ".yamllint.yml"), "utf8")) as { rules: Record<string, Record<string, unknown>> };
+    const config = parse(fs.readFileSync(path.join(ROOT, ".yamllint.yml"), "utf8")) as {
+      rules: Record<string, Record<string, unknown>>;
+    };
     expect(config.rules.truthy["check-keys"]).toBe(false);
     expect(config.rules["line-length"].max).toBe(120);
   });

@@ -25,7 +25,12 @@ beforeAll(() => {
   pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        recorded.push({ type: args.type, name: args.name, props: args.inputs, opts: optsByKey.get(`${args.type}::${args.name}`) });
+        recorded.push({
+          type: args.type,
+          name: args.name,
+          props: args.inputs,
+          opts: optsByKey.get(`${args.type}::${args.name}`),
+        });
         return { id: `${args.name}-id`, state: args.inputs };
       },
       call: (args) => args.inputs,
@@ -42,30 +47,30 @@ function registered(...resources: pulumi.CustomResource[]): Promise<unknown> {
 
 it("sees secret inputs and recorded options", async () => {
   await pulumi.runtime.runInPulumiStack(async () => {
-  recordOptions();
-  const password = pulumi.secret("s3cr3t");
-  const pgdata = new docker.Volume("ems-pgdata", { name: "ems_pgdata" }, { protect: true, retainOnDelete: true });
-  const pg = new docker.Container(
-    "postgres",
-    {
-      image: "postgres:16.6",
-      ...(hardening(1024) as Partial<docker.ContainerArgs>),
-      envs: ["POSTGRES_USER=ems", pulumi.interpolate`POSTGRES_PASSWORD=${password}`],
-      volumes: [{ volumeName: pgdata.name, containerPath: "/var/lib/postgresql/data" }],
-    },
-    { additionalSecretOutputs: ["envs"] },
-  );
-  const leaky = new docker.Container(
-    "leaky",
-    {
-      image: "ghcr.io/edumigsoft/sms:1.4.2",
-      ...(hardening() as Partial<docker.ContainerArgs>),
-      envs: ["SMS_API_KEY=hard-coded"],
-    },
-    { additionalSecretOutputs: ["envs"] },
-  );
-  const oldData = new docker.Volume("old-data", { name: "old" });
-  await registered(pgdata, pg, leaky, oldData);
+    recordOptions();
+    const password = pulumi.secret("s3cr3t");
+    const pgdata = new docker.Volume("ems-pgdata", { name: "ems_pgdata" }, { protect: true, retainOnDelete: true });
+    const pg = new docker.Container(
+      "postgres",
+      {
+        image: "postgres:16.6",
+        ...(hardening(1024) as Partial<docker.ContainerArgs>),
+        envs: ["POSTGRES_USER=ems", pulumi.interpolate`POSTGRES_PASSWORD=${password}`],
+        volumes: [{ volumeName: pgdata.name, containerPath: "/var/lib/postgresql/data" }],
+      },
+      { additionalSecretOutputs: ["envs"] },
+    );
+    const leaky = new docker.Container(
+      "leaky",
+      {
+        image: "ghcr.io/edumigsoft/sms:1.4.2",
+        ...(hardening() as Partial<docker.ContainerArgs>),
+        envs: ["SMS_API_KEY=hard-coded"],
+      },
+      { additionalSecretOutputs: ["envs"] },
+    );
+    const oldData = new docker.Volume("old-data", { name: "old" });
+    await registered(pgdata, pg, leaky, oldData);
   });
 
   // The root stack resource (pulumi:pulumi:Stack) is recorded too; no policy applies to it.

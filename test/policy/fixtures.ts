@@ -16,7 +16,11 @@ export const DIGEST = "sha256:" + "ab".repeat(32);
 export function hardening(memoryMb = 256): Record<string, unknown> {
   return {
     restart: "unless-stopped",
-    healthcheck: { tests: ["CMD-SHELL", "wget -qO- http://localhost:8080/health || exit 1"], interval: "10s", retries: 3 },
+    healthcheck: {
+      tests: ["CMD-SHELL", "wget -qO- http://localhost:8080/health || exit 1"],
+      interval: "10s",
+      retries: 3,
+    },
     logDriver: "json-file",
     logOpts: { "max-size": "10m", "max-file": "3" },
     securityOpts: ["no-new-privileges:true"],
@@ -92,6 +96,10 @@ export function pgVolume(opts: RecordedResource["opts"] = { protect: true, retai
   return { type: VOLUME, name: "ems-pgdata", props: { name: "ems_system_pgdata" }, opts };
 }
 
-export function container(name: string, props: Record<string, unknown>, opts?: RecordedResource["opts"]): RecordedResource {
+export function container(
+  name: string,
+  props: Record<string, unknown>,
+  opts?: RecordedResource["opts"],
+): RecordedResource {
   return { type: CONTAINER, name, props: { ...hardening(), ...props }, opts };
 }

@@ -32,7 +32,9 @@ describe.each(["dev", "prod"])("the %s stack", (stack) => {
   });
 
   test("fails the pack when a container loses its healthcheck", () => {
-    const broken = resources.map((r) => (r.type === T.container && r.name === "ems" ? { ...r, props: { ...r.props, healthcheck: undefined } } : r));
+    const broken = resources.map((r) =>
+      r.type === T.container && r.name === "ems" ? { ...r, props: { ...r.props, healthcheck: undefined } } : r,
+    );
     expect(evaluatePack(broken, stack, { secretsVisible: false })).toEqual([
       "[container-hardening] ems: The container must define a healthcheck with tests.",
     ]);

@@ -11,14 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { EMS_RUN_BINARY } from "../../components/probe";
 
-const BUILD = path.join(
-  __dirname,
-  "..",
-  "..",
-  "components",
-  "probe",
-  "build.sh",
-);
+const BUILD = path.join(__dirname, "..", "..", "components", "probe", "build.sh");
 const KEY = "k3y-0f-the-ems-api-8f1d2c";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ems-run-test-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -32,10 +25,7 @@ interface Result {
 }
 
 /** Runs the binary without blocking the event loop (the test's HTTP servers must keep answering). */
-function emsRun(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<Result> {
+function emsRun(args: string[], env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const child = spawn(EMS_RUN_BINARY, args, {
@@ -106,9 +96,7 @@ describe("build", () => {
 
 describe("launcher", () => {
   test("adds the file's variables, overriding the environment's, keeps values with = and spaces, and execs in place", async () => {
-    const file = secretsFile(
-      "JWT_KEY=jwt=with=equals\n\n# a comment\nDB_PASS=p a s s\nAPI_KEY=from-file\nEMPTY=\n",
-    );
+    const file = secretsFile("JWT_KEY=jwt=with=equals\n\n# a comment\nDB_PASS=p a s s\nAPI_KEY=from-file\nEMPTY=\n");
     const r = await emsRun(["/bin/sh", "-c", 'echo "pid=$$"; /usr/bin/env'], {
       EMS_RUN_SECRETS: file,
       API_KEY: "from-env",
@@ -126,9 +114,7 @@ describe("launcher", () => {
         "DB_HOST=postgres",
       ]),
     );
-    expect(lines.filter((l) => l.startsWith("API_KEY="))).toEqual([
-      "API_KEY=from-file",
-    ]);
+    expect(lines.filter((l) => l.startsWith("API_KEY="))).toEqual(["API_KEY=from-file"]);
     // execve, not fork: the command has ems-run's PID (PID 1 in the container).
     expect(lines[0]).toBe(`pid=${r.pid}`);
   });
@@ -136,9 +122,7 @@ describe("launcher", () => {
   test("the last line wins when a name repeats", async () => {
     const file = secretsFile("API_KEY=first\nAPI_KEY=second");
     const r = await emsRun(["/usr/bin/env"], { EMS_RUN_SECRETS: file });
-    expect(envLines(r.stdout).filter((l) => l.startsWith("API_KEY="))).toEqual([
-      "API_KEY=second",
-    ]);
+    expect(envLines(r.stdout).filter((l) => l.startsWith("API_KEY="))).toEqual(["API_KEY=second"]);
   });
 
   test("a missing secrets file is not an error", async () => {
@@ -158,26 +142,21 @@ describe("launcher", () => {
     ["a name starting with a digit", "1NAME=SECRETVALUE\n", 1],
     ["CRLF line ends", "A=1\r\nB=SECRETVALUE\r\n", 1],
     ["a NUL byte", "A=1\nB=SECRET\0VALUE\n", 2],
-  ])(
-    "refuses %s: exit 1 naming the line, never the value",
-    async (_what, content, line) => {
-      const file = secretsFile(content);
-      const r = await emsRun(["/usr/bin/env"], { EMS_RUN_SECRETS: file });
-      expect(r.status).toBe(1);
-      expect(r.stdout).toBe("");
-      expect(r.stderr).toContain(`${file} line ${line}:`);
-      expect(r.stderr).not.toContain("SECRET");
-    },
-  );
+  ])("refuses %s: exit 1 naming the line, never the value", async (_what, content, line) => {
+    const file = secretsFile(content);
+    const r = await emsRun(["/usr/bin/env"], { EMS_RUN_SECRETS: file });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain(`${file} line ${line}:`);
+    expect(r.stderr).not.toContain("SECRET");
+  });
 
   test("a command that cannot be executed exits 127 with the reason", async () => {
     const missing = await emsRun(["/app/bin/server"], {
       EMS_RUN_SECRETS: path.join(tmp, "absent.env"),
     });
     expect(missing.status).toBe(127);
-    expect(missing.stderr).toContain(
-      "cannot execute /app/bin/server: no such file or directory",
-    );
+    expect(missing.stderr).toContain("cannot execute /app/bin/server: no such file or directory");
     const notExecutable = secretsFile("A=1\n");
     const denied = await emsRun([notExecutable], {
       EMS_RUN_SECRETS: path.join(tmp, "absent.env"),
@@ -206,10 +185,8 @@ describe("probe", () => {
     server = http.createServer((req, res) => {
       seenKeys.push(req.headers["x-api-key"] as string | undefined);
       const status =
-        { "/limited": 403, "/broken": 500 }[req.url ?? ""] ??
-        (req.headers["x-api-key"] === KEY ? 200 : 401);
-      if (req.url === "/slow")
-        return void setTimeout(() => res.end(), 10_000).unref();
+        { "/limited": 403, "/broken": 500 }[req.url ?? ""] ?? (req.headers["x-api-key"] === KEY ? 200 : 401);
+      if (req.url === "/slow") return void setTimeout(() => res.end(), 10_000).unref();
       res.writeHead(status, { "content-type": "application/health+json" });
       res.end("{status: ok, version: 1.2.1, env: production}");
     });
@@ -233,9 +210,7 @@ describe("probe", () => {
     const r = await emsRun(["--probe", String(port), "/api/v1/health"], {
       EMS_RUN_SECRETS: keyFile(),
     });
-    expect(r.stdout).toBe(
-      `ems-run: probe http://127.0.0.1:${port}/api/v1/health -> 200\n`,
-    );
+    expect(r.stdout).toBe(`ems-run: probe http://127.0.0.1:${port}/api/v1/health -> 200\n`);
     expect(r.status).toBe(0);
     expect(seenKeys.at(-1)).toBe(KEY);
     expect(r.stdout + r.stderr).not.toContain(KEY);
@@ -268,9 +243,7 @@ describe("probe", () => {
       EMS_RUN_SECRETS: secretsFile(`API_KEY=${key}\n`),
     });
     expect(r.status).toBe(1);
-    expect(r.stdout).toBe(
-      `ems-run: probe http://127.0.0.1:${port}${urlPath} ${shown}\n`,
-    );
+    expect(r.stdout).toBe(`ems-run: probe http://127.0.0.1:${port}${urlPath} ${shown}\n`);
     expect(r.stdout + r.stderr).not.toContain(key);
   });
 
@@ -288,10 +261,14 @@ describe("probe", () => {
 
   test("--no-key probes a public route without sending any x-api-key, even when one is configured", async () => {
     const before = seenKeys.length;
-    const r = await emsRun(["--probe", String(port), "/limited", "--no-key", "--accept-rate-limited"], { EMS_RUN_SECRETS: keyFile() });
+    const r = await emsRun(["--probe", String(port), "/limited", "--no-key", "--accept-rate-limited"], {
+      EMS_RUN_SECRETS: keyFile(),
+    });
     expect(r.status).toBe(0);
     expect(seenKeys.slice(before)).toEqual([undefined]);
-    const refused = await emsRun(["--probe", String(port), "/api/v1/health", "--no-key"], { EMS_RUN_SECRETS: keyFile() });
+    const refused = await emsRun(["--probe", String(port), "/api/v1/health", "--no-key"], {
+      EMS_RUN_SECRETS: keyFile(),
+    });
     expect(refused.stdout).toContain("-> 401");
   });
 

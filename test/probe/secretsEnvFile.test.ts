@@ -10,19 +10,14 @@ import * as fs from "fs";
 
 describe("secretsEnvFile", () => {
   test("one NAME=value line per variable, sorted, values kept as they are", () => {
-    expect(
-      secretsEnvFile({ JWT_KEY: "a=b c", API_KEY: "k", DB_PASS: "" }),
-    ).toBe("API_KEY=k\nDB_PASS=\nJWT_KEY=a=b c\n");
+    expect(secretsEnvFile({ JWT_KEY: "a=b c", API_KEY: "k", DB_PASS: "" })).toBe(
+      "API_KEY=k\nDB_PASS=\nJWT_KEY=a=b c\n",
+    );
   });
 
-  test.each(["db_pass", "1KEY", "A-B", "", "A B"])(
-    "refuses the name %j, naming it",
-    (name) => {
-      expect(() => secretsEnvFile({ [name]: "s3cr3t-value" })).toThrow(
-        JSON.stringify(name),
-      );
-    },
-  );
+  test.each(["db_pass", "1KEY", "A-B", "", "A B"])("refuses the name %j, naming it", (name) => {
+    expect(() => secretsEnvFile({ [name]: "s3cr3t-value" })).toThrow(JSON.stringify(name));
+  });
 
   test.each(["Zq9x\nWv7", "Zq9x\rWv7", "Zq9x\0Wv7"])(
     "refuses a value with %j, naming the variable and never the value",
@@ -47,11 +42,7 @@ describe("probe wiring", () => {
   });
 
   test("emsRunBase64 is the committed binary", () => {
-    expect(
-      Buffer.from(emsRunBase64(), "base64").equals(
-        fs.readFileSync(EMS_RUN_BINARY),
-      ),
-    ).toBe(true);
+    expect(Buffer.from(emsRunBase64(), "base64").equals(fs.readFileSync(EMS_RUN_BINARY))).toBe(true);
   });
 
   test("the exec-form healthcheck runs ems-run --probe on the service's port and health path", () => {
@@ -64,8 +55,6 @@ describe("probe wiring", () => {
       "--accept-rate-limited",
     ]);
     expect(() => probeHealthcheckTests(0, "/api/v1/health")).toThrow("1-65535");
-    expect(() => probeHealthcheckTests(8080, "api/v1/health")).toThrow(
-      "must start with /",
-    );
+    expect(() => probeHealthcheckTests(8080, "api/v1/health")).toThrow("must start with /");
   });
 });

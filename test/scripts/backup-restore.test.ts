@@ -72,16 +72,50 @@ function snapshotEms(db = "ems_app") {
     people: q(`SELECT coalesce(json_agg(p ORDER BY id), '[]') FROM people p`),
     invoices: q(`SELECT coalesce(json_agg(i ORDER BY no), '[]') FROM invoices i`),
     sequence: q(`SELECT row_to_json(s) FROM (SELECT last_value, is_called FROM invoice_no) s`),
-    filler: q(`SELECT json_build_object('n', count(*), 'md5', md5(string_agg(id || ':' || h, ',' ORDER BY id))) FROM filler`),
+    filler: q(
+      `SELECT json_build_object('n', count(*), 'md5', md5(string_agg(id || ':' || h, ',' ORDER BY id))) FROM filler`,
+    ),
   };
 }
 
 const EXPECTED_EMS = {
   people: [
-    { id: 1, name: "Zoë Ångström", photo: "\\x00ff10", born: "1990-02-28", created_at: "2024-02-29T23:59:59.123456+00:00", tags: ["a", "b"], meta: { lang: "sv" } },
-    { id: 2, name: "東京 タロウ", photo: "\\xdeadbeef", born: null, created_at: "2024-12-31T15:00:00+00:00", tags: [], meta: null },
-    { id: 3, name: 'emoji 🚀 "quotes" tab\there', photo: null, born: "2000-01-01", created_at: "2000-01-01T00:00:00+00:00", tags: null, meta: { n: [1, 2.5, null] } },
-    { id: 4, name: "O'Brien\nsecond line", photo: "\\x" + "ab".repeat(1000), born: "1970-01-01", created_at: "1970-01-01T00:00:00+00:00", tags: ["x y", "z"], meta: {} },
+    {
+      id: 1,
+      name: "Zoë Ångström",
+      photo: "\\x00ff10",
+      born: "1990-02-28",
+      created_at: "2024-02-29T23:59:59.123456+00:00",
+      tags: ["a", "b"],
+      meta: { lang: "sv" },
+    },
+    {
+      id: 2,
+      name: "東京 タロウ",
+      photo: "\\xdeadbeef",
+      born: null,
+      created_at: "2024-12-31T15:00:00+00:00",
+      tags: [],
+      meta: null,
+    },
+    {
+      id: 3,
+      name: 'emoji 🚀 "quotes" tab\there',
+      photo: null,
+      born: "2000-01-01",
+      created_at: "2000-01-01T00:00:00+00:00",
+      tags: null,
+      meta: { n: [1, 2.5, null] },
+    },
+    {
+      id: 4,
+      name: "O'Brien\nsecond line",
+      photo: "\\x" + "ab".repeat(1000),
+      born: "1970-01-01",
+      created_at: "1970-01-01T00:00:00+00:00",
+      tags: ["x y", "z"],
+      meta: {},
+    },
   ],
   invoices: [
     { no: 1000, person_id: 1, amount: 10.5, issued_at: "2025-03-01T10:00:00" },
@@ -144,7 +178,12 @@ describe("backup.sh then restore.sh round trip", () => {
       ].join("\n"),
     );
     for (const f of files) expect(fs.statSync(path.join(dir, f)).mode & 0o777).toBe(0o600);
-    expect(fs.readFileSync(path.join(dir, `ems_app_${TS}.dump`)).subarray(0, 5).toString()).toBe("PGDMP");
+    expect(
+      fs
+        .readFileSync(path.join(dir, `ems_app_${TS}.dump`))
+        .subarray(0, 5)
+        .toString(),
+    ).toBe("PGDMP");
     expect(fs.readFileSync(path.join(dir, `globals_${TS}.sql`), "utf8")).toMatch(/^CREATE ROLE ems_reader;$/m);
   });
 
@@ -167,12 +206,16 @@ describe("backup.sh then restore.sh round trip", () => {
     const e = runScript("restore.sh", [`${dir}/ems_app_${TS}.dump`], { env: pg.env });
     expect(e.stderr).toBe("");
     expect(e.status).toBe(0);
-    expect(e.stdout).toBe(`restore: created database ems_app\nrestore: restored ${dir}/ems_app_${TS}.dump into ems_app\n`);
+    expect(e.stdout).toBe(
+      `restore: created database ems_app\nrestore: restored ${dir}/ems_app_${TS}.dump into ems_app\n`,
+    );
 
     // Database name given explicitly.
     const s = runScript("restore.sh", [`${dir}/sms_app_${TS}.dump`, "sms_app"], { env: pg.env });
     expect(s.status).toBe(0);
-    expect(s.stdout).toBe(`restore: created database sms_app\nrestore: restored ${dir}/sms_app_${TS}.dump into sms_app\n`);
+    expect(s.stdout).toBe(
+      `restore: created database sms_app\nrestore: restored ${dir}/sms_app_${TS}.dump into sms_app\n`,
+    );
 
     expect(snapshotEms()).toEqual(EXPECTED_EMS);
     expect(snapshotSms()).toEqual(EXPECTED_SMS);
@@ -183,7 +226,10 @@ describe("backup.sh then restore.sh round trip", () => {
   });
 
   test("restoring over a database that exists replaces its contents (--clean --if-exists)", () => {
-    pg.psql("DELETE FROM invoices WHERE no = 1001; UPDATE people SET name = 'changed' WHERE id = 1; TRUNCATE filler;", "ems_app");
+    pg.psql(
+      "DELETE FROM invoices WHERE no = 1001; UPDATE people SET name = 'changed' WHERE id = 1; TRUNCATE filler;",
+      "ems_app",
+    );
     pg.psql("SELECT setval('invoice_no', 1000)", "ems_app");
 
     const r = runScript("restore.sh", [`${dir}/ems_app_${TS}.dump`, "ems_app"], { env: pg.env });
@@ -197,7 +243,9 @@ describe("backup.sh then restore.sh round trip", () => {
   test("a dump restores under another database name", () => {
     const r = runScript("restore.sh", [`${dir}/ems_app_${TS}.dump`, "ems_app_copy"], { env: pg.env });
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(`restore: created database ems_app_copy\nrestore: restored ${dir}/ems_app_${TS}.dump into ems_app_copy\n`);
+    expect(r.stdout).toBe(
+      `restore: created database ems_app_copy\nrestore: restored ${dir}/ems_app_${TS}.dump into ems_app_copy\n`,
+    );
     expect(snapshotEms("ems_app_copy")).toEqual(EXPECTED_EMS);
     pg.psql("DROP DATABASE ems_app_copy");
   });
@@ -215,7 +263,9 @@ describe("backup.sh then restore.sh round trip", () => {
     fs.writeFileSync(f, "not a dump");
     const r = runScript("restore.sh", [f], { env: pg.env });
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe(`restore: refusing: ${f} is neither a pg_dump custom-format archive nor a .sql file (nor a gzipped .sql.gz dump)\n`);
+    expect(r.stderr).toBe(
+      `restore: refusing: ${f} is neither a pg_dump custom-format archive nor a .sql file (nor a gzipped .sql.gz dump)\n`,
+    );
     expect(dbExists("notes")).toBe(false);
   });
 });
@@ -266,14 +316,20 @@ exec "$@"
   test("a dump whose output is not a custom-format archive is refused even when the command exits 0", () => {
     const dir = folder("garbage");
     const pgExec = path.join(work, "garbage.sh");
-    fs.writeFileSync(pgExec, `#!/bin/sh\nif [ "$1" = pg_dump ]; then echo "Error: No such container: ems_system-postgres"; exit 0; fi\nexec "$@"\n`, {
-      mode: 0o755,
-    });
+    fs.writeFileSync(
+      pgExec,
+      `#!/bin/sh\nif [ "$1" = pg_dump ]; then echo "Error: No such container: ems_system-postgres"; exit 0; fi\nexec "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
 
     const r = runScript("backup.sh", [], { env: { ...pg.env, BACKUP_DIR: dir, BACKUP_NOW: TS, PG_EXEC: pgExec } });
 
     expect(r.status).toBe(1);
-    expect(r.stderr.split("\n")[0]).toBe("backup: FAILED ems_app: pg_dump exited with status 1: output is not a pg_dump custom-format archive");
+    expect(r.stderr.split("\n")[0]).toBe(
+      "backup: FAILED ems_app: pg_dump exited with status 1: output is not a pg_dump custom-format archive",
+    );
     expect(fs.readdirSync(dir)).toEqual([`globals_${TS}.sql`]);
   });
 
@@ -380,14 +436,20 @@ describe("old backups: gzipped plain dumps (.sql.gz)", () => {
   /** What the compose VPS's cron wrote: `pg_dump -U postgres -d ems_production | gzip > ems_<date>.sql.gz`. */
   function oldCronDump(db: string, file: string): string {
     const out = path.join(folder("old-cron"), file);
-    const r = spawnSync("sh", ["-c", `"$1" -d "$2" | gzip >"$3"`, "sh", pgBin("pg_dump"), db, out], { env: pg.env, encoding: "utf8" });
+    const r = spawnSync("sh", ["-c", `"$1" -d "$2" | gzip >"$3"`, "sh", pgBin("pg_dump"), db, out], {
+      env: pg.env,
+      encoding: "utf8",
+    });
     expect(r.stderr).toBe("");
     return out;
   }
   /** What `npm run migrate` writes: `pg_dumpall | gzip`. */
   function clusterDump(server: PgServer, file: string): string {
     const out = path.join(folder("cluster"), file);
-    const r = spawnSync("sh", ["-c", `"$1" | gzip >"$2"`, "sh", pgBin("pg_dumpall"), out], { env: server.env, encoding: "utf8" });
+    const r = spawnSync("sh", ["-c", `"$1" | gzip >"$2"`, "sh", pgBin("pg_dumpall"), out], {
+      env: server.env,
+      encoding: "utf8",
+    });
     expect(r.stderr).toBe("");
     return out;
   }
@@ -407,7 +469,9 @@ describe("old backups: gzipped plain dumps (.sql.gz)", () => {
     const file = oldCronDump("sms_app", "sms_20260101.sql.gz");
     const r = runScript("restore.sh", [file], { env: pg.env });
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe(`restore: usage: sms_20260101.sql.gz is a one-database dump that does not say which database it holds; pass it: restore.sh FILE DATABASE\n`);
+    expect(r.stderr).toBe(
+      `restore: usage: sms_20260101.sql.gz is a one-database dump that does not say which database it holds; pass it: restore.sh FILE DATABASE\n`,
+    );
   });
 
   test("an old cron dump into a database that has the tables fails as a whole and changes nothing", () => {
@@ -416,7 +480,9 @@ describe("old backups: gzipped plain dumps (.sql.gz)", () => {
     const before = snapshotSms();
     const r = runScript("restore.sh", [file, "sms_app"], { env: pg.env });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^restore: FAILED .*sms_20260102\.sql\.gz into sms_app: .*already exists.*nothing was changed: single transaction; restore into an empty database\)\n$/);
+    expect(r.stderr).toMatch(
+      /^restore: FAILED .*sms_20260102\.sql\.gz into sms_app: .*already exists.*nothing was changed: single transaction; restore into an empty database\)\n$/,
+    );
     expect(snapshotSms()).toEqual(before);
     pg.psql(`DELETE FROM messages WHERE body = 'kept'`, "sms_app");
   });
@@ -444,8 +510,12 @@ describe("old backups: gzipped plain dumps (.sql.gz)", () => {
       );
       const q = (sql: string, db: string) => JSON.parse(fresh.psql(`SET TimeZone = 'UTC'; ${sql}`, db));
       expect(q(`SELECT coalesce(json_agg(p ORDER BY id), '[]') FROM people p`, "ems_app")).toEqual(EXPECTED_EMS.people);
-      expect(q(`SELECT coalesce(json_agg(i ORDER BY no), '[]') FROM invoices i`, "ems_app")).toEqual(EXPECTED_EMS.invoices);
-      expect(q(`SELECT row_to_json(s) FROM (SELECT last_value, is_called FROM invoice_no) s`, "ems_app")).toEqual(EXPECTED_EMS.sequence);
+      expect(q(`SELECT coalesce(json_agg(i ORDER BY no), '[]') FROM invoices i`, "ems_app")).toEqual(
+        EXPECTED_EMS.invoices,
+      );
+      expect(q(`SELECT row_to_json(s) FROM (SELECT last_value, is_called FROM invoice_no) s`, "ems_app")).toEqual(
+        EXPECTED_EMS.sequence,
+      );
       expect(q(`SELECT coalesce(json_agg(m ORDER BY id), '[]') FROM messages m`, "sms_app")).toEqual(EXPECTED_SMS);
       expect(fresh.psql(`SELECT has_table_privilege('ems_reader', 'people', 'SELECT')`, "ems_app")).toBe("t");
     } finally {
@@ -458,7 +528,9 @@ describe("old backups: gzipped plain dumps (.sql.gz)", () => {
     const before = snapshotSms();
     const r = runScript("restore.sh", [file], { env: pg.env });
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^restore: refusing: .* is a whole-server dump \(pg_dumpall\) and this server already has the databases .*ems_app.*sms_app.*: restore it into a new, empty volume\n$/);
+    expect(r.stderr).toMatch(
+      /^restore: refusing: .* is a whole-server dump \(pg_dumpall\) and this server already has the databases .*ems_app.*sms_app.*: restore it into a new, empty volume\n$/,
+    );
     expect(snapshotSms()).toEqual(before);
   });
 });

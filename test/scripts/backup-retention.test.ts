@@ -136,7 +136,9 @@ describe("backup retention (backup.sh --retention-only)", () => {
       "globals_20250102T120000Z.sql",
       "sms_20240601T030000Z.dump",
     ]);
-    expect(r.stdout.split("\n").at(-2)).toBe(`backup: retention: kept 3, deleted 3 in ${dir} (KEEP_DAILY=0 KEEP_WEEKLY=0)`);
+    expect(r.stdout.split("\n").at(-2)).toBe(
+      `backup: retention: kept 3, deleted 3 in ${dir} (KEEP_DAILY=0 KEEP_WEEKLY=0)`,
+    );
   });
 
   test("ISO weeks run Monday..Sunday across a year end and a leap day", () => {

@@ -344,7 +344,9 @@ describeWithPostgres("ensure-databases.sh on a role made by hand with more right
   let pg: PgServer;
   beforeAll(async () => {
     pg = await startPostgres();
-    pg.psql("CREATE ROLE ems_user LOGIN CREATEDB CREATEROLE REPLICATION PASSWORD 'old-ems-password'; CREATE DATABASE ems_production OWNER ems_user;");
+    pg.psql(
+      "CREATE ROLE ems_user LOGIN CREATEDB CREATEROLE REPLICATION PASSWORD 'old-ems-password'; CREATE DATABASE ems_production OWNER ems_user;",
+    );
   });
   afterAll(() => pg?.stop());
 
@@ -352,7 +354,11 @@ describeWithPostgres("ensure-databases.sh on a role made by hand with more right
     const r = ensure(pg, [{ role: "ems_user", database: "ems_production", password: EMS_PASSWORD }]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(pg.psql("SELECT rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolreplication FROM pg_roles WHERE rolname = 'ems_user'")).toBe("t|f|f|f|f");
+    expect(
+      pg.psql(
+        "SELECT rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolreplication FROM pg_roles WHERE rolname = 'ems_user'",
+      ),
+    ).toBe("t|f|f|f|f");
     expect(tcp(pg, "ems_user", EMS_PASSWORD, "ems_production")).toBe("ok:ems_user@ems_production");
   });
 });

@@ -18,29 +18,54 @@ beforeAll(async () => {
   for (const stack of STACKS) base[stack] = await captureStack(stack, baseline(stack), SECRET_KEYS);
 }, 60_000);
 
-const changesOf = async (stack: Stack, change: string) => diffRuns(base[stack], await captureStack(stack, configFor(stack, change), SECRET_KEYS));
-const of = (changes: Change[], type: string) => changes.filter((c) => c.type === type).map((c) => `${c.action} ${c.name}`);
-const containerChange = (changes: Change[], name: string) => changes.find((c) => c.type === CONTAINER && c.name === name);
+const changesOf = async (stack: Stack, change: string) =>
+  diffRuns(base[stack], await captureStack(stack, configFor(stack, change), SECRET_KEYS));
+const of = (changes: Change[], type: string) =>
+  changes.filter((c) => c.type === type).map((c) => `${c.action} ${c.name}`);
+const containerChange = (changes: Change[], name: string) =>
+  changes.find((c) => c.type === CONTAINER && c.name === name);
 
 describe("classification rules (the vendored tables plus the resource's options)", () => {
   test("a container's memory is updated in place; its healthcheck alone is a state-only update (M1)", () => {
-    expect(classify(CONTAINER, ["memory", "memorySwap"])).toEqual({ action: "update", changed: ["memory", "memorySwap"] });
-    expect(classify(CONTAINER, ["healthcheck"])).toEqual({ action: "update", changed: ["healthcheck"], stateOnly: true });
+    expect(classify(CONTAINER, ["memory", "memorySwap"])).toEqual({
+      action: "update",
+      changed: ["memory", "memorySwap"],
+    });
+    expect(classify(CONTAINER, ["healthcheck"])).toEqual({
+      action: "update",
+      changed: ["healthcheck"],
+      stateOnly: true,
+    });
     expect(classify(CONTAINER, ["labels"])).toEqual({ action: "replace", changed: ["labels"] });
   });
 
   test("replaceOnChanges turns any covered change into a replace; ignoreChanges drops it (nothing)", () => {
-    expect(classify(CONTAINER, ["healthcheck"], { replaceOnChanges: ["healthcheck"] })).toEqual({ action: "replace", changed: ["healthcheck"] });
-    expect(classify(CONTAINER, ["memory"], { replaceOnChanges: ["*"] })).toEqual({ action: "replace", changed: ["memory"] });
+    expect(classify(CONTAINER, ["healthcheck"], { replaceOnChanges: ["healthcheck"] })).toEqual({
+      action: "replace",
+      changed: ["healthcheck"],
+    });
+    expect(classify(CONTAINER, ["memory"], { replaceOnChanges: ["*"] })).toEqual({
+      action: "replace",
+      changed: ["memory"],
+    });
     expect(classify(CONTAINER, ["logOpts"], { ignoreChanges: ["logOpts"] })).toBeUndefined();
-    expect(classify(CONTAINER, ["logOpts", "memory"], { ignoreChanges: ["logOpts"] })).toEqual({ action: "update", changed: ["memory"] });
+    expect(classify(CONTAINER, ["logOpts", "memory"], { ignoreChanges: ["logOpts"] })).toEqual({
+      action: "update",
+      changed: ["memory"],
+    });
     expect(classify("docker:index/volume:Volume", ["labels"], { ignoreChanges: ["labels"] })).toBeUndefined();
   });
 
   test("commands replace on triggers only; random passwords and images on their inputs; an unknown input throws", () => {
     expect(classify("command:local:Command", ["stdin"])).toEqual({ action: "update", changed: ["stdin"] });
-    expect(classify("command:remote:Command", ["stdin", "triggers"], { replaceOnChanges: ["triggers[*]"] })).toEqual({ action: "replace", changed: ["stdin", "triggers"] });
-    expect(classify("random:index/randomPassword:RandomPassword", ["length"])).toEqual({ action: "replace", changed: ["length"] });
+    expect(classify("command:remote:Command", ["stdin", "triggers"], { replaceOnChanges: ["triggers[*]"] })).toEqual({
+      action: "replace",
+      changed: ["stdin", "triggers"],
+    });
+    expect(classify("random:index/randomPassword:RandomPassword", ["length"])).toEqual({
+      action: "replace",
+      changed: ["length"],
+    });
     expect(classify(IMAGE, ["keepLocally"])).toEqual({ action: "update", changed: ["keepLocally"], stateOnly: true });
     expect(() => classify(CONTAINER, ["someNewInput"])).toThrow(/someNewInput.*not in the provider rules/);
     expect(() => classify("x:y:Z", ["v"])).toThrow(/no provider rules for x:y:Z/);
@@ -50,7 +75,9 @@ describe("classification rules (the vendored tables plus the resource's options)
     const a: Captured = { type: CONTAINER, name: "a", custom: true, inputs: { memory: 1 } };
     expect(diffRuns([a], [])).toEqual([{ action: "delete", type: CONTAINER, name: "a", changed: [] }]);
     expect(diffRuns([], [a])).toEqual([{ action: "create", type: CONTAINER, name: "a", changed: [] }]);
-    expect(diffRuns([a], [{ ...a, inputs: { memory: 2 } }])).toEqual([{ action: "update", type: CONTAINER, name: "a", changed: ["memory"] }]);
+    expect(diffRuns([a], [{ ...a, inputs: { memory: 2 } }])).toEqual([
+      { action: "update", type: CONTAINER, name: "a", changed: ["memory"] },
+    ]);
     const component: Captured = { type: "ems:infra:Traefik", name: "t", custom: false, inputs: { x: 1 } };
     expect(diffRuns([component], [{ ...component, inputs: { x: 2 } }])).toEqual([]);
   });
@@ -69,13 +96,19 @@ describe.each(STACKS)("%s stack", (stack) => {
   test("an EMS version bump replaces the EMS image (prod: pulled) and container only", async () => {
     expect(pulls("ems")).toBe(stack === "prod");
     const changes = await changesOf(stack, "ems-version");
-    expect(changes.map((c) => `${c.action} ${c.name}`)).toEqual([...(pulls("ems") ? ["replace ems-image"] : []), "replace ems"]);
+    expect(changes.map((c) => `${c.action} ${c.name}`)).toEqual([
+      ...(pulls("ems") ? ["replace ems-image"] : []),
+      "replace ems",
+    ]);
     expect(containerChange(changes, "ems")!.changed).toContain("image");
   });
 
   test("an SMS version bump replaces the SMS image (prod: pulled) and container only", async () => {
     const changes = await changesOf(stack, "sms-version");
-    expect(changes.map((c) => `${c.action} ${c.name}`)).toEqual([...(pulls("sms") ? ["replace sms-image"] : []), "replace sms"]);
+    expect(changes.map((c) => `${c.action} ${c.name}`)).toEqual([
+      ...(pulls("sms") ? ["replace sms-image"] : []),
+      "replace sms",
+    ]);
   });
 
   test("a Traefik image change replaces Traefik and nothing of the APIs or Postgres", async () => {
@@ -92,7 +125,9 @@ describe.each(STACKS)("%s stack", (stack) => {
 
   test("a memory-limit change updates Postgres in place (memory and memorySwap), no restart, nothing else", async () => {
     const changes = await changesOf(stack, "postgres-memory");
-    expect(changes).toEqual([{ action: "update", type: CONTAINER, name: "postgres", changed: ["memory", "memorySwap"] }]);
+    expect(changes).toEqual([
+      { action: "update", type: CONTAINER, name: "postgres", changed: ["memory", "memorySwap"] },
+    ]);
   });
 
   test("a healthcheck change replaces the container it belongs to (M1), nothing else", async () => {
@@ -120,7 +155,8 @@ describe.each(STACKS)("%s stack", (stack) => {
     const changes = await changesOf(stack, "new-service");
     expect(of(changes, CONTAINER)).toEqual(["create crm"]);
     expect(of(changes, IMAGE)).toEqual(stack === "prod" ? ["create crm-image"] : expect.any(Array));
-    for (const c of changes.filter((c) => COMMANDS.includes(c.type) && c.name.startsWith("host-layout"))) expect(c.action).toBe("update");
+    for (const c of changes.filter((c) => COMMANDS.includes(c.type) && c.name.startsWith("host-layout")))
+      expect(c.action).toBe("update");
   });
 
   test("a new domain replaces every API container (routes and verification links) but not Postgres", async () => {
@@ -135,6 +171,9 @@ test("no typical change replaces or deletes a protected prod resource (Pulumi wo
   expect(base.prod.filter((r) => r.protect).length).toBeGreaterThanOrEqual(2);
   for (const change of CHANGES) {
     const changes = await changesOf("prod", change.name);
-    expect({ change: change.name, refused: protectedViolations(base.prod, changes) }).toEqual({ change: change.name, refused: [] });
+    expect({ change: change.name, refused: protectedViolations(base.prod, changes) }).toEqual({
+      change: change.name,
+      refused: [],
+    });
   }
 }, 120_000);

@@ -19,7 +19,16 @@ beforeAll(async () => {
 });
 
 /** The server's required variables, in the order it checks them (injector.dart, server.dart). */
-const REQUIRED = ["JWT_KEY", "VERIFICATION_LINK_BASE_URL", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASS", "DB_NAME", "API_KEY"];
+const REQUIRED = [
+  "JWT_KEY",
+  "VERIFICATION_LINK_BASE_URL",
+  "DB_HOST",
+  "DB_PORT",
+  "DB_USER",
+  "DB_PASS",
+  "DB_NAME",
+  "API_KEY",
+];
 const CREDENTIALS = ["JWT_KEY", "API_KEY", "DB_PASS"];
 
 const expected = {
@@ -53,64 +62,93 @@ describe.each(["prod", "dev"] as const)("%s stack: the EMS and SMS servers' cont
     }
   });
 
-  test.each(["ems", "sms"] as const)("%s: Traefik routes to the port the server listens on, at api.<service>.<domain>", (svc) => {
-    const labels = labelMap(stacks[stack].get(T.container, svc));
-    expect(labels[`traefik.http.services.ems-system-${svc}.loadbalancer.server.port`]).toBe(want[svc].port);
-    expect(labels[`traefik.http.routers.ems-system-${svc}.rule`]).toBe(`Host(\`api.${svc}.${want.domain}\`)`);
-    expect(labels["com.ems.service"]).toBe(svc);
-    expect(labels["com.ems.environment"]).toBe(want.environment);
-  });
+  test.each(["ems", "sms"] as const)(
+    "%s: Traefik routes to the port the server listens on, at api.<service>.<domain>",
+    (svc) => {
+      const labels = labelMap(stacks[stack].get(T.container, svc));
+      expect(labels[`traefik.http.services.ems-system-${svc}.loadbalancer.server.port`]).toBe(want[svc].port);
+      expect(labels[`traefik.http.routers.ems-system-${svc}.rule`]).toBe(`Host(\`api.${svc}.${want.domain}\`)`);
+      expect(labels["com.ems.service"]).toBe(svc);
+      expect(labels["com.ems.environment"]).toBe(want.environment);
+    },
+  );
 
-  test.each(["ems", "sms"] as const)("%s: every required variable by its real name; credentials only in the secrets file", (svc) => {
-    const container = stacks[stack].get(T.container, svc);
-    const env = envMap(container);
-    const secrets = secretsOf(container);
-    for (const name of REQUIRED) expect([name, name in env || name in secrets]).toEqual([name, true]);
-    for (const name of CREDENTIALS) {
-      expect([name, name in env]).toEqual([name, false]);
-      expect(secrets[name]).toMatch(/^[A-Za-z0-9]{32,}$/);
-    }
-    expect(env).toMatchObject({
-      DB_HOST: "ems_system-postgres",
-      DB_PORT: "5432",
-      DB_USER: want[svc].role,
-      DB_NAME: want[svc].database,
-      VERIFICATION_LINK_BASE_URL: `https://api.${svc}.${want.domain}/api/v1/auth/verify`,
-      ENV: want.environment,
-      ENVIRONMENT: want.environment,
-      APP_VERSION: want[svc].image.split(":")[1],
-      UPLOAD_PATH: "/app/uploads",
-      HOME: "/app",
-    });
-    expect(Object.keys(env).filter((k) => k === "DB_PASSWORD")).toEqual([]);
-  });
+  test.each(["ems", "sms"] as const)(
+    "%s: every required variable by its real name; credentials only in the secrets file",
+    (svc) => {
+      const container = stacks[stack].get(T.container, svc);
+      const env = envMap(container);
+      const secrets = secretsOf(container);
+      for (const name of REQUIRED) expect([name, name in env || name in secrets]).toEqual([name, true]);
+      for (const name of CREDENTIALS) {
+        expect([name, name in env]).toEqual([name, false]);
+        expect(secrets[name]).toMatch(/^[A-Za-z0-9]{32,}$/);
+      }
+      expect(env).toMatchObject({
+        DB_HOST: "ems_system-postgres",
+        DB_PORT: "5432",
+        DB_USER: want[svc].role,
+        DB_NAME: want[svc].database,
+        VERIFICATION_LINK_BASE_URL: `https://api.${svc}.${want.domain}/api/v1/auth/verify`,
+        ENV: want.environment,
+        ENVIRONMENT: want.environment,
+        APP_VERSION: want[svc].image.split(":")[1],
+        UPLOAD_PATH: "/app/uploads",
+        HOME: "/app",
+      });
+      expect(Object.keys(env).filter((k) => k === "DB_PASSWORD")).toEqual([]);
+    },
+  );
 
   test.each(["ems", "sms"] as const)("%s: uploads and the log file land in the host folders of the seed", (svc) => {
     const run = stacks[stack];
     const container = run.get(T.container, svc);
     const data = run.config.paths.data;
-    expect(mountAt(container, "/app/uploads")).toEqual({ type: "bind", source: `${data}/uploads/${svc}`, target: "/app/uploads" });
+    expect(mountAt(container, "/app/uploads")).toEqual({
+      type: "bind",
+      source: `${data}/uploads/${svc}`,
+      target: "/app/uploads",
+    });
     // The server writes $HOME/Documents/MeuAppDart/logs/app_logs.txt, with HOME=/app.
-    expect(mountAt(container, "/app/Documents/MeuAppDart/logs")).toEqual({ type: "bind", source: `${data}/logs/${svc}`, target: "/app/Documents/MeuAppDart/logs" });
+    expect(mountAt(container, "/app/Documents/MeuAppDart/logs")).toEqual({
+      type: "bind",
+      source: `${data}/logs/${svc}`,
+      target: "/app/Documents/MeuAppDart/logs",
+    });
   });
 
-  test.each(["ems", "sms"] as const)("%s: the health probe is ems-run in exec form, uploaded into the image, on the server's port and /api/v1/health", (svc) => {
-    const container = stacks[stack].get(T.container, svc);
-    const hc = container.inputs.healthcheck;
-    expect(hc.tests).toEqual(["CMD", "/run/ems/ems-run", "--probe", want[svc].port, "/api/v1/health", "--accept-rate-limited"]);
-    expect(hc.interval).toBe("1m0s"); // as Go prints it: the provider reads it back so
-    expect(hc.startInterval).toBe("2s");
-    expect(container.inputs.entrypoints).toEqual(["/run/ems/ems-run"]);
-    expect(container.inputs.command).toEqual(["/app/bin/server"]);
-    const binary = uploadedFile(container, "/run/ems/ems-run");
-    expect(binary).toBe(fs.readFileSync(path.join(__dirname, "../../components/probe/ems-run.amd64")).toString("latin1"));
-    expect(container.inputs.wait).toBe(true);
-    expect(container.inputs.waitTimeout).toBe(120);
-  });
+  test.each(["ems", "sms"] as const)(
+    "%s: the health probe is ems-run in exec form, uploaded into the image, on the server's port and /api/v1/health",
+    (svc) => {
+      const container = stacks[stack].get(T.container, svc);
+      const hc = container.inputs.healthcheck;
+      expect(hc.tests).toEqual([
+        "CMD",
+        "/run/ems/ems-run",
+        "--probe",
+        want[svc].port,
+        "/api/v1/health",
+        "--accept-rate-limited",
+      ]);
+      expect(hc.interval).toBe("1m0s"); // as Go prints it: the provider reads it back so
+      expect(hc.startInterval).toBe("2s");
+      expect(container.inputs.entrypoints).toEqual(["/run/ems/ems-run"]);
+      expect(container.inputs.command).toEqual(["/app/bin/server"]);
+      const binary = uploadedFile(container, "/run/ems/ems-run");
+      expect(binary).toBe(
+        fs.readFileSync(path.join(__dirname, "../../components/probe/ems-run.amd64")).toString("latin1"),
+      );
+      expect(container.inputs.wait).toBe(true);
+      expect(container.inputs.waitTimeout).toBe(120);
+    },
+  );
 
   test("one login role per service, its own generated password, on its own database; the superuser's password reaches no API", () => {
     const run = stacks[stack];
-    const stdin = String(hostCommandOf(run, "postgres-databases").inputs.stdin?.value ?? hostCommandOf(run, "postgres-databases").inputs.stdin);
+    const stdin = String(
+      hostCommandOf(run, "postgres-databases").inputs.stdin?.value ??
+        hostCommandOf(run, "postgres-databases").inputs.stdin,
+    );
     expect(stdin).toContain(`SERVICE_ROLES='ems_user:${want.ems.database} sms_user:${want.sms.database}'`);
     const ems = secretsOf(run.get(T.container, "ems"));
     const sms = secretsOf(run.get(T.container, "sms"));
@@ -129,19 +167,40 @@ describe.each(["prod", "dev"] as const)("%s stack: the EMS and SMS servers' cont
 describe("config reaches the contract, without code per service", () => {
   test("a third service and its own variables (plain and secret) are config only", async () => {
     const base = prodConfig();
-    const services = { ...JSON.parse(base["ems-infra:services"]), crm: { version: "2.0.0", port: 9090, env: { FEATURE_X: "on" } } };
-    const secrets = { "ems-infra:serviceSecrets": JSON.stringify({ crm: { env: { PAYMENT_TOKEN: "tok-0123456789" }, emailApiKey: "mail-key-0123" } }) };
-    const run = await runStack("prod", { ...base, "ems-infra:services": JSON.stringify(services), ...secrets }, [...Object.keys(PROD_SECRETS), ...Object.keys(secrets)]);
+    const services = {
+      ...JSON.parse(base["ems-infra:services"]),
+      crm: { version: "2.0.0", port: 9090, env: { FEATURE_X: "on" } },
+    };
+    const secrets = {
+      "ems-infra:serviceSecrets": JSON.stringify({
+        crm: { env: { PAYMENT_TOKEN: "tok-0123456789" }, emailApiKey: "mail-key-0123" },
+      }),
+    };
+    const run = await runStack("prod", { ...base, "ems-infra:services": JSON.stringify(services), ...secrets }, [
+      ...Object.keys(PROD_SECRETS),
+      ...Object.keys(secrets),
+    ]);
     const crm = run.get(T.container, "crm");
     expect(run.get(T.image, "crm-image").inputs.name).toBe("ghcr.io/edumigsoft/crm-server:2.0.0");
     expect(envMap(crm)).toMatchObject({ FEATURE_X: "on", DB_USER: "crm_user", DB_NAME: "crm_production" });
     expect(secretsOf(crm)).toMatchObject({ PAYMENT_TOKEN: "tok-0123456789", EMAIL_SERVICE_API_KEY: "mail-key-0123" });
-    expect(crm.inputs.healthcheck.tests).toEqual(["CMD", "/run/ems/ems-run", "--probe", "9090", "/api/v1/health", "--accept-rate-limited"]);
+    expect(crm.inputs.healthcheck.tests).toEqual([
+      "CMD",
+      "/run/ems/ems-run",
+      "--probe",
+      "9090",
+      "/api/v1/health",
+      "--accept-rate-limited",
+    ]);
   });
 
   test("the e-mail service settings become EMAIL_SERVICE_HOST/PORT/FROM/FROM_NAME", async () => {
     const email = { host: "smtp-relay.example.com", port: 2525, from: "noreply@edumigsoft.com.br", fromName: "EMS" };
-    const run = await runStack("prod", { ...prodConfig(), "ems-infra:email": JSON.stringify(email) }, Object.keys(PROD_SECRETS));
+    const run = await runStack(
+      "prod",
+      { ...prodConfig(), "ems-infra:email": JSON.stringify(email) },
+      Object.keys(PROD_SECRETS),
+    );
     expect(envMap(run.get(T.container, "ems"))).toMatchObject({
       EMAIL_SERVICE_HOST: "smtp-relay.example.com",
       EMAIL_SERVICE_PORT: "2525",

@@ -6,8 +6,28 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { parseStackConfig } from "../../stacks/config";
-import { committedConfig, isSecretInput, labelMap, runStack, StackRun, T, TEST_SECRETS, unwrap, urnOf } from "../support";
-import { HOME, dynamicFiles, envOf, hostCommandOf, layoutFolders, mountAt, mountsOf, shellWords, uploadedFile } from "./helpers";
+import {
+  committedConfig,
+  isSecretInput,
+  labelMap,
+  runStack,
+  StackRun,
+  T,
+  TEST_SECRETS,
+  unwrap,
+  urnOf,
+} from "../support";
+import {
+  HOME,
+  dynamicFiles,
+  envOf,
+  hostCommandOf,
+  layoutFolders,
+  mountAt,
+  mountsOf,
+  shellWords,
+  uploadedFile,
+} from "./helpers";
 import { systemInvariants, thirdServiceTest, typeOfUrn } from "./invariants";
 
 const REPO = path.posix.join(HOME, "Projects/Working/ems_system");
@@ -51,18 +71,33 @@ describe("Equivalência local ↔ VPS, column Local (dev stack)", () => {
 
     const mkcert = hostCommandOf(run, "local-certs-mkcert");
     expect(mkcert.type).toBe(T.localCommand);
-    expect(shellWords(mkcert.inputs.create)).toEqual(["sh", "-s", "--", CERTS, "api.ems.local", "api.sms.local", "traefik.local", "portainer.local"]);
+    expect(shellWords(mkcert.inputs.create)).toEqual([
+      "sh",
+      "-s",
+      "--",
+      CERTS,
+      "api.ems.local",
+      "api.sms.local",
+      "traefik.local",
+      "portainer.local",
+    ]);
     expect(mkcert.inputs.stdin).toContain("local-key.pem");
 
     // Traefik starts once the certificate exists.
     const traefikComponent = run.get("ems:infra:Traefik", "traefik");
-    const dependsOn = (await Promise.all(((traefikComponent.opts.dependsOn ?? []) as pulumi.Resource[]).map((r) => urnOf(r)))).map(typeOfUrn);
+    const dependsOn = (
+      await Promise.all(((traefikComponent.opts.dependsOn ?? []) as pulumi.Resource[]).map((r) => urnOf(r)))
+    ).map(typeOfUrn);
     expect(dependsOn).toContain("ems:infra:LocalCertificates");
   });
 
   test("PostgreSQL (servers/containers/postgres/docker-compose.prod.yml, the same file in dev and prod): the same image as the prod stack", async () => {
     const prodRun = await runStack("prod", { ...committedConfig("prod"), ...TEST_SECRETS });
-    const prod = parseStackConfig("prod", { ...committedConfig("prod"), ...TEST_SECRETS }, new Set(Object.keys(TEST_SECRETS)));
+    const prod = parseStackConfig(
+      "prod",
+      { ...committedConfig("prod"), ...TEST_SECRETS },
+      new Set(Object.keys(TEST_SECRETS)),
+    );
     expect(prod.postgres.image).toBe("postgres:17.6-alpine");
     expect(run.config.postgres.image).toBe(prod.postgres.image);
     expect(run.get(T.image, "postgres-image").inputs.name).toBe(prod.postgres.image);
@@ -105,7 +140,9 @@ describe("Equivalência local ↔ VPS, column Local (dev stack)", () => {
     expect(await isSecretInput(props.registryAuth)).toBe(true);
     // Provider inputs reach the engine JSON-encoded.
     const auth = await unwrap(props.registryAuth);
-    expect(typeof auth === "string" ? JSON.parse(auth) : auth).toEqual([{ address: "ghcr.io", username: "edumigsoft", password: TEST_SECRETS["ems-infra:ghcrToken"] }]);
+    expect(typeof auth === "string" ? JSON.parse(auth) : auth).toEqual([
+      { address: "ghcr.io", username: "edumigsoft", password: TEST_SECRETS["ems-infra:ghcrToken"] },
+    ]);
   });
 });
 

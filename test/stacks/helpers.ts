@@ -53,7 +53,8 @@ export function mountsOf(container: RecordedResource): Mount[] {
 /** The mount of a container at a container path; fails when there is not exactly one. */
 export function mountAt(container: RecordedResource, target: string): Mount {
   const hits = mountsOf(container).filter((m) => m.target === target);
-  if (hits.length !== 1) throw new Error(`${container.name}: expected one mount at ${target}, found ${JSON.stringify(mountsOf(container))}`);
+  if (hits.length !== 1)
+    throw new Error(`${container.name}: expected one mount at ${target}, found ${JSON.stringify(mountsOf(container))}`);
   return hits[0];
 }
 
@@ -61,13 +62,16 @@ export function mountAt(container: RecordedResource, target: string): Mount {
 export function deepUnsecret<T = unknown>(value: unknown): T {
   const v = unsecret(value);
   if (Array.isArray(v)) return v.map((x) => deepUnsecret(x)) as T;
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deepUnsecret(x)])) as T;
+  if (v && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deepUnsecret(x)])) as T;
   return v as T;
 }
 
 /** The content of a file the container gets through `uploads` (text, or base64 decoded for a binary). */
 export function uploadedFile(container: RecordedResource, file: string): string {
-  const uploads = deepUnsecret<{ file: string; content?: string; contentBase64?: string }[]>(container.inputs.uploads ?? []);
+  const uploads = deepUnsecret<{ file: string; content?: string; contentBase64?: string }[]>(
+    container.inputs.uploads ?? [],
+  );
   const hit = uploads.find((u) => u.file === file);
   if (!hit) throw new Error(`${container.name}: no upload ${file} (has ${uploads.map((u) => u.file).join(", ")})`);
   return hit.content ?? Buffer.from(hit.contentBase64 ?? "", "base64").toString("latin1");
@@ -76,7 +80,12 @@ export function uploadedFile(container: RecordedResource, file: string): string 
 /** The variables of an API container's secrets file (/run/ems/secrets.env), by name. */
 export function secretsOf(container: RecordedResource): Record<string, string> {
   const text = uploadedFile(container, "/run/ems/secrets.env");
-  return Object.fromEntries(text.split("\n").filter(Boolean).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    text
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+  );
 }
 
 /** The files Traefik's dynamic-config command writes on the host (from its script), by name. */
@@ -105,7 +114,12 @@ export function allStrings(value: unknown, out: string[] = []): string[] {
 }
 
 /** A stack config with one nested value replaced (`path` below the `ems-infra:` key, e.g. ["services","ems","version"]). */
-export function withValue(config: Record<string, string>, key: string, path: string[], value: unknown): Record<string, string> {
+export function withValue(
+  config: Record<string, string>,
+  key: string,
+  path: string[],
+  value: unknown,
+): Record<string, string> {
   const full = `ems-infra:${key}`;
   if (path.length === 0) return { ...config, [full]: typeof value === "string" ? value : JSON.stringify(value) };
   const obj = config[full] === undefined ? {} : JSON.parse(config[full]);
@@ -116,7 +130,9 @@ export function withValue(config: Record<string, string>, key: string, path: str
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- SDK-internal runtime modules, loaded as the SDK loads them
-const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: { registerResource: (req: { getType(): string }, cb: unknown) => unknown } } };
+const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as {
+  MockMonitor: { prototype: { registerResource: (req: { getType(): string }, cb: unknown) => unknown } };
+};
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- waitForRPCs is not in the SDK's typings
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the SDK's internal runtime state (its root stack)
@@ -138,7 +154,11 @@ export interface FailedRun {
  * rejected and unobserved when the program throws (the CLI's language host swallows them; jest would report
  * them), so they are observed here, and the stack's last RPC is awaited before the next run starts.
  */
-export async function runFailingStack(stack: string, config: Record<string, string>, secretKeys?: string[]): Promise<FailedRun> {
+export async function runFailingStack(
+  stack: string,
+  config: Record<string, string>,
+  secretKeys?: string[],
+): Promise<FailedRun> {
   const registered: string[] = [];
   const realRegister = MockMonitor.prototype.registerResource;
   MockMonitor.prototype.registerResource = function (this: unknown, req: { getType(): string }, cb: unknown) {
@@ -163,7 +183,9 @@ export async function runFailingStack(stack: string, config: Record<string, stri
 /** The message of a RunError, failing the test when the run did not fail with one. */
 export function runErrorMessage(failed: FailedRun): string {
   if (!(failed.error instanceof pulumi.RunError)) {
-    throw new Error(`expected a pulumi.RunError, got ${failed.error === undefined ? "a successful run" : String((failed.error as Error)?.stack ?? failed.error)}`);
+    throw new Error(
+      `expected a pulumi.RunError, got ${failed.error === undefined ? "a successful run" : String((failed.error as Error)?.stack ?? failed.error)}`,
+    );
   }
   return (failed.error as Error).message;
 }

@@ -14,9 +14,16 @@ export function systemInvariants(stack: "dev" | "prod", load: () => StackRun): v
 
   test("Traefik publishes ports 80 and 443 and mounts the Docker socket read-only", () => {
     const traefik = load().get(T.container, "traefik");
-    const published = (traefik.inputs.ports as { internal: number; external: number }[]).map((p) => `${p.external}->${p.internal}`);
+    const published = (traefik.inputs.ports as { internal: number; external: number }[]).map(
+      (p) => `${p.external}->${p.internal}`,
+    );
     expect([...new Set(published)]).toEqual(["80->80", "443->443"]);
-    expect(mountAt(traefik, "/var/run/docker.sock")).toEqual({ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true });
+    expect(mountAt(traefik, "/var/run/docker.sock")).toEqual({
+      type: "bind",
+      source: "/var/run/docker.sock",
+      target: "/var/run/docker.sock",
+      readOnly: true,
+    });
   });
 
   test("no container but Traefik publishes a host port", () => {
@@ -36,7 +43,11 @@ export function systemInvariants(stack: "dev" | "prod", load: () => StackRun): v
     expect(postgres.inputs.networksAdvanced.map((n: { name: string }) => n.name)).toEqual(["ems_system_db"]);
     expect(run.get(T.network, "postgres-network").inputs).toMatchObject({ name: "ems_system_db", internal: true });
     expect(run.get(T.volume, "postgres-data").inputs.name).toBe(volume);
-    expect(mountAt(postgres, "/var/lib/postgresql/data")).toEqual({ type: "volume", source: volume, target: "/var/lib/postgresql/data" });
+    expect(mountAt(postgres, "/var/lib/postgresql/data")).toEqual({
+      type: "volume",
+      source: volume,
+      target: "/var/lib/postgresql/data",
+    });
   });
 
   test("the API containers join the proxy network and the internal database network, nothing else", () => {
@@ -73,7 +84,9 @@ export function systemInvariants(stack: "dev" | "prod", load: () => StackRun): v
     const run = load();
     for (const api of apis) {
       const image = run.get(T.container, api).inputs.image as string;
-      expect(image).toMatch(stack === "prod" ? new RegExp(`^ghcr\\.io/edumigsoft/${api}-server${DIGEST.source}`) : /^sha256:[0-9a-f]{64}$/);
+      expect(image).toMatch(
+        stack === "prod" ? new RegExp(`^ghcr\\.io/edumigsoft/${api}-server${DIGEST.source}`) : /^sha256:[0-9a-f]{64}$/,
+      );
       expect(run.outputs.images[api]).toBe(image);
     }
   });
@@ -118,7 +131,12 @@ export function systemInvariants(stack: "dev" | "prod", load: () => StackRun): v
     const run = load();
     for (const api of apis) {
       const env = envOf(run.get(T.container, api));
-      expect(env).toMatchObject({ DB_HOST: "ems_system-postgres", DB_PORT: "5432", DB_NAME: stack === "prod" ? `${api}_production` : api, DB_USER: `${api}_user` });
+      expect(env).toMatchObject({
+        DB_HOST: "ems_system-postgres",
+        DB_PORT: "5432",
+        DB_NAME: stack === "prod" ? `${api}_production` : api,
+        DB_USER: `${api}_user`,
+      });
     }
   });
 }
@@ -133,7 +151,11 @@ export function thirdServiceTest(stack: "dev" | "prod", config: () => Record<str
   test("a third service added in config (services.crm) gets its own ApiService, route api.crm.<domain>, folders and database crm", async () => {
     const base = config();
     const services = JSON.parse(base["ems-infra:services"]);
-    const run = await runStack(stack, { ...base, "ems-infra:services": JSON.stringify({ ...services, crm: { version: "2.0.0" } }) }, secretKeysOf(base));
+    const run = await runStack(
+      stack,
+      { ...base, "ems-infra:services": JSON.stringify({ ...services, crm: { version: "2.0.0" } }) },
+      secretKeysOf(base),
+    );
 
     expect(run.ofType("ems:infra:ApiService").map((r) => r.name)).toEqual(["ems", "sms", "crm"]);
     const crm = run.get(T.container, "crm");
@@ -145,7 +167,9 @@ export function thirdServiceTest(stack: "dev" | "prod", config: () => Record<str
 
     const stdin = JSON.stringify(hostCommandOf(run, "postgres-databases").inputs.stdin);
     expect(stdin).toContain(`crm_user:${database}'`);
-    expect(hostCommandOf(run, "postgres-databases").inputs.triggers).toEqual(expect.arrayContaining([`crm_user:${database}`]));
+    expect(hostCommandOf(run, "postgres-databases").inputs.triggers).toEqual(
+      expect.arrayContaining([`crm_user:${database}`]),
+    );
 
     const folders = Object.keys(layoutFolders(run));
     const data = run.config.paths.data;

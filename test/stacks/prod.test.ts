@@ -5,7 +5,19 @@
 import * as YAML from "yaml";
 import { parseStackConfig } from "../../stacks/config";
 import { committedConfig, isSecretInput, labelMap, runStack, StackRun, T, TEST_SECRETS, unwrap } from "../support";
-import { HOME, dynamicFiles, envOf, hostCommandOf, layoutFolders, mountAt, mountsOf, shellWords, unsecret, uploadedFile, withValue } from "./helpers";
+import {
+  HOME,
+  dynamicFiles,
+  envOf,
+  hostCommandOf,
+  layoutFolders,
+  mountAt,
+  mountsOf,
+  shellWords,
+  unsecret,
+  uploadedFile,
+  withValue,
+} from "./helpers";
 import { systemInvariants, thirdServiceTest } from "./invariants";
 
 const DATA = "/root/ems_system/data";
@@ -31,7 +43,13 @@ describe("Equivalência local ↔ VPS, column VPS (prod stack)", () => {
     const traefik = run.get(T.container, "traefik");
     const staticConfig = YAML.parse(uploadedFile(traefik, "/etc/traefik/traefik.yml"));
     expect(staticConfig.certificatesResolvers).toEqual({
-      ems_system_resolver: { acme: { email: "admin@edumigsoft.com.br", storage: "/letsencrypt/ems_system.json", httpChallenge: { entryPoint: "web" } } },
+      ems_system_resolver: {
+        acme: {
+          email: "admin@edumigsoft.com.br",
+          storage: "/letsencrypt/ems_system.json",
+          httpChallenge: { entryPoint: "web" },
+        },
+      },
     });
     expect(staticConfig.entryPoints.websecure.http.tls).toEqual({ certResolver: "ems_system_resolver" });
     const dynamic = YAML.parse(dynamicFiles(run)["tls.yml"]);
@@ -42,7 +60,9 @@ describe("Equivalência local ↔ VPS, column VPS (prod stack)", () => {
 
   test("TLS /root/infra/letsencrypt/ (Let's Encrypt ACME): the routers ask the resolver, its folder is created with mode 700", () => {
     for (const api of ["ems", "sms"]) {
-      expect(labelMap(run.get(T.container, api))[`traefik.http.routers.ems-system-${api}.tls.certresolver`]).toBe("ems_system_resolver");
+      expect(labelMap(run.get(T.container, api))[`traefik.http.routers.ems-system-${api}.tls.certresolver`]).toBe(
+        "ems_system_resolver",
+      );
     }
     expect(layoutFolders(run)["/root/infra/letsencrypt"]).toBe("700");
   });
@@ -109,21 +129,28 @@ describe("Mapeamento de volumes nos composes de produção", () => {
     ["EMS logs", "ems", "logsHostPath", "/app/Documents/MeuAppDart/logs", `${DATA}/logs/ems`],
     ["SMS uploads", "sms", "uploadsHostPath", "/app/uploads", `${DATA}/uploads/sms`],
     ["SMS logs", "sms", "logsHostPath", "/app/Documents/MeuAppDart/logs", `${DATA}/logs/sms`],
-  ])("%s: default %s, overridden per service by services.%s.%s (UPLOADS_HOST_PATH / LOGS_HOST_PATH)", async (_row, service, key, target, defaultSource) => {
-    expect(mountAt(run.get(T.container, service), target).source).toBe(defaultSource);
+  ])(
+    "%s: default %s, overridden per service by services.%s.%s (UPLOADS_HOST_PATH / LOGS_HOST_PATH)",
+    async (_row, service, key, target, defaultSource) => {
+      expect(mountAt(run.get(T.container, service), target).source).toBe(defaultSource);
 
-    const override = `/srv/override/${service}-${key}`;
-    const moved = await runStack("prod", withValue(prodConfig(), "services", [service, key], override));
-    expect(mountAt(moved.get(T.container, service), target)).toEqual({ type: "bind", source: override, target });
-    // The other service and the other folder stay where they were.
-    const other = service === "ems" ? "sms" : "ems";
-    expect(mountAt(moved.get(T.container, other), target).source).toBe(defaultSource.replace(/\/(ems|sms)$/, `/${other}`));
-    const otherTarget = target === "/app/uploads" ? "/app/Documents/MeuAppDart/logs" : "/app/uploads";
-    expect(mountAt(moved.get(T.container, service), otherTarget)).toEqual(mountAt(run.get(T.container, service), otherTarget));
-    const folders = Object.keys(layoutFolders(moved));
-    expect(folders).toContain(override);
-    expect(folders).not.toContain(defaultSource);
-  });
+      const override = `/srv/override/${service}-${key}`;
+      const moved = await runStack("prod", withValue(prodConfig(), "services", [service, key], override));
+      expect(mountAt(moved.get(T.container, service), target)).toEqual({ type: "bind", source: override, target });
+      // The other service and the other folder stay where they were.
+      const other = service === "ems" ? "sms" : "ems";
+      expect(mountAt(moved.get(T.container, other), target).source).toBe(
+        defaultSource.replace(/\/(ems|sms)$/, `/${other}`),
+      );
+      const otherTarget = target === "/app/uploads" ? "/app/Documents/MeuAppDart/logs" : "/app/uploads";
+      expect(mountAt(moved.get(T.container, service), otherTarget)).toEqual(
+        mountAt(run.get(T.container, service), otherTarget),
+      );
+      const folders = Object.keys(layoutFolders(moved));
+      expect(folders).toContain(override);
+      expect(folders).not.toContain(defaultSource);
+    },
+  );
 });
 
 describe("Passo 1 — Criar hierarquia definitiva", () => {
@@ -138,7 +165,9 @@ describe("Passo 1 — Criar hierarquia definitiva", () => {
       "/root/ems_system/data/logs/sms": "",
       "/root/ems_system/data/backups": "",
     });
-    expect(run.outputs.folders).toEqual(expect.arrayContaining(["/root/ems_system/.secrets", "/root/ems_system/data/backups"]));
+    expect(run.outputs.folders).toEqual(
+      expect.arrayContaining(["/root/ems_system/.secrets", "/root/ems_system/data/backups"]),
+    );
   });
 });
 
@@ -147,23 +176,53 @@ describe("prod stack", () => {
 
   test("prod data is protected and retained on delete: the Postgres volume and the host folders' command", () => {
     for (const r of [run.get(T.volume, "postgres-data"), hostCommandOf(run, "host-layout-data-folders")]) {
-      expect({ name: r.name, protect: r.opts.protect, retainOnDelete: r.opts.retainOnDelete }).toEqual({ name: r.name, protect: true, retainOnDelete: true });
+      expect({ name: r.name, protect: r.opts.protect, retainOnDelete: r.opts.retainOnDelete }).toEqual({
+        name: r.name,
+        protect: true,
+        retainOnDelete: true,
+      });
     }
   });
 
   test("with ems-infra:ssh set, Docker is reached at ssh://root@<host>:22 and every host command runs over ssh, with the same verified host key", async () => {
-    const remote = await runStack("prod", withValue(prodConfig(), "ssh", [], { host: "vps.example", identityFile: "/home/ops/.ssh/ems_vps" }));
+    const remote = await runStack(
+      "prod",
+      withValue(prodConfig(), "ssh", [], { host: "vps.example", identityFile: "/home/ops/.ssh/ems_vps" }),
+    );
     const provider = remote.get(T.dockerProvider, "docker-provider");
     expect(provider.inputs.host).toBe("ssh://root@vps.example:22");
-    const sshOpts = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${HOME}/.ssh/known_hosts`, "-o", "IdentitiesOnly=yes", "-i", "/home/ops/.ssh/ems_vps"];
+    const sshOpts = [
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      `UserKnownHostsFile=${HOME}/.ssh/known_hosts`,
+      "-o",
+      "IdentitiesOnly=yes",
+      "-i",
+      "/home/ops/.ssh/ems_vps",
+    ];
     expect(JSON.parse(provider.inputs.sshOpts)).toEqual(sshOpts);
     // Still local Commands (turning ssh on or off updates them, the protected layout is never replaced).
     expect(remote.ofType(T.remoteCommand).map((c) => c.name)).toEqual([]);
     const commands = remote.ofType(T.localCommand);
-    expect(commands.map((c) => c.name).sort()).toEqual(["backup-schedule", "host-layout-data-folders", "postgres-databases", "traefik-dynamic-config"]);
+    expect(commands.map((c) => c.name).sort()).toEqual([
+      "backup-schedule",
+      "host-layout-data-folders",
+      "postgres-databases",
+      "traefik-dynamic-config",
+    ]);
     for (const c of commands) {
       const words = shellWords(String(unsecret(c.inputs.create)));
-      expect(words.slice(0, words.indexOf("--") + 2)).toEqual(["ssh", ...sshOpts, "-p", "22", "--", "root@vps.example"]);
+      expect(words.slice(0, words.indexOf("--") + 2)).toEqual([
+        "ssh",
+        ...sshOpts,
+        "-p",
+        "22",
+        "--",
+        "root@vps.example",
+      ]);
     }
   });
 

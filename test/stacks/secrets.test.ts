@@ -9,7 +9,18 @@ import { loadStackConfig } from "../../stacks/load";
 import { deployStack } from "../../stacks/select";
 import { shellQuote } from "../../components/shell";
 import { htpasswdEntry } from "../../components/traefikDashboard";
-import { committedConfig, emulateAdditionalSecretOutputs, finder, isSecretInput, mockRandomPassword, recordUnderMocks, StackOutputs, StackRun, T, TEST_SECRETS } from "../support";
+import {
+  committedConfig,
+  emulateAdditionalSecretOutputs,
+  finder,
+  isSecretInput,
+  mockRandomPassword,
+  recordUnderMocks,
+  StackOutputs,
+  StackRun,
+  T,
+  TEST_SECRETS,
+} from "../support";
 import {
   allStrings,
   deepUnsecret,

@@ -20,7 +20,8 @@ beforeAll(async () => {
 
 describe("PostgreSQL 17 on the volume that exists", () => {
   test("both stacks run the same pinned postgres:17.x-alpine image", () => {
-    for (const run of [prod, dev]) expect(run.get(T.image, "postgres-image").inputs.name).toMatch(/^postgres:17\.\d+-alpine$/);
+    for (const run of [prod, dev])
+      expect(run.get(T.image, "postgres-image").inputs.name).toMatch(/^postgres:17\.\d+-alpine$/);
     expect(dev.get(T.image, "postgres-image").inputs.name).toBe(prod.get(T.image, "postgres-image").inputs.name);
   });
 
@@ -29,7 +30,9 @@ describe("PostgreSQL 17 on the volume that exists", () => {
     expect(volume.inputs).toEqual({ name: "postgres_ems_system_data" });
     expect(volume.opts).toMatchObject({ protect: true, retainOnDelete: true });
     expect(volume.opts.ignoreChanges).toEqual(expect.arrayContaining(["labels"]));
-    expect(mountAt(prod.get(T.container, "postgres"), "/var/lib/postgresql/data").source).toBe("postgres_ems_system_data");
+    expect(mountAt(prod.get(T.container, "postgres"), "/var/lib/postgresql/data").source).toBe(
+      "postgres_ems_system_data",
+    );
   });
 
   test("dev keeps its data on <system>_pgdata_17, also with labels ignored (a replaced dev volume would be deleted)", () => {
@@ -40,7 +43,11 @@ describe("PostgreSQL 17 on the volume that exists", () => {
 
   test("the superuser is the one on the volume (postgres) and initdb's password comes from a file, never from Env", () => {
     const postgres = prod.get(T.container, "postgres");
-    expect(postgres.inputs.envs).toEqual(["POSTGRES_USER=postgres", "POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password", "PGDATA=/var/lib/postgresql/data"]);
+    expect(postgres.inputs.envs).toEqual([
+      "POSTGRES_USER=postgres",
+      "POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password",
+      "PGDATA=/var/lib/postgresql/data",
+    ]);
     expect(uploadedFile(postgres, "/run/secrets/postgres-password")).toMatch(/^[A-Za-z0-9]{32}$/);
   });
 });
@@ -50,12 +57,24 @@ describe("Certificates kept", () => {
     const traefik = prod.get(T.container, "traefik");
     const staticConfig = YAML.parse(uploadedFile(traefik, "/etc/traefik/traefik.yml"));
     expect(staticConfig.certificatesResolvers).toEqual({
-      ems_system_resolver: { acme: { email: "admin@edumigsoft.com.br", storage: "/letsencrypt/ems_system.json", httpChallenge: { entryPoint: "web" } } },
+      ems_system_resolver: {
+        acme: {
+          email: "admin@edumigsoft.com.br",
+          storage: "/letsencrypt/ems_system.json",
+          httpChallenge: { entryPoint: "web" },
+        },
+      },
     });
-    expect(mountAt(traefik, "/letsencrypt")).toEqual({ type: "bind", source: "/root/infra/letsencrypt", target: "/letsencrypt" });
+    expect(mountAt(traefik, "/letsencrypt")).toEqual({
+      type: "bind",
+      source: "/root/infra/letsencrypt",
+      target: "/letsencrypt",
+    });
     expect(layoutFolders(prod)["/root/infra/letsencrypt"]).toBe("700");
     for (const svc of ["ems", "sms"]) {
-      expect(labelMap(prod.get(T.container, svc))[`traefik.http.routers.ems-system-${svc}.tls.certresolver`]).toBe("ems_system_resolver");
+      expect(labelMap(prod.get(T.container, svc))[`traefik.http.routers.ems-system-${svc}.tls.certresolver`]).toBe(
+        "ems_system_resolver",
+      );
     }
   });
 });
@@ -86,25 +105,37 @@ describe("Portainer, as it runs today", () => {
   test.each([
     ["prod", "infra_portainer_data", "portainer.edumigsoft.com.br", true],
     ["dev", "infra_portainer_data_dev", "portainer.local", false],
-  ] as const)("%s: pinned image, socket read-only, data on %s, routed at %s to port 9000", (stack, volume, host, protect) => {
-    const run = stack === "prod" ? prod : dev;
-    const image = String(run.get(T.image, "portainer-image").inputs.name);
-    expect(image).toMatch(/^portainer\/portainer-ce:\d+\.\d+\.\d+$/);
-    const container = run.get(T.container, "portainer");
-    expect(mountAt(container, "/var/run/docker.sock")).toEqual({ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true });
-    expect(mountAt(container, "/data")).toEqual({ type: "volume", source: volume, target: "/data" });
-    expect(run.get(T.volume, "portainer-data").opts.protect).toBe(protect);
-    const labels = labelMap(container);
-    expect(labels["traefik.http.routers.portainer.rule"]).toBe(`Host(\`${host}\`)`);
-    expect(labels["traefik.http.services.portainer.loadbalancer.server.port"]).toBe("9000");
-    expect(run.outputs.urls.portainer).toBe(`https://${host}`);
-  });
+  ] as const)(
+    "%s: pinned image, socket read-only, data on %s, routed at %s to port 9000",
+    (stack, volume, host, protect) => {
+      const run = stack === "prod" ? prod : dev;
+      const image = String(run.get(T.image, "portainer-image").inputs.name);
+      expect(image).toMatch(/^portainer\/portainer-ce:\d+\.\d+\.\d+$/);
+      const container = run.get(T.container, "portainer");
+      expect(mountAt(container, "/var/run/docker.sock")).toEqual({
+        type: "bind",
+        source: "/var/run/docker.sock",
+        target: "/var/run/docker.sock",
+        readOnly: true,
+      });
+      expect(mountAt(container, "/data")).toEqual({ type: "volume", source: volume, target: "/data" });
+      expect(run.get(T.volume, "portainer-data").opts.protect).toBe(protect);
+      const labels = labelMap(container);
+      expect(labels["traefik.http.routers.portainer.rule"]).toBe(`Host(\`${host}\`)`);
+      expect(labels["traefik.http.services.portainer.loadbalancer.server.port"]).toBe("9000");
+      expect(run.outputs.urls.portainer).toBe(`https://${host}`);
+    },
+  );
 });
 
 describe("The Traefik dashboard as today", () => {
   test("prod: traefik.edumigsoft.com.br behind basic auth with a bcrypt hash of the secret password", () => {
     const dashboard = YAML.parse(dynamicFiles(prod)["dashboard.yml"]);
-    expect(dashboard.http.routers.dashboard).toMatchObject({ rule: "Host(`traefik.edumigsoft.com.br`)", service: "api@internal", middlewares: ["dashboard-auth"] });
+    expect(dashboard.http.routers.dashboard).toMatchObject({
+      rule: "Host(`traefik.edumigsoft.com.br`)",
+      service: "api@internal",
+      middlewares: ["dashboard-auth"],
+    });
     const [entry] = dashboard.http.middlewares["dashboard-auth"].basicAuth.users as string[];
     const [user, hash] = [entry.slice(0, entry.indexOf(":")), entry.slice(entry.indexOf(":") + 1)];
     expect(user).toBe("admin");
@@ -122,7 +153,12 @@ describe("The Traefik dashboard as today", () => {
 
   test("dev: traefik.local without a password, as today", () => {
     const dashboard = YAML.parse(dynamicFiles(dev)["dashboard.yml"]);
-    expect(dashboard.http.routers.dashboard).toEqual({ rule: "Host(`traefik.local`)", entryPoints: ["websecure"], service: "api@internal", tls: {} });
+    expect(dashboard.http.routers.dashboard).toEqual({
+      rule: "Host(`traefik.local`)",
+      entryPoints: ["websecure"],
+      service: "api@internal",
+      tls: {},
+    });
     expect(dashboard.http.middlewares).toBeUndefined();
   });
 });

@@ -105,21 +105,13 @@ export function run(
 /** The result of a command that must succeed; throws with its output otherwise. */
 export function check(result: CommandResult, what: string): CommandResult {
   if (result.status !== 0)
-    throw new Error(
-      `${what} exited with ${result.status}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
-    );
+    throw new Error(`${what} exited with ${result.status}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
   return result;
 }
 
 /** `docker ARGS`, which must succeed; returns its stdout without the trailing newline. */
-export function docker(
-  args: string[],
-  options: { input?: string; timeoutMs?: number } = {},
-): string {
-  return check(
-    run("docker", args, options),
-    `docker ${args.join(" ")}`,
-  ).stdout.replace(/\n$/, "");
+export function docker(args: string[], options: { input?: string; timeoutMs?: number } = {}): string {
+  return check(run("docker", args, options), `docker ${args.join(" ")}`).stdout.replace(/\n$/, "");
 }
 
 function dockerAnswers(): boolean {
@@ -167,15 +159,7 @@ function probeOrStart(): { ok: boolean; reason: string } {
   // -o: dockerd must not inherit the lock.
   const started = run(
     "flock",
-    [
-      "-o",
-      "-w",
-      "120",
-      path.join(os.tmpdir(), "ems-test-dockerd.lock"),
-      "sh",
-      "-c",
-      DOCKERD_START_SCRIPT,
-    ],
+    ["-o", "-w", "120", path.join(os.tmpdir(), "ems-test-dockerd.lock"), "sh", "-c", DOCKERD_START_SCRIPT],
     {
       env: { ...process.env, DOCKERD_LOG },
       timeoutMs: 150_000,
@@ -199,10 +183,7 @@ export function describeWithDocker(name: string, fn: () => void): void {
     console.warn(
       `SKIPPED "${name}": no Docker engine (${dockerUnavailableReason()}). Start dockerd as root or run in CI.`,
     );
-    describe.skip(
-      `${name} [no Docker engine: ${dockerUnavailableReason()}]`,
-      fn,
-    );
+    describe.skip(`${name} [no Docker engine: ${dockerUnavailableReason()}]`, fn);
   }
 }
 
@@ -219,9 +200,7 @@ export function plain<T = unknown>(value: unknown): T {
   if (value && typeof value === "object") {
     const obj = value as Record<string, unknown>;
     if (isSecretEnvelope(obj)) return plain(obj.value);
-    return Object.fromEntries(
-      Object.entries(obj).map(([k, v]) => [k, plain(v)]),
-    ) as T;
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, plain(v)])) as T;
   }
   return value as T;
 }
@@ -234,7 +213,8 @@ type NetworkInputs = pulumi.Unwrap<NetworkArgs>;
 
 /** The `source` of a mount; a mount without one (an anonymous volume) is not translated. */
 function mountSource(m: MountInput, where: string): string {
-  if (m.source === undefined) throw new Error(`${where}: a mount without source (${JSON.stringify(m)}) is not translated`);
+  if (m.source === undefined)
+    throw new Error(`${where}: a mount without source (${JSON.stringify(m)}) is not translated`);
   return m.source;
 }
 
@@ -258,17 +238,12 @@ export interface NetworkAttachment {
 }
 
 /** The networks a container spec joins, renamed; the first goes on `docker create`, the others are connected. */
-export function containerNetworks(
-  inputs: Record<string, unknown>,
-  options: RunOptions = {},
-): NetworkAttachment[] {
+export function containerNetworks(inputs: Record<string, unknown>, options: RunOptions = {}): NetworkAttachment[] {
   const rename = options.rename ?? ((n: string) => n);
   return (plain<NetworkAttachmentInput[] | undefined>(inputs.networksAdvanced) ?? []).map((n) => {
     for (const key of Object.keys(n)) {
       if (!["name", "aliases"].includes(key))
-        throw new Error(
-          `dockerRunArgs: networksAdvanced.${key} is not translated`,
-        );
+        throw new Error(`dockerRunArgs: networksAdvanced.${key} is not translated`);
     }
     return { name: rename(n.name), aliases: n.aliases ?? [] };
   });
@@ -280,21 +255,14 @@ function mountArg(m: MountInput, options: RunOptions): string {
       throw new Error(`dockerRunArgs: mounts[].${key} is not translated`);
   }
   let source: string;
-  if (m.type === "volume")
-    source = (options.rename ?? ((n: string) => n))(mountSource(m, "dockerRunArgs"));
+  if (m.type === "volume") source = (options.rename ?? ((n: string) => n))(mountSource(m, "dockerRunArgs"));
   else if (m.type === "bind")
     source = options.bindRoot
       ? path.join(options.bindRoot, mountSource(m, "dockerRunArgs"))
       : mountSource(m, "dockerRunArgs");
   else throw new Error(`dockerRunArgs: mount type ${m.type} is not translated`);
-  const fields = [
-    `type=${m.type}`,
-    `source=${source}`,
-    `target=${m.target}`,
-    ...(m.readOnly ? ["readonly"] : []),
-  ];
-  if (fields.some((f) => f.includes(",")))
-    throw new Error(`dockerRunArgs: a comma in mount ${JSON.stringify(m)}`);
+  const fields = [`type=${m.type}`, `source=${source}`, `target=${m.target}`, ...(m.readOnly ? ["readonly"] : [])];
+  if (fields.some((f) => f.includes(","))) throw new Error(`dockerRunArgs: a comma in mount ${JSON.stringify(m)}`);
   return fields.join(",");
 }
 
@@ -304,29 +272,22 @@ function mountArg(m: MountInput, options: RunOptions): string {
  * aliases): daemons before API 1.44 take one network at create time; `containerNetworks(...).slice(1)` are
  * connected before start (`startContainer` does all of it). Memory and shm sizes are MB in the provider.
  */
-export function dockerRunArgs(
-  rawInputs: Record<string, unknown>,
-  image: string,
-  options: RunOptions = {},
-): string[] {
+export function dockerRunArgs(rawInputs: Record<string, unknown>, image: string, options: RunOptions = {}): string[] {
   const inputs = plain<ContainerInputs>(rawInputs);
   const rename = options.rename ?? ((n: string) => n);
   const args: string[] = [];
   const name = options.name ?? (inputs.name ? rename(inputs.name) : undefined);
-  if (!name)
-    throw new Error("dockerRunArgs: the spec has no name; pass options.name");
+  if (!name) throw new Error("dockerRunArgs: the spec has no name; pass options.name");
   args.push("--name", name);
 
   for (const [key, value] of Object.entries<unknown>(inputs)) {
-    if (PROVIDER_ONLY.has(key) || key === "name" || value === undefined)
-      continue;
+    if (PROVIDER_ONLY.has(key) || key === "name" || value === undefined) continue;
     switch (key) {
       case "envs":
         for (const e of value as string[]) args.push("--env", e);
         break;
       case "labels":
-        for (const l of value as { label: string; value: string }[])
-          args.push("--label", `${l.label}=${l.value}`);
+        for (const l of value as { label: string; value: string }[]) args.push("--label", `${l.label}=${l.value}`);
         break;
       case "memory":
         args.push("--memory", `${value}m`);
@@ -338,8 +299,7 @@ export function dockerRunArgs(
         args.push("--memory-swap", `${value}m`);
         break;
       case "stopTimeout":
-        if (inputs.destroyGraceSeconds === undefined)
-          args.push("--stop-timeout", String(value));
+        if (inputs.destroyGraceSeconds === undefined) args.push("--stop-timeout", String(value));
         break;
       case "restart":
         args.push("--restart", String(value));
@@ -354,8 +314,7 @@ export function dockerRunArgs(
         args.push("--log-driver", String(value));
         break;
       case "logOpts":
-        for (const [k, v] of Object.entries(value as Record<string, string>))
-          args.push("--log-opt", `${k}=${v}`);
+        for (const [k, v] of Object.entries(value as Record<string, string>)) args.push("--log-opt", `${k}=${v}`);
         break;
       case "healthcheck": {
         const h = value as {
@@ -371,20 +330,16 @@ export function dockerRunArgs(
         }
         // `docker run --health-cmd` always makes a CMD-SHELL check; an exec-form (CMD) one has no CLI form.
         if (h.tests[0] !== "CMD-SHELL" || h.tests.length !== 2)
-          throw new Error(
-            `dockerRunArgs: healthcheck ${JSON.stringify(h.tests)} is not a CMD-SHELL check`,
-          );
+          throw new Error(`dockerRunArgs: healthcheck ${JSON.stringify(h.tests)} is not a CMD-SHELL check`);
         args.push("--health-cmd", h.tests[1]);
         if (h.interval) args.push("--health-interval", h.interval);
         if (h.timeout) args.push("--health-timeout", h.timeout);
-        if (h.retries !== undefined)
-          args.push("--health-retries", String(h.retries));
+        if (h.retries !== undefined) args.push("--health-retries", String(h.retries));
         if (h.startPeriod) args.push("--health-start-period", h.startPeriod);
         break;
       }
       case "mounts":
-        for (const m of value as MountInput[])
-          args.push("--mount", mountArg(m, options));
+        for (const m of value as MountInput[]) args.push("--mount", mountArg(m, options));
         break;
       case "ports":
         for (const p of value as {
@@ -393,10 +348,7 @@ export function dockerRunArgs(
           ip?: string;
           protocol?: string;
         }[]) {
-          const host =
-            p.external === undefined
-              ? ""
-              : `${p.ip ? `${p.ip}:` : ""}${p.external}:`;
+          const host = p.external === undefined ? "" : `${p.ip ? `${p.ip}:` : ""}${p.external}:`;
           args.push("--publish", `${host}${p.internal}/${p.protocol ?? "tcp"}`);
         }
         break;
@@ -411,15 +363,10 @@ export function dockerRunArgs(
       case "command":
         break; // after the image, below
       default:
-        throw new Error(
-          `dockerRunArgs: container input "${key}" is not translated (${JSON.stringify(value)})`,
-        );
+        throw new Error(`dockerRunArgs: container input "${key}" is not translated (${JSON.stringify(value)})`);
     }
   }
-  args.push(
-    image,
-    ...(options.command ?? (inputs.command as string[] | undefined) ?? []),
-  );
+  args.push(image, ...(options.command ?? (inputs.command as string[] | undefined) ?? []));
   return args;
 }
 
@@ -459,9 +406,7 @@ export class DockerScratch {
     const spec = plain<NetworkInputs>(inputs);
     for (const key of Object.keys(spec)) {
       if (!["name", "internal", "driver"].includes(key))
-        throw new Error(
-          `DockerScratch.network: input ${key} is not translated`,
-        );
+        throw new Error(`DockerScratch.network: input ${key} is not translated`);
     }
     if (!spec.name) throw new Error("DockerScratch.network: the spec has no name");
     const name = this.rename(spec.name);
@@ -480,8 +425,7 @@ export class DockerScratch {
   volume(inputs: Record<string, unknown>): string {
     const spec = plain<{ name?: string }>(inputs);
     for (const key of Object.keys(spec)) {
-      if (key !== "name")
-        throw new Error(`DockerScratch.volume: input ${key} is not translated`);
+      if (key !== "name") throw new Error(`DockerScratch.volume: input ${key} is not translated`);
     }
     if (!spec.name) throw new Error("DockerScratch.volume: the spec has no name");
     const name = this.rename(spec.name);
@@ -494,11 +438,7 @@ export class DockerScratch {
    * Creates the container of a spec (dockerRunArgs), connects its other networks, creates the bind
    * sources under options.bindRoot, and starts it. Returns its name.
    */
-  start(
-    inputs: Record<string, unknown>,
-    image: string,
-    options: RunOptions = {},
-  ): string {
+  start(inputs: Record<string, unknown>, image: string, options: RunOptions = {}): string {
     const opts: RunOptions = { rename: this.rename, ...options };
     const args = dockerRunArgs(inputs, image, opts);
     const name = args[args.indexOf("--name") + 1];
@@ -511,13 +451,7 @@ export class DockerScratch {
     this.containers.add(name);
     docker(["create", ...args]);
     for (const n of containerNetworks(inputs, opts).slice(1)) {
-      docker([
-        "network",
-        "connect",
-        ...n.aliases.flatMap((a) => ["--alias", a]),
-        n.name,
-        name,
-      ]);
+      docker(["network", "connect", ...n.aliases.flatMap((a) => ["--alias", a]), n.name, name]);
     }
     docker(["start", name]);
     return name;
@@ -527,18 +461,11 @@ export class DockerScratch {
    * The Engine API twin of `start` (createThroughEngine): exec-form healthchecks, entrypoint arrays and
    * uploads, which the CLI cannot express. Creates the bind sources under options.bindRoot first.
    */
-  async create(
-    inputs: Record<string, unknown>,
-    image: string,
-    options: RunOptions = {},
-  ): Promise<string> {
+  async create(inputs: Record<string, unknown>, image: string, options: RunOptions = {}): Promise<string> {
     const opts: RunOptions = { rename: this.rename, ...options };
     const specName = plain<ContainerInputs>(inputs).name;
     const name = options.name ?? (specName ? opts.rename!(specName) : undefined);
-    if (!name)
-      throw new Error(
-        "DockerScratch.create: the spec has no name; pass options.name",
-      );
+    if (!name) throw new Error("DockerScratch.create: the spec has no name; pass options.name");
     if (opts.bindRoot) {
       for (const m of plain<MountInput[] | undefined>(inputs.mounts) ?? []) {
         if (m.type === "bind")
@@ -574,8 +501,7 @@ export class DockerScratch {
     this.volumes.clear();
     this.networks.clear();
     this.dirs.clear();
-    if (errors.length > 0)
-      throw new Error(`cleanup left things behind:\n${errors.join("\n")}`);
+    if (errors.length > 0) throw new Error(`cleanup left things behind:\n${errors.join("\n")}`);
   }
 }
 
@@ -644,9 +570,7 @@ export function nanoseconds(duration: string): number {
 // --- the Docker Engine API (what the provider calls), over the unix socket -----------------------------
 
 /** The engine's socket (DOCKER_HOST=unix://... overrides). */
-export const DOCKER_SOCKET = (process.env.DOCKER_HOST ?? "").startsWith(
-  "unix://",
-)
+export const DOCKER_SOCKET = (process.env.DOCKER_HOST ?? "").startsWith("unix://")
   ? process.env.DOCKER_HOST!.slice(7)
   : "/var/run/docker.sock";
 
@@ -663,17 +587,10 @@ export function engine(
   timeoutMs = 60_000,
 ): Promise<EngineResponse> {
   return new Promise((resolve, reject) => {
-    const payload =
-      body === undefined
-        ? undefined
-        : Buffer.isBuffer(body)
-          ? body
-          : Buffer.from(JSON.stringify(body));
+    const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string | number> = {};
     if (payload) {
-      headers["content-type"] = Buffer.isBuffer(body)
-        ? "application/x-tar"
-        : "application/json";
+      headers["content-type"] = Buffer.isBuffer(body) ? "application/x-tar" : "application/json";
       headers["content-length"] = payload.length;
     }
     const req = http.request(
@@ -690,22 +607,12 @@ export function engine(
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
           if ((res.statusCode ?? 500) >= 400)
-            reject(
-              new Error(
-                `docker API ${method} ${apiPath} -> ${res.statusCode}: ${text.trim()}`,
-              ),
-            );
+            reject(new Error(`docker API ${method} ${apiPath} -> ${res.statusCode}: ${text.trim()}`));
           else resolve({ status: res.statusCode ?? 0, body: text });
         });
       },
     );
-    req.on("timeout", () =>
-      req.destroy(
-        new Error(
-          `docker API ${method} ${apiPath}: no answer in ${timeoutMs} ms`,
-        ),
-      ),
-    );
+    req.on("timeout", () => req.destroy(new Error(`docker API ${method} ${apiPath}: no answer in ${timeoutMs} ms`)));
     req.on("error", reject);
     req.end(payload);
   });
@@ -724,14 +631,9 @@ export function tarArchive(files: TarFile[]): Buffer {
   for (const f of files) {
     const header = Buffer.alloc(512);
     const slash = f.name.length > 100 ? f.name.lastIndexOf("/", 155) : -1;
-    const [prefix, name] =
-      slash > 0
-        ? [f.name.slice(0, slash), f.name.slice(slash + 1)]
-        : ["", f.name];
-    if (name.length > 100 || prefix.length > 155)
-      throw new Error(`tarArchive: path too long: ${f.name}`);
-    const octal = (value: number, width: number) =>
-      value.toString(8).padStart(width - 1, "0") + "\0";
+    const [prefix, name] = slash > 0 ? [f.name.slice(0, slash), f.name.slice(slash + 1)] : ["", f.name];
+    if (name.length > 100 || prefix.length > 155) throw new Error(`tarArchive: path too long: ${f.name}`);
+    const octal = (value: number, width: number) => value.toString(8).padStart(width - 1, "0") + "\0";
     header.write(name, 0, "utf8");
     header.write(octal(f.mode, 8), 100);
     header.write(octal(0, 8), 108);
@@ -745,11 +647,7 @@ export function tarArchive(files: TarFile[]): Buffer {
     let sum = 0;
     for (const byte of header) sum += byte;
     header.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, "latin1");
-    blocks.push(
-      header,
-      f.content,
-      Buffer.alloc((512 - (f.content.length % 512)) % 512),
-    );
+    blocks.push(header, f.content, Buffer.alloc((512 - (f.content.length % 512)) % 512));
   }
   blocks.push(Buffer.alloc(1024));
   return Buffer.concat(blocks);
@@ -773,35 +671,18 @@ function uploadFiles(inputs: ContainerInputs): TarFile[] {
   return (inputs.uploads ?? []).map((u) => {
     for (const key of Object.keys(u)) {
       if (
-        ![
-          "file",
-          "content",
-          "contentBase64",
-          "executable",
-          "permissions",
-        ].includes(key) ||
+        !["file", "content", "contentBase64", "executable", "permissions"].includes(key) ||
         (key === "permissions" && !/^0?[0-7]{3,4}$/.test(String(u.permissions)))
       ) {
         throw new Error(`engineCreateBody: uploads[].${key} is not translated`);
       }
     }
     if ((u.content === undefined) === (u.contentBase64 === undefined))
-      throw new Error(
-        `engineCreateBody: upload ${u.file} needs exactly one of content, contentBase64`,
-      );
+      throw new Error(`engineCreateBody: upload ${u.file} needs exactly one of content, contentBase64`);
     const content =
-      u.content !== undefined
-        ? Buffer.from(u.content, "utf8")
-        : Buffer.from(u.contentBase64 ?? "", "base64");
-    const mode = u.permissions
-      ? parseInt(u.permissions, 8)
-      : u.executable
-        ? 0o744
-        : 0o644;
-    if (!String(u.file).startsWith("/"))
-      throw new Error(
-        `engineCreateBody: upload path ${u.file} is not absolute`,
-      );
+      u.content !== undefined ? Buffer.from(u.content, "utf8") : Buffer.from(u.contentBase64 ?? "", "base64");
+    const mode = u.permissions ? parseInt(u.permissions, 8) : u.executable ? 0o744 : 0o644;
+    if (!String(u.file).startsWith("/")) throw new Error(`engineCreateBody: upload path ${u.file} is not absolute`);
     return { name: String(u.file).slice(1), content, mode };
   });
 }
@@ -828,7 +709,14 @@ export interface EngineCreateBody {
   StopTimeout?: number;
   StopSignal?: string;
   /** Durations in nanoseconds. */
-  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number; StartInterval?: number };
+  Healthcheck?: {
+    Test?: string[];
+    Interval?: number;
+    Timeout?: number;
+    Retries?: number;
+    StartPeriod?: number;
+    StartInterval?: number;
+  };
   ExposedPorts?: Record<string, Record<string, never>>;
   HostConfig: EngineHostConfig;
   NetworkingConfig?: { EndpointsConfig: Record<string, { Aliases: string[] }> };
@@ -864,12 +752,7 @@ export function engineCreateBody(
         body.Env = inputs.envs;
         break;
       case "labels":
-        body.Labels = Object.fromEntries(
-          (inputs.labels ?? []).map((l) => [
-            l.label,
-            l.value,
-          ]),
-        );
+        body.Labels = Object.fromEntries((inputs.labels ?? []).map((l) => [l.label, l.value]));
         break;
       case "memory":
         host.Memory = Number(value) * MiB;
@@ -907,22 +790,10 @@ export function engineCreateBody(
       case "healthcheck": {
         const h = value as HealthcheckInput;
         for (const k of Object.keys(h)) {
-          if (
-            ![
-              "tests",
-              "interval",
-              "timeout",
-              "retries",
-              "startPeriod",
-              "startInterval",
-            ].includes(k)
-          )
-            throw new Error(
-              `engineCreateBody: healthcheck.${k} is not translated`,
-            );
+          if (!["tests", "interval", "timeout", "retries", "startPeriod", "startInterval"].includes(k))
+            throw new Error(`engineCreateBody: healthcheck.${k} is not translated`);
         }
-        const ns = (d?: string) =>
-          d === undefined ? undefined : nanoseconds(d);
+        const ns = (d?: string) => (d === undefined ? undefined : nanoseconds(d));
         body.Healthcheck = {
           Test: h.tests,
           Interval: ns(h.interval),
@@ -937,14 +808,10 @@ export function engineCreateBody(
         host.Mounts = (value as MountInput[]).map((m) => {
           for (const k of Object.keys(m)) {
             if (!["type", "source", "target", "readOnly"].includes(k))
-              throw new Error(
-                `engineCreateBody: mounts[].${k} is not translated`,
-              );
+              throw new Error(`engineCreateBody: mounts[].${k} is not translated`);
           }
           if (m.type !== "bind" && m.type !== "volume")
-            throw new Error(
-              `engineCreateBody: mount type ${m.type} is not translated`,
-            );
+            throw new Error(`engineCreateBody: mount type ${m.type} is not translated`);
           const source =
             m.type === "volume"
               ? (options.rename ?? ((n: string) => n))(mountSource(m, "engineCreateBody"))
@@ -975,9 +842,7 @@ export function engineCreateBody(
         break;
       }
       default:
-        throw new Error(
-          `engineCreateBody: container input "${key}" is not translated (${JSON.stringify(value)})`,
-        );
+        throw new Error(`engineCreateBody: container input "${key}" is not translated (${JSON.stringify(value)})`);
     }
   }
   const [first] = containerNetworks(inputs, options);
@@ -1001,11 +866,7 @@ export async function createThroughEngine(
 ): Promise<string> {
   const inputs = plain<ContainerInputs>(rawInputs);
   const body = engineCreateBody(inputs, image, options);
-  await engine(
-    "POST",
-    `/containers/create?name=${encodeURIComponent(name)}`,
-    body,
-  );
+  await engine("POST", `/containers/create?name=${encodeURIComponent(name)}`, body);
   for (const n of containerNetworks(inputs, options).slice(1)) {
     await engine("POST", `/networks/${encodeURIComponent(n.name)}/connect`, {
       Container: name,
@@ -1013,11 +874,7 @@ export async function createThroughEngine(
     });
   }
   for (const file of uploadFiles(inputs)) {
-    await engine(
-      "PUT",
-      `/containers/${encodeURIComponent(name)}/archive?path=%2F`,
-      tarArchive([file]),
-    );
+    await engine("PUT", `/containers/${encodeURIComponent(name)}/archive?path=%2F`, tarArchive([file]));
   }
   await engine("POST", `/containers/${encodeURIComponent(name)}/start`);
   return name;
@@ -1065,11 +922,7 @@ export function httpTo(
       },
     );
     r.on("timeout", () =>
-      r.destroy(
-        new Error(
-          `${req.method ?? "GET"} http://${host}:${port}${req.path}: no answer in ${timeoutMs} ms`,
-        ),
-      ),
+      r.destroy(new Error(`${req.method ?? "GET"} http://${host}:${port}${req.path}: no answer in ${timeoutMs} ms`)),
     );
     r.on("error", reject);
     r.end(req.body);

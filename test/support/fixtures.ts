@@ -15,5 +15,10 @@ export const PROD_BACKUP: Omit<BackupArgs, "postgresContainer" | "connection"> =
 /** The same job with its folders moved under `root` (a temporary folder). */
 export function backupUnder(root: string): Omit<BackupArgs, "postgresContainer" | "connection"> {
   const under = (p: string) => `${root}${p.slice("/root".length)}`;
-  return { ...PROD_BACKUP, backupDir: under(PROD_BACKUP.backupDir), scriptsDir: under(PROD_BACKUP.scriptsDir), logFile: under(PROD_BACKUP.logFile) };
+  return {
+    ...PROD_BACKUP,
+    backupDir: under(PROD_BACKUP.backupDir),
+    scriptsDir: under(PROD_BACKUP.scriptsDir),
+    logFile: under(PROD_BACKUP.logFile),
+  };
 }

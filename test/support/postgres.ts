@@ -136,12 +136,15 @@ export async function startPostgres(options: StartOptions = {}): Promise<PgServe
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
 
   const init = runServerBinary(path.join(bindir, "initdb"), [
-    "-D", data,
-    "-U", SUPERUSER,
+    "-D",
+    data,
+    "-U",
+    SUPERUSER,
     `--pwfile=${pwfile}`,
     "--auth-local=trust",
     "--auth-host=scram-sha-256",
-    "-E", "UTF8",
+    "-E",
+    "UTF8",
     "--no-locale",
     "--no-sync",
   ]);
@@ -169,7 +172,11 @@ export async function startPostgres(options: StartOptions = {}): Promise<PgServe
   // Appending keeps the file's owner (postgres) intact.
   fs.appendFileSync(
     path.join(data, "postgresql.conf"),
-    "\n# test/support/postgres.ts\n" + Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n",
+    "\n# test/support/postgres.ts\n" +
+      Object.entries(conf)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join("\n") +
+      "\n",
   );
 
   // The port is only known free a moment before the server binds it: retry on a lost race.
@@ -177,13 +184,29 @@ export async function startPostgres(options: StartOptions = {}): Promise<PgServe
   let lastError = "";
   for (let attempt = 0; attempt < 5; attempt++) {
     port = await freePort();
-    const start = runServerBinary(path.join(bindir, "pg_ctl"), ["start", "-w", "-t", "60", "-D", data, "-l", logFile, "-o", `-p ${port}`]);
+    const start = runServerBinary(path.join(bindir, "pg_ctl"), [
+      "start",
+      "-w",
+      "-t",
+      "60",
+      "-D",
+      data,
+      "-l",
+      logFile,
+      "-o",
+      `-p ${port}`,
+    ]);
     if (start.status === 0) {
       lastError = "";
       break;
     }
     lastError = `${start.output}\n${fs.readFileSync(logFile, "utf8")}`;
-    if (!/could not bind|address already in use|could not create any TCP\/IP sockets|lock file .* already exists/i.test(lastError)) break;
+    if (
+      !/could not bind|address already in use|could not create any TCP\/IP sockets|lock file .* already exists/i.test(
+        lastError,
+      )
+    )
+      break;
   }
   if (lastError) {
     runServerBinary(path.join(bindir, "pg_ctl"), ["stop", "-D", data, "-m", "immediate"]);
@@ -214,11 +237,15 @@ export async function startPostgres(options: StartOptions = {}): Promise<PgServe
     logFile,
     env,
     psql(sql: string, database = "postgres"): string {
-      return execFileSync(path.join(bindir, "psql"), ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", database], {
-        env,
-        input: sql,
-        encoding: "utf8",
-      }).replace(/\n$/, "");
+      return execFileSync(
+        path.join(bindir, "psql"),
+        ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", database],
+        {
+          env,
+          input: sql,
+          encoding: "utf8",
+        },
+      ).replace(/\n$/, "");
     },
     stop(): void {
       if (stopped) return;

@@ -37,7 +37,11 @@ export const TEST_SECRETS = {
  * every registered resource. Each jest test file gets its own module registry, hence its own Pulumi runtime;
  * run one stack per `runStack` call and at most one call at a time.
  */
-export async function runStack(stack: string, config: Record<string, string>, secretKeys: string[] = Object.keys(TEST_SECRETS)): Promise<StackRun> {
+export async function runStack(
+  stack: string,
+  config: Record<string, string>,
+  secretKeys: string[] = Object.keys(TEST_SECRETS),
+): Promise<StackRun> {
   const run = await runProgram(stack, config, secretKeys);
   return { ...run, outputs: run.outputs as StackOutputs, ...finder(run.resources) };
 }
@@ -60,5 +64,7 @@ export function envMap(container: RecordedResource): Record<string, string> {
 
 /** A container's labels as a map, whether they reached the engine as a secret or not. */
 export function labelMap(container: RecordedResource): Record<string, string> {
-  return Object.fromEntries((unsecret(container.inputs.labels) as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+  return Object.fromEntries(
+    (unsecret(container.inputs.labels) as { label: string; value: string }[]).map((l) => [l.label, l.value]),
+  );
 }

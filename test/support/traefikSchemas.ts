@@ -110,7 +110,10 @@ function resolveRef(schema: Schema | undefined): Schema {
     const target = ref
       .slice(2)
       .split("/")
-      .reduce<unknown>((node, part) => (isObj(node) ? node[part.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined), dynamicSchema);
+      .reduce<unknown>(
+        (node, part) => (isObj(node) ? node[part.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined),
+        dynamicSchema,
+      );
     if (!isObj(target)) throw new Error(`dangling $ref ${ref}`);
     s = target as Schema;
   }
@@ -157,7 +160,12 @@ function childOf(schema: Schema, segment: string): [string, Schema] | undefined 
     if (b.additionalProperties && typeof b.additionalProperties === "object") return [segment, b.additionalProperties];
   }
   // A free-form object (`{ "type": "object" }`, e.g. a plugin's settings) takes any key.
-  if (all.every((b) => !b.properties && b.additionalProperties !== false && !b.patternProperties && !b.oneOf && !b.anyOf) && typesOf(schema).has("object")) {
+  if (
+    all.every(
+      (b) => !b.properties && b.additionalProperties !== false && !b.patternProperties && !b.oneOf && !b.anyOf,
+    ) &&
+    typesOf(schema).has("object")
+  ) {
     return [segment, {}];
   }
   return undefined;
@@ -168,7 +176,8 @@ function coerce(label: string, raw: string, schema: Schema): Json {
   const value = raw.trim();
   if (types.has("array")) {
     const items = resolveRef(resolveRef(schema).items ?? {});
-    if (typesOf(items).has("object")) throw new TraefikLabelError(label, "is a list of objects: use indexed keys such as name[0].field");
+    if (typesOf(items).has("object"))
+      throw new TraefikLabelError(label, "is a list of objects: use indexed keys such as name[0].field");
     return value
       .split(",")
       .map((v) => v.trim())
@@ -176,7 +185,8 @@ function coerce(label: string, raw: string, schema: Schema): Json {
       .map((v) => coerce(label, v, items));
   }
   if ((types.has("integer") || types.has("number")) && /^-?\d+(\.\d+)?$/.test(value)) {
-    if (types.has("integer") && !types.has("number") && !/^-?\d+$/.test(value)) throw new TraefikLabelError(label, `expects an integer, got "${raw}"`);
+    if (types.has("integer") && !types.has("number") && !/^-?\d+$/.test(value))
+      throw new TraefikLabelError(label, `expects an integer, got "${raw}"`);
     return Number(value);
   }
   if (types.has("boolean") && /^(true|false)$/i.test(value)) return value.toLowerCase() === "true";
@@ -253,11 +263,17 @@ const SERVER_LABEL = /^traefik\.(http|tcp|udp)\.services\.([^.]+)\.loadbalancer\
  * - `traefik.enable` and `traefik.docker.network` are ignored (docker-provider-only); any other label
  *   it cannot place throws a TraefikLabelError naming the label.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a schema-shaped JSON tree that callers walk by Traefik key names
-export function labelsToDynamicConfig(labels: Record<string, string>, options: LabelConversionOptions = {}): Record<string, any> {
+export function labelsToDynamicConfig(
+  labels: Record<string, string>,
+  options: LabelConversionOptions = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a schema-shaped JSON tree that callers walk by Traefik key names
+): Record<string, any> {
   const serverHost = options.serverHost ?? "container";
   const config: Obj = {};
-  const servers = new Map<string, { protocol: string; service: string; label: string; port?: string; scheme?: string; url?: string }>();
+  const servers = new Map<
+    string,
+    { protocol: string; service: string; label: string; port?: string; scheme?: string; url?: string }
+  >();
 
   for (const [label, value] of Object.entries(labels)) {
     const lower = label.toLowerCase();
@@ -269,7 +285,8 @@ export function labelsToDynamicConfig(labels: Record<string, string>, options: L
       const [, protocol, service, field] = server;
       const f = field.toLowerCase();
       const allowed = protocol.toLowerCase() === "http" ? ["port", "scheme", "url"] : ["port"];
-      if (!allowed.includes(f)) throw new TraefikLabelError(label, `"server.${field}" is not understood (expected ${allowed.join(", ")})`);
+      if (!allowed.includes(f))
+        throw new TraefikLabelError(label, `"server.${field}" is not understood (expected ${allowed.join(", ")})`);
       const k = `${protocol.toLowerCase()}/${service}`;
       const entry = servers.get(k) ?? { protocol: protocol.toLowerCase(), service, label };
       (entry as Record<string, string>)[f] = value.trim();
@@ -279,28 +296,34 @@ export function labelsToDynamicConfig(labels: Record<string, string>, options: L
 
     const segments = label.split(".").slice(1);
     const [protocol, kind] = segments;
-    if (!protocol || !/^(http|tcp|udp)$/i.test(protocol)) throw new TraefikLabelError(label, "expected traefik.http|tcp|udp.<routers|services|middlewares>.<name>...");
-    if (!kind || segments.length < 4) throw new TraefikLabelError(label, "expected traefik.<protocol>.<routers|services|middlewares>.<name>.<setting>");
+    if (!protocol || !/^(http|tcp|udp)$/i.test(protocol))
+      throw new TraefikLabelError(label, "expected traefik.http|tcp|udp.<routers|services|middlewares>.<name>...");
+    if (!kind || segments.length < 4)
+      throw new TraefikLabelError(label, "expected traefik.<protocol>.<routers|services|middlewares>.<name>.<setting>");
     setPath(label, config, dynamicSchema, segments, value);
   }
 
   for (const s of servers.values()) {
-    const section = ((config[s.protocol] ??= {}) as Obj);
-    const services = ((section.services ??= {}) as Obj);
-    const service = ((services[s.service] ??= {}) as Obj);
-    const lb = ((service.loadBalancer ??= {}) as Obj);
-    if (lb.servers !== undefined) throw new TraefikLabelError(s.label, "servers are set both by loadbalancer.server.* and loadbalancer.servers");
+    const section = (config[s.protocol] ??= {}) as Obj;
+    const services = (section.services ??= {}) as Obj;
+    const service = (services[s.service] ??= {}) as Obj;
+    const lb = (service.loadBalancer ??= {}) as Obj;
+    if (lb.servers !== undefined)
+      throw new TraefikLabelError(s.label, "servers are set both by loadbalancer.server.* and loadbalancer.servers");
     if (s.protocol === "http") {
       if (s.url !== undefined) {
-        if (s.port !== undefined || s.scheme !== undefined) throw new TraefikLabelError(s.label, "server.url excludes server.port and server.scheme");
+        if (s.port !== undefined || s.scheme !== undefined)
+          throw new TraefikLabelError(s.label, "server.url excludes server.port and server.scheme");
         lb.servers = [{ url: s.url }];
       } else {
         if (s.port === undefined) throw new TraefikLabelError(s.label, "server.port is needed to build the server url");
-        if (!/^\d+$/.test(s.port)) throw new TraefikLabelError(s.label, `server.port must be a number, got "${s.port}"`);
+        if (!/^\d+$/.test(s.port))
+          throw new TraefikLabelError(s.label, `server.port must be a number, got "${s.port}"`);
         lb.servers = [{ url: `${s.scheme ?? "http"}://${serverHost}:${s.port}` }];
       }
     } else {
-      if (!/^\d+$/.test(s.port ?? "")) throw new TraefikLabelError(s.label, `server.port must be a number, got "${s.port}"`);
+      if (!/^\d+$/.test(s.port ?? ""))
+        throw new TraefikLabelError(s.label, `server.port must be a number, got "${s.port}"`);
       lb.servers = [{ address: `${serverHost}:${s.port}` }];
     }
   }

@@ -95,13 +95,19 @@ class Created {
 }
 
 export function psqlIn(container: string, sql: string, database = "postgres", user = "postgres"): string {
-  return docker(["exec", "-i", container, "psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-U", user, "-d", database], { input: sql });
+  return docker(
+    ["exec", "-i", container, "psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-U", user, "-d", database],
+    { input: sql },
+  );
 }
 
 export async function waitForPostgres(container: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (run("docker", ["exec", container, "pg_isready", "-q", "-U", "postgres", "-d", "postgres"]).status !== 0) {
-    if (Date.now() > deadline) throw new Error(`${container} did not accept connections: ${run("docker", ["logs", "--tail", "30", container]).stderr}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${container} did not accept connections: ${run("docker", ["logs", "--tail", "30", container]).stderr}`,
+      );
     await new Promise((r) => setTimeout(r, 300));
   }
 }
@@ -118,16 +124,37 @@ export async function buildTodaysVps(): Promise<TodaysVps> {
   docker(["network", "create", network]);
   created.networks.add(network);
   const volume = rename("postgres_ems_system_data");
-  docker(["volume", "create", ...Object.entries(COMPOSE_VOLUME_LABELS).flatMap(([k, v]) => ["--label", `${k}=${v}`]), volume]);
+  docker([
+    "volume",
+    "create",
+    ...Object.entries(COMPOSE_VOLUME_LABELS).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
+    volume,
+  ]);
   created.volumes.add(volume);
 
   const postgres = rename("postgres_ems_system");
   created.containers.add(postgres);
   docker([
-    "run", "-d", "--name", postgres, "--restart", "always", "--network", network,
-    "--mount", `type=volume,source=${volume},target=/var/lib/postgresql/data`,
-    "-e", "POSTGRES_USER=postgres", "-e", `POSTGRES_PASSWORD=${crypto.randomBytes(9).toString("hex")}`, "-e", "POSTGRES_DB=postgres_admin",
-    "--health-cmd", "pg_isready -U postgres -d postgres_admin", "--health-interval", "10s",
+    "run",
+    "-d",
+    "--name",
+    postgres,
+    "--restart",
+    "always",
+    "--network",
+    network,
+    "--mount",
+    `type=volume,source=${volume},target=/var/lib/postgresql/data`,
+    "-e",
+    "POSTGRES_USER=postgres",
+    "-e",
+    `POSTGRES_PASSWORD=${crypto.randomBytes(9).toString("hex")}`,
+    "-e",
+    "POSTGRES_DB=postgres_admin",
+    "--health-cmd",
+    "pg_isready -U postgres -d postgres_admin",
+    "--health-interval",
+    "10s",
     IMAGES.postgres,
   ]);
   await waitForPostgres(postgres);
@@ -138,13 +165,26 @@ export async function buildTodaysVps(): Promise<TodaysVps> {
 
   const acmeFile = hostPath("/root/infra/letsencrypt/ems_system.json");
   fs.mkdirSync(path.dirname(acmeFile), { recursive: true });
-  const acme = { ems_system_resolver: { Account: { Email: "admin@edumigsoft.com.br", PrivateKey: crypto.randomBytes(64).toString("base64") }, Certificates: ["ems", "sms", "traefik", "portainer"].map((s) => ({ domain: { main: `${s === "ems" || s === "sms" ? `api.${s}` : s}.edumigsoft.com.br` }, certificate: crypto.randomBytes(900).toString("base64"), key: crypto.randomBytes(120).toString("base64"), Store: "default" })) } };
+  const acme = {
+    ems_system_resolver: {
+      Account: { Email: "admin@edumigsoft.com.br", PrivateKey: crypto.randomBytes(64).toString("base64") },
+      Certificates: ["ems", "sms", "traefik", "portainer"].map((s) => ({
+        domain: { main: `${s === "ems" || s === "sms" ? `api.${s}` : s}.edumigsoft.com.br` },
+        certificate: crypto.randomBytes(900).toString("base64"),
+        key: crypto.randomBytes(120).toString("base64"),
+        Store: "default",
+      })),
+    },
+  };
   fs.writeFileSync(acmeFile, JSON.stringify(acme, null, 2), { mode: 0o600 });
 
   const uploads: Record<string, string> = {};
   const apis: Record<string, string> = {};
   const apiKeys: Record<string, string> = {};
-  for (const [svc, image] of [["ems", IMAGES.ems], ["sms", IMAGES.sms]] as const) {
+  for (const [svc, image] of [
+    ["ems", IMAGES.ems],
+    ["sms", IMAGES.sms],
+  ] as const) {
     uploads[svc] = hostPath(`/root/ems_system/data/uploads/${svc}`);
     fs.mkdirSync(path.join(uploads[svc], "2026", "03"), { recursive: true });
     fs.writeFileSync(path.join(uploads[svc], "2026", "03", `foto ${svc}.png`), crypto.randomBytes(70_000));
@@ -154,13 +194,30 @@ export async function buildTodaysVps(): Promise<TodaysVps> {
     created.containers.add(apis[svc]);
     // The old .env: DB_PASS / API_KEY / JWT_KEY as the compose env_file has them.
     const env = {
-      JWT_KEY: crypto.randomBytes(24).toString("hex"), VERIFICATION_LINK_BASE_URL: `https://api.${svc}.edumigsoft.com.br/api/v1/auth/verify`,
-      DB_HOST: postgres, DB_PORT: "5432", DB_USER: `${svc}_user`, DB_PASS: `old-${svc}-password`, DB_NAME: `${svc}_production`, API_KEY: apiKeys[svc],
+      JWT_KEY: crypto.randomBytes(24).toString("hex"),
+      VERIFICATION_LINK_BASE_URL: `https://api.${svc}.edumigsoft.com.br/api/v1/auth/verify`,
+      DB_HOST: postgres,
+      DB_PORT: "5432",
+      DB_USER: `${svc}_user`,
+      DB_PASS: `old-${svc}-password`,
+      DB_NAME: `${svc}_production`,
+      API_KEY: apiKeys[svc],
     };
     docker([
-      "run", "-d", "--name", apis[svc], "--restart", "unless-stopped", "--network", network,
-      "--label", `com.ems.service=${svc}`, "--label", "com.ems.environment=production",
-      "--mount", `type=bind,source=${uploads[svc]},target=/app/uploads`,
+      "run",
+      "-d",
+      "--name",
+      apis[svc],
+      "--restart",
+      "unless-stopped",
+      "--network",
+      network,
+      "--label",
+      `com.ems.service=${svc}`,
+      "--label",
+      "com.ems.environment=production",
+      "--mount",
+      `type=bind,source=${uploads[svc]},target=/app/uploads`,
       ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
       image,
     ]);
@@ -168,12 +225,35 @@ export async function buildTodaysVps(): Promise<TodaysVps> {
   for (const edge of ["traefik", "portainer"]) {
     const name = rename(edge);
     created.containers.add(name);
-    docker(["run", "-d", "--name", name, "--restart", "always", "--network", network, "--entrypoint", "sleep", IMAGES.postgres, "86400"]);
+    docker([
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--restart",
+      "always",
+      "--network",
+      network,
+      "--entrypoint",
+      "sleep",
+      IMAGES.postgres,
+      "86400",
+    ]);
   }
   const backupDir = hostPath("/root/ems_system/data/backups");
 
   return {
-    rename, root, hostPath, network, volume, postgres, apis, apiKeys, acmeFile, uploads, backupDir,
+    rename,
+    root,
+    hostPath,
+    network,
+    volume,
+    postgres,
+    apis,
+    apiKeys,
+    acmeFile,
+    uploads,
+    backupDir,
     psql: (container, sql, database) => psqlIn(container, sql, database),
     cleanup: () => {
       created.cleanup();
@@ -188,16 +268,30 @@ export async function buildTodaysVps(): Promise<TodaysVps> {
 export function databaseSnapshot(psql: (sql: string, db?: string) => string): Record<string, unknown> {
   const j = (sql: string, db?: string) => JSON.parse(psql(`SET TimeZone = 'UTC'; ${sql}`, db) || "null");
   const out: Record<string, unknown> = {
-    roles: j(`SELECT json_agg(json_build_object('name', rolname, 'super', rolsuper, 'login', rolcanlogin, 'createdb', rolcreatedb) ORDER BY rolname) FROM pg_roles WHERE rolname !~ '^pg_'`),
+    roles: j(
+      `SELECT json_agg(json_build_object('name', rolname, 'super', rolsuper, 'login', rolcanlogin, 'createdb', rolcreatedb) ORDER BY rolname) FROM pg_roles WHERE rolname !~ '^pg_'`,
+    ),
     // The service role keeps CONNECT and CREATE on its database (what REVOKE ... FROM PUBLIC must not take away).
-    databaseRights: j(`SELECT json_agg(json_build_object('db', d, 'role', r, 'connect', has_database_privilege(r, d, 'CONNECT'), 'create', has_database_privilege(r, d, 'CREATE')) ORDER BY d, r) FROM unnest(ARRAY['ems_production', 'sms_production']) d, unnest(ARRAY['ems_user', 'sms_user']) r WHERE left(d, 3) = left(r, 3)`),
+    databaseRights: j(
+      `SELECT json_agg(json_build_object('db', d, 'role', r, 'connect', has_database_privilege(r, d, 'CONNECT'), 'create', has_database_privilege(r, d, 'CREATE')) ORDER BY d, r) FROM unnest(ARRAY['ems_production', 'sms_production']) d, unnest(ARRAY['ems_user', 'sms_user']) r WHERE left(d, 3) = left(r, 3)`,
+    ),
   };
   for (const db of ["ems_production", "sms_production"]) {
-    out[`${db}.tables`] = j(`SELECT json_agg(json_build_object('table', tablename, 'owner', tableowner) ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'`, db);
-    out[`${db}.grants`] = j(`SELECT json_agg(json_build_object('grantee', grantee, 'table', table_name, 'privilege', privilege_type) ORDER BY grantee, table_name, privilege_type) FROM information_schema.role_table_grants WHERE table_schema = 'public'`, db);
+    out[`${db}.tables`] = j(
+      `SELECT json_agg(json_build_object('table', tablename, 'owner', tableowner) ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'`,
+      db,
+    );
+    out[`${db}.grants`] = j(
+      `SELECT json_agg(json_build_object('grantee', grantee, 'table', table_name, 'privilege', privilege_type) ORDER BY grantee, table_name, privilege_type) FROM information_schema.role_table_grants WHERE table_schema = 'public'`,
+      db,
+    );
     out[`${db}.defaultAcl`] = j(`SELECT json_agg(defaclacl::text ORDER BY defaclobjtype) FROM pg_default_acl`, db);
-    const tables: string[] = j(`SELECT coalesce(json_agg(tablename ORDER BY tablename), '[]') FROM pg_tables WHERE schemaname = 'public'`, db);
-    for (const t of tables) out[`${db}.${t}`] = j(`SELECT coalesce(json_agg(t ORDER BY t::text), '[]') FROM public.${t} t`, db);
+    const tables: string[] = j(
+      `SELECT coalesce(json_agg(tablename ORDER BY tablename), '[]') FROM pg_tables WHERE schemaname = 'public'`,
+      db,
+    );
+    for (const t of tables)
+      out[`${db}.${t}`] = j(`SELECT coalesce(json_agg(t ORDER BY t::text), '[]') FROM public.${t} t`, db);
   }
   return out;
 }
@@ -238,7 +332,9 @@ export interface CreateOptions {
  */
 export function createFromSpec(spec: RecordedResource, options: CreateOptions): string {
   const inputs = plain<ContainerInputs>(spec.inputs);
-  const rest = Object.fromEntries(Object.entries(inputs).filter(([k]) => !(HANDLED_HERE as readonly string[]).includes(k)));
+  const rest = Object.fromEntries(
+    Object.entries(inputs).filter(([k]) => !(HANDLED_HERE as readonly string[]).includes(k)),
+  );
   const health = inputs.healthcheck;
   const probe = health?.tests ?? [];
   if (health && probe[0] === "CMD-SHELL") rest.healthcheck = health;
@@ -254,22 +350,37 @@ export function createFromSpec(spec: RecordedResource, options: CreateOptions): 
   // --entrypoint takes one word: the rest of `entrypoints` goes before the command.
   const imageAt = args.lastIndexOf(options.image);
   const command = [...(inputs.entrypoints?.slice(1) ?? []), ...args.slice(imageAt + 1)];
-  for (const m of inputs.mounts ?? []) if (m.type === "bind") fs.mkdirSync(path.join(options.bindRoot, m.source ?? ""), { recursive: true });
+  for (const m of inputs.mounts ?? [])
+    if (m.type === "bind") fs.mkdirSync(path.join(options.bindRoot, m.source ?? ""), { recursive: true });
   docker(["create", ...args.slice(0, imageAt), ...extra, options.image, ...command]);
 
   const networks = (inputs.networksAdvanced ?? []).slice(1);
-  for (const n of networks) docker(["network", "connect", ...[...(n.aliases ?? []), ...(options.aliases ?? [])].flatMap((a) => ["--alias", a]), options.rename(n.name), name]);
+  for (const n of networks)
+    docker([
+      "network",
+      "connect",
+      ...[...(n.aliases ?? []), ...(options.aliases ?? [])].flatMap((a) => ["--alias", a]),
+      options.rename(n.name),
+      name,
+    ]);
   for (const u of inputs.uploads ?? []) copyUpload(name, u);
   docker(["start", name]);
   return name;
 }
 
-function copyUpload(container: string, upload: { file: string; content?: string; contentBase64?: string; executable?: boolean }): void {
+function copyUpload(
+  container: string,
+  upload: { file: string; content?: string; contentBase64?: string; executable?: boolean },
+): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ems-upload-"));
   try {
     const local = path.join(dir, upload.file);
     fs.mkdirSync(path.dirname(local), { recursive: true });
-    fs.writeFileSync(local, upload.contentBase64 !== undefined ? Buffer.from(upload.contentBase64, "base64") : (upload.content ?? ""), { mode: upload.executable ? 0o755 : 0o644 });
+    fs.writeFileSync(
+      local,
+      upload.contentBase64 !== undefined ? Buffer.from(upload.contentBase64, "base64") : (upload.content ?? ""),
+      { mode: upload.executable ? 0o755 : 0o644 },
+    );
     const top = upload.file.replace(/^\//, "").split("/")[0];
     // docker cp of a tar stream: the parent folders come with it (the container is not running yet).
     const tar = execFileSync("tar", ["-C", dir, "--owner=0", "--group=0", "-cf", "-", top]);
@@ -293,31 +404,65 @@ export interface TestProxy {
 export function traefikRoute(labels: Record<string, string>): { host: string; port: number; network: string } {
   const rule = Object.entries(labels).find(([k]) => /^traefik\.http\.routers\.[^.]+\.rule$/.test(k))?.[1] ?? "";
   const host = /Host\(`([^`]+)`\)/.exec(rule)?.[1];
-  const port = Object.entries(labels).find(([k]) => /^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$/.test(k))?.[1];
+  const port = Object.entries(labels).find(([k]) =>
+    /^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$/.test(k),
+  )?.[1];
   const network = labels["traefik.docker.network"];
-  if (!host || !port || !network || labels["traefik.enable"] !== "true") throw new Error(`no Traefik route in labels ${JSON.stringify(labels)}`);
+  if (!host || !port || !network || labels["traefik.enable"] !== "true")
+    throw new Error(`no Traefik route in labels ${JSON.stringify(labels)}`);
   return { host, port: Number(port), network };
 }
 
 /** An HTTPS proxy on 127.0.0.1 (self-signed) that forwards by Host to the routed containers, headers included. */
 export async function startTestProxy(rename: (name: string) => string): Promise<TestProxy> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ems-proxy-"));
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-proxy", "-keyout", path.join(dir, "k"), "-out", path.join(dir, "c")], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=test-proxy",
+      "-keyout",
+      path.join(dir, "k"),
+      "-out",
+      path.join(dir, "c"),
+    ],
+    { stdio: "ignore" },
+  );
   const routes = new Map<string, { address: string; port: number }>();
-  const server = https.createServer({ key: fs.readFileSync(path.join(dir, "k")), cert: fs.readFileSync(path.join(dir, "c")) }, (req, res) => {
-    const host = (req.headers.host ?? "").replace(/:\d+$/, "");
-    const target = routes.get(host);
-    if (!target) {
-      res.writeHead(404).end("404 page not found\n");
-      return;
-    }
-    const upstream = http.request({ host: target.address, port: target.port, path: req.url, method: req.method, headers: req.headers, timeout: 5000 }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    upstream.on("error", () => res.writeHead(502).end("Bad Gateway\n"));
-    req.pipe(upstream);
-  });
+  const server = https.createServer(
+    { key: fs.readFileSync(path.join(dir, "k")), cert: fs.readFileSync(path.join(dir, "c")) },
+    (req, res) => {
+      const host = (req.headers.host ?? "").replace(/:\d+$/, "");
+      const target = routes.get(host);
+      if (!target) {
+        res.writeHead(404).end("404 page not found\n");
+        return;
+      }
+      const upstream = http.request(
+        {
+          host: target.address,
+          port: target.port,
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
+          timeout: 5000,
+        },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      upstream.on("error", () => res.writeHead(502).end("Bad Gateway\n"));
+      req.pipe(upstream);
+    },
+  );
   fs.rmSync(dir, { recursive: true, force: true });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
