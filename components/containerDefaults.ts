@@ -1,4 +1,5 @@
 import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
 
 /** Log rotation for every container: at most 3 files of 10 MB. */
 export const LOG_ROTATION: Pick<docker.ContainerArgs, "logDriver" | "logOpts"> = {
@@ -48,4 +49,22 @@ export function toLabels(map: Record<string, string>): { label: string; value: s
   return Object.keys(map)
     .sort()
     .map((label) => ({ label, value: map[label] }));
+}
+
+/**
+ * A named data volume that may already exist (the compose volume on today's VPS is adopted by its name). The
+ * engine returns an existing volume with compose's labels: they must not read as a change, which would replace
+ * (and so delete) the volume (provider-facts M4). With `protectData` it can be neither destroyed nor replaced.
+ */
+export function dataVolume(
+  name: string,
+  volumeName: string,
+  protectData: boolean | undefined,
+  parent: pulumi.Resource,
+): docker.Volume {
+  return new docker.Volume(
+    name,
+    { name: volumeName },
+    { parent, protect: protectData, retainOnDelete: protectData, ignoreChanges: ["labels", "driverOpts"] },
+  );
 }

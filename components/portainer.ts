@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, memoryLimit, toLabels } from "./containerDefaults";
+import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, dataVolume, memoryLimit, toLabels } from "./containerDefaults";
 import { EMS_RUN_PATH, emsRunBase64 } from "./probe";
 import { TRAEFIK_PATHS, ENTRYPOINT_WEBSECURE } from "./traefikConfig";
 
@@ -41,17 +41,7 @@ export class Portainer extends pulumi.ComponentResource {
 
   constructor(name: string, args: PortainerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:Portainer", name, {}, opts);
-    const volume = new docker.Volume(
-      `${name}-data`,
-      { name: args.volumeName },
-      // Compose's labels on an adopted volume must not read as a change (that would replace the volume).
-      {
-        parent: this,
-        protect: args.protectData,
-        retainOnDelete: args.protectData,
-        ignoreChanges: ["labels", "driverOpts"],
-      },
-    );
+    const volume = dataVolume(`${name}-data`, args.volumeName, args.protectData, this);
     const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
     const router = `traefik.http.routers.${name}`;
     const container = new docker.Container(

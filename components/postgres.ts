@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, memoryLimit, toLabels } from "./containerDefaults";
+import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, dataVolume, memoryLimit, toLabels } from "./containerDefaults";
 import { HostConnection, hostCommand } from "./hostCommand";
 import { readScript, shellQuote } from "./shell";
 
@@ -80,18 +80,7 @@ export class Postgres extends pulumi.ComponentResource {
       { name: args.networkName, internal: true, driver: "bridge" },
       { parent: this },
     );
-    // An adopted compose volume comes back with compose's labels: they must not read as a change, which would
-    // replace (and so delete) the volume (provider-facts M4).
-    const volume = new docker.Volume(
-      `${name}-data`,
-      { name: args.volumeName },
-      {
-        parent: this,
-        protect: args.protectData,
-        retainOnDelete: args.protectData,
-        ignoreChanges: ["labels", "driverOpts"],
-      },
-    );
+    const volume = dataVolume(`${name}-data`, args.volumeName, args.protectData, this);
     const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
     const container = new docker.Container(
       name,

@@ -7,7 +7,7 @@ import { PROD_BACKUP, runComponents, T, unwrap } from "../support";
 
 const ARGS = PROD_BACKUP;
 const CRON =
-  "0 3 * * * BACKUP_DIR=/root/ems_system/data/backups KEEP_DAILY=14 KEEP_WEEKLY=8 PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' " +
+  "0 3 * * * BACKUP_DIR=/root/ems_system/data/backups KEEP_DAILY=14 KEEP_WEEKLY=8 PG_EXEC='docker exec -i -e PGUSER=postgres ems_system-postgres' " +
   "/root/ems_system/data/bin/backup.sh >> /root/ems_system/data/logs/backup.log 2>&1 # ems-infra:ems_system-backup";
 
 test("the crontab line, exactly", () => {
@@ -20,7 +20,7 @@ test("the crontab line quotes folders with spaces", () => {
     "ems_system-postgres",
   );
   expect(line).toBe(
-    "0 3 * * * BACKUP_DIR='/srv/my backups' KEEP_DAILY=14 KEEP_WEEKLY=8 PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' " +
+    "0 3 * * * BACKUP_DIR='/srv/my backups' KEEP_DAILY=14 KEEP_WEEKLY=8 PG_EXEC='docker exec -i -e PGUSER=postgres ems_system-postgres' " +
       "'/srv/bin dir/backup.sh' >> '/srv/log dir/backup.log' 2>&1 # ems-infra:ems_system-backup",
   );
 });

@@ -17,18 +17,10 @@ import {
   IMAGES,
   inspect,
   run,
+  SERVER_REQUIRED_ENV,
 } from "../support";
 
-const REQUIRED = [
-  "JWT_KEY",
-  "VERIFICATION_LINK_BASE_URL",
-  "DB_HOST",
-  "DB_PORT",
-  "DB_USER",
-  "DB_PASS",
-  "DB_NAME",
-  "API_KEY",
-];
+const REQUIRED = SERVER_REQUIRED_ENV;
 const KEY = "standin-api-key-3c9f1e";
 const ENV: Record<string, string> = {
   JWT_KEY: "jwt-key-for-the-standin-test-0123456789",

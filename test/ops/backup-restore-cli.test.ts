@@ -6,10 +6,10 @@ import { Io } from "../../ops/cli";
 const PROD_OUTPUTS = {
   backupCommand: {
     value:
-      "BACKUP_DIR=/root/ems_system/data/backups KEEP_DAILY=14 KEEP_WEEKLY=8 PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' /root/ems_system/data/bin/backup.sh",
+      "BACKUP_DIR=/root/ems_system/data/backups KEEP_DAILY=14 KEEP_WEEKLY=8 PG_EXEC='docker exec -i -e PGUSER=postgres ems_system-postgres' /root/ems_system/data/bin/backup.sh",
   },
   restoreCommand: {
-    value: "PG_EXEC='docker exec -i -e PGUSER=ems ems_system-postgres' /root/ems_system/data/bin/restore.sh",
+    value: "PG_EXEC='docker exec -i -e PGUSER=postgres ems_system-postgres' /root/ems_system/data/bin/restore.sh",
   },
   backupDir: { value: "/root/ems_system/data/backups" },
 };

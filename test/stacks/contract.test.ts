@@ -6,7 +6,16 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { committedConfig, envMap, labelMap, runStack, StackRun, T, TEST_SECRETS } from "../support";
+import {
+  committedConfig,
+  envMap,
+  labelMap,
+  runStack,
+  StackRun,
+  T,
+  TEST_SECRETS,
+  SERVER_REQUIRED_ENV,
+} from "../support";
 import { hostCommandOf, mountAt, secretsOf, uploadedFile, withValue } from "./helpers";
 
 const PROD_SECRETS = { ...TEST_SECRETS, "ems-infra:dashboardPassword": "dashboard-Password-0123" };
@@ -18,17 +27,7 @@ beforeAll(async () => {
   stacks.dev = await runStack("dev", committedConfig("dev"));
 });
 
-/** The server's required variables, in the order it checks them (injector.dart, server.dart). */
-const REQUIRED = [
-  "JWT_KEY",
-  "VERIFICATION_LINK_BASE_URL",
-  "DB_HOST",
-  "DB_PORT",
-  "DB_USER",
-  "DB_PASS",
-  "DB_NAME",
-  "API_KEY",
-];
+const REQUIRED = SERVER_REQUIRED_ENV;
 const CREDENTIALS = ["JWT_KEY", "API_KEY", "DB_PASS"];
 
 const expected = {

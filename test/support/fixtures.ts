@@ -8,7 +8,7 @@ export const PROD_BACKUP: Omit<BackupArgs, "postgresContainer" | "connection"> =
   logFile: "/root/ems_system/data/logs/backup.log",
   keepDaily: 14,
   keepWeekly: 8,
-  postgresUser: "ems",
+  postgresUser: "postgres",
   jobName: "ems_system-backup",
 };
 
@@ -22,3 +22,18 @@ export function backupUnder(root: string): Omit<BackupArgs, "postgresContainer" 
     logFile: under(PROD_BACKUP.logFile),
   };
 }
+
+/**
+ * The variables the real EMS and SMS servers require, in the order they check them (ems_system @ 6fc6f99:
+ * injector.dart:15-39, bin/server.dart:29-30): the first one missing makes the server exit.
+ */
+export const SERVER_REQUIRED_ENV = [
+  "JWT_KEY",
+  "VERIFICATION_LINK_BASE_URL",
+  "DB_HOST",
+  "DB_PORT",
+  "DB_USER",
+  "DB_PASS",
+  "DB_NAME",
+  "API_KEY",
+] as const;
