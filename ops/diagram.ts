@@ -14,9 +14,12 @@ import { REPO_ROOT } from "./workspace";
 export const diagramSpec = {
   command: "npm run diagram --",
   summary:
-    "Writes docs/diagram.md: a Mermaid picture of each stack, generated from the program under mocks (no Pulumi CLI needed).",
+    "Writes docs/diagram.md and the README's diagram: a Mermaid picture of each stack, generated from the program under mocks (no Pulumi CLI needed).",
   flags: {
-    check: { type: "boolean", description: "Do not write: exit 1 when docs/diagram.md does not match the program" },
+    check: {
+      type: "boolean",
+      description: "Do not write: exit 1 when docs/diagram.md or the README's diagram does not match the program",
+    },
   },
   examples: ["npm run diagram", "npm run diagram -- --check"],
 } as const satisfies CommandSpec;
