@@ -3,6 +3,7 @@
  * system on the VPS to the prod stack, undone by itself when the stack does not come up
  * (ops/migrate/cutover.ts has the steps).
  */
+import type { StackConfig } from "../stacks/config";
 import type { ConfigMap, Deployment, OutputMap, UpOptions, UpResult } from "@pulumi/pulumi/automation";
 import { CommandSpec, parseArgs } from "./args";
 import { formatResourceChanges } from "./changes";
@@ -108,6 +109,8 @@ export async function main(argv: string[], io: Io, deps: Deps = defaultDeps): Pr
     return 2;
   }
 
+  for (const line of keysNotCarriedOver(cfg)) io.out(`migrate: warning: ${line}\n`);
+
   const cutoverDeps: CutoverDeps = {
     // The program's own ssh (key, known_hosts) when the stack has ems-infra:ssh.
     shell: boundShell(cfg.ssh ?? "local"),
@@ -148,6 +151,22 @@ export async function main(argv: string[], io: Io, deps: Deps = defaultDeps): Pr
     stopSeconds: 60,
   };
   return exitCode(await runCutover(cutoverDeps, cutover));
+}
+
+/**
+ * The services whose API or JWT key is not set in config: the stack would generate new ones, and every app sending
+ * today's x-api-key (and every token signed with today's JWT key) would stop working at the cut-over.
+ */
+export function keysNotCarriedOver(cfg: Pick<StackConfig, "services" | "secrets">): string[] {
+  return cfg.services.flatMap((s) => {
+    const given = cfg.secrets.serviceSecrets[s.name] ?? {};
+    const missing = [given.apiKey ? "" : "apiKey", given.jwtKey ? "" : "jwtKey"].filter(Boolean);
+    if (missing.length === 0) return [];
+    return [
+      `${s.name}: no ems-infra:serviceSecrets.${s.name}.${missing.join("/")} in config: new keys will be generated and ` +
+        `apps sending today's key (or today's tokens) will be refused; carry them over first (README, "Cut-over from the compose VPS")`,
+    ];
+  });
 }
 
 if (require.main === module) runCli(main);

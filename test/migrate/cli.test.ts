@@ -2,7 +2,8 @@
  * `npm run migrate`: its arguments, its refusals, and its wiring (stack config → pre-flight on this machine).
  */
 import { execFileSync } from "child_process";
-import { exitCode, main, parseMigrateArgs } from "../../ops/migrate";
+import { exitCode, keysNotCarriedOver, main, parseMigrateArgs } from "../../ops/migrate";
+import { parseStackConfig } from "../../stacks/config";
 import type { Deps } from "../../ops/workspace";
 import { committedConfig, describeWithDocker, TEST_SECRETS } from "../support";
 import { fakeIo } from "../ops/fakes";
@@ -113,5 +114,35 @@ describeWithDocker("the CLI's wiring on this machine", () => {
     );
     expect(io.stdout).toContain("migrate: nothing to migrate: no container of the old compose system is running\n");
     expect(calls).toEqual(["open prod"]);
+  });
+});
+
+describe("keysNotCarriedOver: the cut-over warns before today's clients would be locked out", () => {
+  const prod = (extra: Record<string, string> = {}) =>
+    parseStackConfig(
+      "prod",
+      { ...committedConfig("prod"), ...TEST_SECRETS, ...extra },
+      new Set([...Object.keys(TEST_SECRETS), ...Object.keys(extra)]),
+    );
+
+  test("the committed prod config sets no keys: both services are named, with both keys", () => {
+    expect(keysNotCarriedOver(prod())).toEqual([
+      expect.stringMatching(
+        /^ems: no ems-infra:serviceSecrets\.ems\.apiKey\/jwtKey in config: new keys will be generated/,
+      ),
+      expect.stringMatching(/^sms: no ems-infra:serviceSecrets\.sms\.apiKey\/jwtKey in config/),
+    ]);
+  });
+
+  test("keys set as secrets for a service silence its warning; a missing JWT key alone is still named", () => {
+    const secrets = {
+      "ems-infra:serviceSecrets": JSON.stringify({
+        ems: { apiKey: "todays-ems-api-key", jwtKey: "todays-ems-jwt-key-0123456789" },
+        sms: { apiKey: "todays-sms-api-key" },
+      }),
+    };
+    expect(keysNotCarriedOver(prod(secrets))).toEqual([
+      expect.stringMatching(/^sms: no ems-infra:serviceSecrets\.sms\.jwtKey in config/),
+    ]);
   });
 });
