@@ -18,6 +18,8 @@ export interface EngineVersion {
   apiVersion: string;
   /** `{{.Server.Version}}`, e.g. 29.1.3. */
   version: string;
+  /** `{{.Server.Arch}}`, e.g. amd64; absent when not asked for. */
+  arch?: string;
 }
 
 export interface Verdict {
@@ -31,12 +33,31 @@ export const TRAEFIK_NEGOTIATES = { v2: "2.11.31", v3: "3.6.1" } as const;
 export const DOCKER_STRICT_MAJOR = 29;
 const FIX = `set ems-infra:traefik.image to traefik:v${TRAEFIK_NEGOTIATES.v3} or later (or traefik:v${TRAEFIK_NEGOTIATES.v2}+ on v2)`;
 
-/** `docker version --format '{{.Server.APIVersion}} {{.Server.Version}}'` → its two fields. */
+/** `docker version --format '{{.Server.APIVersion}} {{.Server.Version}} {{.Server.Arch}}'` → its fields. */
 export function parseEngineVersion(output: string): EngineVersion {
-  const [apiVersion, version] = output.trim().split(/\s+/);
+  const [apiVersion, version, arch] = output.trim().split(/\s+/);
   if (!apiVersion || !version || !/^\d+\.\d+$/.test(apiVersion))
     throw new Error(`cannot read the Docker engine version from ${JSON.stringify(output.trim())}`);
-  return { apiVersion, version };
+  return arch ? { apiVersion, version, arch } : { apiVersion, version };
+}
+
+/** The engine architectures ems-run (the API containers' launcher and probe) is built for. */
+export const EMS_RUN_ARCHES = ["amd64"] as const;
+
+/** Refuses an engine whose architecture ems-run is not built for: every API container would fail to start. */
+export function engineArchVerdict(engine: EngineVersion): Verdict {
+  if (!engine.arch || (EMS_RUN_ARCHES as readonly string[]).includes(engine.arch)) {
+    return {
+      ok: true,
+      message: `Docker Engine ${engine.version} runs on ${engine.arch ?? "an unreported architecture"}`,
+    };
+  }
+  return {
+    ok: false,
+    message:
+      `Docker Engine ${engine.version} runs on ${engine.arch}, and ems-run (components/probe, the API containers' ` +
+      `launcher and health probe) is built for ${EMS_RUN_ARCHES.join(", ")} only: every API container would fail to start`,
+  };
 }
 
 /** Whether this Traefik release pins Docker API 1.24 instead of negotiating it. */
@@ -181,10 +202,10 @@ export interface PreflightReport {
 
 /** The commands the runner sends to the host (exported so the tests run them for real). */
 export const PREFLIGHT_COMMANDS = {
-  engine: "docker version --format '{{.Server.APIVersion}} {{.Server.Version}}'",
+  engine: "docker version --format '{{.Server.APIVersion}} {{.Server.Version}} {{.Server.Arch}}'",
   /** The same, of the engine at a Docker endpoint (`ems-infra:docker.host`: ssh://, tcp://, unix://). */
   engineAt: (dockerHost: string) =>
-    `docker -H ${q(dockerHost)} version --format '{{.Server.APIVersion}} {{.Server.Version}}'`,
+    `docker -H ${q(dockerHost)} version --format '{{.Server.APIVersion}} {{.Server.Version}} {{.Server.Arch}}'`,
   containers: "docker ps -a --format '{{.Names}}\t{{.State}}'",
   /** Free space of the folder, or of its nearest existing parent when it does not exist yet. */
   df: (dir: string) => `d=${q(dir)}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -Pk -- "$d"`,
@@ -212,7 +233,9 @@ export async function checkTraefikEngine(
       ok: false,
       message: `cannot read the Docker engine version on ${where} (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`,
     };
-  return traefikDockerVerdict(traefikImage, parseEngineVersion(r.stdout));
+  const engine = parseEngineVersion(r.stdout);
+  const arch = engineArchVerdict(engine);
+  return arch.ok ? traefikDockerVerdict(traefikImage, engine) : arch;
 }
 
 export async function runPreflight(shell: BoundShell, input: PreflightInput): Promise<PreflightReport> {
@@ -228,6 +251,8 @@ export async function runPreflight(shell: BoundShell, input: PreflightInput): Pr
   const engine = parseEngineVersion(await must(PREFLIGHT_COMMANDS.engine, "docker version"));
   const traefik = traefikDockerVerdict(input.traefikImage, engine);
   (traefik.ok ? notes : problems).push(traefik.message);
+  const arch = engineArchVerdict(engine);
+  if (!arch.ok) problems.push(arch.message);
 
   const containers = containerStates(
     parseContainerList(await must(PREFLIGHT_COMMANDS.containers, "docker ps")),

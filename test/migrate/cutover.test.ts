@@ -365,7 +365,7 @@ describe("the cut-over", () => {
 
   test("a Traefik that cannot talk to Docker 29 is refused before anything changes", async () => {
     const { host, log, calls, deps, options } = setup({ traefikImage: "traefik:v3.3.5" });
-    host.engine = "1.52 29.1.3";
+    host.engine = "1.52 29.1.3 amd64";
     const result = await runCutover(deps, options);
     expect(result.outcome).toBe("refused");
     expect(log).toContain("nothing was changed");

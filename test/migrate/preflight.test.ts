@@ -15,6 +15,7 @@ import {
   parseContainerList,
   parseDatabaseBytes,
   parseDfAvailable,
+  engineArchVerdict,
   parseEngineVersion,
   traefikDockerVerdict,
   withoutLines,
@@ -62,6 +63,24 @@ describe("Traefik ↔ Docker (provider-facts B2)", () => {
     expect(traefikDockerVerdict("traefik:latest", DOCKER_29).message).toMatch(
       /^cannot tell the Traefik version from traefik:latest.*traefik:v3\.6\.1 or later/,
     );
+  });
+});
+
+describe("the engine's architecture (ems-run is a static amd64 binary)", () => {
+  test("docker version's three fields parse; two (an older format) still do", () => {
+    expect(parseEngineVersion("1.52 29.1.3 amd64\n")).toEqual({ apiVersion: "1.52", version: "29.1.3", arch: "amd64" });
+    expect(parseEngineVersion("1.52 29.1.3")).toEqual({ apiVersion: "1.52", version: "29.1.3" });
+  });
+
+  test("amd64 passes; arm64 is refused with the reason, naming ems-run", () => {
+    expect(engineArchVerdict({ apiVersion: "1.52", version: "29.1.3", arch: "amd64" }).ok).toBe(true);
+    const arm = engineArchVerdict({ apiVersion: "1.52", version: "29.1.3", arch: "arm64" });
+    expect(arm).toEqual({
+      ok: false,
+      message:
+        "Docker Engine 29.1.3 runs on arm64, and ems-run (components/probe, the API containers' launcher and health probe) " +
+        "is built for amd64 only: every API container would fail to start",
+    });
   });
 });
 
@@ -156,6 +175,9 @@ describeWithDocker("pre-flight commands against the real engine", () => {
     const r = await boundShell("local").run(PREFLIGHT_COMMANDS.engine);
     expect(r.code).toBe(0);
     const engine = parseEngineVersion(r.stdout);
+    expect(engine.arch).toBe(
+      execFileSync("docker", ["version", "--format", "{{.Server.Arch}}"], { encoding: "utf8" }).trim(),
+    );
     expect(engine.apiVersion).toBe(
       execFileSync("docker", ["version", "--format", "{{.Server.APIVersion}}"], { encoding: "utf8" }).trim(),
     );

@@ -189,7 +189,7 @@ export class FakeStack implements StackLike {
 }
 
 /** The engine a current VPS runs (`docker version` of a fresh Debian 12 install): Docker 29 wants API ≥ 1.44. */
-export const VPS_ENGINE = "1.52 29.1.3";
+export const VPS_ENGINE = "1.52 29.1.3 amd64";
 
 /**
  * A host shell that answers from a handler and records every command (`run` = streamed, `capture`), with the host

@@ -211,7 +211,7 @@ describe("pre-flight (provider-facts B2): the configured Traefik must talk to th
     expect(overSsh.commands[0]).toEqual({
       mode: "capture",
       commandHost: "root@vps.edumigsoft.com.br:2222",
-      command: "docker version --format '{{.Server.APIVersion}} {{.Server.Version}}'",
+      command: "docker version --format '{{.Server.APIVersion}} {{.Server.Version}} {{.Server.Arch}}'",
       tty: false,
     });
 
@@ -224,7 +224,7 @@ describe("pre-flight (provider-facts B2): the configured Traefik must talk to th
     expect(endpoint.commands[0]).toMatchObject({
       commandHost: "local",
       command:
-        "docker -H ssh://deploy@vps.edumigsoft.com.br:22 version --format '{{.Server.APIVersion}} {{.Server.Version}}'",
+        "docker -H ssh://deploy@vps.edumigsoft.com.br:22 version --format '{{.Server.APIVersion}} {{.Server.Version}} {{.Server.Arch}}'",
     });
   });
 
