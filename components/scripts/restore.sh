@@ -89,6 +89,23 @@ if [ "$kind" = gz ]; then
   fi
 fi
 
+# apply_sql FAILED_NOTE WHAT EXISTED_NOTE: runs the SQL on stdin against the server with ON_ERROR_STOP off, since
+# a globals or whole-server dump starts with CREATE ROLE of roles that usually exist: those "already exists"
+# errors are counted, any other error fails.
+apply_sql() {
+  if ! pg psql -X -q -d postgres >/dev/null 2>"$ERRFILE"; then
+    err "FAILED $file: psql could not run it: $(tr '\n' ' ' <"$ERRFILE")"
+    return 1
+  fi
+  existed=$(grep -c 'ERROR: .* already exists' "$ERRFILE" || true)
+  if grep 'ERROR:' "$ERRFILE" | grep -v 'ERROR: .* already exists' >&2; then
+    err "FAILED $file: the errors above happened$1"
+    return 1
+  fi
+  log "restored $file into the server ($2)"
+  if [ "$existed" -gt 0 ]; then log "note: $existed object(s) already existed$3 and were altered in place"; fi
+}
+
 if [ "$kind" = cluster ]; then
   if ! others=$(pg psql -X -Atq -v ON_ERROR_STOP=1 -d postgres 2>"$ERRFILE" <<'SQL'
 SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1');
@@ -101,34 +118,13 @@ SQL
     err "refusing: $file is a whole-server dump (pg_dumpall) and this server already has the databases $others: restore it into a new, empty volume"
     exit 2
   fi
-  if ! gzip -dc "$file" | pg psql -X -q -d postgres >/dev/null 2>"$ERRFILE"; then
-    err "FAILED $file: psql could not run it: $(tr '\n' ' ' <"$ERRFILE")"
-    exit 1
-  fi
-  existed=$(grep -c 'ERROR: .* already exists' "$ERRFILE" || true)
-  if grep 'ERROR:' "$ERRFILE" | grep -v 'ERROR: .* already exists' >&2; then
-    err "FAILED $file: the errors above happened"
-    exit 1
-  fi
-  log "restored $file into the server (roles and every database)"
-  if [ "$existed" -gt 0 ]; then log "note: $existed object(s) already existed (e.g. the superuser role) and were altered in place"; fi
-  exit 0
+  gzip -dc "$file" | apply_sql "" "roles and every database" " (e.g. the superuser role)"
+  exit $?
 fi
 
 if [ "$kind" = sql ]; then
-  # ON_ERROR_STOP stays off: a globals file starts with CREATE ROLE of roles that usually exist.
-  if ! pg psql -X -q -d postgres <"$file" >/dev/null 2>"$ERRFILE"; then
-    err "FAILED $file: psql could not run it: $(tr '\n' ' ' <"$ERRFILE")"
-    exit 1
-  fi
-  existed=$(grep -c 'ERROR: .* already exists' "$ERRFILE" || true)
-  if grep 'ERROR:' "$ERRFILE" | grep -v 'ERROR: .* already exists' >&2; then
-    err "FAILED $file: the errors above happened (every other statement was applied)"
-    exit 1
-  fi
-  log "restored $file into the server (roles, tablespaces and their settings)"
-  if [ "$existed" -gt 0 ]; then log "note: $existed object(s) already existed and were altered in place"; fi
-  exit 0
+  apply_sql " (every other statement was applied)" "roles, tablespaces and their settings" "" <"$file"
+  exit $?
 fi
 
 if [ $# -eq 2 ]; then
