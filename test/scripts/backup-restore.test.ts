@@ -187,6 +187,16 @@ describe("backup.sh then restore.sh round trip", () => {
     expect(fs.readFileSync(path.join(dir, `globals_${TS}.sql`), "utf8")).toMatch(/^CREATE ROLE ems_reader;$/m);
   });
 
+  test("a globals file with an error other than an existing role fails, naming the file, and shows the error", () => {
+    const bad = path.join(dir, `globals_${TS}-bad.sql`);
+    fs.writeFileSync(bad, "CREATE ROLE ems_reader;\nALTER ROLE no_such_role_here LOGIN;\n", { mode: 0o600 });
+    const r = runScript("restore.sh", [bad], { env: pg.env });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/ERROR: {2}role "no_such_role_here" does not exist/);
+    expect(r.stderr).toContain(`restore: FAILED ${bad}: the errors above happened (every other statement was applied)`);
+    fs.rmSync(bad);
+  });
+
   test("after dropping the databases and the role, restoring the globals then each dump brings back every row", () => {
     pg.psql("DROP DATABASE ems_app; DROP DATABASE sms_app; DROP ROLE ems_reader;");
     expect(dbExists("ems_app")).toBe(false);
