@@ -15,15 +15,20 @@
  * Traefik's `retry` (the program's RETRY_ATTEMPTS, on a connection error before any response byte, next backend,
  * 100 ms backoff).
  */
-import * as fs from "fs";
 import * as http from "http";
-import * as path from "path";
+import { HARDENING, LOG_ROTATION, memoryLimit } from "../components/containerDefaults";
+import {
+  EMS_RUN_PATH,
+  SECRETS_ENV_PATH,
+  emsRunBase64,
+  probeHealthcheckTests,
+  secretsEnvFile,
+} from "../components/probe";
 import { RETRY_ATTEMPTS } from "../components/traefikConfig";
 import type { ContainerInputs } from "../test/support/dockerEngine";
 import { createLikeProvider, engine, InspectedContainer } from "../test/docker/readback-engine";
 
 const SOCKET = (process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock").replace(/^unix:\/\//, "");
-const ROOT = path.join(__dirname, "..");
 const PORT = 8181;
 const API_KEY = "bench-api-key-0001";
 const SERVICE_LABEL = "com.ems.service";
@@ -50,21 +55,18 @@ async function firstImage(candidates: string[]): Promise<string> {
 
 /** The API container as the program specifies it (components/apiService spec), for one version of the stand-in. */
 function apiSpec(version: string, network: string, svc: string): Omit<ContainerInputs, "image"> {
-  const launcher = fs.readFileSync(path.join(ROOT, "components", "probe", "ems-run.amd64")).toString("base64");
-  const secrets = [
-    "JWT_KEY=bench-jwt-key",
-    `API_KEY=${API_KEY}`,
-    "DB_PASS=bench-db-pass",
-    "EMAIL_SERVICE_API_KEY=bench-mail",
-  ]
-    .map((l) => `${l}\n`)
-    .join("");
+  const secrets = secretsEnvFile({
+    JWT_KEY: "bench-jwt-key",
+    API_KEY,
+    DB_PASS: "bench-db-pass",
+    EMAIL_SERVICE_API_KEY: "bench-mail",
+  });
   return {
-    entrypoints: ["/run/ems/ems-run"],
+    entrypoints: [EMS_RUN_PATH],
     command: ["/app/bin/server"],
     uploads: [
-      { file: "/run/ems/ems-run", contentBase64: launcher, executable: true },
-      { file: "/run/ems/secrets.env", content: secrets },
+      { file: EMS_RUN_PATH, contentBase64: emsRunBase64(), executable: true },
+      { file: SECRETS_ENV_PATH, content: secrets },
     ],
     envs: [
       "DB_HOST=ems_system-postgres",
@@ -81,7 +83,7 @@ function apiSpec(version: string, network: string, svc: string): Omit<ContainerI
     // Bench timings: the first probe comes one interval after start on Docker < 25 (no startInterval); retries
     // are raised so the loop, which exhausts the shared 20 req/min bucket, does not flip a healthy server.
     healthcheck: {
-      tests: ["CMD", "/run/ems/ems-run", "--probe", String(PORT), "/api/v1/health"],
+      tests: probeHealthcheckTests(PORT, "/api/v1/health"),
       interval: "3s",
       timeout: "5s",
       retries: 100,
@@ -89,12 +91,9 @@ function apiSpec(version: string, network: string, svc: string): Omit<ContainerI
     },
     labels: [{ label: SERVICE_LABEL, value: svc }],
     networksAdvanced: [{ name: network }],
-    memory: 256,
-    memorySwap: 256,
-    restart: "unless-stopped",
-    securityOpts: ["no-new-privileges:true"],
-    logDriver: "json-file",
-    logOpts: { "max-size": "10m", "max-file": "3" },
+    ...memoryLimit(256),
+    ...LOG_ROTATION,
+    ...HARDENING,
   };
 }
 

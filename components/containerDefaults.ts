@@ -2,10 +2,10 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
 /** Log rotation for every container: at most 3 files of 10 MB. */
-export const LOG_ROTATION: Pick<docker.ContainerArgs, "logDriver" | "logOpts"> = {
+export const LOG_ROTATION = {
   logDriver: "json-file",
   logOpts: { "max-size": "10m", "max-file": "3" },
-};
+} satisfies Pick<docker.ContainerArgs, "logDriver" | "logOpts">;
 
 /**
  * Inputs the provider reads back differently from what was set, ignored so an unchanged stack shows no diff:
@@ -15,16 +15,16 @@ export const LOG_ROTATION: Pick<docker.ContainerArgs, "logDriver" | "logOpts"> =
 export const READ_BACK_IGNORED = ["logOpts"];
 
 /** Hardening shared by every container. */
-export const HARDENING: Pick<docker.ContainerArgs, "securityOpts" | "restart"> = {
+export const HARDENING = {
   securityOpts: ["no-new-privileges:true"],
   restart: "unless-stopped",
-};
+} satisfies Pick<docker.ContainerArgs, "securityOpts" | "restart">;
 
 /**
  * A memory limit with swap capped at the same value: Docker stores MemorySwap = 2 x Memory when swap is left
  * unset, the provider reads it back, and every `pulumi up` would then show an update (provider-facts M2).
  */
-export function memoryLimit(mb: number): Pick<docker.ContainerArgs, "memory" | "memorySwap"> {
+export function memoryLimit(mb: number): { memory: number; memorySwap: number } {
   return { memory: mb, memorySwap: mb };
 }
 

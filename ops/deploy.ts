@@ -6,7 +6,7 @@
  * previous version is put back in the config. Without --service/--version it is a plain preview + up
  * (`--stack dev` is the first-run command on a laptop: it creates the stack when missing).
  */
-import { CommandSpec, parseArgs, UsageError } from "./args";
+import { CommandSpec, parseArgs, UsageError, stackFlag, yesFlag } from "./args";
 import { assertStoredAsString } from "./changes";
 import { describeError, handleArgs, Io, runCli } from "./cli";
 import { pruneImages } from "./pruneImages";
@@ -15,6 +15,7 @@ import { readHistory } from "./history";
 import { SERVICES_KEY } from "./rollbackPlan";
 import { refuseCiTarget, refuseStackCreation } from "./target";
 import { defaultDeps, OpsDeps, StackLike } from "./workspace";
+import { isRecord } from "../stacks/configErrors";
 
 export const deploySpec = {
   command: "npm run deploy --",
@@ -22,13 +23,7 @@ export const deploySpec = {
     "Deploys a stack: optionally sets one service's image version, previews the change with a diff, " +
     "asks for confirmation, then runs pulumi up. Nothing is deployed unless you confirm (or pass --yes).",
   flags: {
-    stack: {
-      type: "string",
-      required: true,
-      short: "s",
-      valueName: "name",
-      description: "Stack to deploy: dev on this laptop (created if missing) or prod on the VPS",
-    },
+    stack: stackFlag("Stack to deploy: dev on this laptop (created if missing) or prod on the VPS"),
     service: {
       type: "string",
       valueName: "name",
@@ -39,11 +34,7 @@ export const deploySpec = {
       valueName: "tag",
       description: "Image tag to deploy for --service (e.g. 1.5.0; never latest)",
     },
-    yes: {
-      type: "boolean",
-      short: "y",
-      description: "Do not ask for confirmation (required when not run from a terminal)",
-    },
+    yes: yesFlag(),
   },
   notes: [
     "--service and --version go together; without them the command previews and applies the stack as configured.",
@@ -177,9 +168,7 @@ async function readServices(stack: StackLike): Promise<Record<string, unknown> |
   }
   try {
     const parsed: unknown = JSON.parse(raw);
-    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : undefined;
+    return isRecord(parsed) ? parsed : undefined;
   } catch {
     throw new Error(`${SERVICES_KEY} of the stack is not an object (got ${JSON.stringify(raw.slice(0, 40))})`);
   }

@@ -4,6 +4,7 @@ import { resolveHostPath } from "../stacks/config";
 import { rawSchema } from "../stacks/configSchema";
 import type { HostTarget } from "./hostShell";
 import { REPO_ROOT, StackLike } from "./workspace";
+import { isRecord } from "../stacks/configErrors";
 
 const PROJECT = "ems-infra";
 
@@ -29,9 +30,7 @@ export async function configObject(
   if (raw === undefined) return undefined;
   try {
     const parsed: unknown = JSON.parse(raw);
-    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
-      ? (parsed as Record<string, unknown>)
-      : undefined;
+    return isRecord(parsed) ? parsed : undefined;
   } catch {
     return undefined;
   }
