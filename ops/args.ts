@@ -22,6 +22,16 @@ export interface FlagSpec {
   short?: string;
 }
 
+/** The `--stack`/`-s` flag every command takes (required). */
+export function stackFlag(description: string) {
+  return { type: "string", required: true, short: "s", valueName: "name", description } as const;
+}
+
+/** The `--yes`/`-y` flag of every command that asks before it changes something. */
+export function yesFlag(description = "Do not ask for confirmation (required when not run from a terminal)") {
+  return { type: "boolean", short: "y", description } as const;
+}
+
 export interface CommandSpec {
   /** How the command is invoked, e.g. `npm run deploy --`. */
   command: string;

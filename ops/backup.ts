@@ -2,7 +2,7 @@
  * `npm run backup -- --stack prod`: takes a backup now (before a risky change), on the stack's host, with the
  * very command its cron schedule runs.
  */
-import { CommandSpec, parseArgs } from "./args";
+import { CommandSpec, parseArgs, stackFlag } from "./args";
 import { HostDeps, backupOutputs, defaultHostDeps, describeHost } from "./hostShell";
 import { Io, handleArgs, runCli } from "./cli";
 
@@ -10,7 +10,7 @@ export const BACKUP_SPEC = {
   command: "npm run backup --",
   summary: "Dump every database of the stack's Postgres (and the roles) into its backups folder now.",
   flags: {
-    stack: { type: "string", required: true, valueName: "name", description: "Stack to back up (dev or prod)" },
+    stack: stackFlag("Stack to back up (dev or prod)"),
   },
   examples: ["npm run backup -- --stack prod"],
 } as const satisfies CommandSpec;

@@ -6,7 +6,7 @@
  * never re-reads (ops/hostDrift.ts: folders and modes, the backup cron entry, database roles and owners).
  * Exit 0 when nothing differs; exit 1 with each resource and host difference by name otherwise.
  */
-import { CommandSpec, parseArgs } from "./args";
+import { CommandSpec, parseArgs, stackFlag } from "./args";
 import { describeError, handleArgs, Io, runCli } from "./cli";
 import { HostDrift, hostCheckCommand, hostExpectations, parseHostCheck } from "./hostDrift";
 import { hostTargetOf } from "./stackConfig";
@@ -19,7 +19,7 @@ export const driftSpec = {
     "the host's folders, backup cron entry and database roles, which a refresh never re-reads. " +
     "Exits 0 when nothing differs, 1 when something does (or the check could not run).",
   flags: {
-    stack: { type: "string", required: true, valueName: "name", description: "Stack to check, e.g. prod" },
+    stack: stackFlag("Stack to check, e.g. prod"),
   },
   notes: [
     "Nothing is changed: neither the host nor the stack's state (the refresh is part of the preview; the host check only reads).",

@@ -3,7 +3,7 @@
  * container (`docker exec -it`). For Postgres the default is `psql`, as the superuser or, with `--as <service>`,
  * as that service's role in its database. The API images are `FROM scratch`: there is nothing to run in them.
  */
-import { CommandSpec, parseArgs, UsageError } from "./args";
+import { CommandSpec, parseArgs, UsageError, stackFlag } from "./args";
 import { describeError, handleArgs, Io, runCli } from "./cli";
 import { findContainers } from "./containers";
 import { shellQuote } from "./hostShell";
@@ -18,7 +18,7 @@ export const execSpec = {
   command: "npm run exec --",
   summary: "Runs a command in a service's container, with the terminal attached (postgres: psql by default).",
   flags: {
-    stack: { type: "string", required: true, short: "s", valueName: "name", description: "Stack, e.g. prod" },
+    stack: stackFlag("Stack, e.g. prod"),
     service: {
       type: "string",
       required: true,

@@ -2,7 +2,7 @@
  * `npm run logs -- --stack prod --service ems [--follow] [--lines N] [--since 10m]`: the logs of the container a
  * service runs now, whatever its generated name (`traefik`, `postgres`, `portainer` work too), streamed.
  */
-import { CommandSpec, parseArgs, UsageError } from "./args";
+import { CommandSpec, parseArgs, UsageError, stackFlag } from "./args";
 import { describeError, handleArgs, Io, runCli } from "./cli";
 import { ContainerInfo, currentContainer, findContainers } from "./containers";
 import { shellQuote } from "./hostShell";
@@ -14,7 +14,7 @@ export const logsSpec = {
   summary:
     "Prints the logs of the container a service runs now (found by its labels: API containers have generated names).",
   flags: {
-    stack: { type: "string", required: true, short: "s", valueName: "name", description: "Stack, e.g. prod" },
+    stack: stackFlag("Stack, e.g. prod"),
     service: {
       type: "string",
       required: true,

@@ -5,7 +5,7 @@
  */
 import type { StackConfig } from "../stacks/config";
 import type { ConfigMap, Deployment, OutputMap, UpOptions, UpResult } from "@pulumi/pulumi/automation";
-import { CommandSpec, parseArgs } from "./args";
+import { CommandSpec, parseArgs, stackFlag, yesFlag } from "./args";
 import { formatResourceChanges } from "./changes";
 import { confirm, describeError, handleArgs, Io, runCli } from "./cli";
 import { boundShell } from "./hostShell";
@@ -22,13 +22,8 @@ export const MIGRATE_SPEC = {
     "to the stack: pre-flight, backup (pg_dumpall + ACME file), old containers stopped (kept), pulumi up, health gates; " +
     "on failure the old system is started again.",
   flags: {
-    stack: {
-      type: "string",
-      required: true,
-      valueName: "name",
-      description: "The production stack that takes over (prod)",
-    },
-    yes: { type: "boolean", description: "Do not ask for confirmation (required when not run from a terminal)" },
+    stack: stackFlag("The production stack that takes over (prod)"),
+    yes: yesFlag(),
     "dry-run": { type: "boolean", description: "Run the pre-flight and print the plan; change nothing" },
     "replace-cron": {
       type: "boolean",

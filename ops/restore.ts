@@ -3,7 +3,7 @@
  * backup job into the stack's Postgres (pg_restore --clean --if-exists), after confirmation.
  */
 import * as path from "path";
-import { CommandSpec, UsageError, parseArgs } from "./args";
+import { CommandSpec, UsageError, parseArgs, stackFlag, yesFlag } from "./args";
 import { HostDeps, backupOutputs, defaultHostDeps, describeHost } from "./hostShell";
 import { shellQuote } from "../components/shell";
 import { Io, confirm, handleArgs, runCli } from "./cli";
@@ -12,7 +12,7 @@ export const RESTORE_SPEC = {
   command: "npm run restore --",
   summary: "Restore a dump from the stack's backups folder into its Postgres, replacing what is there.",
   flags: {
-    stack: { type: "string", required: true, valueName: "name", description: "Stack to restore into (dev or prod)" },
+    stack: stackFlag("Stack to restore into (dev or prod)"),
     file: {
       type: "string",
       required: true,
@@ -24,7 +24,7 @@ export const RESTORE_SPEC = {
       valueName: "db",
       description: "Target database (default: the <db> part of the file name)",
     },
-    yes: { type: "boolean", description: "Do not ask for confirmation" },
+    yes: yesFlag("Do not ask for confirmation"),
   },
   notes: ["Restore globals_<ts>.sql first when the roles are gone, then each <db>_<ts>.dump."],
   examples: [

@@ -6,7 +6,7 @@
  * confirmation and runs `pulumi up` with the message "rollback to update N".
  * A failure or a "no" before `up` puts the config back as it was.
  */
-import { CommandSpec, parseArgs } from "./args";
+import { CommandSpec, parseArgs, stackFlag, yesFlag } from "./args";
 import { assertStoredAsString } from "./changes";
 import { describeError, handleArgs, Io, runCli } from "./cli";
 import { readHistory } from "./history";
@@ -23,23 +23,13 @@ export const rollbackSpec = {
     "Rolls a stack back to the image versions (services, Traefik, PostgreSQL) of an earlier successful update: " +
     "shows the history, previews the change, asks for confirmation, then runs pulumi up.",
   flags: {
-    stack: {
-      type: "string",
-      required: true,
-      short: "s",
-      valueName: "name",
-      description: "Stack to roll back, e.g. prod",
-    },
+    stack: stackFlag("Stack to roll back, e.g. prod"),
     to: {
       type: "integer",
       valueName: "n",
       description: "Update number to return to (default: the successful update before the current one)",
     },
-    yes: {
-      type: "boolean",
-      short: "y",
-      description: "Do not ask for confirmation (required when not run from a terminal)",
-    },
+    yes: yesFlag(),
   },
   notes: [
     "Only image versions are rolled back; other settings keep their current values.",

@@ -5,7 +5,7 @@
  */
 import * as crypto from "crypto";
 import type { Deployment } from "@pulumi/pulumi/automation";
-import { CommandSpec, parseArgs, UsageError } from "./args";
+import { CommandSpec, parseArgs, UsageError, stackFlag, yesFlag } from "./args";
 import { describeError, handleArgs, Io, runCli } from "./cli";
 import { ConfigEdit, release } from "./release";
 import { configValue } from "./stackConfig";
@@ -16,18 +16,14 @@ export const rotateSpec = {
   command: "npm run rotate --",
   summary: "Rotates one secret: previews what restarts, asks, then deploys the new value.",
   flags: {
-    stack: { type: "string", required: true, short: "s", valueName: "name", description: "Stack, e.g. prod" },
+    stack: stackFlag("Stack, e.g. prod"),
     secret: {
       type: "string",
       required: true,
       valueName: "name",
       description: "postgresPassword, dashboardPassword, or <service>.jwtKey | .apiKey | .dbPassword",
     },
-    yes: {
-      type: "boolean",
-      short: "y",
-      description: "Do not ask for confirmation (required when not run from a terminal)",
-    },
+    yes: yesFlag(),
   },
   notes: [
     "A new API key breaks every client that sends the old one; a new JWT key logs every user of that API out;",

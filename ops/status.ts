@@ -2,7 +2,7 @@
  * `npm run status -- --stack prod`: each container of the stack (service, version and digest, health, uptime,
  * restarts, public URL), the last deploy, and the backup job's last run. Exit 1 when a container is not healthy.
  */
-import { CommandSpec, parseArgs } from "./args";
+import { CommandSpec, parseArgs, stackFlag } from "./args";
 import { describeError, handleArgs, Io, runCli } from "./cli";
 import { ContainerInfo, digestOf, findContainers, isHealthy, versionOf } from "./containers";
 import { describeUpdate } from "./history";
@@ -16,13 +16,7 @@ export const statusSpec = {
   summary:
     "Shows the stack's containers, its last deploy and its last backup. Exits 1 when a container is not running healthy.",
   flags: {
-    stack: {
-      type: "string",
-      required: true,
-      short: "s",
-      valueName: "name",
-      description: "Stack to inspect, e.g. prod",
-    },
+    stack: stackFlag("Stack to inspect, e.g. prod"),
   },
   examples: ["npm run status -- --stack prod", "npm run status -- -s dev"],
 } as const satisfies CommandSpec;
