@@ -19,6 +19,10 @@ export interface CredentialsArgs {
   services: ServiceCredentialsInput[];
   /** Make the salt of the dashboard's bcrypt hash (kept in state so the hash is the same on every run). */
   dashboardSalt?: boolean;
+  /** Portainer's admin password set in config, or absent to generate one; only when Portainer runs. */
+  portainerPassword?: pulumi.Input<string>;
+  /** Portainer runs: its admin password is needed. */
+  portainer?: boolean;
 }
 
 export interface ServiceCredentials {
@@ -44,6 +48,8 @@ export class Credentials extends pulumi.ComponentResource {
   public readonly services: Record<string, ServiceCredentials>;
   /** 22 characters of bcrypt's alphabet, or undefined when not asked for. */
   public readonly dashboardSalt?: pulumi.Output<string>;
+  /** Portainer's admin password, or undefined when Portainer does not run. */
+  public readonly portainerPassword?: pulumi.Output<string>;
 
   constructor(name: string, args: CredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:Credentials", name, {}, opts);
@@ -66,6 +72,7 @@ export class Credentials extends pulumi.ComponentResource {
       ]),
     );
     if (args.dashboardSalt) this.dashboardSalt = generate("dashboard-salt", 22);
+    if (args.portainer) this.portainerPassword = given(args.portainerPassword, "portainer-password", 32);
     this.registerOutputs({});
   }
 }

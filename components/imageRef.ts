@@ -133,6 +133,11 @@ export function isTraefikImage(ref: string | undefined): boolean {
   return typeof ref === "string" && parseImageRef(ref).normalized === "traefik";
 }
 
+/** The official haproxy image (`haproxy:<tag>`, by digest, or on docker.io): the socket proxy's. */
+export function isHaproxyImage(ref: string | undefined): boolean {
+  return typeof ref === "string" && parseImageRef(ref).normalized === "haproxy";
+}
+
 /** The official Portainer CE image (`portainer/portainer-ce:<tag>`, by digest, or on docker.io). */
 export function isPortainerImage(ref: string | undefined): boolean {
   return typeof ref === "string" && parseImageRef(ref).normalized === "portainer/portainer-ce";

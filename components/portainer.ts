@@ -2,7 +2,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, dataVolume, memoryLimit, toLabels } from "./containerDefaults";
 import { EMS_RUN_PATH, emsRunBase64 } from "./probe";
-import { TRAEFIK_PATHS, ENTRYPOINT_WEBSECURE } from "./traefikConfig";
+import { DOCKER_SOCKET } from "./socketProxyConfig";
+import { ADMIN_MIDDLEWARES, ENTRYPOINT_WEBSECURE } from "./traefikConfig";
 
 export interface PortainerArgs {
   /** Pinned image, e.g. portainer/portainer-ce:2.27.3 (never `latest`). */
@@ -11,10 +12,19 @@ export interface PortainerArgs {
   containerName: string;
   /** Data volume; an existing one (compose's `infra_portainer_data`) is adopted with its settings and users. */
   volumeName: string;
-  /** Public host name, e.g. portainer.edumigsoft.com.br. */
+  /** Host name of its router, e.g. portainer.edumigsoft.com.br (only used when `public`). */
   host: string;
-  /** Traefik's network. */
-  proxyNetwork: pulumi.Input<string>;
+  /** Portainer's own network, shared with Traefik only (never the APIs' network). */
+  network: pulumi.Input<string>;
+  /** The admin's password (a secret): set when the data volume has no admin yet, so no instance waits for one. */
+  adminPassword: pulumi.Input<string>;
+  /**
+   * Routed by Traefik at `host`, from these client addresses only (CIDRs; empty: any). Absent: no router at all,
+   * Portainer answers on the host's loopback `tunnelPort` only (an SSH tunnel).
+   */
+  public?: { allowFrom: string[] };
+  /** Host port on 127.0.0.1 Portainer is published on when it is not public (the SSH tunnel's end). */
+  tunnelPort: number;
   /** Certificate resolver of the router, absent for files (mkcert). */
   certResolver?: string;
   /** Labels that say what the container is. */
@@ -29,10 +39,40 @@ export interface PortainerArgs {
 export const PORTAINER_PORT = 9000;
 /** Portainer's public status route (no login needed). */
 export const PORTAINER_STATUS_PATH = "/api/system/status";
+/** Where the admin's password file is uploaded (`--admin-password-file`): never in the command line or env. */
+export const PORTAINER_ADMIN_PASSWORD_PATH = "/run/ems/portainer-admin-password";
 
-/** Portainer, as it runs today: the Docker socket read-only, its data on a volume, routed over HTTPS by Traefik. */
+/** The Traefik labels of a public Portainer: its router, its allow-list, the admin middlewares. */
+export function portainerRouterLabels(
+  name: string,
+  args: Pick<PortainerArgs, "host" | "certResolver"> & { allowFrom: string[] },
+  network: string,
+): Record<string, string> {
+  const router = `traefik.http.routers.${name}`;
+  const allowList = `${name}-allowlist`;
+  return {
+    "traefik.enable": "true",
+    "traefik.docker.network": network,
+    [`${router}.rule`]: `Host(\`${args.host}\`)`,
+    [`${router}.entrypoints`]: ENTRYPOINT_WEBSECURE,
+    [`${router}.tls`]: "true",
+    ...(args.certResolver ? { [`${router}.tls.certresolver`]: args.certResolver } : {}),
+    [`${router}.service`]: name,
+    [`${router}.middlewares`]: [...(args.allowFrom.length > 0 ? [allowList] : []), ...ADMIN_MIDDLEWARES].join(","),
+    ...(args.allowFrom.length > 0
+      ? { [`traefik.http.middlewares.${allowList}.ipallowlist.sourcerange`]: args.allowFrom.join(",") }
+      : {}),
+    [`traefik.http.services.${name}.loadbalancer.server.port`]: String(PORTAINER_PORT),
+  };
+}
+
+/**
+ * Portainer: it administers Docker, so it holds the socket (the one exception beside the socket proxy). Its admin
+ * is set at creation from a secret file; it is routed by Traefik only when `public` (behind an allow-list),
+ * otherwise it answers on the host's loopback only, for an SSH tunnel.
+ */
 export class Portainer extends pulumi.ComponentResource {
-  /** The public URL. */
+  /** Where the operator opens it: the public URL, or the local end of the SSH tunnel. */
   public readonly url: pulumi.Output<string>;
   /** The container's name. */
   public readonly containerName: pulumi.Output<string>;
@@ -43,19 +83,25 @@ export class Portainer extends pulumi.ComponentResource {
     super("ems:infra:Portainer", name, {}, opts);
     const volume = dataVolume(`${name}-data`, args.volumeName, args.protectData, this);
     const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
-    const router = `traefik.http.routers.${name}`;
     const container = new docker.Container(
       name,
       {
         name: args.containerName,
         image: image.repoDigest.apply((digest) => digest || args.image),
+        command: ["--admin-password-file", PORTAINER_ADMIN_PASSWORD_PATH],
         mounts: [
-          { type: "bind", source: TRAEFIK_PATHS.dockerSocket, target: TRAEFIK_PATHS.dockerSocket, readOnly: true },
+          { type: "bind", source: DOCKER_SOCKET, target: DOCKER_SOCKET, readOnly: true },
           { type: "volume", source: volume.name, target: "/data" },
         ],
-        networksAdvanced: [{ name: args.proxyNetwork }],
-        // The image has no shell or HTTP client either: the same static probe as the APIs, without a key.
-        uploads: [{ file: EMS_RUN_PATH, contentBase64: emsRunBase64(), executable: true }],
+        networksAdvanced: [{ name: args.network }],
+        ...(args.public
+          ? {}
+          : { ports: [{ internal: PORTAINER_PORT, external: args.tunnelPort, ip: "127.0.0.1", protocol: "tcp" }] }),
+        uploads: [
+          // The image has no shell or HTTP client either: the same static probe as the APIs, without a key.
+          { file: EMS_RUN_PATH, contentBase64: emsRunBase64(), executable: true },
+          { file: PORTAINER_ADMIN_PASSWORD_PATH, content: pulumi.secret(args.adminPassword) },
+        ],
         healthcheck: {
           tests: ["CMD", EMS_RUN_PATH, "--probe", String(PORTAINER_PORT), PORTAINER_STATUS_PATH, "--no-key"],
           interval: "30s",
@@ -65,16 +111,11 @@ export class Portainer extends pulumi.ComponentResource {
         },
         wait: true,
         waitTimeout: 120,
-        labels: pulumi.output(args.proxyNetwork).apply((network) =>
+        labels: pulumi.output(args.network).apply((network) =>
           toLabels({
-            "traefik.enable": "true",
-            "traefik.docker.network": network,
-            [`${router}.rule`]: `Host(\`${args.host}\`)`,
-            [`${router}.entrypoints`]: ENTRYPOINT_WEBSECURE,
-            [`${router}.tls`]: "true",
-            ...(args.certResolver ? { [`${router}.tls.certresolver`]: args.certResolver } : {}),
-            [`${router}.service`]: name,
-            [`traefik.http.services.${name}.loadbalancer.server.port`]: String(PORTAINER_PORT),
+            ...(args.public
+              ? portainerRouterLabels(name, { ...args, allowFrom: args.public.allowFrom }, network)
+              : { "traefik.enable": "false" }),
             ...args.identity,
           }),
         ),
@@ -84,10 +125,17 @@ export class Portainer extends pulumi.ComponentResource {
         ...HARDENING,
       },
       // One Portainer per data volume (it locks its database): the old one stops first.
-      { parent: this, deleteBeforeReplace: true, replaceOnChanges: ["healthcheck"], ignoreChanges: READ_BACK_IGNORED },
+      {
+        parent: this,
+        deleteBeforeReplace: true,
+        replaceOnChanges: ["healthcheck"],
+        ignoreChanges: READ_BACK_IGNORED,
+        // The admin's password file is uploaded: the uploads are kept as a secret in the state too.
+        additionalSecretOutputs: ["uploads"],
+      },
     );
 
-    this.url = pulumi.output(`https://${args.host}`);
+    this.url = pulumi.output(args.public ? `https://${args.host}` : `http://localhost:${args.tunnelPort}`);
     this.containerName = container.name;
     this.volumeName = volume.name;
     this.registerOutputs({ url: this.url, containerName: this.containerName, volumeName: this.volumeName });

@@ -24,8 +24,16 @@ export interface TraefikArgs {
   memoryMb: number;
   /** Host folder of the dynamic configuration, bind-mounted read-only and watched by Traefik. */
   dynamicDir: string;
-  /** Publish 80/443 on IPv6 too. */
-  ipv6: boolean;
+  /** Host addresses 80/443 are published on (e.g. `127.0.0.1` and `::1` on a laptop, `0.0.0.0` and `::` on the VPS). */
+  listen: string[];
+  /** The Engine API Traefik's docker provider reads: the socket proxy's `tcp://<name>:2375` (no socket mount). */
+  dockerEndpoint: string;
+  /** The systems (`com.ems.system` label values) whose containers Traefik routes; any other container is ignored. */
+  systems: string[];
+  /** Networks Traefik joins besides its own: the socket proxy's. */
+  extraNetworks?: pulumi.Input<string>[];
+  /** Name of a network made for Traefik and the admin tools (Portainer) only, away from the APIs; absent: none. */
+  adminNetwork?: string;
   /** Labels that say what the container is. */
   identity: Record<string, string>;
   /** Changes whenever the mounted certificate files change, so Traefik reloads them (mkcert). */
@@ -36,10 +44,9 @@ export interface TraefikArgs {
   connection?: HostConnection;
 }
 
-/** 80 and 443 on every IPv4 address, and on IPv6 when asked (`0.0.0.0` alone binds no IPv6 address). */
-export function traefikPorts(ipv6: boolean): docker.types.input.ContainerPort[] {
-  const ips = ipv6 ? ["0.0.0.0", "::"] : ["0.0.0.0"];
-  return [80, 443].flatMap((port) => ips.map((ip) => ({ internal: port, external: port, ip })));
+/** 80 and 443 on each listen address (`0.0.0.0` alone binds no IPv6 address, `127.0.0.1` only the machine itself). */
+export function traefikPorts(listen: string[]): docker.types.input.ContainerPort[] {
+  return [80, 443].flatMap((port) => listen.map((ip) => ({ internal: port, external: port, ip })));
 }
 
 /** The reverse proxy: ports 80/443, HTTP redirected to HTTPS, routes from Docker labels and watched files. */
@@ -48,6 +55,8 @@ export class Traefik extends pulumi.ComponentResource {
   public readonly networkName: pulumi.Output<string>;
   /** The running container's name. */
   public readonly containerName: pulumi.Output<string>;
+  /** The admin network (Traefik and Portainer only), when asked for. */
+  public readonly adminNetworkName?: pulumi.Output<string>;
   /** The traefik.yml the container runs with. */
   public readonly staticConfig: pulumi.Output<string>;
   /** The files of the dynamic configuration folder, by name. */
@@ -55,7 +64,14 @@ export class Traefik extends pulumi.ComponentResource {
 
   constructor(name: string, args: TraefikArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:Traefik", name, {}, opts);
-    const configArgs = { tls: args.tls, network: args.network, dashboard: !!args.dashboard, rateLimit: args.rateLimit };
+    const configArgs = {
+      tls: args.tls,
+      network: args.network,
+      dashboard: !!args.dashboard,
+      rateLimit: args.rateLimit,
+      dockerEndpoint: args.dockerEndpoint,
+      systems: args.systems,
+    };
     const staticYaml = YAML.stringify(traefikStaticConfig(configArgs));
 
     // Written on the host, not uploaded: a change (rate limit, TLS options, the dashboard's password) is
@@ -81,6 +97,12 @@ export class Traefik extends pulumi.ComponentResource {
     const networkName = args.externalNetwork
       ? pulumi.output(args.network)
       : new docker.Network(`${name}-network`, { name: args.network, driver: "bridge" }, { parent: this }).name;
+    const adminNetwork =
+      args.adminNetwork === undefined
+        ? undefined
+        : new docker.Network(`${name}-admin-network`, { name: args.adminNetwork, driver: "bridge" }, { parent: this })
+            .name;
+    const extraNetworks = [...(args.extraNetworks ?? []), ...(adminNetwork ? [adminNetwork] : [])];
     const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
 
     const tlsMount: docker.types.input.ContainerMount =
@@ -93,14 +115,10 @@ export class Traefik extends pulumi.ComponentResource {
       {
         name: args.containerName,
         image: image.repoDigest.apply((digest) => digest || args.image),
-        ports: traefikPorts(args.ipv6),
-        mounts: [
-          { type: "bind", source: TRAEFIK_PATHS.dockerSocket, target: TRAEFIK_PATHS.dockerSocket, readOnly: true },
-          { type: "bind", source: args.dynamicDir, target: TRAEFIK_PATHS.dynamicDir, readOnly: true },
-          tlsMount,
-        ],
+        ports: traefikPorts(args.listen),
+        mounts: [{ type: "bind", source: args.dynamicDir, target: TRAEFIK_PATHS.dynamicDir, readOnly: true }, tlsMount],
         uploads: [{ file: TRAEFIK_PATHS.staticConfig, content: staticYaml }],
-        networksAdvanced: [{ name: networkName }],
+        networksAdvanced: [{ name: networkName }, ...extraNetworks.map((n) => ({ name: n }))],
         healthcheck: {
           tests: ["CMD", "traefik", "healthcheck", "--ping"],
           interval: "10s",
@@ -124,7 +142,7 @@ export class Traefik extends pulumi.ComponentResource {
         deleteBeforeReplace: true,
         replaceOnChanges: ["healthcheck"],
         // Docker 20.10 reads a port's IPv4 and IPv6 bindings back in reverse order, which would replace Traefik
-        // on every run; 80/443 never change (a new `ipv6` setting applies when Traefik is next replaced).
+        // on every run; 80/443 never change (a new `listen` setting applies when Traefik is next replaced).
         ignoreChanges: [...READ_BACK_IGNORED, "ports"],
         dependsOn: [writer],
       },
@@ -132,6 +150,7 @@ export class Traefik extends pulumi.ComponentResource {
 
     this.networkName = networkName;
     this.containerName = container.name;
+    this.adminNetworkName = adminNetwork;
     this.staticConfig = pulumi.output(staticYaml);
     this.dynamicFiles = pulumi.secret(files.apply((f) => Object.fromEntries(f.map((x) => [x.name, x.content]))));
     this.registerOutputs({

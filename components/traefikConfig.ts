@@ -22,6 +22,23 @@ export interface TraefikConfigArgs {
   dashboard: boolean;
   /** Requests per second allowed to each API client, and the burst above it. */
   rateLimit: { average: number; burst: number };
+  /** The Engine API the docker provider reads (the socket proxy, `tcp://…:2375`). */
+  dockerEndpoint: string;
+  /** `com.ems.system` values of the containers Traefik routes (its own system, and any sharing this Traefik). */
+  systems: string[];
+}
+
+/** The label every container of a system carries (set by the program); Traefik routes no container without it. */
+export const SYSTEM_LABEL = "com.ems.system";
+
+/** Traefik's provider constraint: only containers labelled with one of the systems are read. */
+export function systemConstraint(systems: string[]): string {
+  if (systems.length === 0) throw new Error("systemConstraint: at least one system");
+  for (const s of systems) {
+    // Backquotes end a value in Traefik's constraint grammar: a system name never has one (stacks/grammar.ts).
+    if (!/^[A-Za-z0-9_.-]+$/.test(s)) throw new Error(`systemConstraint: ${JSON.stringify(s)} is not a system name`);
+  }
+  return systems.map((s) => `Label(\`${SYSTEM_LABEL}\`, \`${s}\`)`).join(" || ");
 }
 
 /** Where the container sees its files. */
@@ -30,7 +47,6 @@ export const TRAEFIK_PATHS = {
   dynamicDir: "/etc/traefik/dynamic",
   certsDir: "/certs",
   acmeDir: "/letsencrypt",
-  dockerSocket: "/var/run/docker.sock",
 } as const;
 
 /** The seed's mkcert file names in servers/infra/certs. */
@@ -43,6 +59,10 @@ export const ENTRYPOINT_WEBSECURE = "websecure";
  * that could not reach a container (the old one just died, before Traefik dropped it) to another one.
  */
 export const API_MIDDLEWARES = ["api-retry@file", "security-headers@file", "api-ratelimit@file"];
+/** Middlewares of the admin routers (the dashboard, a public Portainer): headers and a login throttle. */
+export const ADMIN_MIDDLEWARES = ["security-headers@file", "admin-ratelimit@file"];
+/** Requests per second per client on the admin routers: a page load fits in the burst, a password guesser does not. */
+export const ADMIN_RATE_LIMIT = { average: 5, burst: 50 } as const;
 
 /** Attempts of the retry middleware: enough to reach the other container of a service during a release. */
 export const RETRY_ATTEMPTS = 3;
@@ -60,7 +80,12 @@ export function traefikStaticConfig(args: TraefikConfigArgs): Record<string, unk
       [ENTRYPOINT_WEBSECURE]: { address: ":443", http: { tls: websecureTls } },
     },
     providers: {
-      docker: { endpoint: `unix://${TRAEFIK_PATHS.dockerSocket}`, exposedByDefault: false, network: args.network },
+      docker: {
+        endpoint: args.dockerEndpoint,
+        exposedByDefault: false,
+        network: args.network,
+        constraints: systemConstraint(args.systems),
+      },
       file: { directory: TRAEFIK_PATHS.dynamicDir, watch: true },
     },
     ...(args.tls.mode === "acme"
@@ -118,6 +143,7 @@ export function traefikMiddlewaresConfig(args: TraefikConfigArgs): Record<string
           },
         },
         "api-ratelimit": { rateLimit: { average: args.rateLimit.average, burst: args.rateLimit.burst } },
+        "admin-ratelimit": { rateLimit: { ...ADMIN_RATE_LIMIT } },
         "api-retry": { retry: { attempts: RETRY_ATTEMPTS, initialInterval: "100ms" } },
       },
     },

@@ -1,6 +1,6 @@
 import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
-import { ENTRYPOINT_WEBSECURE } from "./traefikConfig";
+import { ADMIN_MIDDLEWARES, ENTRYPOINT_WEBSECURE } from "./traefikConfig";
 
 /** Traefik's dashboard: its host, and for production a basic-auth user whose password is a secret. */
 export interface TraefikDashboard {
@@ -37,6 +37,8 @@ export function dashboardDynamicConfig(dashboard: TraefikDashboard): pulumi.Outp
     rule: `Host(\`${dashboard.host}\`)`,
     entryPoints: [ENTRYPOINT_WEBSECURE],
     service: "api@internal",
+    // Security headers and a login throttle, before the password check.
+    middlewares: ADMIN_MIDDLEWARES,
     tls: dashboard.certResolver ? { certResolver: dashboard.certResolver } : {},
   };
   if (!dashboard.auth)
@@ -45,7 +47,7 @@ export function dashboardDynamicConfig(dashboard: TraefikDashboard): pulumi.Outp
   // The password is a secret, so is everything made from it.
   return pulumi.all([pulumi.secret(password), salt]).apply(([p, s]): DynamicConfig => ({
     http: {
-      routers: { dashboard: { ...router, middlewares: ["dashboard-auth"] } },
+      routers: { dashboard: { ...router, middlewares: [...ADMIN_MIDDLEWARES, "dashboard-auth"] } },
       middlewares: { "dashboard-auth": { basicAuth: { users: [htpasswdEntry(user, p, s)] } } },
     },
   }));

@@ -1,6 +1,6 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { containerHardening } from "./policies/containerHardening";
-import { dockerSocketReadonly } from "./policies/dockerSocketReadonly";
+import { dockerSocketFenced } from "./policies/dockerSocketFenced";
 import { imagePinned } from "./policies/imagePinned";
 import { noPlaintextCredentials } from "./policies/noPlaintextCredentials";
 import { onlyTraefikPublishesWeb } from "./policies/onlyTraefikPublishesWeb";
@@ -18,7 +18,7 @@ export function createPolicies(context: () => StackContext = runtimeStackContext
     imagePinned,
     postgresNotPublished,
     onlyTraefikPublishesWeb,
-    dockerSocketReadonly,
+    dockerSocketFenced,
     routersUseTls,
     containerHardening,
     noPlaintextCredentials,

@@ -68,6 +68,7 @@ export function revealArray<T>(v: readonly T[] | T[] | undefined | null): T[] {
 // config accepts is one this pack accepts.
 export type { ImageRef } from "../components/imageRef";
 export {
+  isHaproxyImage,
   isPinnedImageRef,
   isPortainerImage,
   isPostgresImage,

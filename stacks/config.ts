@@ -28,6 +28,7 @@ export interface SecretValues {
   postgresPassword?: string;
   serviceSecrets: Record<string, ServiceSecretValues>;
   dashboardPassword?: string;
+  portainerPassword?: string;
 }
 
 export type ServiceSecretValues = z.infer<typeof serviceSecretsSchema>;
@@ -43,14 +44,17 @@ export interface ResolvedService extends ServiceConfig {
   logsHostPath: string;
 }
 
-export interface StackConfig extends Omit<RawConfig, "services" | "paths" | "traefik" | "portainer"> {
+export interface StackConfig extends Omit<RawConfig, "services" | "paths" | "traefik" | "portainer" | "socketProxy"> {
   stack: string;
   paths: { data: string; secrets?: string; uploads: string; logs: string; backups: string };
-  traefik: Omit<RawConfig["traefik"], "dashboard" | "dynamicDir"> & {
+  traefik: Omit<RawConfig["traefik"], "dashboard" | "dynamicDir" | "listen" | "systems"> & {
     dynamicDir: string;
     dashboard: RawConfig["traefik"]["dashboard"] & { host: string };
+    listen: string[];
+    systems: string[];
   };
-  portainer: RawConfig["portainer"] & { host: string };
+  portainer: RawConfig["portainer"] & { host: string; public: boolean };
+  socketProxy: { image: string; containerName: string; network: string };
   services: ResolvedService[];
   secrets: SecretValues;
 }
@@ -98,10 +102,15 @@ export function parseStackConfig(
   const secretValues = parseSecrets(secrets, problems, stack);
   // The production rules read the raw values, so they are reported together with the schema's problems.
   if (values.environment === "production") checkProduction(values, stack, secrets, problems);
+  if (values.environment === "development" && isRecord(values.tls) && values.tls.mode === "acme")
+    problems.push(
+      `${PROJECT}:tls.mode: must be "mkcert" in development: ACME asks Let's Encrypt for public certificates, which only a production stack on a public server may do`,
+    );
   if (!parsed.success) throw new ConfigError(problems);
 
   const cfg = parsed.data;
-  checkPostgresMajor(cfg, problems);
+  checkPostgresMajor(cfg, values, problems);
+  checkExposure(cfg, problems);
   for (const name of Object.keys(secretValues.serviceSecrets)) {
     if (!(name in cfg.services))
       problems.push(`${PROJECT}:serviceSecrets.${name}: names no service in ${PROJECT}:services`);
@@ -145,8 +154,20 @@ export function parseStackConfig(
     ...cfg.traefik,
     dynamicDir: resolve(cfg.traefik.dynamicDir ?? path.posix.join(data, "traefik", "dynamic")),
     dashboard: { ...cfg.traefik.dashboard, host: cfg.traefik.dashboard.host ?? `traefik.${cfg.domain}` },
+    listen: traefikListen(cfg),
+    systems: cfg.traefik.systems ?? [cfg.system],
   };
-  const portainer = { ...cfg.portainer, host: cfg.portainer.host ?? `portainer.${cfg.domain}` };
+  const portainer = {
+    ...cfg.portainer,
+    host: cfg.portainer.host ?? `portainer.${cfg.domain}`,
+    public: portainerPublic(cfg),
+  };
+  const socketProxyName = cfg.socketProxy.containerName ?? "infra_socket_proxy";
+  const socketProxy = {
+    image: cfg.socketProxy.image,
+    containerName: socketProxyName,
+    network: `${socketProxyName}_net`,
+  };
   const ssh = cfg.ssh && {
     ...cfg.ssh,
     identityFile: cfg.ssh.identityFile && resolve(cfg.ssh.identityFile),
@@ -160,6 +181,7 @@ export function parseStackConfig(
     ssh,
     traefik,
     portainer,
+    socketProxy,
     migration,
     paths: {
       data,
@@ -248,8 +270,50 @@ function checkRouterHosts(services: ResolvedService[], cfg: RawConfig, problems:
   }
 }
 
-function checkPostgresMajor(cfg: RawConfig, problems: string[]): void {
+/** 80/443's host addresses: the laptop's loopback in development, every address in production. */
+function traefikListen(cfg: RawConfig): string[] {
+  if (cfg.traefik.listen) return cfg.traefik.listen;
+  const [v4, v6] = cfg.environment === "production" ? ["0.0.0.0", "::"] : ["127.0.0.1", "::1"];
+  return cfg.traefik.ipv6 ? [v4, v6] : [v4];
+}
+
+/** Whether Portainer gets a router: on the laptop by default, never in production unless asked. */
+function portainerPublic(cfg: RawConfig): boolean {
+  return cfg.portainer.public ?? cfg.environment !== "production";
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1)$/;
+
+/** What may be reached from where: no public Portainer without an allow-list, no open dashboard off the laptop. */
+function checkExposure(cfg: RawConfig, problems: string[]): void {
+  const loopbackOnly = traefikListen(cfg).every((a) => LOOPBACK.test(a));
+  if (cfg.traefik.manage && cfg.portainer.enabled && portainerPublic(cfg) && cfg.portainer.allowFrom.length === 0) {
+    if (cfg.environment === "production")
+      problems.push(
+        `${PROJECT}:portainer.allowFrom: must list the client address ranges (CIDR) allowed in when ${PROJECT}:portainer.public is true in production (Portainer holds the Docker socket); or leave it private and use npm run tunnel`,
+      );
+    else if (!loopbackOnly)
+      problems.push(
+        `${PROJECT}:portainer.allowFrom: must list the client address ranges (CIDR) allowed in: ${PROJECT}:traefik.listen reaches beyond this machine`,
+      );
+  }
+  if (cfg.environment === "development" && cfg.traefik.dashboard.enabled && !loopbackOnly)
+    problems.push(
+      `${PROJECT}:traefik.dashboard.enabled: the development dashboard has no password and ${PROJECT}:traefik.listen reaches beyond this machine (${traefikListen(cfg).join(", ")}); turn the dashboard off or listen on 127.0.0.1/::1 only`,
+    );
+}
+
+/**
+ * The image's major must match the data volume's; an image pinned by digest alone names no major, so the
+ * volume's is then declared (`postgres.dataVersion` set by hand) instead of taken from the default.
+ */
+function checkPostgresMajor(cfg: RawConfig, values: Record<string, unknown>, problems: string[]): void {
   const major = postgresMajor(cfg.postgres.image);
+  const declared = isRecord(values.postgres) && values.postgres.dataVersion !== undefined;
+  if (major === undefined && !declared)
+    problems.push(
+      `${PROJECT}:postgres.dataVersion: must be set when ${PROJECT}:postgres.image names no major version (${cfg.postgres.image}): the major-version guard compares the two`,
+    );
   if (major !== undefined && major !== cfg.postgres.dataVersion) {
     problems.push(
       `${PROJECT}:postgres.image: major version ${major} cannot open the data volume of PostgreSQL ${cfg.postgres.dataVersion} ` +

@@ -1,4 +1,5 @@
 /** The zod schema of the stack config (`ems-infra:*` keys) and of its secrets. */
+import * as net from "net";
 import { z } from "zod";
 import { isPinnedImageRef } from "../components/imageRef";
 import * as g from "./grammar";
@@ -7,7 +8,13 @@ import * as g from "./grammar";
 export const PROJECT = "ems-infra";
 
 /** Keys that hold credentials: they must be set with `pulumi config set --secret`. */
-export const SECRET_KEYS = ["ghcrToken", "postgresPassword", "serviceSecrets", "dashboardPassword"] as const;
+export const SECRET_KEYS = [
+  "ghcrToken",
+  "postgresPassword",
+  "serviceSecrets",
+  "dashboardPassword",
+  "portainerPassword",
+] as const;
 
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
@@ -48,6 +55,16 @@ const volumeName = () => g.dockerName("volume");
 const pinnedImage = g.pinnedImage();
 /** A host folder: absolute, `~/…` or relative to the project (production requires absolute, config.ts). */
 const hostPath = () => g.hostPath();
+
+/** A host address 80/443 are published on (an IPv4 or IPv6 address, no brackets). */
+const listenAddress = z.string().refine((v) => net.isIP(v) !== 0, "must be an IPv4 or IPv6 address");
+/** A client network in CIDR notation (`203.0.113.7/32`, `2001:db8::/48`). */
+const cidr = z.string().refine((v) => {
+  const [ip, bits, extra] = v.split("/");
+  const family = net.isIP(ip ?? "");
+  const max = family === 4 ? 32 : 128;
+  return family !== 0 && extra === undefined && /^\d{1,3}$/.test(bits ?? "") && Number(bits) <= max;
+}, "must be an address range in CIDR notation, e.g. 203.0.113.7/32");
 
 /** Whether an image reference is pinned to a release tag or a digest (the policy pack's rule). */
 export const isPinnedImage = isPinnedImageRef;
@@ -229,6 +246,13 @@ export const rawSchema = z
         dynamicDir: hostPath().optional(),
         /** Also listen on IPv6 (where the host has it). */
         ipv6: z.boolean().default(true),
+        /**
+         * Host addresses 80/443 are published on; default: 127.0.0.1 (and ::1) in development, so the laptop
+         * serves nothing to its network, 0.0.0.0 (and ::) in production.
+         */
+        listen: z.array(listenAddress).min(1, "must list at least one address").optional(),
+        /** The systems (`com.ems.system` label) whose containers this Traefik routes; default: this system only. */
+        systems: z.array(g.grammar(g.systemNameProblem)).min(1, "must list at least one system").optional(),
         memoryMb: positiveMb(32).default(256),
         rateLimit: z
           .object({
@@ -260,6 +284,15 @@ export const rawSchema = z
         /** Host name; defaults to `portainer.<domain>`. */
         host: g.hostName().optional(),
         memoryMb: positiveMb(64).default(256),
+        /**
+         * Routed by Traefik at `host` (behind `allowFrom`); default: true in development (the laptop's loopback),
+         * false in production, where Portainer is reached through an SSH tunnel only (`npm run tunnel`).
+         */
+        public: z.boolean().optional(),
+        /** Client address ranges (CIDR) a public Portainer answers; required when it is public in production. */
+        allowFrom: z.array(cidr).default([]),
+        /** Port on the host's 127.0.0.1 a non-public Portainer is published on (the SSH tunnel's end). */
+        tunnelPort: port.default(9000),
       })
       .strict()
       .default({
@@ -268,7 +301,18 @@ export const rawSchema = z
         containerName: "infra_portainer",
         volume: "infra_portainer_data",
         memoryMb: 256,
+        allowFrom: [],
+        tunnelPort: 9000,
       }),
+    socketProxy: z
+      .object({
+        /** Pinned official haproxy image running the generated read-only allow-list (README, "Security"). */
+        image: pinnedImage.default("haproxy:3.0.5"),
+        /** Fixed container name: Traefik's docker endpoint is `tcp://<containerName>:2375`. */
+        containerName: containerName().optional(),
+      })
+      .strict()
+      .default({ image: "haproxy:3.0.5" }),
     postgres: z
       .object({
         image: pinnedImage.default("postgres:17.6-alpine"),
@@ -354,5 +398,7 @@ export const secretsSchema = z
     postgresPassword: secretString.min(12, "must be at least 12 characters").optional(),
     serviceSecrets: z.record(z.string(), serviceSecretsSchema).default({}),
     dashboardPassword: secretString.min(12, "must be at least 12 characters").optional(),
+    /** Portainer's admin password (Portainer requires 12 characters); generated when absent. */
+    portainerPassword: secretString.min(12, "must be at least 12 characters").optional(),
   })
   .strict();

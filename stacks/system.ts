@@ -10,6 +10,8 @@ import { LocalCertificates } from "../components/localCertificates";
 import { Migration } from "../components/migration";
 import { Portainer } from "../components/portainer";
 import { POSTGRES_PORT, Postgres } from "../components/postgres";
+import { SocketProxy } from "../components/socketProxy";
+import { SOCKET_PROXY_PORT } from "../components/socketProxyConfig";
 import { Traefik } from "../components/traefik";
 import { ResolvedService, StackConfig } from "./config";
 import { HostExpectations } from "./hostExpectations";
@@ -33,6 +35,11 @@ export interface SystemOutputs {
   hostExpectations: pulumi.Output<HostExpectations>;
   /** Each API's x-api-key (secrets), for the health checks the cut-over and status run through Traefik. */
   apiKeys: Record<string, pulumi.Output<string>>;
+  /**
+   * Portainer's admin password (a secret): `pulumi stack output portainerAdminPassword --show-secrets`. It is
+   * the admin's on a data volume Portainer initialised; a volume adopted with its admin keeps that one.
+   */
+  portainerAdminPassword?: pulumi.Output<string>;
   proxyNetwork: pulumi.Input<string>;
   postgresVolume: pulumi.Output<string>;
   postgresContainer: pulumi.Output<string>;
@@ -174,7 +181,23 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
       dbPassword: secretOrUndefined(cfg.secrets.serviceSecrets[s.name]?.dbPassword),
     })),
     dashboardSalt: cfg.traefik.dashboard.enabled && dashboardAuth,
+    portainer: runsPortainer(cfg),
+    portainerPassword: secretOrUndefined(cfg.secrets.portainerPassword),
   });
+
+  // The only reader of the Docker socket on Traefik's side: Traefik gets the proxy's endpoint, not the socket.
+  const socketProxy = cfg.traefik.manage
+    ? new SocketProxy(
+        "socket-proxy",
+        {
+          image: cfg.socketProxy.image,
+          containerName: cfg.socketProxy.containerName,
+          networkName: cfg.socketProxy.network,
+          identity: identity(cfg, "socket-proxy"),
+        },
+        onDocker,
+      )
+    : undefined;
 
   const traefik = cfg.traefik.manage
     ? new Traefik(
@@ -188,7 +211,12 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
           rateLimit: cfg.traefik.rateLimit,
           memoryMb: cfg.traefik.memoryMb,
           dynamicDir: cfg.traefik.dynamicDir,
-          ipv6: cfg.traefik.ipv6,
+          listen: cfg.traefik.listen,
+          dockerEndpoint: `tcp://${cfg.socketProxy.containerName}:${SOCKET_PROXY_PORT}`,
+          systems: cfg.traefik.systems,
+          extraNetworks: socketProxy ? [socketProxy.networkName] : [],
+          // Portainer's own network, shared with Traefik only (the APIs never reach it).
+          adminNetwork: runsPortainer(cfg) ? `${cfg.portainer.containerName}_net` : undefined,
           identity: identity(cfg, "traefik"),
           certificateFingerprint: options.certificates?.fingerprint,
           dashboard: cfg.traefik.dashboard.enabled
@@ -207,7 +235,14 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
             : undefined,
           connection,
         },
-        { ...onDocker, dependsOn: [...dataReady, ...(options.certificates ? [options.certificates] : [])] },
+        {
+          ...onDocker,
+          dependsOn: [
+            ...dataReady,
+            ...(options.certificates ? [options.certificates] : []),
+            ...(socketProxy ? [socketProxy] : []),
+          ],
+        },
       )
     : undefined;
   const proxyNetwork = traefik ? traefik.networkName : cfg.traefik.network;
@@ -236,7 +271,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
   );
 
   const portainer =
-    cfg.portainer.enabled && cfg.traefik.manage
+    traefik?.adminNetworkName && credentials.portainerPassword
       ? new Portainer(
           "portainer",
           {
@@ -244,7 +279,10 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
             containerName: cfg.portainer.containerName,
             volumeName: cfg.portainer.volume,
             host: cfg.portainer.host,
-            proxyNetwork,
+            network: traefik.adminNetworkName,
+            adminPassword: credentials.portainerPassword,
+            public: cfg.portainer.public ? { allowFrom: cfg.portainer.allowFrom } : undefined,
+            tunnelPort: cfg.portainer.tunnelPort,
             certResolver,
             identity: identity(cfg, "portainer"),
             memoryMb: cfg.portainer.memoryMb,
@@ -340,6 +378,9 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
         },
       })),
     apiKeys: Object.fromEntries(cfg.services.map((s) => [s.name, pulumi.secret(credentials.services[s.name].apiKey)])),
+    ...(portainer && credentials.portainerPassword
+      ? { portainerAdminPassword: pulumi.secret(credentials.portainerPassword) }
+      : {}),
     proxyNetwork,
     postgresVolume: postgres.volumeName,
     postgresContainer: postgres.containerName,
@@ -350,6 +391,11 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     folders: layout.folders,
     ...(migration ? { migrationReport: migration.report } : {}),
   };
+}
+
+/** Portainer runs with the Traefik this program manages (a second system on the host has neither). */
+function runsPortainer(cfg: StackConfig): boolean {
+  return cfg.portainer.enabled && cfg.traefik.manage;
 }
 
 function secretOrUndefined(value: string | undefined): pulumi.Output<string> | undefined {

@@ -38,12 +38,16 @@ const BASE = {
   rateLimit: { average: 100, burst: 200 },
   memoryMb: 256,
   identity: IDENTITY,
+  dockerEndpoint: "tcp://infra_socket_proxy:2375",
+  systems: ["ems_system"],
+  extraNetworks: ["infra_socket_proxy_net"],
 };
 const ACME = (dynamicDir: string): TraefikArgs => ({
   ...BASE,
   network: "ems_system_net",
   externalNetwork: true,
-  ipv6: true,
+  listen: ["0.0.0.0", "::"],
+  adminNetwork: "infra_portainer_net",
   dynamicDir,
   tls: {
     mode: "acme",
@@ -57,7 +61,7 @@ const MKCERT = (dynamicDir: string): TraefikArgs => ({
   ...BASE,
   network: "ems_system_net",
   externalNetwork: false,
-  ipv6: false,
+  listen: ["127.0.0.1"],
   dynamicDir,
   tls: { mode: "mkcert", certsDir: "/home/dev/Projects/Working/ems_system/servers/infra/certs" },
 });
@@ -121,16 +125,17 @@ describe.each([
     expect(entryPoints.websecure.address).toBe(":443");
   });
 
-  test("the docker provider exposes nothing by default, reads the read-only socket, routes on the proxy network; the file provider watches the dynamic folder", () => {
+  test("the docker provider reads the socket proxy (no socket mount), only this system's containers, exposes nothing by default, routes on the proxy network; the file provider watches the dynamic folder", () => {
     const providers = staticOf(get().run).providers;
     expect(providers.docker).toEqual({
-      endpoint: "unix:///var/run/docker.sock",
+      endpoint: "tcp://infra_socket_proxy:2375",
       exposedByDefault: false,
       network: "ems_system_net",
+      constraints: "Label(`com.ems.system`, `ems_system`)",
     });
     expect(providers.file).toEqual({ directory: "/etc/traefik/dynamic", watch: true });
     const c = get().run.get(T.container, "traefik");
-    expect(mountAt(c, "/var/run/docker.sock").readOnly).toBe(true);
+    expect(mountsOf(c).map((m) => m.source)).not.toContain("/var/run/docker.sock");
     expect(mountAt(c, "/etc/traefik/dynamic")).toEqual({
       type: "bind",
       source: get().dir,
@@ -151,9 +156,15 @@ describe.each([
     ]);
   });
 
-  test("the middlewares every API router names: retry (3 attempts), security headers, the configured rate limit", () => {
+  test("the middlewares every API router names: retry (3 attempts), security headers, the configured rate limit; the admin routers' throttle", () => {
     const middlewares = YAML.parse(get().files["middlewares.yml"].content).http.middlewares;
-    expect(Object.keys(middlewares).sort()).toEqual(["api-ratelimit", "api-retry", "security-headers"]);
+    expect(Object.keys(middlewares).sort()).toEqual([
+      "admin-ratelimit",
+      "api-ratelimit",
+      "api-retry",
+      "security-headers",
+    ]);
+    expect(middlewares["admin-ratelimit"]).toEqual({ rateLimit: { average: 5, burst: 50 } });
     expect(middlewares["api-retry"]).toEqual({ retry: { attempts: 3, initialInterval: "100ms" } });
     expect(middlewares["api-ratelimit"]).toEqual({ rateLimit: { average: 100, burst: 200 } });
     expect(middlewares["security-headers"].headers).toMatchObject({
@@ -221,22 +232,25 @@ describe("ACME (prod)", () => {
     const tls = YAML.parse(acmeFiles["tls.yml"].content).tls;
     expect(tls.certificates).toBeUndefined();
     expect(mountsOf(acme.get(T.container, "traefik")).map((m) => m.target)).toEqual([
-      "/var/run/docker.sock",
       "/etc/traefik/dynamic",
       "/letsencrypt",
     ]);
     expect(tls.options.default).toEqual({ minVersion: "VersionTLS12", sniStrict: true });
   });
 
-  test("80 and 443 on IPv4 and IPv6; the existing network is joined, not created", async () => {
+  test("80 and 443 on every IPv4 and IPv6 address; the existing network is joined, not created; the admin network is made for Traefik and Portainer", async () => {
     expect(acme.get(T.container, "traefik").inputs.ports).toEqual([
       { internal: 80, external: 80, ip: "0.0.0.0" },
       { internal: 80, external: 80, ip: "::" },
       { internal: 443, external: 443, ip: "0.0.0.0" },
       { internal: 443, external: 443, ip: "::" },
     ]);
-    expect(acme.ofType(T.network)).toEqual([]);
-    expect(acme.get(T.container, "traefik").inputs.networksAdvanced).toEqual([{ name: "ems_system_net" }]);
+    expect(acme.ofType(T.network).map((n) => n.inputs)).toEqual([{ name: "infra_portainer_net", driver: "bridge" }]);
+    expect(acme.get(T.container, "traefik").inputs.networksAdvanced).toEqual([
+      { name: "ems_system_net" },
+      { name: "infra_socket_proxy_net" },
+      { name: "infra_portainer_net" },
+    ]);
     expect(await unwrap(acme.result.networkName)).toBe("ems_system_net");
   });
 });
@@ -257,10 +271,10 @@ describe("mkcert (dev)", () => {
     });
   });
 
-  test("IPv4 ports only; the proxy network is created", () => {
+  test("80 and 443 on the listen address only (the laptop's loopback); the proxy network is created", () => {
     expect(mkcert.get(T.container, "traefik").inputs.ports).toEqual([
-      { internal: 80, external: 80, ip: "0.0.0.0" },
-      { internal: 443, external: 443, ip: "0.0.0.0" },
+      { internal: 80, external: 80, ip: "127.0.0.1" },
+      { internal: 443, external: 443, ip: "127.0.0.1" },
     ]);
     expect(mkcert.get(T.network, "traefik-network").inputs).toEqual({ name: "ems_system_net", driver: "bridge" });
   });
@@ -319,7 +333,7 @@ describe("the dashboard with basic auth (prod)", () => {
       entryPoints: ["websecure"],
       service: "api@internal",
       tls: { certResolver: "ems_system_resolver" },
-      middlewares: ["dashboard-auth"],
+      middlewares: ["security-headers@file", "admin-ratelimit@file", "dashboard-auth"],
     });
     const [entry] = dashboard.http.middlewares["dashboard-auth"].basicAuth.users;
     expect(entry).toBe(htpasswdEntry("admin", DASHBOARD_PASSWORD, SALT));

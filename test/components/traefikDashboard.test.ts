@@ -54,7 +54,8 @@ describe("dashboardDynamicConfig", () => {
             entryPoints: ["websecure"],
             service: "api@internal",
             tls: { certResolver: "ems_system_resolver" },
-            middlewares: ["dashboard-auth"],
+            // Security headers and the login throttle come before the password check.
+            middlewares: ["security-headers@file", "admin-ratelimit@file", "dashboard-auth"],
           },
         },
         middlewares: { "dashboard-auth": { basicAuth: { users: [htpasswdEntry("admin", PASSWORD, SALT)] } } },
@@ -74,14 +75,20 @@ describe("dashboardDynamicConfig", () => {
     expect(await isSecretInput(run.result)).toBe(true);
   });
 
-  test("without auth (the laptop): the router alone, no middleware, TLS from the file certificate, not a secret", async () => {
+  test("without auth (the laptop): the router with the headers and the throttle, TLS from the file certificate, not a secret", async () => {
     const run = await runComponents(() => dashboardDynamicConfig({ host: "traefik.local" }));
     expect(await isSecretInput(run.result)).toBe(false);
     const config = await unwrap(run.result);
     expect(config).toEqual({
       http: {
         routers: {
-          dashboard: { rule: "Host(`traefik.local`)", entryPoints: ["websecure"], service: "api@internal", tls: {} },
+          dashboard: {
+            rule: "Host(`traefik.local`)",
+            entryPoints: ["websecure"],
+            service: "api@internal",
+            middlewares: ["security-headers@file", "admin-ratelimit@file"],
+            tls: {},
+          },
         },
       },
     });

@@ -3,6 +3,7 @@ import type { RecordedResource } from "../../policy/evaluate";
 import { Secret } from "../../policy/lib";
 
 import { T } from "../support";
+import { SOCKET_PROXY_CONFIG_PATH, socketProxyHaproxyConfig } from "../../components/socketProxyConfig";
 
 export const CONTAINER: string = T.container;
 export const REMOTE_IMAGE: string = T.image;
@@ -43,7 +44,6 @@ export function traefik(overrides: Record<string, unknown> = {}): RecordedResour
         { internal: 80, external: 80 },
         { internal: 443, external: 443 },
       ],
-      volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }],
       labels: labels({
         "traefik.enable": "true",
         "traefik.http.routers.dashboard.rule": "Host(`traefik.ems.localhost`)",
@@ -51,6 +51,21 @@ export function traefik(overrides: Record<string, unknown> = {}): RecordedResour
         "traefik.http.routers.dashboard.tls": "true",
         "traefik.http.routers.dashboard.service": "api@internal",
       }),
+      ...overrides,
+    },
+  };
+}
+
+/** The socket proxy as the program makes it: haproxy with the generated read-only allow-list. */
+export function socketProxy(overrides: Record<string, unknown> = {}): RecordedResource {
+  return {
+    type: CONTAINER,
+    name: "socket-proxy",
+    props: {
+      image: "haproxy:3.0.5",
+      ...hardening(64),
+      mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }],
+      uploads: [{ file: SOCKET_PROXY_CONFIG_PATH, content: socketProxyHaproxyConfig() }],
       ...overrides,
     },
   };

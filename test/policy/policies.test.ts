@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { evaluatePack, RecordedResource } from "../../policy/evaluate";
 import { isPinnedImageRef, isPostgresImage, isTraefikImage, Secret } from "../../policy/lib";
 import { containerHardening } from "../../policy/policies/containerHardening";
-import { dockerSocketReadonly } from "../../policy/policies/dockerSocketReadonly";
+import { dockerSocketFenced } from "../../policy/policies/dockerSocketFenced";
+import { socketProxyHaproxyConfig } from "../../components/socketProxyConfig";
 import { imagePinned } from "../../policy/policies/imagePinned";
 import { noPlaintextCredentials } from "../../policy/policies/noPlaintextCredentials";
 import { onlyTraefikPublishesWeb } from "../../policy/policies/onlyTraefikPublishesWeb";
@@ -18,6 +19,7 @@ import {
   LOCAL_COMMAND,
   pgVolume,
   postgres,
+  socketProxy,
   REMOTE_COMMAND,
   REMOTE_IMAGE,
   traefik,
@@ -39,7 +41,7 @@ describe("every policy", () => {
       imagePinned,
       postgresNotPublished,
       onlyTraefikPublishesWeb,
-      dockerSocketReadonly,
+      dockerSocketFenced,
       routersUseTls,
       containerHardening,
       noPlaintextCredentials,
@@ -54,6 +56,7 @@ describe("every policy", () => {
   it("the whole pack passes a compliant deployment, in dev and in prod", () => {
     const all = [
       traefik(),
+      socketProxy(),
       api(),
       postgres(),
       pgVolume(),
@@ -168,46 +171,45 @@ describe("only-traefik-publishes-web", () => {
   });
 });
 
-describe("docker-socket-readonly", () => {
-  it("passes a read-only socket on Traefik (volumes or mounts)", () => {
-    expect(run(dockerSocketReadonly, traefik())).toEqual([]);
-    expect(
-      run(
-        dockerSocketReadonly,
-        traefik({
-          volumes: [],
-          mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }],
-        }),
-      ),
-    ).toEqual([]);
+describe("docker-socket-fenced", () => {
+  const socket = { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true };
+  const HOLDER =
+    "[docker-socket-fenced] %s: Only the socket proxy (official haproxy image) and Portainer may mount the Docker socket: whoever talks to it is root on the host, read-only mount or not.";
+
+  it("passes the socket proxy with the generated allow-list, and Portainer", () => {
+    expect(run(dockerSocketFenced, socketProxy())).toEqual([]);
+    expect(run(dockerSocketFenced, socketProxy({ image: undefined }))).toEqual([]);
+    expect(run(dockerSocketFenced, api({ image: "portainer/portainer-ce:2.27.3", mounts: [socket] }))).toEqual([]);
   });
 
-  it("reports a writable socket", () => {
+  it("reports the socket on Traefik, read-only or not (the :ro mount stops no API call)", () => {
+    expect(run(dockerSocketFenced, traefik({ mounts: [socket] }))).toEqual([HOLDER.replace("%s", "traefik")]);
     expect(
       run(
-        dockerSocketReadonly,
-        traefik({ volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" }] }),
+        dockerSocketFenced,
+        traefik({ volumes: [{ hostPath: "/run/docker.sock/", containerPath: "/var/run/docker.sock" }] }),
       ),
-    ).toEqual(["[docker-socket-readonly] traefik: The Docker socket must be mounted read-only."]);
+    ).toEqual([HOLDER.replace("%s", "traefik")]);
   });
 
-  it("passes Portainer's read-only socket (it manages the host's Docker, as today), not a writable one", () => {
-    const socket = { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" };
-    const portainer = (readOnly: boolean) =>
-      api({ image: "portainer/portainer-ce:2.27.3", mounts: [{ ...socket, readOnly }] });
-    expect(run(dockerSocketReadonly, portainer(true))).toEqual([]);
-    expect(run(dockerSocketReadonly, portainer(false))).toEqual([
-      "[docker-socket-readonly] ems-api: The Docker socket must be mounted read-only.",
+  it("reports the socket on any other container, even one carrying a proxy configuration", () => {
+    const r = api({ mounts: [socket], uploads: [{ file: "/usr/local/etc/haproxy/haproxy.cfg", content: "x" }] });
+    expect(run(dockerSocketFenced, r)).toEqual([HOLDER.replace("%s", "ems-api")]);
+  });
+
+  it("reports a proxy that lets POST or DELETE through, has no final deny, or has no configuration", () => {
+    const cfg = socketProxyHaproxyConfig()
+      .replace("acl method_GET method GET", "acl method_GET method GET POST DELETE")
+      .replace("  http-request deny deny_status 403\n", "");
+    expect(
+      run(dockerSocketFenced, socketProxy({ uploads: [{ file: "/usr/local/etc/haproxy/haproxy.cfg", content: cfg }] })),
+    ).toEqual([
+      "[docker-socket-fenced] socket-proxy: The socket proxy lets DELETE through: it must allow read-only methods (GET, HEAD) only.",
+      "[docker-socket-fenced] socket-proxy: The socket proxy lets POST through: it must allow read-only methods (GET, HEAD) only.",
+      '[docker-socket-fenced] socket-proxy: The socket proxy\'s configuration: the last rule must deny every other request, not "http-request allow if method_HEAD paths_HEAD".',
     ]);
-  });
-
-  it("reports the socket on any other container", () => {
-    const r = api({
-      mounts: [{ type: "bind", source: "/run/docker.sock", target: "/var/run/docker.sock", readOnly: false }],
-    });
-    expect(run(dockerSocketReadonly, r)).toEqual([
-      "[docker-socket-readonly] ems-api: Only the Traefik and Portainer containers may mount the Docker socket.",
-      "[docker-socket-readonly] ems-api: The Docker socket must be mounted read-only.",
+    expect(run(dockerSocketFenced, socketProxy({ uploads: [] }))).toEqual([
+      "[docker-socket-fenced] socket-proxy: The socket proxy must run the generated allow-list (an upload at /usr/local/etc/haproxy/haproxy.cfg).",
     ]);
   });
 });

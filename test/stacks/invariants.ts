@@ -1,6 +1,8 @@
 /** Checks both committed stacks must pass (not a test file itself: dev.test.ts and prod.test.ts call it). */
-import { labelMap, runStack, StackRun, T, urnOf } from "../support";
-import { envOf, hostCommandOf, layoutFolders, mountAt } from "./helpers";
+import YAML from "yaml";
+import { readHaproxyAllowRules, SOCKET_PROXY_CONFIG_PATH } from "../../components/socketProxyConfig";
+import { isSecretInput, labelMap, plainInput, runStack, StackRun, T, urnOf } from "../support";
+import { envOf, hostCommandOf, layoutFolders, mountAt, mountsOf } from "./helpers";
 
 const DIGEST = /@sha256:[0-9a-f]{64}$/;
 
@@ -12,26 +14,69 @@ export function typeOfUrn(urn: string): string {
 export function systemInvariants(stack: "dev" | "prod", load: () => StackRun): void {
   const apis = ["ems", "sms"];
 
-  test("Traefik publishes ports 80 and 443 and mounts the Docker socket read-only", () => {
+  test("Traefik publishes ports 80 and 443 (the laptop on its loopback only) and does not mount the Docker socket", () => {
     const traefik = load().get(T.container, "traefik");
-    const published = (traefik.inputs.ports as { internal: number; external: number }[]).map(
-      (p) => `${p.external}->${p.internal}`,
+    const ports = traefik.inputs.ports as { internal: number; external: number; ip: string }[];
+    expect([...new Set(ports.map((p) => `${p.external}->${p.internal}`))]).toEqual(["80->80", "443->443"]);
+    expect([...new Set(ports.map((p) => p.ip))]).toEqual(stack === "prod" ? ["0.0.0.0", "::"] : ["127.0.0.1", "::1"]);
+    expect(mountsOf(traefik).map((m) => m.source)).not.toContain("/var/run/docker.sock");
+  });
+
+  test("no container but the socket proxy and Portainer mounts the Docker socket", () => {
+    const withSocket = load()
+      .ofType(T.container)
+      .filter((c) => mountsOf(c).some((m) => /^\/(var\/)?run\/docker\.sock$/.test(m.source ?? "")))
+      .map((c) => c.name)
+      .sort();
+    expect(withSocket).toEqual(["portainer", "socket-proxy"]);
+  });
+
+  test("Traefik's docker provider reads the socket proxy, and only this system's containers", () => {
+    const run = load();
+    const traefik = run.get(T.container, "traefik");
+    const uploads = plainInput<{ file: string; content?: string }[]>(traefik.inputs.uploads);
+    const docker = YAML.parse(uploads.find((u) => u.file === "/etc/traefik/traefik.yml")!.content!).providers.docker;
+    expect(docker.endpoint).toBe("tcp://infra_socket_proxy:2375");
+    expect(docker.constraints).toBe("Label(`com.ems.system`, `ems_system`)");
+    expect(traefik.inputs.networksAdvanced.map((n: { name: string }) => n.name)).toEqual(
+      expect.arrayContaining(["infra_socket_proxy_net", "infra_portainer_net"]),
     );
-    expect([...new Set(published)]).toEqual(["80->80", "443->443"]);
-    expect(mountAt(traefik, "/var/run/docker.sock")).toEqual({
-      type: "bind",
-      source: "/var/run/docker.sock",
-      target: "/var/run/docker.sock",
-      readOnly: true,
+    expect(run.get(T.network, "socket-proxy-network").inputs).toMatchObject({
+      name: "infra_socket_proxy_net",
+      internal: true,
     });
   });
 
-  test("no container but Traefik publishes a host port", () => {
-    const published = load()
+  test("the socket proxy lets through read-only methods only (no POST, no DELETE)", () => {
+    const proxy = load().get(T.container, "socket-proxy");
+    const uploads = plainInput<{ file: string; content?: string }[]>(proxy.inputs.uploads);
+    const rules = readHaproxyAllowRules(uploads.find((u) => u.file === SOCKET_PROXY_CONFIG_PATH)!.content!);
+    expect(rules).toEqual({ methods: ["GET", "HEAD"], problems: [] });
+  });
+
+  test("Portainer's admin is set at creation from a secret, on its own network with Traefik; in prod it has no router", async () => {
+    const run = load();
+    const portainer = run.get(T.container, "portainer");
+    expect(portainer.inputs.command).toEqual(["--admin-password-file", "/run/ems/portainer-admin-password"]);
+    expect(await isSecretInput(portainer.props.uploads)).toBe(true);
+    expect(portainer.inputs.networksAdvanced).toEqual([{ name: "infra_portainer_net" }]);
+    const routers = Object.keys(labelMap(portainer)).filter((k) => k.startsWith("traefik.http.routers."));
+    if (stack === "prod") {
+      expect(routers).toEqual([]);
+      expect(labelMap(portainer)["traefik.enable"]).toBe("false");
+    } else expect(routers.length).toBeGreaterThan(0);
+    expect(run.outputs.portainerAdminPassword).toBeDefined();
+  });
+
+  test("no container but Traefik publishes a host port (and a private Portainer, on 127.0.0.1 only, for the SSH tunnel)", () => {
+    const containers = load()
       .ofType(T.container)
-      .filter((c) => c.inputs.ports !== undefined && c.inputs.ports.length > 0)
-      .map((c) => c.name);
-    expect(published).toEqual(["traefik"]);
+      .filter((c) => c.inputs.ports !== undefined && c.inputs.ports.length > 0);
+    expect(containers.map((c) => c.name)).toEqual(stack === "prod" ? ["traefik", "portainer"] : ["traefik"]);
+    if (stack === "prod")
+      expect(containers[1].inputs.ports).toEqual([
+        { internal: 9000, external: 9000, ip: "127.0.0.1", protocol: "tcp" },
+      ]);
   });
 
   test("Postgres has no ports, sits only on an internal network, and keeps its data on its named volume", () => {
@@ -121,6 +166,7 @@ export function systemInvariants(stack: "dev" | "prod", load: () => StackRun): v
         "ems:infra:Postgres",
         "ems:infra:ApiService",
         "ems:infra:Portainer",
+        "ems:infra:SocketProxy",
         "ems:infra:Backup",
         ...(stack === "dev" ? ["ems:infra:LocalCertificates"] : []),
       ]),

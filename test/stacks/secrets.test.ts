@@ -174,6 +174,7 @@ describe.each(SCENARIOS)("%s stack, %s", (stack, _scenario, withSet) => {
       ...(stack === "prod" ? ["credentials-dashboard-salt"] : []),
       "credentials-postgres-bootstrap-password",
       ...(withSet ? [] : ["credentials-postgres-password"]),
+      "credentials-portainer-password",
       ...perService("sms", false),
     ].sort();
     expect(
@@ -286,6 +287,7 @@ describe("credentials stored in plain text are refused", () => {
       "ems-infra:postgresPassword": "plain-Password-0123456789",
       "ems-infra:serviceSecrets": JSON.stringify({ ems: { jwtKey: "x".repeat(40) } }),
       "ems-infra:dashboardPassword": "plain-dashboard-pass",
+      "ems-infra:portainerPassword": "plain-portainer-pass",
     };
     expect(Object.keys(plain).sort()).toEqual(SECRET_KEYS.map((k) => `ems-infra:${k}`).sort());
     const failed = await runFailingStack("dev", { ...committedConfig("dev"), ...plain }, []);

@@ -80,14 +80,18 @@ describe("Certificates kept", () => {
 });
 
 describe("A Traefik that talks to Docker Engine 29", () => {
-  test("both stacks pin Traefik v3.6.1 or later, joined to the proxy network by name", () => {
+  test("both stacks pin Traefik v3.6.1 or later, joined to the proxy network by name (and the socket proxy's and Portainer's)", () => {
     for (const run of [prod, dev]) {
       const tag = String(run.get(T.image, "traefik-image").inputs.name).split(":")[1];
       expect(semver.gte(semver.coerce(tag)!, "3.6.1")).toBe(true);
     }
     // ems_system_net exists on the VPS (the compose systems share it): joined, never created.
     expect(prod.ofType(T.network).map((n) => n.inputs.name)).not.toContain("ems_system_net");
-    expect(prod.get(T.container, "traefik").inputs.networksAdvanced).toEqual([{ name: "ems_system_net" }]);
+    expect(prod.get(T.container, "traefik").inputs.networksAdvanced).toEqual([
+      { name: "ems_system_net" },
+      { name: "infra_socket_proxy_net" },
+      { name: "infra_portainer_net" },
+    ]);
     expect(prod.get(T.container, "traefik").inputs.name).toBe("infra_traefik");
   });
 
@@ -101,12 +105,12 @@ describe("A Traefik that talks to Docker Engine 29", () => {
   });
 });
 
-describe("Portainer, as it runs today", () => {
+describe("Portainer, as it runs today, fenced", () => {
   test.each([
-    ["prod", "infra_portainer_data", "portainer.edumigsoft.com.br", true],
+    ["prod", "infra_portainer_data", undefined, true],
     ["dev", "infra_portainer_data_dev", "portainer.local", false],
   ] as const)(
-    "%s: pinned image, socket read-only, data on %s, routed at %s to port 9000",
+    "%s: pinned image, the socket, data on %s, routed at %s (prod: no router, the SSH tunnel) to port 9000",
     (stack, volume, host, protect) => {
       const run = stack === "prod" ? prod : dev;
       const image = String(run.get(T.image, "portainer-image").inputs.name);
@@ -121,6 +125,11 @@ describe("Portainer, as it runs today", () => {
       expect(mountAt(container, "/data")).toEqual({ type: "volume", source: volume, target: "/data" });
       expect(run.get(T.volume, "portainer-data").opts.protect).toBe(protect);
       const labels = labelMap(container);
+      if (host === undefined) {
+        expect(labels["traefik.http.routers.portainer.rule"]).toBeUndefined();
+        expect(run.outputs.urls.portainer).toBe("http://localhost:9000");
+        return;
+      }
       expect(labels["traefik.http.routers.portainer.rule"]).toBe(`Host(\`${host}\`)`);
       expect(labels["traefik.http.services.portainer.loadbalancer.server.port"]).toBe("9000");
       expect(run.outputs.urls.portainer).toBe(`https://${host}`);
@@ -134,7 +143,7 @@ describe("The Traefik dashboard as today", () => {
     expect(dashboard.http.routers.dashboard).toMatchObject({
       rule: "Host(`traefik.edumigsoft.com.br`)",
       service: "api@internal",
-      middlewares: ["dashboard-auth"],
+      middlewares: ["security-headers@file", "admin-ratelimit@file", "dashboard-auth"],
     });
     const [entry] = dashboard.http.middlewares["dashboard-auth"].basicAuth.users as string[];
     const [user, hash] = [entry.slice(0, entry.indexOf(":")), entry.slice(entry.indexOf(":") + 1)];
@@ -151,12 +160,13 @@ describe("The Traefik dashboard as today", () => {
     expect(JSON.stringify(prod.get(T.container, "traefik").inputs.labels)).not.toContain("$2a$");
   });
 
-  test("dev: traefik.local without a password, as today", () => {
+  test("dev: traefik.local without a password, as today (Traefik listens on the laptop's loopback only)", () => {
     const dashboard = YAML.parse(dynamicFiles(dev)["dashboard.yml"]);
     expect(dashboard.http.routers.dashboard).toEqual({
       rule: "Host(`traefik.local`)",
       entryPoints: ["websecure"],
       service: "api@internal",
+      middlewares: ["security-headers@file", "admin-ratelimit@file"],
       tls: {},
     });
     expect(dashboard.http.middlewares).toBeUndefined();

@@ -697,11 +697,14 @@ export interface EngineHostConfig {
   LogConfig?: { Type?: string; Config?: Record<string, string> };
   Mounts?: { Type: string; Source: string; Target: string; ReadOnly: boolean }[];
   PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
+  CapAdd?: string[];
+  CapDrop?: string[];
 }
 
 /** The body of `POST /containers/create` (Engine API 1.41): the fields this translation sets. */
 export interface EngineCreateBody {
   Image: string;
+  User?: string;
   Entrypoint?: string[];
   Cmd?: string[];
   Env?: string[];
@@ -748,6 +751,18 @@ export function engineCreateBody(
       case "command":
         body.Cmd = inputs.command;
         break;
+      case "user":
+        body.User = inputs.user;
+        break;
+      case "capabilities": {
+        const caps = value as { adds?: string[]; drops?: string[] };
+        for (const k of Object.keys(caps)) {
+          if (!["adds", "drops"].includes(k)) throw new Error(`engineCreateBody: capabilities.${k} is not translated`);
+        }
+        if (caps.adds) host.CapAdd = caps.adds;
+        if (caps.drops) host.CapDrop = caps.drops;
+        break;
+      }
       case "envs":
         body.Env = inputs.envs;
         break;
