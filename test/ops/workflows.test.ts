@@ -19,15 +19,53 @@ interface Step {
 interface Job {
   "runs-on": string;
   if?: string;
+  environment?: string | { name: string };
   env?: Record<string, string>;
+  secrets?: unknown;
   steps: Step[];
 }
 
 interface Workflow {
   name: string;
-  on: Record<string, unknown>;
+  on: Record<string, unknown> | string | string[];
+  env?: Record<string, string>;
   permissions?: Record<string, string>;
   jobs: Record<string, Job>;
+}
+
+const WORKFLOW_FILES = fs.readdirSync(WORKFLOWS).filter((f) => /\.ya?ml$/.test(f));
+
+/** Every `secrets.X` a value reads (in `${{ }}` expressions), except the run's own GITHUB_TOKEN. */
+function secretsRead(node: unknown): string[] {
+  if (typeof node === "string")
+    return [...node.matchAll(/\$\{\{[^}]*?\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)/g)]
+      .map((m) => m[1])
+      .filter((n) => n !== "GITHUB_TOKEN");
+  if (Array.isArray(node)) return node.flatMap(secretsRead);
+  if (node && typeof node === "object") return Object.values(node).flatMap(secretsRead);
+  return [];
+}
+
+function triggers(workflow: Workflow): string[] {
+  const on = workflow.on;
+  return typeof on === "string" ? [on] : Array.isArray(on) ? on : Object.keys(on);
+}
+
+/**
+ * The jobs that run a pull request's code and can read a secret without an environment gate (a job in an
+ * environment gets its secrets only once the environment's rules, e.g. required reviewers, let it run).
+ */
+function ungatedPullRequestJobs(workflow: Workflow): string[] {
+  const onPr = triggers(workflow).some((t) => t === "pull_request" || t === "pull_request_target");
+  if (!onPr) return [];
+  return Object.entries(workflow.jobs)
+    .filter(([, job]) => {
+      const reads = secretsRead({ ...job, environment: undefined }).length > 0 || job.secrets !== undefined;
+      const workflowLevel = secretsRead(workflow.env ?? {}).length > 0;
+      const env = typeof job.environment === "string" ? job.environment : job.environment?.name;
+      return (reads || workflowLevel) && !(env && env.trim() !== "");
+    })
+    .map(([name]) => name);
 }
 
 function load(file: string): Workflow {
@@ -62,10 +100,9 @@ function expectCommonSetup(job: Job): void {
   expect(node.with).toMatchObject({ "node-version": 20, cache: "npm" });
   indexOf(steps, runs(/^npm ci\b/m), "npm ci");
 
-  expect(job.env).toEqual({
-    PULUMI_BACKEND_URL: "${{ secrets.PULUMI_BACKEND_URL }}",
-    PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
-  });
+  // prod's secrets come from an environment, at step level only.
+  expect(job.env).toBeUndefined();
+  expect(typeof job.environment).toBe("string");
 
   const ssh = steps[indexOf(steps, (s) => s.env?.VPS_SSH_KEY !== undefined, "installing the SSH key")];
   expect(ssh.env).toEqual({
@@ -80,37 +117,113 @@ function expectCommonSetup(job: Job): void {
 
   // Checkout and dependencies come before Pulumi runs.
   const pulumi = indexOf(steps, uses(/^pulumi\/actions@v6$/), "pulumi/actions@v6");
+  expect(steps[pulumi].env).toEqual({ PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}" });
   expect(indexOf(steps, runs(/^npm ci\b/m), "npm ci")).toBeLessThan(pulumi);
   expect(steps.indexOf(ssh)).toBeLessThan(pulumi);
 }
 
-describe("preview workflow (pull requests)", () => {
-  const workflow = load("preview.yml");
+describe("no secret for code nobody reviewed", () => {
+  it.each(WORKFLOW_FILES)(
+    "%s: no job triggered by a pull request reads a secret without an environment gate",
+    (file) => {
+      expect(ungatedPullRequestJobs(load(file))).toEqual([]);
+    },
+  );
+
+  it.each(WORKFLOW_FILES)(
+    "%s: secrets are given to steps, never to a whole job or workflow, never pull_request_target",
+    (file) => {
+      const workflow = load(file);
+      expect(triggers(workflow)).not.toContain("pull_request_target");
+      expect(secretsRead(workflow.env ?? {})).toEqual([]);
+      for (const job of Object.values(workflow.jobs)) {
+        expect(secretsRead(job.env ?? {})).toEqual([]);
+        expect(job.secrets).toBeUndefined();
+      }
+    },
+  );
+
+  it("the check catches the old preview workflow (job-level secrets, tests and preview of the PR's code, no gate)", () => {
+    const old: Workflow = {
+      name: "preview",
+      on: { pull_request: { branches: ["main"] } },
+      jobs: {
+        preview: {
+          "runs-on": "ubuntu-latest",
+          env: { PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}" },
+          steps: [{ run: "npm ci" }, { run: "npm test" }, { uses: "pulumi/actions@v6" }],
+        },
+      },
+    };
+    expect(ungatedPullRequestJobs(old)).toEqual(["preview"]);
+    const stepLevel: Workflow = {
+      ...old,
+      jobs: { preview: { "runs-on": "ubuntu-latest", steps: [{ with: { key: "${{ secrets.VPS_SSH_KEY }}" } }] } },
+    };
+    expect(ungatedPullRequestJobs(stepLevel)).toEqual(["preview"]);
+    expect(ungatedPullRequestJobs({ ...old, on: ["push", "pull_request_target"] })).toEqual(["preview"]);
+    expect(ungatedPullRequestJobs({ ...old, on: "push" })).toEqual([]);
+    expect(
+      ungatedPullRequestJobs({ ...stepLevel, jobs: { p: { ...stepLevel.jobs.preview, environment: "prod-preview" } } }),
+    ).toEqual([]);
+  });
+});
+
+describe("test workflow (pull requests and main)", () => {
+  const workflow = load("test.yml");
   const job = onlyJob(workflow);
 
-  it("runs on pull requests and may comment on them", () => {
-    expect(Object.keys(workflow.on)).toEqual(["pull_request"]);
+  it("runs on pull requests and pushes to main, with read-only permissions and no secret at all", () => {
+    expect(Object.keys(workflow.on).sort()).toEqual(["pull_request", "push"]);
+    expect(workflow.permissions).toEqual({ contents: "read" });
+    expect(secretsRead(workflow)).toEqual([]);
+    expect(job.environment).toBeUndefined();
+  });
+
+  it("runs .ci/run (the tests) before a preview of dev on a throwaway backend", () => {
+    const test = indexOf(job.steps, runs(/\.ci\/run/), ".ci/run");
+    const preview = indexOf(job.steps, uses(/^pulumi\/actions@v6$/), "pulumi/actions@v6");
+    expect(test).toBeLessThan(preview);
+    expect(job.steps[preview].with).toMatchObject({ command: "preview", "stack-name": "dev", policyPacks: "policy" });
+    expect(String(job.steps[preview].with?.["cloud-url"])).toMatch(/^file:\/\/\$\{\{ runner\.temp \}\}/);
+  });
+});
+
+describe("preview workflow (prod)", () => {
+  const workflow = load("preview.yml");
+
+  it("runs on pull requests (gated by prod-preview's reviewers) and after a merge to main (prod-main)", () => {
+    expect(Object.keys(workflow.on).sort()).toEqual(["pull_request", "push"]);
     expect(workflow.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+    expect(workflow.jobs["preview-pr"].environment).toBe("prod-preview");
+    expect(workflow.jobs["preview-pr"].if).toContain("github.event_name == 'pull_request'");
+    expect(workflow.jobs["preview-main"].environment).toBe("prod-main");
+    expect(workflow.jobs["preview-main"].if).toBe("github.event_name == 'push'");
   });
 
-  it("sets up Node 20, installs with npm ci and runs the tests before previewing", () => {
+  it.each(["preview-pr", "preview-main"])("%s: the common setup; no tests run with the secrets around", (name) => {
+    const job = workflow.jobs[name];
     expectCommonSetup(job);
-    const test = indexOf(job.steps, runs(/^npm test$/m), "npm test");
-    expect(indexOf(job.steps, runs(/^npm ci\b/m), "npm ci")).toBeLessThan(test);
-    expect(test).toBeLessThan(indexOf(job.steps, uses(/^pulumi\/actions@/), "pulumi/actions"));
+    expect(job.steps.some(runs(/npm (run )?test|jest|\.ci\/run/))).toBe(false);
   });
 
-  it("previews prod with a refresh, a diff, the policy pack and a PR comment", () => {
-    const step = job.steps[indexOf(job.steps, uses(/^pulumi\/actions@v6$/), "pulumi/actions@v6")];
-    expect(step.with).toEqual({
-      command: "preview",
-      "stack-name": "prod",
-      "cloud-url": "${{ secrets.PULUMI_BACKEND_URL }}",
-      refresh: true,
-      diff: true,
-      "comment-on-pr": true,
-      policyPacks: "policy",
-    });
+  it("previews prod with a refresh, a diff and the policy pack; the PR's preview comments on it", () => {
+    for (const [name, comment] of [
+      ["preview-pr", { "comment-on-pr": true }],
+      ["preview-main", {}],
+    ] as const) {
+      const steps = workflow.jobs[name].steps;
+      const step = steps[indexOf(steps, uses(/^pulumi\/actions@v6$/), "pulumi/actions@v6")];
+      expect(step.with).toEqual({
+        command: "preview",
+        "stack-name": "prod",
+        "cloud-url": "${{ secrets.PULUMI_BACKEND_URL }}",
+        refresh: true,
+        diff: true,
+        ...comment,
+        policyPacks: "policy",
+      });
+    }
   });
 
   it("names a policy folder that has a PulumiPolicy.yaml when the pack is in the repo", () => {
@@ -125,7 +238,7 @@ describe("drift workflow (daily)", () => {
 
   it("runs on a daily schedule and by hand", () => {
     expect(Object.keys(workflow.on).sort()).toEqual(["schedule", "workflow_dispatch"]);
-    const schedule = workflow.on.schedule as Array<{ cron: string }>;
+    const schedule = (workflow.on as Record<string, unknown>).schedule as Array<{ cron: string }>;
     expect(schedule).toHaveLength(1);
     const fields = schedule[0].cron.split(/\s+/);
     expect(fields).toHaveLength(5);
@@ -181,7 +294,7 @@ describe("linters", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-scripts-"));
     try {
       const files: string[] = [];
-      for (const file of ["preview.yml", "drift.yml"]) {
+      for (const file of WORKFLOW_FILES) {
         for (const job of Object.values(load(file).jobs)) {
           job.steps.forEach((step, i) => {
             if (!step.run) return;
