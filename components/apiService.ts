@@ -1,7 +1,14 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, goDuration, memoryLimit, toLabels } from "./containerDefaults";
-import { EMS_RUN_PATH, SECRETS_ENV_PATH, emsRunBase64, probeHealthcheckTests, secretsEnvFile } from "./probe";
+import {
+  EMS_RUN_PATH,
+  SECRET_FILE_MODE,
+  SECRETS_ENV_PATH,
+  emsRunBase64,
+  probeHealthcheckTests,
+  secretsEnvFile,
+} from "./probe";
 import { API_MIDDLEWARES, ENTRYPOINT_WEBSECURE } from "./traefikConfig";
 
 export interface ApiHealth {
@@ -139,7 +146,8 @@ export class ApiService extends pulumi.ComponentResource {
           .map((key) => `${key}=${args.env[key]}`),
         uploads: [
           { file: EMS_RUN_PATH, contentBase64: emsRunBase64(), executable: true },
-          { file: SECRETS_ENV_PATH, content: secretsFile },
+          // Readable by its owner only: root, which the servers run as (their images set no USER).
+          { file: SECRETS_ENV_PATH, content: secretsFile, permissions: SECRET_FILE_MODE },
         ],
         labels: pulumi
           .output(args.proxyNetwork)

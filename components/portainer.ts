@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, dataVolume, memoryLimit, toLabels } from "./containerDefaults";
-import { EMS_RUN_PATH, emsRunBase64 } from "./probe";
+import { EMS_RUN_PATH, SECRET_FILE_MODE, emsRunBase64 } from "./probe";
 import { DOCKER_SOCKET } from "./socketProxyConfig";
 import { ADMIN_MIDDLEWARES, ENTRYPOINT_WEBSECURE } from "./traefikConfig";
 
@@ -100,7 +100,11 @@ export class Portainer extends pulumi.ComponentResource {
         uploads: [
           // The image has no shell or HTTP client either: the same static probe as the APIs, without a key.
           { file: EMS_RUN_PATH, contentBase64: emsRunBase64(), executable: true },
-          { file: PORTAINER_ADMIN_PASSWORD_PATH, content: pulumi.secret(args.adminPassword) },
+          {
+            file: PORTAINER_ADMIN_PASSWORD_PATH,
+            content: pulumi.secret(args.adminPassword),
+            permissions: SECRET_FILE_MODE,
+          },
         ],
         healthcheck: {
           tests: ["CMD", EMS_RUN_PATH, "--probe", String(PORTAINER_PORT), PORTAINER_STATUS_PATH, "--no-key"],

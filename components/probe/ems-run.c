@@ -18,16 +18,26 @@
  *
  * Secrets file: lines `NAME=value` (NAME matching [A-Z_][A-Z0-9_]*, value any bytes but NUL and CR);
  * empty lines and lines starting with `#` are skipped. Anything else: exit 1 naming the line number, never
- * its content. EMS_RUN_SECRETS overrides the file's path (the host tests use it).
+ * its content. It must be a regular file: it is opened without blocking (a FIFO never holds ems-run), and a
+ * time limit is armed before anything is opened (cancelled before the launcher's execve).
+ * EMS_RUN_SECRETS overrides the file's path (the host tests use it).
+ *
+ * Every buffer is bounded: an input that does not fit (a key from the environment, a path) is refused, never
+ * cut or overrun. Built with -DEMS_RUN_HOSTED it is an ordinary hosted program (libc's main and mem*),
+ * which the tests build with -fsanitize=address,undefined and fuzz.
  */
 
+#ifdef EMS_RUN_HOSTED
+#include <string.h>
+#else
 typedef unsigned long size_t;
-typedef long ssize_t;
+#endif
 
 #define SYS_read 0
 #define SYS_write 1
 #define SYS_open 2
 #define SYS_close 3
+#define SYS_fstat 5
 #define SYS_poll 7
 #define SYS_alarm 37
 #define SYS_socket 41
@@ -46,8 +56,10 @@ typedef long ssize_t;
 #define ECONNREFUSED 111
 
 #define PROBE_MS 4000
+#define LAUNCH_LIMIT_S 10
 #define MAX_FILE 65536
 #define MAX_ENV 1024
+#define MAX_KEY 1024
 
 static long sys3(long n, long a, long b, long c) {
   long r;
@@ -63,6 +75,7 @@ static long sys5(long n, long a, long b, long c, long d, long e) {
   return r;
 }
 
+#ifndef EMS_RUN_HOSTED
 /* gcc may emit calls to these even in freestanding code. */
 void *memset(void *d, int c, size_t n) {
   unsigned char *p = d;
@@ -82,6 +95,7 @@ int memcmp(const void *a, const void *b, size_t n) {
     if (*p != *q) return *p - *q;
   return 0;
 }
+#endif
 
 static __attribute__((noreturn)) void quit(int code) {
   for (;;) sys3(SYS_exit, code, 0, 0);
@@ -119,6 +133,7 @@ static void putnum(unsigned long v) {
 }
 
 static void flush(int fd) {
+  if (outn > sizeof out - 1) outn = sizeof out - 1;
   out[outn++] = '\n';
   sys3(SYS_write, fd, (long)out, (long)outn);
   outn = 0;
@@ -172,10 +187,18 @@ static void bad_line(const char *path, unsigned long line, const char *why) {
   fail(1);
 }
 
+/* struct stat of x86_64 Linux: st_mode is the 32-bit field at byte 24. */
+struct stat_k { unsigned long dev, ino, nlink; unsigned int mode, uid, gid, pad; long rest[15]; };
+
 static void load_secrets(const char *path) {
-  long fd = sys3(SYS_open, (long)path, 0 /* O_RDONLY */, 0);
+  /* O_RDONLY | O_NONBLOCK | O_CLOEXEC: opening a FIFO does not wait for a writer. */
+  long fd = sys3(SYS_open, (long)path, 04000 | 02000000, 0);
   if (fd == -ENOENT) return;
   if (fd < 0) put("ems-run: cannot open "), put(path), put(": "), puterr(-fd), fail(1);
+  struct stat_k st;
+  long sr = sys3(SYS_fstat, fd, (long)&st, 0);
+  if (sr < 0) put("ems-run: cannot stat "), put(path), put(": "), puterr(-sr), fail(1);
+  if ((st.mode & 0170000) != 0100000) put("ems-run: "), put(path), put(" is not a regular file"), fail(1);
   size_t n = 0;
   for (;;) {
     long r = sys3(SYS_read, fd, (long)(file + n), (long)(MAX_FILE + 1 - n));
@@ -225,6 +248,8 @@ static const char *secrets_path(char **envp) {
 
 /* --- launcher ------------------------------------------------------------------------------------- */
 
+static void usage(const char *why);
+
 static char *newenv[2 * MAX_ENV + 1];
 
 /* True when a later secret sets the same name as entry (so entry is replaced). */
@@ -238,6 +263,7 @@ static int overridden(const char *entry, int from) {
 
 static __attribute__((noreturn)) void launch(char **argv, char **envp) {
   int n = 0;
+  if (!argv[0] || !argv[0][0]) usage("no command");
   for (char **e = envp; *e; e++) {
     if (overridden(*e, 0)) continue;
     if (n == MAX_ENV) put("ems-run: too many environment variables"), fail(1);
@@ -246,6 +272,7 @@ static __attribute__((noreturn)) void launch(char **argv, char **envp) {
   for (int i = 0; i < nsecrets; i++)
     if (!overridden(secrets[i], i + 1)) newenv[n++] = secrets[i];
   newenv[n] = 0;
+  sys3(SYS_alarm, 0, 0, 0); /* the time limit guarded the file, never the command */
   long r = sys3(SYS_execve, (long)argv[0], (long)argv, (long)newenv);
   put("ems-run: cannot execute ");
   put(argv[0]);
@@ -306,6 +333,7 @@ static int accept_rate_limited;
 static int no_key;
 
 static __attribute__((noreturn)) void probe(const char *port_s, const char *path, char **envp) {
+  sys3(SYS_alarm, PROBE_MS / 1000 + 2, 0, 0); /* backstop, before anything is opened: SIGALRM kills the probe */
   unsigned long port = 0;
   const char *c = port_s;
   if (!*c) usage("PORT must be 1-65535");
@@ -321,7 +349,7 @@ static __attribute__((noreturn)) void probe(const char *port_s, const char *path
   put("http://127.0.0.1:");
   putnum(port);
   put(path);
-  memcpy(probe_url, out, outn);
+  memcpy(probe_url, out, outn < sizeof probe_url - 1 ? outn : sizeof probe_url - 1);
   outn = 0;
 
   const char *key = "";
@@ -329,22 +357,23 @@ static __attribute__((noreturn)) void probe(const char *port_s, const char *path
     load_secrets(secrets_path(envp));
     key = lookup("API_KEY", envp);
     if (!key || !*key) put("ems-run: no API_KEY in the secrets file or the environment"), fail(1);
+    if (len(key) > MAX_KEY) put("ems-run: API_KEY is longer than 1024 bytes"), fail(1);
     for (c = key; *c; c++)
       if (*c == '\r' || *c == '\n') put("ems-run: API_KEY contains a line break"), fail(1);
   }
 
-  static char req[MAX_FILE + 512];
+  static char req[MAX_KEY + 512];
   size_t n = 0;
   const char *parts[] = {"GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\nUser-Agent: ems-run\r\n",
                          no_key ? "" : "x-api-key: ", key, no_key ? "" : "\r\n", "Connection: close\r\n\r\n"};
   for (int i = 0; i < 7; i++) {
     size_t k = len(parts[i]);
+    if (k > sizeof req - n) put("ems-run: the request does not fit"), fail(1);
     memcpy(req + n, parts[i], k);
     n += k;
   }
 
   deadline = now_ms() + PROBE_MS;
-  sys3(SYS_alarm, PROBE_MS / 1000 + 2, 0, 0); /* backstop: SIGALRM kills the probe */
   long fd = sys3(SYS_socket, 2 /* AF_INET */, 1 | 04000 /* SOCK_STREAM | SOCK_NONBLOCK */, 0);
   if (fd < 0) verdict("socket failed: ", -fd, 1);
   struct sockaddr_in_k addr = {2, (unsigned short)((port >> 8) | ((port & 0xff) << 8)), 0x0100007f, {0}};
@@ -368,10 +397,10 @@ static __attribute__((noreturn)) void probe(const char *port_s, const char *path
     sent += (size_t)r;
   }
 
-  /* The status line: "HTTP/1.x NNN ..." */
+  /* The status line: "HTTP/1.0 NNN " or "HTTP/1.1 NNN ", the space after the code included. */
   char head[64];
   size_t got = 0;
-  while (got < 12) {
+  while (got < 13) {
     r = sys3(SYS_read, fd, (long)(head + got), (long)(sizeof head - got));
     if (r == -EAGAIN || r == -EINTR) {
       if (!wait_for((int)fd, 1 /* POLLIN */)) verdict("timeout (no answer)", 0, 1);
@@ -382,8 +411,9 @@ static __attribute__((noreturn)) void probe(const char *port_s, const char *path
     got += (size_t)r;
   }
   sys3(SYS_close, fd, 0, 0);
-  if (got < 12 || __builtin_memcmp(head, "HTTP/1.", 7) || head[8] != ' ' || head[9] < '1' || head[9] > '5' ||
-      head[10] < '0' || head[10] > '9' || head[11] < '0' || head[11] > '9')
+  if (got < 13 || __builtin_memcmp(head, "HTTP/1.", 7) || (head[7] != '0' && head[7] != '1') || head[8] != ' ' ||
+      head[9] < '1' || head[9] > '5' || head[10] < '0' || head[10] > '9' || head[11] < '0' || head[11] > '9' ||
+      head[12] != ' ')
     verdict("not an HTTP answer", 0, 1);
   char status[4] = {head[9], head[10], head[11], 0};
   if (accept_rate_limited && same(status, "403")) verdict("403 (rate limited: the server is up)", 0, 0);
@@ -392,10 +422,7 @@ static __attribute__((noreturn)) void probe(const char *port_s, const char *path
 
 /* --- entry ---------------------------------------------------------------------------------------- */
 
-__attribute__((used, noreturn)) void start_c(long *sp) {
-  int argc = (int)sp[0];
-  char **argv = (char **)(sp + 1);
-  char **envp = argv + argc + 1;
+static __attribute__((noreturn)) void run(int argc, char **argv, char **envp) {
   if (argc < 2) usage("no command");
   if (same(argv[1], "--probe")) {
     usage_code = 1;
@@ -407,8 +434,18 @@ __attribute__((used, noreturn)) void start_c(long *sp) {
     }
     probe(argv[2], argv[3], envp);
   }
+  sys3(SYS_alarm, LAUNCH_LIMIT_S, 0, 0); /* armed before the file is opened, cancelled before execve */
   load_secrets(secrets_path(envp));
   launch(argv + 1, envp);
+}
+
+#ifdef EMS_RUN_HOSTED
+int main(int argc, char **argv, char **envp) { run(argc, argv, envp); }
+#else
+__attribute__((used, noreturn)) void start_c(long *sp) {
+  int argc = (int)sp[0];
+  char **argv = (char **)(sp + 1);
+  run(argc, argv, argv + argc + 1);
 }
 
 __asm__(
@@ -420,3 +457,4 @@ __asm__(
     "  and $-16, %rsp\n"
     "  call start_c\n"
     "  hlt\n");
+#endif

@@ -12,6 +12,8 @@ import * as path from "path";
 export const EMS_RUN_PATH = "/run/ems/ems-run";
 /** Where the credentials file is uploaded; ems-run reads it at start and for every probe. */
 export const SECRETS_ENV_PATH = "/run/ems/secrets.env";
+/** Mode of an uploaded credentials file: its owner (root in the container) reads it, nobody else. */
+export const SECRET_FILE_MODE = "0400";
 /** The committed build of ems-run.c (x86_64 Linux, static). */
 export const EMS_RUN_BINARY = path.join(__dirname, "ems-run.amd64");
 

@@ -57,7 +57,8 @@ trap 'exit 143' TERM
 # Files are grouped by "<prefix>.<ext>" (one group per database, one for globals_*.sql), sorted newest
 # first by the timestamp in their name. A file is kept when it is the newest of its group, or the newest
 # of its day among the newest KEEP_DAILY distinct days, or the newest of its ISO week (Monday..Sunday, UTC)
-# among the newest KEEP_WEEKLY distinct weeks. Files not named <prefix>_<ts>.dump|.sql are never touched.
+# among the newest KEEP_WEEKLY distinct weeks. Files not named <prefix>_<ts>.dump|.sql, or whose name has any
+# character but letters, digits, `.`, `_` and `-`, are never touched.
 retention() {
   dir=$1
   total=0
@@ -68,6 +69,12 @@ retention() {
   for f in "$dir"/*_$TS_GLOB.dump "$dir"/*_$TS_GLOB.sql; do
     [ -f "$f" ] || continue
     name=${f##*/}
+    # Only names backup.sh writes: a tab or a newline in a name would forge entries of the list below.
+    case $name in *[!A-Za-z0-9._-]*)
+      log "retention: skipped a file whose name backup.sh never writes (it is left in place)"
+      continue
+      ;;
+    esac
     ext=${name##*.}
     stem=${name%.*}
     ts=${stem##*_}

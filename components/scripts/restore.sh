@@ -25,7 +25,10 @@
 # missing): all or nothing, so it must go into an empty database (its CREATE TABLEs fail otherwise).
 # A server .sql.gz (it starts with "PostgreSQL database cluster dump") is for an empty server (a new
 # volume): refused when any database but postgres/template0/template1 exists; then applied like a .sql.
-# Exit status: 0 ok, 1 restore failed, 2 bad usage / missing or unknown file.
+# Every plain SQL file (.sql, .sql.gz) is read first: a psql meta-command outside COPY data (`\!` runs a shell
+# command, `\o |cmd`, `\i`, `\copy ... program`, ...) refuses the file, since psql runs as root in the Postgres
+# container. pg_dump and pg_dumpall write none but `\connect <db>`, `\restrict <key>` and `\unrestrict <key>`.
+# Exit status: 0 ok, 1 restore failed, 2 bad usage / missing or unknown file / a meta-command in a plain dump.
 set -eu
 
 PG_EXEC=${PG_EXEC:-}
@@ -88,6 +91,65 @@ if [ "$kind" = gz ]; then
     kind=cluster
   fi
 fi
+
+# meta_commands: reads SQL on stdin and prints `LINE: TEXT` of the first psql meta-command (a backslash outside
+# string literals, quoted identifiers, dollar quotes, comments and COPY data) that pg_dump/pg_dumpall do not write.
+meta_commands() {
+  awk '
+    function allowed(l) {
+      return l ~ /^\\connect ([A-Za-z0-9_]+|-reuse-previous=on "dbname=\047[^\047"\\]*\047")$/ ||
+        l ~ /^\\(un)?restrict [A-Za-z0-9]+$/
+    }
+    BEGIN { state = "sql"; depth = 0; tag = "" }
+    {
+      line = $0
+      if (state == "copy") { if (line == "\\.") state = "sql"; next }
+      if (state == "sql" && line ~ /^COPY .* FROM stdin;$/) { state = "copy"; next }
+      # Fast path: nothing that opens a string, comment or meta-command, and not inside one.
+      if (state == "sql" && line !~ /[\\\047"$\/-]/) next
+      n = length(line); i = 1
+      while (i <= n) {
+        c = substr(line, i, 1); two = substr(line, i, 2)
+        if (state == "sql") {
+          if (two == "--") break
+          if (two == "/*") { state = "comment"; depth = 1; i += 2; continue }
+          if (c == "\047") { state = (i > 1 && substr(line, i - 1, 1) ~ /[Ee]/ && (i == 2 || substr(line, i - 2, 1) !~ /[A-Za-z0-9_]/)) ? "estr" : "str"; i++; continue }
+          if (c == "\"") { state = "ident"; i++; continue }
+          if (c == "$" && (i == 1 || substr(line, i - 1, 1) !~ /[A-Za-z0-9_]/) && match(substr(line, i), /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/)) {
+            tag = substr(line, i, RLENGTH); state = "dollar"; i += RLENGTH; continue
+          }
+          if (c == "\\") {
+            if (i == 1 && allowed(line)) break
+            print NR ": " line; exit 1
+          }
+          i++; continue
+        }
+        if (state == "comment") {
+          if (two == "/*") { depth++; i += 2; continue }
+          if (two == "*/") { depth--; i += 2; if (depth == 0) state = "sql"; continue }
+          i++; continue
+        }
+        if (state == "str") { if (c == "\047") state = "sql"; i++; continue }
+        if (state == "estr") { if (c == "\\") { i += 2; continue } if (c == "\047") state = "sql"; i++; continue }
+        if (state == "ident") { if (c == "\"") state = "sql"; i++; continue }
+        if (state == "dollar") { if (substr(line, i, length(tag)) == tag) { state = "sql"; i += length(tag); continue } i++; continue }
+      }
+    }
+  '
+}
+
+# refuse_meta_commands: stops (exit 2) when the plain SQL on stdin holds a meta-command, naming its line.
+refuse_meta_commands() {
+  if ! found=$(meta_commands); then
+    err "refusing: $file has the psql meta-command at line ${found%%:*} (${found#*: }) outside COPY data; a dump from pg_dump or pg_dumpall has none but \\connect, \\restrict and \\unrestrict, and a meta-command such as \\! would run a shell command as root in the Postgres container"
+    exit 2
+  fi
+}
+
+case $kind in
+  sql) refuse_meta_commands <"$file" ;;
+  gz | cluster) gzip -dc "$file" | refuse_meta_commands ;;
+esac
 
 # apply_sql FAILED_NOTE WHAT EXISTED_NOTE: runs the SQL on stdin against the server with ON_ERROR_STOP off, since
 # a globals or whole-server dump starts with CREATE ROLE of roles that usually exist: those "already exists"

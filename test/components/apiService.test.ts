@@ -189,6 +189,8 @@ describe("the container (registry image)", () => {
     expect(crypto.createHash("sha256").update(Buffer.from(uploads[0].contentBase64!, "base64")).digest("hex")).toBe(
       crypto.createHash("sha256").update(Buffer.from(emsRunBase64(), "base64")).digest("hex"),
     );
+    // Readable by root alone (the servers run as root: no USER in their images).
+    expect((uploads[1] as { permissions?: string }).permissions).toBe("0400");
     expect(uploads[1].content).toBe(
       `API_KEY=${SECRETS.API_KEY}\nDB_PASS=${SECRETS.DB_PASS}\nEMAIL_SERVICE_API_KEY=${SECRETS.EMAIL_SERVICE_API_KEY}\nJWT_KEY=${SECRETS.JWT_KEY}\n`,
     );
