@@ -6,8 +6,17 @@
  * proxy's network stands where Traefik stands.
  */
 import YAML from "yaml";
-import { check, describeWithDocker, docker, DockerScratch, inspect, plain, run, T } from "../support";
-import { matchesConstraint } from "../support/traefikConstraint";
+import {
+  check,
+  describeWithDocker,
+  docker,
+  DockerScratch,
+  inspect,
+  matchesConstraint,
+  plain,
+  run,
+  T,
+} from "../support";
 import { devSpecs, DevSpecs } from "./specs";
 import * as path from "path";
 
