@@ -20,6 +20,7 @@ const CONFIG_AT_9: Record<string, string> = {
     sms: { version: "1.1.0", port: 8080 },
   }),
   "ems-infra:traefik": JSON.stringify({ image: "traefik:v3.3.5" }),
+  "ems-infra:engine": JSON.stringify({ apiVersion: "1.51", swapLimit: true }),
 };
 /** That history's host ran Docker 28, which still accepts the API 1.24 those Traefik releases pin. */
 const docker28 = () =>
