@@ -30,7 +30,9 @@ export function apiAtLeast(version: string, min: string): boolean {
 export function engineCapabilities(facts: { apiVersion?: string; swapLimit?: boolean }): EngineCapabilities {
   return {
     healthcheckStartInterval:
-      facts.apiVersion === undefined ? CURRENT_ENGINE.healthcheckStartInterval : apiAtLeast(facts.apiVersion, START_INTERVAL_API),
+      facts.apiVersion === undefined
+        ? CURRENT_ENGINE.healthcheckStartInterval
+        : apiAtLeast(facts.apiVersion, START_INTERVAL_API),
     swapLimit: facts.swapLimit ?? CURRENT_ENGINE.swapLimit,
   };
 }

@@ -32,7 +32,8 @@ export interface EngineFacts extends EngineVersion {
 /** The host command lines, with `dockerHost` those of the engine at that endpoint (`ems-infra:docker.host`). */
 export const ENGINE_COMMANDS = {
   version: (dockerHost?: string) => (dockerHost ? PREFLIGHT_COMMANDS.engineAt(dockerHost) : PREFLIGHT_COMMANDS.engine),
-  swapLimit: (dockerHost?: string) => `docker ${dockerHost ? `-H ${q(dockerHost)} ` : ""}info --format '{{json .SwapLimit}}'`,
+  swapLimit: (dockerHost?: string) =>
+    `docker ${dockerHost ? `-H ${q(dockerHost)} ` : ""}info --format '{{json .SwapLimit}}'`,
 };
 
 const swapLimitAnswer = z.enum(["true", "false"]).transform((v) => v === "true");
@@ -40,7 +41,8 @@ const swapLimitAnswer = z.enum(["true", "false"]).transform((v) => v === "true")
 /** `docker info --format '{{json .SwapLimit}}'` → the flag. */
 export function parseSwapLimit(output: string): boolean {
   const parsed = swapLimitAnswer.safeParse(output.trim());
-  if (!parsed.success) throw new Error(`cannot read the Docker engine's SwapLimit from ${JSON.stringify(output.trim())}`);
+  if (!parsed.success)
+    throw new Error(`cannot read the Docker engine's SwapLimit from ${JSON.stringify(output.trim())}`);
   return parsed.data;
 }
 
@@ -50,7 +52,9 @@ export async function readEngine(shell: BoundShell, dockerHost?: string): Promis
   const ask = async (command: string, what: string) => {
     const r = await shell.run(command, { timeoutMs: 60_000 });
     if (r.code !== 0)
-      throw new Error(`cannot read the Docker engine ${what} on ${where} (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+      throw new Error(
+        `cannot read the Docker engine ${what} on ${where} (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`,
+      );
     return r.stdout;
   };
   const version = parseEngineVersion(await ask(ENGINE_COMMANDS.version(dockerHost), "version"));

@@ -133,9 +133,7 @@ export const ORPHAN_COMMANDS = {
 
 /** What was found on the host for one pending container. */
 export type OrphanVerdict =
-  | { found: false }
-  | { found: true; id: string; ours: true }
-  | { found: true; id: string; ours: false; why: string };
+  { found: false } | { found: true; id: string; ours: true } | { found: true; id: string; ours: false; why: string };
 
 /** Parses {@link ORPHAN_COMMANDS.find}'s output and judges whether the container is the system's own. */
 export function judgeOrphan(output: string, pending: PendingOperation, scope: SystemScope): OrphanVerdict {
@@ -180,15 +178,21 @@ export async function removeOrphans(
     if (step.kind !== "remove-orphan") continue;
     const p = step.pending;
     if (!p.containerName) {
-      done.push(`${p.name}: the pending create has no container name: nothing to look for on ${dockerHost ?? shell.where}`);
+      done.push(
+        `${p.name}: the pending create has no container name: nothing to look for on ${dockerHost ?? shell.where}`,
+      );
       continue;
     }
     const found = await shell.run(ORPHAN_COMMANDS.find(p.containerName, dockerHost), { timeoutMs: 60_000 });
     if (found.code !== 0)
-      throw new Error(`cannot look for container ${p.containerName} on ${dockerHost ?? shell.where}: ${found.stderr.trim()}`);
+      throw new Error(
+        `cannot look for container ${p.containerName} on ${dockerHost ?? shell.where}: ${found.stderr.trim()}`,
+      );
     const verdict = judgeOrphan(found.stdout, p, scope);
     if (!verdict.found) {
-      done.push(`${p.name}: no container ${p.containerName} on ${dockerHost ?? shell.where} (the create never reached the engine)`);
+      done.push(
+        `${p.name}: no container ${p.containerName} on ${dockerHost ?? shell.where} (the create never reached the engine)`,
+      );
       continue;
     }
     if (!verdict.ours)
@@ -200,7 +204,9 @@ export async function removeOrphans(
       timeoutMs: (p.graceSeconds + 60) * 1000,
     });
     if (removed.code !== 0)
-      throw new Error(`cannot remove the orphan container ${p.containerName} on ${dockerHost ?? shell.where}: ${removed.stderr.trim()}`);
+      throw new Error(
+        `cannot remove the orphan container ${p.containerName} on ${dockerHost ?? shell.where}: ${removed.stderr.trim()}`,
+      );
     done.push(`${p.name}: removed the orphan container ${p.containerName} (${verdict.id.slice(0, 12)})`);
   }
   return done;

@@ -153,7 +153,8 @@ async function enginePreflight(stack: StackLike, io: Io, deps: OpsDeps): Promise
   const engine = await readEngine(shell, dockerHost).catch((error: unknown) => {
     throw new Error(`pre-flight: ${describeError(error)}`);
   });
-  const refusal = engineTooOld(engine) ?? (engineArchVerdict(engine).ok ? undefined : engineArchVerdict(engine).message);
+  const refusal =
+    engineTooOld(engine) ?? (engineArchVerdict(engine).ok ? undefined : engineArchVerdict(engine).message);
   if (refusal) throw new Error(`pre-flight: ${refusal}`);
   const traefik = await traefikConfigOf(stack);
   if (traefik.manage) {
