@@ -97,7 +97,7 @@ export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps:
       color,
       ...(replace.length ? { replace } : {}),
     });
-    if (!hasChanges(preview.changeSummary) && replace.length === 0) {
+    if (!hasChanges(preview.changeSummary) && replace.length === 0 && !recovery.clearPendingCreates) {
       io.out(`\n${plan.nothingToDo} (${formatResourceChanges(preview.changeSummary)})\n`);
       return 0;
     }

@@ -75,7 +75,7 @@ export class FakeStack implements StackLike {
   readonly calls: string[] = [];
   /** The calls that change something or run the engine (config writes, preview, up), in order. */
   get changes(): string[] {
-    return this.calls.filter((c) => /^(setConfig|removeConfig|preview|up)\b/.test(c));
+    return this.calls.filter((c) => /^(setConfig|removeConfig|preview|up|refresh)\b/.test(c));
   }
   readonly config: Record<string, string>;
   previewOptions?: PreviewOptions;
