@@ -12,10 +12,12 @@ import {
   MIN_ENGINE_API,
   START_INTERVAL_API,
 } from "../components/engine";
-import { shellQuote as q } from "../components/shell";
 import { engineSchema, PROJECT } from "../stacks/configSchema";
-import type { BoundShell } from "./hostShell";
-import { EngineVersion, parseEngineVersion, PREFLIGHT_COMMANDS } from "./preflight";
+import { ENGINE_COMMANDS } from "./hostCommands/engine";
+import { EngineVersion, parseEngineVersion } from "./preflight";
+import type { BoundShell } from "./runner/hostShell";
+
+export { ENGINE_COMMANDS } from "./hostCommands/engine";
 
 /** The config keys the facts are written to (with `--path`). */
 export const ENGINE_KEYS = {
@@ -28,13 +30,6 @@ export interface EngineFacts extends EngineVersion {
   /** `docker info`'s SwapLimit: false on a kernel without swap accounting ("WARNING: No swap limit support"). */
   swapLimit: boolean;
 }
-
-/** The host command lines, with `dockerHost` those of the engine at that endpoint (`ems-infra:docker.host`). */
-export const ENGINE_COMMANDS = {
-  version: (dockerHost?: string) => (dockerHost ? PREFLIGHT_COMMANDS.engineAt(dockerHost) : PREFLIGHT_COMMANDS.engine),
-  swapLimit: (dockerHost?: string) =>
-    `docker ${dockerHost ? `-H ${q(dockerHost)} ` : ""}info --format '{{json .SwapLimit}}'`,
-};
 
 const swapLimitAnswer = z.enum(["true", "false"]).transform((v) => v === "true");
 

@@ -7,14 +7,15 @@
  * --clear-pending-creates`) and then deploys.
  */
 import type { Deployment } from "@pulumi/pulumi/automation";
-import { shellQuote as q } from "../components/shell";
 import { isRecord } from "../stacks/configErrors";
-import type { BoundShell } from "./hostShell";
+import { ENVIRONMENT_LABEL, SERVICE_LABEL, SYSTEM_LABEL } from "../stacks/opsContract";
+import type { SystemSelector } from "./hostCommands/containers";
+import { ORPHAN_COMMANDS } from "./hostCommands/engine";
+import type { BoundShell } from "./runner/hostShell";
+
+export { ORPHAN_COMMANDS } from "./hostCommands/engine";
 
 const CONTAINER_TYPE = "docker:index/container:Container";
-const SYSTEM_LABEL = "com.ems.system";
-const ENVIRONMENT_LABEL = "com.ems.environment";
-const SERVICE_LABEL = "com.ems.service";
 
 /** An operation the killed update had begun (`deployment.pending_operations[]`). */
 export interface PendingOperation {
@@ -66,12 +67,6 @@ function identityLabels(labels: unknown): Record<string, string> {
   );
 }
 
-/** Whose containers may be removed: the stack's system and environment (ems-infra:system, ems-infra:environment). */
-export interface SystemScope {
-  system: string;
-  environment: string;
-}
-
 /** What the release does about one pending operation. */
 export type RecoveryStep =
   | { kind: "remove-orphan"; pending: PendingOperation }
@@ -116,27 +111,12 @@ export function describeRecovery(plan: RecoveryPlan): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** `docker`, or `docker -H <endpoint>` for the engine at `ems-infra:docker.host`. */
-const dockerCli = (dockerHost?: string) => (dockerHost ? `docker -H ${q(dockerHost)}` : "docker");
-
-/** The host command lines of the recovery (exact strings, tested as such and run against the real dockerd). */
-export const ORPHAN_COMMANDS = {
-  /** The container with exactly this name: `<id> <json labels>`, or nothing when there is none. */
-  find: (name: string, dockerHost?: string) =>
-    `${dockerCli(dockerHost)} ps -aq --no-trunc --filter ${q(`name=^/${name.replace(/\./g, "\\.")}$`)} | ` +
-    `xargs -r ${dockerCli(dockerHost)} inspect --format '{{.Id}} {{json .Config.Labels}}'`,
-  /** Stopped with the grace the provider's delete gives it, then removed; its volumes are kept. */
-  remove: (id: string, graceSeconds: number, dockerHost?: string) =>
-    `${dockerCli(dockerHost)} stop -t ${Math.max(0, Math.floor(graceSeconds))} ${q(id)} >/dev/null && ` +
-    `${dockerCli(dockerHost)} rm ${q(id)}`,
-};
-
 /** What was found on the host for one pending container. */
 export type OrphanVerdict =
   { found: false } | { found: true; id: string; ours: true } | { found: true; id: string; ours: false; why: string };
 
 /** Parses {@link ORPHAN_COMMANDS.find}'s output and judges whether the container is the system's own. */
-export function judgeOrphan(output: string, pending: PendingOperation, scope: SystemScope): OrphanVerdict {
+export function judgeOrphan(output: string, pending: PendingOperation, scope: SystemSelector): OrphanVerdict {
   const line = output.trim().split("\n")[0] ?? "";
   if (line === "") return { found: false };
   const space = line.indexOf(" ");
@@ -170,7 +150,7 @@ export function judgeOrphan(output: string, pending: PendingOperation, scope: Sy
 export async function removeOrphans(
   plan: RecoveryPlan,
   shell: BoundShell,
-  scope: SystemScope,
+  scope: SystemSelector,
   dockerHost?: string,
 ): Promise<string[]> {
   const done: string[] = [];

@@ -1,17 +1,17 @@
 /**
  * The one release flow deploy, rollback and rotate share:
- * print the target → find resources a failed update left half-made (B3) and the operations an interrupted one left
- * pending (§9) → set config → pre-flight (the target Docker engine: its API version and swap accounting, written as
- * `ems-infra:engine.*` for the containers to adapt; the configured Traefik can talk to it, provider-facts B2) →
- * preview (with the replacements) → print what restarts → confirm → remove the interrupted creates' orphan
- * containers and clear the pending creates → up → on failure, what to do and the unhealthy containers' logs.
- * Every failure or "no" before the confirmation puts the config back as it was.
+ * (after the runner printed the target) find resources a failed update left half-made (B3) and the operations an
+ * interrupted one left pending (§9) → set config → pre-flight (the target Docker engine: its API version and swap
+ * accounting, written as `ems-infra:engine.*` for the containers to adapt; the configured Traefik can talk to it,
+ * provider-facts B2) → preview (with the replacements) → print what restarts → confirm → remove the interrupted
+ * creates' orphan containers and clear the pending creates → up → on failure, what to do and the unhealthy
+ * containers' logs. Every failure or "no" before the confirmation puts the config back as it was.
  */
 import type { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { formatResourceChanges, hasChanges } from "./changes";
-import { confirm, describeError, Io } from "./cli";
+import { confirm, describeError, Io } from "./runner/io";
 import { reportUnhealthy } from "./containers";
-import { boundShell } from "./hostShell";
+import { boundShell } from "./runner/hostShell";
 import { engineTooOld, planEngine, readEngine, storedFacts } from "./engineFacts";
 import { describeRecovery, findPendingOperations, RecoveryPlan, recoveryPlan, removeOrphans } from "./interrupted";
 import { engineArchVerdict, traefikDockerVerdict } from "./preflight";
@@ -19,15 +19,13 @@ import {
   configObject,
   configValue,
   dockerHostConfig,
-  environmentOf,
   hostTargetOf,
-  mapOutput,
+  systemSelectorOf,
   traefikConfigOf,
-} from "./stackConfig";
+} from "./runner/stackConfig";
 import { describeStuck, findStuckResources } from "./stuckReplacements";
-import { printTarget } from "./target";
-import { OpsDeps, policyPacks, StackLike } from "./workspace";
-import { rawSchema } from "../stacks/configSchema";
+import { Deps, policyPacks, StackLike } from "./runner/context";
+import { readOpsOutputs } from "./stackOutputs";
 
 /** A config value the release sets before its preview. */
 export interface ConfigEdit {
@@ -63,11 +61,9 @@ export interface ReleasePlan {
 }
 
 /** Runs a release; resolves with the exit code (0 deployed or nothing to do, 1 failed or refused). */
-export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps: OpsDeps): Promise<number> {
+export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps: Deps): Promise<number> {
   const undo = new ConfigUndo(stack);
   try {
-    await printTarget(stack, io, deps);
-
     const state = await stack.exportStack();
     const stuck = findStuckResources(state);
     if (stuck.length) io.out(describeStuck(stuck));
@@ -148,13 +144,13 @@ export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps:
  * the configured Traefik cannot talk to it (provider-facts B2); otherwise its facts, as the config edits that make
  * the containers adapt to it (each adaptation printed with what it replaces).
  */
-async function enginePreflight(stack: StackLike, io: Io, deps: OpsDeps): Promise<ConfigEdit[]> {
+async function enginePreflight(stack: StackLike, io: Io, deps: Deps): Promise<ConfigEdit[]> {
   const { shell, dockerHost } = await engineShell(stack, deps);
   const engine = await readEngine(shell, dockerHost).catch((error: unknown) => {
     throw new Error(`pre-flight: ${describeError(error)}`);
   });
-  const refusal =
-    engineTooOld(engine) ?? (engineArchVerdict(engine).ok ? undefined : engineArchVerdict(engine).message);
+  const arch = engineArchVerdict(engine);
+  const refusal = engineTooOld(engine) ?? (arch.ok ? undefined : arch.message);
   if (refusal) throw new Error(`pre-flight: ${refusal}`);
   const traefik = await traefikConfigOf(stack);
   if (traefik.manage) {
@@ -170,7 +166,7 @@ async function enginePreflight(stack: StackLike, io: Io, deps: OpsDeps): Promise
 }
 
 /** Where the engine's docker commands run: this machine with `-H docker.host`, else the stack's host. */
-async function engineShell(stack: StackLike, deps: OpsDeps) {
+async function engineShell(stack: StackLike, deps: Deps) {
   const dockerHost = await dockerHostConfig(stack);
   return { shell: boundShell(dockerHost ? "local" : await hostTargetOf(stack), deps.host), dockerHost };
 }
@@ -183,13 +179,13 @@ async function recoverInterrupted(
   stack: StackLike,
   recovery: RecoveryPlan,
   io: Io,
-  deps: OpsDeps,
+  deps: Deps,
   color: "always" | "never",
 ): Promise<boolean> {
   try {
     const { shell, dockerHost } = await engineShell(stack, deps);
-    const scope = { system: await systemOf(stack), environment: await environmentOf(stack) };
-    for (const line of await removeOrphans(recovery, shell, scope, dockerHost)) io.out(`${line}\n`);
+    const selector = await systemSelectorOf(stack);
+    for (const line of await removeOrphans(recovery, shell, selector, dockerHost)) io.out(`${line}\n`);
     io.out("\nClearing the pending creates (pulumi refresh --clear-pending-creates)…\n");
     await stack.refresh({ clearPendingCreates: true, onOutput: io.out, color });
     return true;
@@ -202,20 +198,16 @@ async function recoverInterrupted(
   }
 }
 
-/** `ems-infra:system` with the program's default. */
-async function systemOf(stack: StackLike): Promise<string> {
-  return (await configValue(stack, "ems-infra:system")) ?? rawSchema.shape.system.parse(undefined);
-}
-
 /** The unhealthy or exited containers of the stack after a failed up; never throws. */
-async function diagnose(stack: StackLike, deps: OpsDeps): Promise<string> {
+async function diagnose(stack: StackLike, deps: Deps): Promise<string> {
   try {
-    const environment = await environmentOf(stack);
+    // The outputs of the update that just failed, when it got that far; else the config's system (a first deploy).
+    const outputs = await readOpsOutputs(stack).catch(() => undefined);
     const report = await reportUnhealthy(
       deps.host,
       await hostTargetOf(stack),
-      environment,
-      await mapOutput(stack, "containers"),
+      outputs ?? (await systemSelectorOf(stack)),
+      outputs?.containers ?? {},
     );
     return `Containers of stack ${stack.name} that are not running healthy:\n${report}`;
   } catch (error) {

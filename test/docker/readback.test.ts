@@ -27,7 +27,7 @@ import {
 } from "../support";
 import { runCommitted } from "../providers/stacks";
 import { readEngine } from "../../ops/engineFacts";
-import { boundShell } from "../../ops/hostShell";
+import { boundShell } from "../../ops/runner/hostShell";
 import {
   createLikeProvider,
   engine,

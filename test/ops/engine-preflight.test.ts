@@ -4,11 +4,12 @@
  * refuses an engine older than the program supports. Driven through deploy/rollback/rotate's shared release flow
  * with fake engine answers, and the command lines through the real `docker` CLI against a fake Engine API.
  */
-import { main as deploy } from "../../ops/deploy";
+import { deploy as deployCommand } from "../../ops/commands/deploy";
 import { ENGINE_COMMANDS, parseSwapLimit, planEngine, readEngine } from "../../ops/engineFacts";
-import { boundShell } from "../../ops/hostShell";
-import { startFakeEngine } from "../support/fakeEngine";
-import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG } from "./fakes";
+import { boundShell } from "../../ops/runner/hostShell";
+import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG, startFakeEngine } from "../support";
+
+const deploy = deployCommand.main;
 
 /** The host's engine answers: `docker version` (API, version, arch) and `docker info`'s SwapLimit. */
 function engineHost(version: string, swapLimit: string): FakeHost {

@@ -5,8 +5,8 @@
  * flow says what it found, removes the orphan (by its name, checked by the system's labels), clears the pending
  * creates with a refresh and then deploys. The host command lines also run against the real dockerd.
  */
-import { main as deploy } from "../../ops/deploy";
-import { boundShell } from "../../ops/hostShell";
+import { deploy as deployCommand } from "../../ops/commands/deploy";
+import { boundShell } from "../../ops/runner/hostShell";
 import {
   describeRecovery,
   findPendingOperations,
@@ -16,7 +16,9 @@ import {
   removeOrphans,
 } from "../../ops/interrupted";
 import { describeWithDocker, docker, DockerScratch, IMAGES, buildTestImages } from "../support";
-import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG, stateFixture } from "./fakes";
+import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG, stateFixture } from "../support";
+
+const deploy = deployCommand.main;
 
 const TRAEFIK_URN = "urn:pulumi:prod::ems-infra::ems:infra:Traefik$docker:index/container:Container::traefik";
 const EMS_URN = "urn:pulumi:prod::ems-infra::ems:infra:ApiService$docker:index/container:Container::ems";
