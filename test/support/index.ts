@@ -9,3 +9,4 @@ export * from "./traefikSchemas";
 export * from "./vps";
 export { T } from "./resourceTypes";
 export * from "./opsFakes";
+export * from "./testkit";
