@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
-import { loadProviderRules, ProviderRulesFile, RULES_DIR } from "../../bench/providerRules";
+import { loadProviderRules, ProviderRulesFile, RULES_DIR } from "../support";
 
 const ROOT = path.join(__dirname, "..", "..");
 const packageJson = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {

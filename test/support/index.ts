@@ -10,3 +10,4 @@ export * from "./vps";
 export { T } from "./resourceTypes";
 export * from "./opsFakes";
 export * from "./fakeEngine";
+export * from "./testkit";

@@ -1,5 +1,5 @@
 /**
- * The pinned providers' replace rules, vendored as data (bench/provider-rules/*.json, each naming its source):
+ * The pinned providers' replace rules, vendored as data (testkit/provider-rules/*.json, each naming its source):
  * per resource type, which inputs force a replacement, which the provider updates on the running resource, and
  * which only change the state. `planChange` decides, like the engine, what `pulumi up` does with a set of
  * changed inputs, honouring the resource's `replaceOnChanges` and `ignoreChanges`.
