@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, memoryLimit, toLabels } from "./containerDefaults";
+import type { EngineCapabilities } from "./engine";
 import { EMS_RUN_PATH, emsRunBase64 } from "./probe";
 import {
   DOCKER_SOCKET,
@@ -19,6 +20,8 @@ export interface SocketProxyArgs {
   networkName: string;
   /** Labels that say what the container is. */
   identity: Record<string, string>;
+  /** What the Docker engine can do (`ems-infra:engine`); default: a current engine. */
+  engine?: EngineCapabilities;
 }
 
 /**
@@ -67,7 +70,7 @@ export class SocketProxy extends pulumi.ComponentResource {
         wait: true,
         waitTimeout: 60,
         labels: toLabels(args.identity),
-        ...memoryLimit(64),
+        ...memoryLimit(64, args.engine),
         destroyGraceSeconds: 5,
         ...LOG_ROTATION,
         ...HARDENING,

@@ -1,7 +1,6 @@
 /** Every ops command, by its npm script name: each one a file of this folder built with `defineCommand`. */
 import { backup } from "./backup";
 import { deploy } from "./deploy";
-import { diagram } from "./diagram";
 import { drift } from "./drift";
 import { exec } from "./exec";
 import { logs } from "./logs";
@@ -15,7 +14,6 @@ import { tunnel } from "./tunnel";
 export const COMMANDS = [
   backup,
   deploy,
-  diagram,
   drift,
   exec,
   logs,

@@ -10,3 +10,5 @@ export * from "./vps";
 export { T } from "./resourceTypes";
 export * from "./opsFakes";
 export * from "./traefikConstraint";
+export * from "./fakeEngine";
+export * from "./testkit";
