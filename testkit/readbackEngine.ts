@@ -44,6 +44,8 @@ export interface InspectedContainer {
   HostConfig: {
     RestartPolicy?: { Name: string };
     SecurityOpt?: string[] | null;
+    CapAdd?: string[] | null;
+    CapDrop?: string[] | null;
     Memory: number;
     MemorySwap: number;
     ShmSize: number;
@@ -217,6 +219,8 @@ interface ProviderHostConfig {
   ShmSize?: number;
   RestartPolicy?: { Name: string; MaximumRetryCount: number };
   SecurityOpt?: string[];
+  CapAdd?: string[];
+  CapDrop?: string[];
   LogConfig?: { Type?: string; Config?: Record<string, string> };
   Mounts?: { Type: string; Source?: string; Target: string; ReadOnly: boolean }[];
   PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
@@ -251,6 +255,12 @@ export async function createLikeProvider(rawInputs: Record<string, unknown>, o: 
       case "user":
         config.User = spec.user;
         break;
+      case "capabilities": {
+        const caps = spec.capabilities as { adds?: string[]; drops?: string[] };
+        if (caps.adds) hostConfig.CapAdd = caps.adds;
+        if (caps.drops) hostConfig.CapDrop = caps.drops;
+        break;
+      }
       case "workingDir":
         config.WorkingDir = spec.workingDir;
         break;
@@ -399,6 +409,7 @@ export interface ReadBackState {
   workingDir?: string;
   restart?: string;
   securityOpts?: string[];
+  capabilities?: { adds: string[]; drops: string[] };
   memory: number;
   memorySwap: number;
   shmSize: number;
@@ -446,6 +457,7 @@ export function readBackLikeProvider(inspect: InspectedContainer, spec: LocalSpe
     workingDir: inspect.Config.WorkingDir,
     restart: inspect.HostConfig.RestartPolicy?.Name,
     securityOpts: inspect.HostConfig.SecurityOpt ?? undefined,
+    capabilities: { adds: inspect.HostConfig.CapAdd ?? [], drops: inspect.HostConfig.CapDrop ?? [] },
     memory: inspect.HostConfig.Memory / MB,
     memorySwap: inspect.HostConfig.MemorySwap > 0 ? inspect.HostConfig.MemorySwap / MB : inspect.HostConfig.MemorySwap,
     shmSize: inspect.HostConfig.ShmSize / MB,
@@ -489,6 +501,10 @@ function withDefaults(key: string, value: unknown): unknown {
         retries: h.retries ?? 0,
       };
     }
+    case "capabilities": {
+      const c = value as { adds?: string[]; drops?: string[] };
+      return { adds: c.adds ?? [], drops: c.drops ?? [] };
+    }
     case "mounts":
       return [...(value as MountInput[])]
         .map((m) => ({ target: m.target, source: m.source, type: m.type, readOnly: !!m.readOnly }))
@@ -515,6 +531,7 @@ export const READ_BACK_INPUTS = [
   "workingDir",
   "restart",
   "securityOpts",
+  "capabilities",
   "memory",
   "memorySwap",
   "shmSize",
