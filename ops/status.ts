@@ -8,13 +8,14 @@ import { ContainerInfo, digestOf, findContainers, isHealthy, versionOf } from ".
 import { describeUpdate } from "./history";
 import { shellQuote } from "./hostShell";
 import { openForHost } from "./stackCommand";
+import { offsiteInfo, offsiteOffWarning, offsiteReport, offsiteStatusCommand } from "./offsite";
 import { mapOutput, stringOutput } from "./stackConfig";
 import { defaultDeps, OpsDeps } from "./workspace";
 
 export const statusSpec = {
   command: "npm run status --",
   summary:
-    "Shows the stack's containers, its last deploy and its last backup. Exits 1 when a container is not running healthy.",
+    "Shows the stack's containers, its last deploy, its last backup and off-site copy. Exits 1 when a container is not running healthy, or the last off-site backup or successful restore drill is older than config allows.",
   flags: {
     stack: stackFlag("Stack to inspect, e.g. prod"),
   },
@@ -129,13 +130,29 @@ export async function main(
       io.out(`backup log:  ${line || `(empty: ${backupLog})`}\n`);
     }
 
+    const offsite = offsiteInfo(await stack.outputs().catch(() => ({})));
+    let offsiteProblems: string[] = [];
+    if (offsite.enabled) {
+      const report = offsiteReport(
+        (await deps.host.capture(target, offsiteStatusCommand(offsite))).stdout,
+        offsite,
+        now(),
+      );
+      for (const line of report.lines) io.out(`${line}\n`);
+      offsiteProblems = report.problems;
+    } else {
+      io.out("off-site backup: off\n");
+      if (environment === "production") io.err(`${offsiteOffWarning(stack.name)}\n`);
+    }
+
     const unhealthy = containers.filter((c) => !isHealthy(c)).map((c) => c.name);
     const problems = [...unhealthy, ...missing.map((m) => `${m} (missing)`)];
     if (containers.length === 0 && Object.keys(named).length === 0) problems.push("no container found");
     if (problems.length) {
       io.err(`unhealthy: ${problems.join(", ")} (npm run logs -- --stack ${stack.name} --service <service>)\n`);
-      return 1;
     }
+    for (const p of offsiteProblems) io.err(`off-site: ${p}\n`);
+    if (problems.length || offsiteProblems.length) return 1;
     io.out("all containers healthy\n");
     return 0;
   } catch (error) {

@@ -138,6 +138,8 @@ describe("npm run restore", () => {
   test("--help prints usage and exits 0", async () => {
     const { io, out } = fakeIo();
     expect(await restoreMain(["--help"], io, fakeDeps().deps)).toBe(0);
-    expect(out.join("")).toContain("Usage: npm run restore -- --stack <name> --file <dump> [--database <db>] [--yes]");
+    expect(out.join("")).toContain(
+      "Usage: npm run restore -- --stack <name> [--file <dump>] [--from <local|offsite>] [--snapshot <id>] [--only <db|uploads|acme|portainer|config>] [--database <db>] [--yes]",
+    );
   });
 });
