@@ -2,30 +2,15 @@
  * The off-site copy as the ops commands see it: the stack's `offsite` output (nothing secret: the credentials
  * stay on the host), and the ages `npm run status` reports from what offsite.sh recorded on the host.
  */
-import { shellQuote } from "../components/shell";
+import { OpsOutputs } from "../stacks/opsContract";
 
-/** The `offsite` stack output (stacks/system.ts OffsiteOutputs). */
-export interface OffsiteInfo {
-  enabled: boolean;
-  /** offsite.sh with its environment; append `restore …`, `drill` or `status`. */
-  command: string;
-  stateDir: string;
-  maxAgeHours: number;
-  drillMaxAgeDays: number;
-}
+/** The `offsite` stack output (stacks/opsContract.ts). */
+export type OffsiteInfo = NonNullable<OpsOutputs["offsite"]>;
 
-/** Reads the `offsite` output; a stack deployed before the off-site copy existed has it off. */
-export function offsiteInfo(outputs: Record<string, { value: unknown }>): OffsiteInfo {
-  const v = outputs.offsite?.value as Partial<OffsiteInfo> | undefined;
-  if (!v || typeof v !== "object" || v.enabled !== true || typeof v.command !== "string" || v.command === "")
-    return { enabled: false, command: "", stateDir: "", maxAgeHours: 30, drillMaxAgeDays: 8 };
-  return {
-    enabled: true,
-    command: v.command,
-    stateDir: String(v.stateDir ?? ""),
-    maxAgeHours: Number(v.maxAgeHours ?? 30),
-    drillMaxAgeDays: Number(v.drillMaxAgeDays ?? 8),
-  };
+/** The stack's off-site copy when it is on; a stack deployed before it existed, or without its secret, has none. */
+export function offsiteOf(outputs: Pick<OpsOutputs, "offsite">): OffsiteInfo | undefined {
+  const o = outputs.offsite;
+  return o && o.enabled && o.command !== "" ? o : undefined;
 }
 
 /** The warning deploy and status print for a production stack whose off-site copy is off. */
@@ -34,16 +19,6 @@ export function offsiteOffWarning(stack: string): string {
     `warning: stack ${stack} has no off-site backup: one lost disk or VPS loses every upload and database. ` +
     `Set it up: pulumi config set --secret ems-infra:backupOffsite '{"repository":"…","password":"…"}' --stack ${stack} (README, "Off-site backups")`
   );
-}
-
-/** The host command printing what offsite.sh recorded (`last-backup<TAB>…` lines). */
-export function offsiteStatusCommand(info: OffsiteInfo): string {
-  return `${info.command} status`;
-}
-
-/** `npm run restore -- --from offsite` and `npm run backup -- --drill` run these on the host. */
-export function offsiteRestoreCommand(info: OffsiteInfo, args: string[]): string {
-  return `${info.command} restore ${args.map(shellQuote).join(" ")}`.trimEnd();
 }
 
 /** What status prints about the off-site copy, and what makes it exit 1. */
@@ -63,7 +38,11 @@ function age(from: Date, now: Date): string {
  * Reads offsite.sh's `status` output: `last-backup<TAB>time<TAB>snapshot<TAB>run<TAB>bytes added`,
  * `last-drill<TAB>time<TAB>snapshot<TAB>run<TAB>counts`, `last-drill-failed<TAB>time<TAB>snapshot<TAB>why`.
  */
-export function offsiteReport(statusText: string, info: OffsiteInfo, now: Date): OffsiteReport {
+export function offsiteReport(
+  statusText: string,
+  info: Pick<OffsiteInfo, "maxAgeHours" | "drillMaxAgeDays">,
+  now: Date,
+): OffsiteReport {
   const rows = new Map(
     statusText
       .split("\n")

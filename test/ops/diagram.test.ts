@@ -5,7 +5,7 @@ import {
   generateDiagram,
   generateStackDiagrams,
   readmeWithDiagram,
-} from "../../ops/diagram";
+} from "../../ops/diagramFiles";
 import { stackDiagram } from "../../ops/mermaid";
 import { T } from "../support";
 

@@ -6,14 +6,11 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { main as backupMain } from "../../ops/backup";
-import { describeHost, HostTarget } from "../../ops/hostShell";
+import { backup } from "../../ops/commands/backup";
+import { restore } from "../../ops/commands/restore";
+import { status } from "../../ops/commands/status";
 import { offsiteReport } from "../../ops/offsite";
-import { main as restoreMain } from "../../ops/restore";
-import { main as status } from "../../ops/status";
-import { Io } from "../../ops/cli";
-import { SCRIPTS_DIR } from "../support";
-import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG } from "./fakes";
+import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG, prodOutputs, SCRIPTS_DIR } from "../support";
 
 const COMMAND =
   "BACKUP_DIR=/root/ems_system/data/backups OFFSITE_ENV=/root/ems_system/.secrets/offsite.env OFFSITE_PATHS=/root/ems_system/data/bin/offsite.paths OFFSITE_STATE=/root/ems_system/data/offsite OFFSITE_HOST=ems_system OFFSITE_KEEP_DAILY=7 OFFSITE_KEEP_WEEKLY=4 OFFSITE_KEEP_MONTHLY=6 PG_EXEC='docker exec -i -e PGUSER=postgres ems_system-postgres' DRILL_PG_IMAGE=postgres:17.6-alpine sh /root/ems_system/data/bin/offsite.sh";
@@ -24,78 +21,67 @@ const ON = {
   maxAgeHours: 30,
   drillMaxAgeDays: 8,
 };
-const OUTPUTS = {
-  backupCommand: { value: "BACKUP_DIR=/root/ems_system/data/backups /root/ems_system/data/bin/backup.sh" },
-  restoreCommand: { value: "/root/ems_system/data/bin/restore.sh" },
-  backupDir: { value: "/root/ems_system/data/backups" },
-  offsite: { value: ON },
-};
-const VPS: HostTarget = {
-  host: "vps.edumigsoft.com.br",
-  user: "root",
-  port: 22,
-  knownHostsFile: "/root/.ssh/known_hosts",
-};
+const OUTPUTS = prodOutputs({ offsite: ON });
 
-function io(isTTY = false) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const value: Io = { out: (t) => void out.push(t), err: (t) => void err.push(t), isTTY, prompt: async () => "y" };
-  return { io: value, out, err };
-}
-function hostDeps(outputs: Record<string, { value: unknown }> = OUTPUTS, code = 0) {
-  const runs: string[] = [];
-  return {
-    runs,
-    deps: {
-      openStack: async () => ({ outputs, target: VPS }),
-      run: async (target: HostTarget, command: string) => (runs.push(`${describeHost(target)}: ${command}`), code),
-    },
-  };
+/** The prod stack deployed from a laptop; the host answers every command with `code`. */
+function setup(code = 0, outputs: Record<string, unknown> = OUTPUTS) {
+  const host = new FakeHost(() => ({ code }));
+  const stack = new FakeStack("prod", {
+    config: { ...PROD_CONFIG, "ems-infra:ssh": JSON.stringify({ host: "vps.edumigsoft.com.br" }) },
+    outputs,
+  });
+  const runs = () => host.commands.filter((c) => c.mode === "run").map((c) => `${c.commandHost}: ${c.command}`);
+  return { deps: fakeDeps(stack, { host }), runs };
 }
 
 describe("npm run backup -- --drill", () => {
   test("runs offsite.sh drill on the stack's host; a failed drill exits 1", async () => {
-    const a = io();
-    const { deps, runs } = hostDeps();
-    expect(await backupMain(["--stack", "prod", "--drill"], a.io, deps)).toBe(0);
-    expect(runs).toEqual([`root@vps.edumigsoft.com.br:22: ${COMMAND} drill`]);
-    expect(a.out.join("")).toContain("backup: drill passed\n");
-    const b = io();
-    expect(await backupMain(["-s", "prod", "--drill"], b.io, hostDeps(OUTPUTS, 1).deps)).toBe(1);
-    expect(b.out.join("")).toContain("backup: drill FAILED (exit 1)");
+    const a = fakeIo();
+    const { deps, runs } = setup();
+    expect(await backup.main(["--stack", "prod", "--drill"], a, deps)).toBe(0);
+    expect(runs()).toEqual([`root@vps.edumigsoft.com.br:22: ${COMMAND} drill`]);
+    expect(a.stdout).toContain("backup: drill passed\n");
+    const b = fakeIo();
+    expect(await backup.main(["-s", "prod", "--drill"], b, setup(1).deps)).toBe(1);
+    expect(b.stdout).toContain("backup: drill FAILED (exit 1)");
   });
   test("without an off-site copy there is nothing to drill: exit 2, nothing run", async () => {
-    const a = io();
-    const { deps, runs } = hostDeps({ ...OUTPUTS, offsite: { value: { ...ON, enabled: false, command: "" } } });
-    expect(await backupMain(["--stack", "dev", "--drill"], a.io, deps)).toBe(2);
-    expect(runs).toEqual([]);
-    expect(a.err.join("")).toContain("has no off-site copy to drill: set ems-infra:backupOffsite");
+    const a = fakeIo();
+    const { deps, runs } = setup(0, prodOutputs({ offsite: { ...ON, enabled: false, command: "" } }));
+    expect(await backup.main(["--stack", "prod", "--drill"], a, deps)).toBe(2);
+    expect(runs()).toEqual([]);
+    expect(a.stderr).toContain("has no off-site copy to drill: set ems-infra:backupOffsite");
+    // A stack deployed before the off-site copy existed has no `offsite` output: the same answer.
+    const b = fakeIo();
+    expect(await backup.main(["--stack", "prod", "--drill"], b, setup(0, prodOutputs()).deps)).toBe(2);
   });
 });
 
 describe("npm run restore -- --from offsite", () => {
   test("restores the newest snapshot, or the one and part asked for, through offsite.sh on the host", async () => {
-    const { deps, runs } = hostDeps();
-    expect(await restoreMain(["--stack", "prod", "--from", "offsite", "--yes"], io().io, deps)).toBe(0);
+    const { deps, runs } = setup();
+    expect(await restore.main(["--stack", "prod", "--from", "offsite", "--yes"], fakeIo(), deps)).toBe(0);
     expect(
-      await restoreMain(
+      await restore.main(
         ["-s", "prod", "--from", "offsite", "--snapshot", "4f2a9c1e", "--only", "uploads", "-y"],
-        io().io,
+        fakeIo(),
         deps,
       ),
     ).toBe(0);
-    expect(runs).toEqual([
+    expect(runs()).toEqual([
       `root@vps.edumigsoft.com.br:22: ${COMMAND} restore`,
       `root@vps.edumigsoft.com.br:22: ${COMMAND} restore --snapshot 4f2a9c1e --only uploads`,
     ]);
   });
   test("asks first; refuses without a terminal unless --yes", async () => {
-    const a = io(false);
-    const { deps, runs } = hostDeps();
-    expect(await restoreMain(["--stack", "prod", "--from", "offsite"], a.io, deps)).toBe(2);
-    expect(a.err.join("")).toContain("refusing without a terminal to confirm on: add --yes");
-    expect(runs).toEqual([]);
+    const a = fakeIo();
+    const { deps, runs } = setup();
+    expect(await restore.main(["--stack", "prod", "--from", "offsite"], a, deps)).toBe(2);
+    expect(a.stderr).toContain("without confirmation: this is not a terminal");
+    const b = fakeIo({ tty: true, answers: ["n"] });
+    expect(await restore.main(["--stack", "prod", "--from", "offsite"], b, deps)).toBe(1);
+    expect(b.stdout).toContain("restore: cancelled, nothing changed");
+    expect(runs()).toEqual([]);
   });
   test.each([
     [["--from", "cloud"], '--from must be local or offsite (got "cloud")'],
@@ -105,11 +91,11 @@ describe("npm run restore -- --from offsite", () => {
     [["--only", "db"], "--snapshot and --only go with --from offsite"],
     [[], "missing required flag --file <dump> (or --from offsite)"],
   ])("%j is refused: %s", async (extra, message) => {
-    const a = io();
-    const { deps, runs } = hostDeps();
-    expect(await restoreMain(["--stack", "prod", ...extra], a.io, deps)).toBe(2);
-    expect(a.err.join("")).toContain(message);
-    expect(runs).toEqual([]);
+    const a = fakeIo();
+    const { deps, runs } = setup();
+    expect(await restore.main(["--stack", "prod", "--yes", ...extra], a, deps)).toBe(2);
+    expect(a.stderr).toContain(message);
+    expect(runs()).toEqual([]);
   });
 });
 
@@ -155,13 +141,13 @@ describe("npm run status: the off-site copy", () => {
       });
       const stack = new FakeStack("prod", {
         config: PROD_CONFIG,
-        outputs: { containers: {}, offsite: { ...ON, command, stateDir: state } },
+        outputs: prodOutputs({ containers: {}, offsite: { ...ON, command, stateDir: state } }),
         history: [],
       });
       fs.writeFileSync(path.join(state, "last-backup"), "2026-12-08T03:00:12Z\t4f2a9c1e\t20261208T030000Z\t1234\n");
       fs.writeFileSync(path.join(state, "last-drill"), "2026-12-06T05:01:40Z\t3e1b0a2d\t20261206T030000Z\tok\n");
       const out = fakeIo();
-      expect(await status(["--stack", "prod"], out, fakeDeps(stack, { host }), () => NOW)).toBe(1);
+      expect(await status.main(["--stack", "prod"], out, { ...fakeDeps(stack, { host }), now: () => NOW })).toBe(1);
       expect(out.stdout).toContain("off-site backup: snapshot 4f2a9c1e of run 20261208T030000Z, 2d ago");
       expect(out.stderr).toContain(
         "off-site: the last off-site backup is older than 30h (backup.offsite.maxAgeHours)\n",

@@ -9,16 +9,22 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { buildTestImages, describeWithDocker, docker, IMAGES, PgServer, runScript, startPostgres } from "../support";
 import {
+  buildTestImages,
+  describeWithDocker,
+  docker,
   hasRestic,
+  IMAGES,
   offsiteEnvironment,
+  PgServer,
   restic,
+  runScript,
   snapshots,
+  startPostgres,
   SystemFolders,
   systemFolders,
   writeUploads,
-} from "../support/restic";
+} from "../support";
 
 jest.setTimeout(120_000);
 const PASSWORD = "drill-password-0123456789";

@@ -8,21 +8,23 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PgServer, runScript, startPostgres } from "../support";
 import {
   closedPort,
   hasRclone,
   hasRestic,
   offsiteEnvironment,
-  RestServer,
+  PgServer,
   restic,
+  RestServer,
+  runScript,
   snapshots,
+  startPostgres,
   startRestServer,
   SystemFolders,
   systemFolders,
   treeDigest,
   writeUploads,
-} from "../support/restic";
+} from "../support";
 
 jest.setTimeout(90_000);
 const PASSWORD = "correct horse battery staple 42";

@@ -13,47 +13,38 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Backup } from "../../components/backup";
-import { Io } from "../../ops/cli";
-import { main as backupMain } from "../../ops/backup";
-import { runOnHost } from "../../ops/hostShell";
-import { main as restoreMain } from "../../ops/restore";
+import { backup } from "../../ops/commands/backup";
+import { restore } from "../../ops/commands/restore";
+import { captureOnHost, runOnHost } from "../../ops/runner/hostShell";
 import {
   buildTestImages,
   describeWithDocker,
   docker,
   DockerScratch,
+  fakeDeps,
+  fakeIo,
+  FakeStack,
+  PROD_CONFIG,
+  prodOutputs,
+  hasRclone,
   IMAGES,
+  offsiteEnvironment,
   PgServer,
+  RestServer,
   runComponents,
   runRecordedCommand,
   runScript,
   startPostgres,
-  T,
-} from "../support";
-import {
-  hasRclone,
-  offsiteEnvironment,
-  RestServer,
   startRestServer,
-  SystemFolders,
   systemFolders,
+  SystemFolders,
+  T,
   treeDigest,
   writeUploads,
-} from "../support/restic";
+} from "../support";
 
 jest.setTimeout(150_000);
 const PASSWORD = "rebuild-password-0123456789";
-
-function quietIo(): Io & { text: () => string } {
-  const lines: string[] = [];
-  return {
-    out: (t) => void lines.push(t),
-    err: (t) => void lines.push(t),
-    isTTY: false,
-    prompt: async () => "",
-    text: () => lines.join(""),
-  };
-}
 
 describeWithDocker("rebuilding a lost VPS from the off-site repository (README steps)", () => {
   let scratch: DockerScratch;
@@ -198,19 +189,20 @@ describeWithDocker("rebuilding a lost VPS from the off-site repository (README s
       expect({ name, status: r.status, stderr: r.stderr }).toEqual({ name, status: 0, stderr: "" });
     }
     const command = await new Promise<string>((resolve) => run.result.offsiteCommand.apply(resolve));
-    const deps = {
-      openStack: async () => ({
-        outputs: {
-          offsite: { value: { enabled: true, command, stateDir: fresh.state, maxAgeHours: 30, drillMaxAgeDays: 8 } },
-        },
-        target: "local" as const,
+    // The stack as ops read it (its outputs), on this machine: host commands run for real.
+    const stack = new FakeStack("prod", {
+      config: PROD_CONFIG,
+      outputs: prodOutputs({
+        offsite: { enabled: true, command, stateDir: fresh.state, maxAgeHours: 30, drillMaxAgeDays: 8 },
       }),
-      run: (target: "local", cmd: string) => runOnHost(target, cmd),
-    };
+    });
+    const deps = fakeDeps(stack, {
+      host: { run: (_t, cmd) => runOnHost("local", cmd), capture: (_t, cmd) => captureOnHost("local", cmd) },
+    });
 
     // Step 2: npm run restore -- --stack prod --from offsite --yes
-    const restoreIo = quietIo();
-    expect(await restoreMain(["--stack", "prod", "--from", "offsite", "--yes"], restoreIo, deps)).toBe(0);
+    const restoreIo = fakeIo();
+    expect(await restore.main(["--stack", "prod", "--from", "offsite", "--yes"], restoreIo, deps)).toBe(0);
     expect(treeDigest(fresh.uploads.ems)).toEqual(oldDigest.ems);
     expect(treeDigest(fresh.uploads.sms)).toEqual(oldDigest.sms);
     expect(treeDigest(fresh.acme)).toEqual(oldDigest.acme);
@@ -240,8 +232,8 @@ describeWithDocker("rebuilding a lost VPS from the off-site repository (README s
     expect(owner).toBe("ems_user");
 
     // Step 3: npm run backup -- --stack prod --drill
-    const drillIo = quietIo();
-    expect(await backupMain(["--stack", "prod", "--drill"], drillIo, deps)).toBe(0);
+    const drillIo = fakeIo();
+    expect(await backup.main(["--stack", "prod", "--drill"], drillIo, deps)).toBe(0);
     expect(fs.readFileSync(path.join(fresh.state, "last-drill"), "utf8")).toContain("20261201T030000Z");
   });
 });

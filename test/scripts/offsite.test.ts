@@ -7,16 +7,18 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PgServer, runScript, startPostgres } from "../support";
 import {
   hasRestic,
   offsiteEnvironment,
+  PgServer,
+  runScript,
   snapshots,
+  startPostgres,
   SystemFolders,
   systemFolders,
   treeDigest,
   writeUploads,
-} from "../support/restic";
+} from "../support";
 
 jest.setTimeout(90_000);
 const PASSWORD = "correct horse battery staple 42";
