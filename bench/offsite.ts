@@ -12,7 +12,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { offsiteEnvironment, startRestServer, systemFolders, writeUploads } from "../test/support/restic";
+import { offsiteEnvironment, startRestServer, systemFolders, writeUploads } from "../testkit/restic";
 
 const SCRIPT = path.join(__dirname, "..", "components", "scripts", "offsite.sh");
 const args = process.argv.slice(2);

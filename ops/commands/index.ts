@@ -1,7 +1,6 @@
 /** Every ops command, by its npm script name: each one a file of this folder built with `defineCommand`. */
 import { backup } from "./backup";
 import { deploy } from "./deploy";
-import { diagram } from "./diagram";
 import { drift } from "./drift";
 import { exec } from "./exec";
 import { logs } from "./logs";
@@ -11,16 +10,4 @@ import { rollback } from "./rollback";
 import { rotate } from "./rotate";
 import { status } from "./status";
 
-export const COMMANDS = [
-  backup,
-  deploy,
-  diagram,
-  drift,
-  exec,
-  logs,
-  migrate,
-  restore,
-  rollback,
-  rotate,
-  status,
-] as const;
+export const COMMANDS = [backup, deploy, drift, exec, logs, migrate, restore, rollback, rotate, status] as const;

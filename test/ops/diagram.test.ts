@@ -5,8 +5,9 @@ import {
   generateDiagram,
   generateStackDiagrams,
   readmeWithDiagram,
-} from "../../ops/diagramFiles";
-import { stackDiagram } from "../../ops/mermaid";
+  stackDiagram,
+} from "../support";
+
 import { T } from "../support";
 
 describe("docs/diagram.md", () => {

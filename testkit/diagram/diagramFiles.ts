@@ -2,7 +2,7 @@
 import * as os from "os";
 import * as path from "path";
 import { diagramDocument, stackDiagram } from "./mermaid";
-import { REPO_ROOT } from "./runner/context";
+import { REPO_ROOT } from "../../ops/runner/context";
 
 export const DIAGRAM_FILE = path.join(REPO_ROOT, "docs", "diagram.md");
 export const README_FILE = path.join(REPO_ROOT, "README.md");
@@ -22,7 +22,7 @@ export function readmeWithDiagram(readme: string, stacks: ReadonlyArray<{ stack:
 /** Each committed stack's picture as the program is now. Stacks run one after the other (the mock runtime is global). */
 export async function generateStackDiagrams(): Promise<Array<{ stack: string; diagram: string }>> {
   // Loaded here: the mock runtime replaces Pulumi's, which only this command (not --help) needs.
-  const { committedConfig, runProgram } = await import("./mockProgram");
+  const { committedConfig, runProgram } = await import("../mockProgram");
   const stacks: Array<{ stack: string; diagram: string }> = [];
   for (const stack of DIAGRAM_STACKS) {
     // Secret values never change the picture; prod's registry login and dashboard need one to be drawn at all.

@@ -8,7 +8,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { offsiteEnvFile, offsitePathsFile } from "../../components/backupOffsite";
+import { offsiteEnvFile, offsitePathsFile } from "../components/backupOffsite";
 
 /** Whether the Debian restic (and rclone, for the REST server) are installed. */
 export function hasRestic(): boolean {
