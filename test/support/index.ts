@@ -10,5 +10,6 @@ export * from "./vps";
 export { T } from "./resourceTypes";
 export * from "./opsFakes";
 export * from "./traefikConstraint";
+export * from "../../testkit/restic";
 export * from "./fakeEngine";
 export * from "./testkit";
