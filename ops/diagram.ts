@@ -4,7 +4,6 @@
  * exits 1 when either is stale.
  */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { CommandSpec, parseArgs } from "./args";
 import { describeError, handleArgs, Io, runCli } from "./cli";
@@ -51,7 +50,7 @@ export async function generateStackDiagrams(): Promise<Array<{ stack: string; di
       "ems-infra:dashboardPassword": "diagram-placeholder",
     };
     const run = await runProgram(stack, { ...committedConfig(stack, REPO_ROOT), ...secrets }, Object.keys(secrets));
-    stacks.push({ stack, diagram: stackDiagram(run.resources, os.homedir()) });
+    stacks.push({ stack, diagram: stackDiagram(run.resources, REPO_ROOT) });
   }
   return stacks;
 }
