@@ -131,7 +131,9 @@ describe("Pulumi.dev.local.yaml", () => {
 
   test("git ignores it, and the .dev-data folder", () => {
     for (const file of ["Pulumi.dev.local.yaml", ".dev-data/backups/x.dump"]) {
-      const ignored = spawnSync("git", ["check-ignore", "-q", "--no-index", file], { cwd: PROJECT_ROOT });
+      const ignored = spawnSync("git", ["-c", "safe.directory=*", "check-ignore", "-q", "--no-index", file], {
+        cwd: PROJECT_ROOT,
+      });
       expect({ file, status: ignored.status }).toEqual({ file, status: 0 });
     }
   });

@@ -24,6 +24,7 @@ import * as path from "path";
 import type { ContainerArgs, NetworkArgs, types as dockerTypes } from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import { isSecretEnvelope } from "./stackHarness";
+import { describeIfAvailable } from "./skip";
 
 /** Where a dockerd started by the tests logs. */
 export const DOCKERD_LOG = process.env.DOCKERD_LOG ?? "/tmp/ems-dockerd.log";
@@ -152,7 +153,8 @@ function probeOrStart(): { ok: boolean; reason: string } {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
     return {
       ok: false,
-      reason: "`docker info` fails and dockerd can only be started as root",
+      reason:
+        "`docker info` fails for this user and dockerd can only be started as root; join the docker group (sudo usermod -aG docker $USER, then log in again) or run as root",
     };
   }
   // Two jest workers may get here at once: flock lets one start dockerd, the other then finds it answering.
@@ -177,14 +179,7 @@ function probeOrStart(): { ok: boolean; reason: string } {
  * reason printed; in CI a missing engine throws instead (the file fails).
  */
 export function describeWithDocker(name: string, fn: () => void): void {
-  if (ensureDocker()) {
-    describe(name, fn);
-  } else {
-    console.warn(
-      `SKIPPED "${name}": no Docker engine (${dockerUnavailableReason()}). Start dockerd as root or run in CI.`,
-    );
-    describe.skip(`${name} [no Docker engine: ${dockerUnavailableReason()}]`, fn);
-  }
+  describeIfAvailable("Docker engine", ensureDocker() ? "" : dockerUnavailableReason(), name, fn);
 }
 
 /** Builds (or finds up to date) the local test images; throws with the script's output on failure. */
