@@ -99,6 +99,12 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
   let stack: StackLike;
   const edits: ConfigEdit[] = [];
   try {
+    if (deps.checkMachine && !(await deps.checkMachine(opts.stack, io))) {
+      io.err(
+        `error: not deploying stack ${opts.stack}: this machine is not ready (npm run doctor -- --stack ${opts.stack})\n`,
+      );
+      return 1;
+    }
     const refusal = await refuseStackCreation(opts.stack, deps);
     if (refusal) throw new Error(refusal);
     stack = await deps.openStack(opts.stack, deps.repoRoot, true);

@@ -54,6 +54,11 @@ export interface OpsDeps extends Deps {
   listStacks(workDir: string): Promise<string[]>;
   /** A shell on the stack's host: here, or over SSH. */
   host: HostShell;
+  /**
+   * `npm run doctor`'s checks, run by deploy before anything else on a development stack: prints the problems and
+   * resolves false when the deploy would fail. Absent: no checks (the tests' fake stacks).
+   */
+  checkMachine?(stackName: string, io: import("./cli").Io): Promise<boolean>;
 }
 
 export const defaultDeps: OpsDeps = {
@@ -74,6 +79,10 @@ export const defaultDeps: OpsDeps = {
     return (await workspace.listStacks()).map((s) => s.name);
   },
   host: defaultHostShell,
+  async checkMachine(stackName, io) {
+    const { checkBeforeDeploy } = await import("./doctor");
+    return checkBeforeDeploy(stackName, io);
+  },
 };
 
 /** The local policy pack (`policy/PulumiPolicy.yaml`), when there is one. */
