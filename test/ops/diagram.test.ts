@@ -38,6 +38,22 @@ describe("docs/diagram.md", () => {
     }
   });
 
+  it("an invalid stack file gives the list of problems, naming the file, and no program run", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "diagram-invalid-"));
+    try {
+      const dev = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8");
+      fs.writeFileSync(path.join(root, "Pulumi.dev.yaml"), dev.replace("keepDaily: 7", "keepDaily: many"));
+      fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.prod.yaml"), path.join(root, "Pulumi.prod.yaml"));
+      await expect(generateStackDiagrams(root)).rejects.toThrow(
+        new Error(
+          "Pulumi.dev.yaml: Invalid configuration (1 problem):\n  - ems-infra:backup.keepDaily: must be a number, got a string",
+        ),
+      );
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("the README shows the same pictures, between its diagram markers", async () => {
     const readme = fs.readFileSync(README_FILE, "utf8");
     expect(readmeWithDiagram(readme, await generateStackDiagrams())).toBe(readme);
