@@ -1,23 +1,12 @@
 /**
- * `npm run doctor -- --stack dev`: checks this laptop for everything the dev stack's first deploy needs, one line
- * per check with its fix; exit 1 when something would make the deploy fail. `npm run deploy -- --stack dev` runs
- * the same checks first and stops on the same lines.
+ * The flow behind `npm run doctor -- --stack dev` (ops/commands/doctor.ts) and the checks `npm run deploy` runs first
+ * on a development stack: the stack's files (with the developer's Pulumi.dev.local.yaml) say what to check, the
+ * checks (doctorChecks.ts) look at the machine, one line per check with its fix.
  */
-import { CommandSpec, parseArgs, stackFlag } from "./args";
-import { describeError, handleArgs, Io, runCli } from "./cli";
 import { CheckResult, DoctorHost, formatCheck, realDoctorHost, runDoctorChecks } from "./doctorChecks";
 import { environmentInFile, stackConfigFromFiles } from "./localConfig";
-import { REPO_ROOT } from "./workspace";
-
-export const doctorSpec = {
-  command: "npm run doctor --",
-  summary:
-    "Checks this machine for what the dev stack needs (Node, Docker, Pulumi, passphrase, mkcert, .local names, " +
-    "ports 80/443, the locally built images, the crontab): one line per check with its fix. Changes nothing.",
-  flags: { stack: stackFlag("Stack to check for: dev (a stack with environment: development)") },
-  notes: ["Exit 0: ready to deploy (WARN lines work, badly); exit 1: a FAIL line would make the deploy fail."],
-  examples: ["npm run doctor -- --stack dev"],
-} as const satisfies CommandSpec;
+import { REPO_ROOT } from "./runner/context";
+import type { Io } from "./runner/io";
 
 /** The checks for a stack's files, or a refusal for a production stack (it is checked by the deploy's pre-flight). */
 export async function doctorResults(stack: string, root: string, host: DoctorHost): Promise<CheckResult[]> {
@@ -29,13 +18,26 @@ export async function doctorResults(stack: string, root: string, host: DoctorHos
   return runDoctorChecks(stackConfigFromFiles(stack, root, host.env.HOME), host);
 }
 
-/** Prints the lines; true when nothing would make the deploy fail. */
+/** Prints the lines (all, or only those that are not ok); true when nothing would make the deploy fail. */
 export function report(results: CheckResult[], io: Io, all = true): boolean {
   for (const r of results) if (all || r.status !== "ok") io.out(`${formatCheck(r)}\n`);
   const failed = results.filter((r) => r.status === "fail").length;
   if (failed > 0)
     io.err(`${failed} check${failed === 1 ? "" : "s"} failed: the deploy would fail; fix the FAIL lines above\n`);
   return failed === 0;
+}
+
+/** `npm run doctor`: every line, then the next command when ready; 0 ready, 1 when a check would fail the deploy. */
+export async function doctor(
+  stack: string,
+  io: Io,
+  root = REPO_ROOT,
+  host: DoctorHost = realDoctorHost,
+): Promise<number> {
+  const results = await doctorResults(stack, root, host);
+  const ready = report(results, io);
+  if (ready) io.out(`ready to deploy: npm run deploy -- --stack ${stack}\n`);
+  return ready ? 0 : 1;
 }
 
 /**
@@ -53,26 +55,3 @@ export async function checkBeforeDeploy(
   const passed = results.every((r) => r.status !== "fail");
   return report(results, io, !passed);
 }
-
-export async function main(
-  argv: readonly string[],
-  io: Io,
-  host: DoctorHost = realDoctorHost,
-  root = REPO_ROOT,
-): Promise<number> {
-  const args = handleArgs(doctorSpec, io, () => {
-    const parsed = parseArgs(doctorSpec, argv);
-    return parsed.help ? parsed : { help: false as const, options: parsed.values };
-  });
-  if (args.kind === "exit") return args.code;
-  try {
-    const results = await doctorResults(args.options.stack, root, host);
-    if (report(results, io)) io.out(`ready to deploy: npm run deploy -- --stack ${args.options.stack}\n`);
-    return results.some((r) => r.status === "fail") ? 1 : 0;
-  } catch (error) {
-    io.err(`error: ${describeError(error)}\n`);
-    return 1;
-  }
-}
-
-if (require.main === module) runCli((argv, io) => main(argv, io));

@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { REPO_ROOT } from "../../ops/workspace";
+import { REPO_ROOT } from "../../ops/runner/context";
 import { committedConfig, runStack, T, TEST_SECRETS } from "../support";
 
 interface DocCommand {
@@ -47,6 +47,8 @@ function docCommands(file: string, markdown: string): DocCommand[] {
       return;
     }
     if (/^#{1,6} /.test(line)) heading = line;
+    // A line that shows the mistake of leaving out npm's `--` on purpose is not a command to paste.
+    if (/without (the )?`--`/.test(line)) return;
     for (const m of line.matchAll(/`([^`]+)`/g)) {
       if (/^(docker |npm run |psql |PG_EXEC=|PGUSER=|pg_dump )/.test(m[1])) out.push({ where, heading, text: m[1] });
     }
@@ -189,10 +191,12 @@ beforeAll(async () => {
     const file = /^tsx (ops\/[\w/-]+\.ts)$/.exec(line)?.[1];
     if (!file) continue;
     const mod = (await import(path.join(REPO_ROOT, file))) as Record<string, unknown>;
-    const spec = Object.values(mod).find(
-      (v): v is { flags: Record<string, { short?: string }> } =>
-        typeof v === "object" && v !== null && "flags" in v && "command" in v,
-    );
+    // A command built with defineCommand: its flags are in `spec` (runner/defineCommand.ts).
+    const spec = Object.values(mod)
+      .map((v) => (typeof v === "object" && v !== null && "spec" in v ? (v as { spec: unknown }).spec : undefined))
+      .find(
+        (v): v is { flags: Record<string, { short?: string }> } => typeof v === "object" && v !== null && "flags" in v,
+      );
     if (!spec) continue;
     flags[script] = new Set(["--help", "-h"]);
     for (const [name, f] of Object.entries(spec.flags)) {

@@ -8,9 +8,9 @@ import {
   generateDiagram,
   generateStackDiagrams,
   readmeWithDiagram,
-} from "../../ops/diagram";
+} from "../../ops/diagramFiles";
 import { stackDiagram } from "../../ops/mermaid";
-import { REPO_ROOT } from "../../ops/workspace";
+import { REPO_ROOT } from "../../ops/runner/context";
 import { T } from "../support";
 
 const TSX = path.join(REPO_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
@@ -24,12 +24,16 @@ describe("docs/diagram.md", () => {
   it("is the same whoever generates it and from wherever (`--check` with another home folder and working directory)", () => {
     const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "diagram-elsewhere-"));
     try {
-      const check = spawnSync(process.execPath, [TSX, path.join(REPO_ROOT, "ops", "diagram.ts"), "--check"], {
-        cwd: elsewhere,
-        env: { ...process.env, HOME: elsewhere, USER: "someone-else" },
-        encoding: "utf8",
-        timeout: 60_000,
-      });
+      const check = spawnSync(
+        process.execPath,
+        [TSX, path.join(REPO_ROOT, "ops", "commands", "diagram.ts"), "--check"],
+        {
+          cwd: elsewhere,
+          env: { ...process.env, HOME: elsewhere, USER: "someone-else" },
+          encoding: "utf8",
+          timeout: 60_000,
+        },
+      );
       expect(check.stderr).toBe("");
       expect(check.stdout).toBe("docs/diagram.md and the README's diagram match the program\n");
       expect(check.status).toBe(0);

@@ -9,11 +9,15 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { main as deployMain } from "../../ops/deploy";
-import { checkBeforeDeploy, main } from "../../ops/doctor";
-import { DoctorHost, isListening, realDoctorHost } from "../../ops/doctorChecks";
-import { REPO_ROOT } from "../../ops/workspace";
-import { fakeDeps, fakeIo, FakeStack } from "./fakes";
+import { deploy } from "../../ops/commands/deploy";
+import { doctor as doctorCommand } from "../../ops/commands/doctor";
+import { checkBeforeDeploy, doctor as runDoctor } from "../../ops/doctor";
+import { DoctorHost, isListening } from "../../ops/doctorChecks";
+import { REPO_ROOT } from "../../ops/runner/context";
+import { Io } from "../../ops/runner/io";
+import { fakeDeps, fakeIo, FakeStack } from "../support";
+
+const deployMain = deploy.main;
 
 const HOSTS = ["api.ems.local", "api.sms.local", "traefik.local", "portainer.local"];
 const GOOD_ENGINE = "1.52 29.1.3 amd64";
@@ -112,7 +116,7 @@ function hostOf(laptop: Laptop): DoctorHost {
 
 async function doctor(laptop: Laptop): Promise<{ code: number; lines: string[]; stderr: string }> {
   const io = fakeIo();
-  const code = await main(["--stack", "dev"], io, hostOf(laptop), project);
+  const code = await runDoctor("dev", io, project, hostOf(laptop));
   return { code, lines: io.stdout.split("\n").filter(Boolean), stderr: io.stderr };
 }
 
@@ -321,10 +325,8 @@ describe("npm run doctor -- --stack dev on a fake laptop", () => {
 
   test("a production stack is refused: doctor is for a laptop's dev stack", async () => {
     fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.prod.yaml"), path.join(project, "Pulumi.prod.yaml"));
-    const io = fakeIo();
-    expect(await main(["--stack", "prod"], io, hostOf(readyLaptop()), project)).toBe(1);
-    expect(io.stderr).toBe(
-      "error: stack prod is a production stack: doctor checks a laptop's dev stack (the deploy checks the VPS itself)\n",
+    await expect(runDoctor("prod", fakeIo(), project, hostOf(readyLaptop()))).rejects.toThrow(
+      "stack prod is a production stack: doctor checks a laptop's dev stack (the deploy checks the VPS itself)",
     );
   });
 });
@@ -337,8 +339,7 @@ describe("npm run deploy -- --stack dev runs the same checks first", () => {
     const stack = new FakeStack("dev", {});
     const deps = {
       ...fakeDeps(stack),
-      checkMachine: (name: string, io: ReturnType<typeof fakeIo>) =>
-        checkBeforeDeploy(name, io, project, hostOf(laptop)),
+      checkMachine: (name: string, io: Io) => checkBeforeDeploy(name, io, project, hostOf(laptop)),
     };
     const io = fakeIo({ tty: true, answers: ["y"] });
     expect(await deployMain(["--stack", "dev"], io, deps)).toBe(1);
@@ -359,8 +360,7 @@ describe("npm run deploy -- --stack dev runs the same checks first", () => {
     const stack = new FakeStack("dev", {});
     const deps = {
       ...fakeDeps(stack),
-      checkMachine: (name: string, io: ReturnType<typeof fakeIo>) =>
-        checkBeforeDeploy(name, io, project, hostOf(laptop)),
+      checkMachine: (name: string, io: Io) => checkBeforeDeploy(name, io, project, hostOf(laptop)),
     };
     const io = fakeIo({ tty: true, answers: ["n"] });
     await deployMain(["--stack", "dev"], io, deps);
@@ -381,11 +381,17 @@ describe("npm run deploy -- --stack dev runs the same checks first", () => {
 
 describe("npm run doctor on this machine, for real", () => {
   test("reports what is missing here, one line per check, and exits 1 only with a FAIL line", async () => {
+    // The command itself, as `npm run doctor -- --stack dev` runs it, on a copy of the committed stack file.
     const io = fakeIo();
-    const code = await main(["--stack", "dev"], io, realDoctorHost, project);
+    const code = await doctorCommand.main(["--stack", "dev"], io, {
+      ...fakeDeps(new FakeStack("dev")),
+      repoRoot: project,
+    });
     const lines = io.stdout.split("\n").filter(Boolean);
     // What this machine lacks is printed for whoever reads the CI log; the build does not depend on it.
-    process.stderr.write(`doctor on this machine (exit ${code}):\n${io.stdout}${io.stderr}`);
+    process.stderr.write(
+      `doctor on this machine (exit ${code}):\n${`${io.stdout}${io.stderr}`.replace(/^/gm, "  | ")}\n`,
+    );
     const checks = lines.filter((l) => !l.startsWith("ready to deploy"));
     for (const line of checks) expect(line).toMatch(/^(ok {2}|WARN|FAIL) \S.*?: .+/);
     for (const line of checks.filter((l) => !l.startsWith("ok"))) expect(line).toContain(" — fix: ");

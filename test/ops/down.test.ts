@@ -8,10 +8,23 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { Deployment, DestroyOptions, DestroyResult } from "@pulumi/pulumi/automation";
-import { DownStack, main, removeCronCommand } from "../../ops/down";
-import { REPO_ROOT } from "../../ops/workspace";
-import { committedConfig, runStack, T, TEST_SECRETS } from "../support";
-import { fakeDeps, FakeHost, fakeIo, FakeStack, FakeStackOptions } from "./fakes";
+import { down } from "../../ops/commands/down";
+import { DownStack } from "../../ops/down";
+import { removeCronLineCommand } from "../../ops/hostCommands/cron";
+import { REPO_ROOT } from "../../ops/runner/context";
+import {
+  committedConfig,
+  fakeDeps,
+  FakeHost,
+  fakeIo,
+  FakeStack,
+  FakeStackOptions,
+  runStack,
+  T,
+  TEST_SECRETS,
+} from "../support";
+
+const main = down.main;
 
 /** A FakeStack that also records `destroy`. */
 class FakeDownStack extends FakeStack implements DownStack {
@@ -67,12 +80,15 @@ function devStack(extra: Partial<FakeStackOptions> = {}): FakeDownStack {
   });
 }
 
+/** The fake deps with the project folder as the repository (its Pulumi.dev.yaml, a local folder backend). */
 function depsFor(stack: FakeStack, host = new FakeHost()) {
-  return { ...fakeDeps(stack, { host }), repoRoot: project };
+  const deps = fakeDeps(stack, { host });
+  const readFile = (p: string) => deps.readFile(p === path.join(project, "Pulumi.yaml") ? "/repo/Pulumi.yaml" : p);
+  return { ...deps, repoRoot: project, readFile };
 }
 
 const names = (urns: readonly string[] | undefined) => (urns ?? []).map((u) => u.slice(u.lastIndexOf("::") + 2)).sort();
-const CRON_REMOVAL = removeCronCommand("ems_system-backup");
+const CRON_REMOVAL = removeCronLineCommand("ems_system-backup");
 
 describe("npm run down -- --stack dev", () => {
   test("stops: removes the containers and the backup schedule, keeps volumes and folders, removes the cron line", async () => {
@@ -139,11 +155,14 @@ describe("npm run down -- --stack dev", () => {
     );
   });
 
-  test("asks first; a no, or no terminal without --yes, changes nothing", async () => {
-    for (const io of [fakeIo({ tty: true, answers: ["n"] }), fakeIo({ tty: false })]) {
+  test("asks first; a no (exit 1), or no terminal without --yes (exit 2, the runner's refusal), changes nothing", async () => {
+    for (const [io, code] of [
+      [fakeIo({ tty: true, answers: ["n"] }), 1],
+      [fakeIo({ tty: false }), 2],
+    ] as const) {
       const stack = devStack();
       const host = new FakeHost();
-      expect(await main(["--stack", "dev"], io, depsFor(stack, host))).toBe(1);
+      expect(await main(["--stack", "dev"], io, depsFor(stack, host))).toBe(code);
       expect(stack.calls.filter((c) => c.startsWith("destroy"))).toEqual([]);
       expect(host.commands).toEqual([]);
     }

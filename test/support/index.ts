@@ -8,3 +8,4 @@ export * from "./postgres";
 export * from "./traefikSchemas";
 export * from "./vps";
 export { T } from "./resourceTypes";
+export * from "./opsFakes";

@@ -4,13 +4,13 @@
  */
 import * as path from "path";
 import { backendUrl, localBackendDir } from "./backend";
-import type { Io } from "./cli";
+import type { Io } from "./io";
 import { describeHost } from "./hostShell";
 import { dockerHostConfig, hostTargetOf } from "./stackConfig";
-import type { OpsDeps, StackLike } from "./workspace";
+import type { Deps, StackLike } from "./context";
 
 /** The backend in use, for messages: the URL, or what Pulumi falls back to without one. */
-export function backendLabel(deps: Pick<OpsDeps, "env" | "readFile" | "repoRoot">): string {
+export function backendLabel(deps: Pick<Deps, "env" | "readFile" | "repoRoot">): string {
   return (
     backendUrl(deps.env, deps.readFile(path.join(deps.repoRoot, "Pulumi.yaml"))) ??
     "Pulumi Cloud (no backend configured)"
@@ -30,7 +30,7 @@ export async function dockerHostLabel(stack: Pick<StackLike, "getConfig">, env: 
 export async function printTarget(
   stack: StackLike,
   io: Io,
-  deps: Pick<OpsDeps, "env" | "readFile" | "repoRoot">,
+  deps: Pick<Deps, "env" | "readFile" | "repoRoot">,
 ): Promise<void> {
   io.out(
     `stack:       ${stack.name}\nbackend:     ${backendLabel(deps)}\ndocker host: ${await dockerHostLabel(stack, deps.env)}\n`,
@@ -41,7 +41,7 @@ export async function printTarget(
  * Whether `deploy` may open the stack: an existing one always; a new one only `dev`, or one with a
  * `Pulumi.<stack>.yaml` on the local folder backend. Returns the refusal, or undefined.
  */
-export async function refuseStackCreation(stackName: string, deps: OpsDeps): Promise<string | undefined> {
+export async function refuseStackCreation(stackName: string, deps: Deps): Promise<string | undefined> {
   const existing = await deps.listStacks(deps.repoRoot);
   if (existing.includes(stackName)) return undefined;
   if (stackName === "dev") return undefined;

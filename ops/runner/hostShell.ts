@@ -4,10 +4,9 @@
  * the stack's key, its known_hosts verified, batch mode).
  */
 import { spawn } from "child_process";
-import { HostConnection, sshOptions } from "../components/hostCommand";
-import { ensureLocalBackend } from "./backend";
+import { describeConnection, HostConnection, sshOptions } from "../../components/hostCommand";
 
-export { shellQuote } from "../components/shell";
+export { shellQuote } from "../../components/shell";
 
 /** Where host commands run: this machine, or the host of the stack's `ems-infra:ssh`. */
 export type HostTarget = "local" | HostConnection;
@@ -15,7 +14,7 @@ export type HostTarget = "local" | HostConnection;
 /** `local`, or `user@host:port` (an IPv6 address in brackets), for messages. */
 export function describeHost(target: HostTarget): string {
   if (target === "local") return "local";
-  return `${target.user}@${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
+  return describeConnection(target);
 }
 
 /** `sh -c COMMAND`, or `ssh [-t] <sshOptions> -- user@host COMMAND`. `tty` asks ssh for a terminal (`docker exec -it`). */
@@ -109,44 +108,3 @@ export interface BoundShell {
 export function boundShell(target: HostTarget, host: HostShell = defaultHostShell): BoundShell {
   return { where: describeHost(target), run: (command, options) => host.capture(target, command, options) };
 }
-
-/** The stack outputs the backup and restore commands need (written by stacks/system.ts). */
-export interface BackupOutputs {
-  backupCommand: string;
-  restoreCommand: string;
-  backupDir: string;
-}
-
-/** Reads and checks the outputs; a stack never deployed has none. */
-export function backupOutputs(stackName: string, outputs: Record<string, { value: unknown }>): BackupOutputs {
-  const read = (key: keyof BackupOutputs) => {
-    const value = outputs[key]?.value;
-    if (typeof value !== "string" || value === "") {
-      throw new Error(
-        `stack ${stackName} has no output "${key}": deploy it first (npm run deploy -- --stack ${stackName})`,
-      );
-    }
-    return value;
-  };
-  return { backupCommand: read("backupCommand"), restoreCommand: read("restoreCommand"), backupDir: read("backupDir") };
-}
-
-/** What the backup and restore commands need from outside: the stack's outputs and host, and a shell there. */
-export interface HostDeps {
-  /** The stack's outputs and where its host commands run (from its `ems-infra:ssh`). */
-  openStack(stackName: string): Promise<{ outputs: Record<string, { value: unknown }>; target: HostTarget }>;
-  run(target: HostTarget, command: string): Promise<number>;
-}
-
-export const defaultHostDeps: HostDeps = {
-  async openStack(stackName) {
-    // Imported lazily so that --help and argument errors work without the Pulumi CLI.
-    const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
-    const { REPO_ROOT } = await import("./workspace");
-    const { hostTargetOf } = await import("./stackConfig");
-    ensureLocalBackend(REPO_ROOT);
-    const stack = await LocalWorkspace.selectStack({ stackName, workDir: REPO_ROOT });
-    return { outputs: await stack.outputs(), target: await hostTargetOf(stack) };
-  },
-  run: runOnHost,
-};

@@ -1,29 +1,9 @@
-/**
- * `npm run diagram [-- --check]`: runs the program for each committed stack under Pulumi's mocks (the same
- * runtime the tests use) and writes docs/diagram.md and the README's diagram block; `--check` only compares and
- * exits 1 when either is stale.
- */
-import * as fs from "fs";
+/** The Mermaid pictures of the committed stacks, generated from the program under mocks, and where they are written. */
 import * as path from "path";
-import { CommandSpec, parseArgs } from "./args";
-import { describeError, handleArgs, Io, runCli } from "./cli";
 import { diagramDocument, stackDiagram } from "./mermaid";
-import { REPO_ROOT } from "./workspace";
-import { parseWithOverrides } from "../stacks/load";
+import { REPO_ROOT } from "./runner/context";
 import { ConfigError } from "../stacks/config";
-
-export const diagramSpec = {
-  command: "npm run diagram --",
-  summary:
-    "Writes docs/diagram.md and the README's diagram: a Mermaid picture of each stack, generated from the program under mocks (no Pulumi CLI needed).",
-  flags: {
-    check: {
-      type: "boolean",
-      description: "Do not write: exit 1 when docs/diagram.md or the README's diagram does not match the program",
-    },
-  },
-  examples: ["npm run diagram", "npm run diagram -- --check"],
-} as const satisfies CommandSpec;
+import { parseWithOverrides } from "../stacks/load";
 
 export const DIAGRAM_FILE = path.join(REPO_ROOT, "docs", "diagram.md");
 export const README_FILE = path.join(REPO_ROOT, "README.md");
@@ -69,41 +49,3 @@ export async function generateStackDiagrams(root = REPO_ROOT): Promise<Array<{ s
 export async function generateDiagram(): Promise<string> {
   return diagramDocument(await generateStackDiagrams());
 }
-
-export async function main(argv: readonly string[], io: Io): Promise<number> {
-  const args = handleArgs(diagramSpec, io, () => {
-    const parsed = parseArgs(diagramSpec, argv);
-    return parsed.help ? parsed : { help: false as const, options: parsed.values };
-  });
-  if (args.kind === "exit") return args.code;
-  try {
-    const stacks = await generateStackDiagrams();
-    const fresh = diagramDocument(stacks);
-    const committed = fs.existsSync(DIAGRAM_FILE) ? fs.readFileSync(DIAGRAM_FILE, "utf8") : undefined;
-    const readme = fs.readFileSync(README_FILE, "utf8");
-    const freshReadme = readmeWithDiagram(readme, stacks);
-    if (args.options.check) {
-      if (committed === fresh && readme === freshReadme) {
-        io.out("docs/diagram.md and the README's diagram match the program\n");
-        return 0;
-      }
-      const stale = [committed === fresh ? "" : "docs/diagram.md", readme === freshReadme ? "" : "README.md"].filter(
-        Boolean,
-      );
-      io.err(`${stale.join(" and ")} no longer match the program: run \`npm run diagram\` and commit the result\n`);
-      return 1;
-    }
-    fs.mkdirSync(path.dirname(DIAGRAM_FILE), { recursive: true });
-    fs.writeFileSync(DIAGRAM_FILE, fresh);
-    fs.writeFileSync(README_FILE, freshReadme);
-    io.out(
-      `wrote docs/diagram.md${committed === fresh ? " (unchanged)" : ""} and the README's diagram${readme === freshReadme ? " (unchanged)" : ""}\n`,
-    );
-    return 0;
-  } catch (error) {
-    io.err(`error: ${describeError(error)}\n`);
-    return 1;
-  }
-}
-
-if (require.main === module) runCli((argv, io) => main(argv, io));

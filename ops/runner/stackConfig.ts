@@ -1,12 +1,10 @@
 /** The few stack config values the ops commands read, straight from the stack (no program run). */
 import * as os from "os";
-import { resolveHostPath } from "../stacks/config";
-import { rawSchema } from "../stacks/configSchema";
+import { resolveHostPath } from "../../stacks/config";
+import { PROJECT, rawSchema } from "../../stacks/configSchema";
+import { isRecord } from "../../stacks/configErrors";
 import type { HostTarget } from "./hostShell";
-import { REPO_ROOT, StackLike } from "./workspace";
-import { isRecord } from "../stacks/configErrors";
-
-const PROJECT = "ems-infra";
+import { REPO_ROOT, StackLike } from "./context";
 
 /** A config value, or undefined when the key is not set. */
 export async function configValue(
@@ -41,6 +39,18 @@ export async function environmentOf(stack: Pick<StackLike, "getConfig" | "name">
   const value = await configValue(stack, `${PROJECT}:environment`);
   if (!value) throw new Error(`stack ${stack.name} has no ${PROJECT}:environment config`);
   return value;
+}
+
+/**
+ * The stack's system as its config names it (`ems-infra:system`, default ems_system, and `ems-infra:environment`):
+ * for when its outputs cannot be read (a first deploy that failed). Otherwise the outputs say it (stackOutputs.ts).
+ */
+export async function systemSelectorOf(
+  stack: Pick<StackLike, "getConfig" | "name">,
+): Promise<{ system: string; environment: string }> {
+  const parsed = rawSchema.shape.system.safeParse(await configValue(stack, `${PROJECT}:system`));
+  if (!parsed.success) throw new Error(`${PROJECT}:system: ${parsed.error.issues[0].message}`);
+  return { system: parsed.data, environment: await environmentOf(stack) };
 }
 
 /**
@@ -90,21 +100,4 @@ export async function traefikConfigOf(
 export async function dockerHostConfig(stack: Pick<StackLike, "getConfig">): Promise<string | undefined> {
   const docker = await configObject(stack, "docker");
   return typeof docker?.host === "string" && docker.host !== "" ? docker.host : undefined;
-}
-
-/** A string-to-string map output (`containers`, `urls`), empty when absent. */
-export async function mapOutput(stack: Pick<StackLike, "outputs">, name: string): Promise<Record<string, string>> {
-  const outputs = await stack.outputs().catch(() => ({}) as Record<string, { value: unknown }>);
-  const value = outputs[name]?.value;
-  if (typeof value !== "object" || value === null) return {};
-  return Object.fromEntries(
-    Object.entries(value as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === "string"),
-  );
-}
-
-/** A string output, or undefined. */
-export async function stringOutput(stack: Pick<StackLike, "outputs">, name: string): Promise<string | undefined> {
-  const outputs = await stack.outputs().catch(() => ({}) as Record<string, { value: unknown }>);
-  const value = outputs[name]?.value;
-  return typeof value === "string" && value !== "" ? value : undefined;
 }

@@ -1,6 +1,7 @@
 /**
- * Opening a stack through the Automation API (imported lazily, so `--help` and argument errors work without the
- * Pulumi CLI), and what the CLIs need from outside: the repository, the environment, the host shell.
+ * The one context every ops command runs with: the terminal, the process environment, the repository, the Pulumi
+ * stacks (Automation API, imported lazily so `--help` and argument errors work without the Pulumi CLI) and a shell on
+ * the stack's host. Production builds it with {@link defaultDeps}; tests pass fakes (test/support).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -16,11 +17,12 @@ import type {
 } from "@pulumi/pulumi/automation";
 import { ensureLocalBackend } from "./backend";
 import { defaultHostShell, HostShell } from "./hostShell";
+import type { Io } from "./io";
 
 /** The repository root: where Pulumi.yaml and the stack files live. */
-export const REPO_ROOT = path.resolve(__dirname, "..");
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
-/** The subset of Automation API's `Stack` the CLIs use (a real `Stack` satisfies it; tests pass fakes). */
+/** The subset of Automation API's `Stack` the commands use (a real `Stack` satisfies it; tests pass fakes). */
 export interface StackLike {
   readonly name: string;
   getConfig(key: string, path?: boolean): Promise<ConfigValue>;
@@ -29,24 +31,21 @@ export interface StackLike {
   preview(opts?: PreviewOptions): Promise<PreviewResult>;
   up(opts?: UpOptions): Promise<UpResult>;
   history(pageSize?: number, page?: number, showSecrets?: boolean): Promise<UpdateSummary[]>;
-  /** The stack's state (`pulumi stack export`): resources with their init errors and pending deletes. */
+  /** The stack's state (`pulumi stack export`): resources with their init errors and pending operations. */
   exportStack(): Promise<Deployment>;
   /** The stack outputs of the last update. */
   outputs(): Promise<OutputMap>;
 }
 
+/** What a command needs from outside besides the terminal. */
 export interface Deps {
-  /** `create: true` → createOrSelectStack (deploy); false → selectStack (rollback, drift). */
+  /** `create: true` → createOrSelectStack (deploy); false → selectStack. */
   openStack(stackName: string, workDir: string, create: boolean): Promise<StackLike>;
   /** Where Pulumi.yaml and the stack files are. */
   repoRoot: string;
   /** Whether a file exists (the policy pack, a stack file). */
   exists(p: string): boolean;
-}
-
-/** What the release and everyday commands need beyond {@link Deps}. */
-export interface OpsDeps extends Deps {
-  /** The process environment: PULUMI_BACKEND_URL, CI, DOCKER_HOST. */
+  /** The process environment: PULUMI_BACKEND_URL, CI, DOCKER_HOST, npm's own variables. */
   env: NodeJS.ProcessEnv;
   /** Contents of a repository file (Pulumi.yaml). */
   readFile(p: string): string;
@@ -54,14 +53,36 @@ export interface OpsDeps extends Deps {
   listStacks(workDir: string): Promise<string[]>;
   /** A shell on the stack's host: here, or over SSH. */
   host: HostShell;
+  /** Whether a program is on PATH (the Pulumi CLI the Automation API drives). */
+  onPath(program: string): boolean;
+  /** The current time (status's uptimes). */
+  now(): Date;
   /**
    * `npm run doctor`'s checks, run by deploy before anything else on a development stack: prints the problems and
-   * resolves false when the deploy would fail. Absent: no checks (the tests' fake stacks).
+   * resolves false when the deploy would fail. Absent: the real checks on this machine (ops/doctor.ts).
    */
-  checkMachine?(stackName: string, io: import("./cli").Io): Promise<boolean>;
+  checkMachine?(stackName: string, io: Io): Promise<boolean>;
 }
 
-export const defaultDeps: OpsDeps = {
+/** The context a command's `run` receives: its dependencies and the terminal. */
+export interface Context extends Deps {
+  io: Io;
+}
+
+/** Whether `program` is an executable file in one of PATH's folders. */
+export function onPath(program: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  return (env.PATH ?? "").split(path.delimiter).some((dir) => {
+    if (!dir) return false;
+    try {
+      fs.accessSync(path.join(dir, program), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export const defaultDeps: Deps = {
   async openStack(stackName, workDir, create) {
     const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
     ensureLocalBackend(workDir);
@@ -79,10 +100,8 @@ export const defaultDeps: OpsDeps = {
     return (await workspace.listStacks()).map((s) => s.name);
   },
   host: defaultHostShell,
-  async checkMachine(stackName, io) {
-    const { checkBeforeDeploy } = await import("./doctor");
-    return checkBeforeDeploy(stackName, io);
-  },
+  onPath: (program) => onPath(program),
+  now: () => new Date(),
 };
 
 /** The local policy pack (`policy/PulumiPolicy.yaml`), when there is one. */

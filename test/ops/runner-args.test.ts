@@ -1,14 +1,4 @@
-import { BACKUP_SPEC } from "../../ops/backup";
-import { deploySpec } from "../../ops/deploy";
-import { driftSpec } from "../../ops/drift";
-import { execSpec } from "../../ops/exec";
-import { logsSpec } from "../../ops/logs";
-import { MIGRATE_SPEC } from "../../ops/migrate";
-import { RESTORE_SPEC } from "../../ops/restore";
-import { rollbackSpec } from "../../ops/rollback";
-import { rotateSpec } from "../../ops/rotate";
-import { statusSpec } from "../../ops/status";
-import { CommandSpec, formatHelp, parseArgs, UsageError, usageHint } from "../../ops/args";
+import { formatHelp, parseArgs, UsageError, usageHint } from "../../ops/runner/args";
 
 const spec = {
   command: "npm run demo --",
@@ -154,29 +144,5 @@ describe("formatHelp", () => {
 
   it("gives a one-line hint for usage errors", () => {
     expect(usageHint(spec)).toBe("Run `npm run demo -- --help` for usage.");
-  });
-});
-
-describe("every command takes the same --stack/-s and --yes/-y flags", () => {
-  const specs: [string, CommandSpec][] = [
-    ["backup", BACKUP_SPEC],
-    ["deploy", deploySpec],
-    ["drift", driftSpec],
-    ["exec", execSpec],
-    ["logs", logsSpec],
-    ["migrate", MIGRATE_SPEC],
-    ["restore", RESTORE_SPEC],
-    ["rollback", rollbackSpec],
-    ["rotate", rotateSpec],
-    ["status", statusSpec],
-  ];
-
-  test.each(specs)("%s: -s is --stack, required; a --yes flag, where there is one, is -y", (_name, spec) => {
-    expect(spec.flags.stack).toMatchObject({ type: "string", required: true, short: "s", valueName: "name" });
-    if (spec.flags.yes) expect(spec.flags.yes).toMatchObject({ type: "boolean", short: "y" });
-    // The other required flags get a value so that only -s is under test.
-    const others = Object.entries(spec.flags).filter(([name, f]) => f.required && name !== "stack");
-    const parsed = parseArgs(spec, ["-s", "prod", ...others.flatMap(([name]) => [`--${name}`, "x"])]);
-    expect(parsed.help ? undefined : parsed.values.stack).toBe("prod");
   });
 });

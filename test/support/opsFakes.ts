@@ -13,9 +13,9 @@ import type {
   UpOptions,
   UpResult,
 } from "@pulumi/pulumi/automation";
-import type { Io } from "../../ops/cli";
-import { Captured, describeHost, HostShell, HostTarget } from "../../ops/hostShell";
-import type { OpsDeps, StackLike } from "../../ops/workspace";
+import type { Deps, StackLike } from "../../ops/runner/context";
+import { Captured, describeHost, HostShell, HostTarget } from "../../ops/runner/hostShell";
+import type { Io } from "../../ops/runner/io";
 
 export interface FakeIo extends Io {
   stdout: string;
@@ -236,12 +236,16 @@ export interface FakeDepsOptions {
   host?: HostShell;
   /** Pulumi.yaml's contents (default: the local folder backend). */
   pulumiYaml?: string;
+  /** Programs on PATH (default: pulumi). */
+  onPath?: string[];
+  /** The clock (default: 2025-03-14T18:00:00Z). */
+  now?: Date;
 }
 
 export function fakeDeps(
   stack: FakeStack | Error,
   options: FakeDepsOptions = {},
-): OpsDeps & { opened: Array<{ name: string; workDir: string; create: boolean }> } {
+): Deps & { opened: Array<{ name: string; workDir: string; create: boolean }> } {
   const opened: Array<{ name: string; workDir: string; create: boolean }> = [];
   const files = new Set((options.files ?? []).map((f) => `/repo/${f}`));
   if (options.policy === true) files.add("/repo/policy/PulumiPolicy.yaml");
@@ -256,6 +260,8 @@ export function fakeDeps(
     },
     listStacks: async () => options.stacks ?? (stack instanceof Error ? [] : [stack.name]),
     host: options.host ?? new FakeHost(),
+    onPath: (program) => (options.onPath ?? ["pulumi"]).includes(program),
+    now: () => options.now ?? new Date("2025-03-14T18:00:00Z"),
     async openStack(name, workDir, create) {
       opened.push({ name, workDir, create });
       if (stack instanceof Error) throw stack;
@@ -273,3 +279,32 @@ export const PROD_CONFIG: Record<string, string> = {
   "ems-infra:traefik": JSON.stringify({ image: "traefik:v3.6.1" }),
   "ems-infra:postgres": JSON.stringify({ image: "postgres:16.6" }),
 };
+
+/**
+ * The outputs a deployed prod stack holds (stacks/opsContract.ts), with the values the program exports for
+ * Pulumi.prod.yaml (test/stacks/ops-outputs.test.ts checks the program's own against the same contract).
+ */
+export function prodOutputs(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const data = "/root/ems_system/data";
+  const pgExec = "PG_EXEC='docker exec -i -e PGUSER=postgres ems_system-postgres'";
+  const backupCommand = `BACKUP_DIR=${data}/backups KEEP_DAILY=14 KEEP_WEEKLY=8 ${pgExec} ${data}/bin/backup.sh`;
+  return {
+    system: "ems_system",
+    environment: "production",
+    containers: { traefik: "infra_traefik", postgres: "ems_system-postgres" },
+    urls: { ems: "https://api.ems.edumigsoft.com.br", sms: "https://api.sms.edumigsoft.com.br" },
+    images: { ems: "ghcr.io/edumigsoft/ems-server:1.4.2", sms: "ghcr.io/edumigsoft/sms-server:1.1.0" },
+    backupDir: `${data}/backups`,
+    backupCommand,
+    restoreCommand: `${pgExec} ${data}/bin/restore.sh`,
+    backupLog: `${data}/logs/backup.log`,
+    hostExpectations: {
+      folders: [{ path: `${data}/backups` }],
+      cron: {
+        job: "ems_system-backup",
+        line: `0 3 * * * ${backupCommand} >> ${data}/logs/backup.log 2>&1 # ems-infra:ems_system-backup`,
+      },
+    },
+    ...overrides,
+  };
+}

@@ -1,5 +1,4 @@
-/** Terminal I/O and the command-line plumbing every ops CLI shares (help, usage errors, exit codes, Ctrl-C). */
-import { CommandSpec, formatHelp, UsageError, usageHint } from "./args";
+/** Terminal I/O every command shares, and the one-line account of an error. */
 
 export interface Io {
   /** Writes text as-is to stdout (Pulumi's streamed output has its own newlines). */
@@ -35,12 +34,15 @@ export async function confirm(io: Io, question: string): Promise<boolean> {
   return answer === "y" || answer === "yes";
 }
 
+export const MISSING_PULUMI =
+  "the Pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/install/), then re-run this command";
+
 /** A friendlier message for the common operational failures. */
 export function describeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   if (/ENOENT: pulumi|spawn pulumi ENOENT/.test(message)) {
     // The backend is a local folder (Pulumi.yaml) or PULUMI_BACKEND_URL: no `pulumi login` is needed.
-    return "the Pulumi CLI is not installed or not on PATH: install it (https://www.pulumi.com/docs/install/), then re-run this command";
+    return MISSING_PULUMI;
   }
   if (/PULUMI_CONFIG_PASSPHRASE/.test(message) && /unable to find|must be set|incorrect passphrase/i.test(message)) {
     return `${message.trim()}\n(export PULUMI_CONFIG_PASSPHRASE with the stack's passphrase: it encrypts the stack's secrets)`;
@@ -54,53 +56,4 @@ export function describeError(error: unknown): string {
     );
   }
   return message.trim();
-}
-
-export type ParseOutcome<T> = { kind: "run"; options: T } | { kind: "exit"; code: number };
-
-/** Runs a parser; prints help (exit 0) or the usage error (exit 2). */
-export function handleArgs<T>(
-  spec: CommandSpec,
-  io: Io,
-  parse: () => { help: true } | { help: false; options: T },
-): ParseOutcome<T> {
-  try {
-    const parsed = parse();
-    if (parsed.help) {
-      io.out(formatHelp(spec));
-      return { kind: "exit", code: 0 };
-    }
-    return { kind: "run", options: parsed.options };
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`error: ${error.message}\n${usageHint(spec)}\n`);
-      return { kind: "exit", code: error.exitCode };
-    }
-    throw error;
-  }
-}
-
-/**
- * Entry point for `if (require.main === module)`: runs main with the process' argv and I/O.
- * A first Ctrl-C is left to the Pulumi CLI (it stops gracefully and the CLI then restores config);
- * a second one exits at once.
- */
-export function runCli(main: (argv: string[], io: Io) => Promise<number>): void {
-  let interrupted = false;
-  const onInterrupt = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    process.stderr.write("\ninterrupted: waiting for pulumi to stop (Ctrl-C again to quit at once)\n");
-  };
-  process.on("SIGINT", onInterrupt);
-  main(process.argv.slice(2), processIo()).then(
-    (code) => {
-      process.off("SIGINT", onInterrupt);
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`error: ${describeError(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
 }
