@@ -31,6 +31,18 @@ const COMMANDS = [
     message: "The runner opens the stack (ctx.stack); commands do not reach for the Automation API.",
   },
 ];
+const NO_TEST = {
+  regex: "(^|/)test/",
+  message: "bench/, testkit/ and test/ do not import test/: what they share lives in testkit/.",
+};
+const NO_BENCH = {
+  regex: "(^|/)bench/",
+  message: "Nothing imports bench/ (its scripts only print figures): what it shares lives in testkit/.",
+};
+const TESTKIT_THROUGH_SUPPORT = {
+  regex: "(^|/)testkit/",
+  message: "Tests reach testkit/ through test/support (its index), the one entry.",
+};
 const ONE_SUPPORT_ENTRY = {
   regex: "(^|/)support/.",
   message: "Tests take their helpers from test/support (its index), the one entry.",
@@ -58,7 +70,10 @@ export default tseslint.config(
   ...layer(["ops/runner/**/*.ts"], [PRODUCTION, RUNNER]),
   ...layer(["ops/*.ts", "ops/migrate/**/*.ts"], [PRODUCTION, FLOWS]),
   ...layer(["ops/commands/**/*.ts"], [PRODUCTION, ...COMMANDS]),
-  ...layer(["test/**/*.ts"], [ONE_SUPPORT_ENTRY], ["test/support/**/*.ts"]),
+  ...layer(["test/**/*.ts"], [ONE_SUPPORT_ENTRY, NO_BENCH, TESTKIT_THROUGH_SUPPORT], ["test/support/**/*.ts"]),
+  ...layer(["test/support/**/*.ts"], [NO_BENCH]),
+  ...layer(["bench/**/*.ts"], [NO_TEST]),
+  ...layer(["testkit/**/*.ts"], [NO_TEST, NO_BENCH]),
 );
 
 /** A `no-restricted-imports` block for some files (type-aware, so type-only imports can be allowed per pattern). */

@@ -7,8 +7,8 @@
  * destroys never deploy versions).
  */
 import { postgresMajor } from "../components/imageRef";
+import { PROJECT } from "../stacks/configSchema";
 
-export const PROJECT = "ems-infra";
 export const SERVICES_KEY = `${PROJECT}:services`;
 export const TRAEFIK_IMAGE_KEY = `${PROJECT}:traefik.image`;
 export const POSTGRES_IMAGE_KEY = `${PROJECT}:postgres.image`;

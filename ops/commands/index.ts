@@ -1,7 +1,6 @@
 /** Every ops command, by its npm script name: each one a file of this folder built with `defineCommand`. */
 import { backup } from "./backup";
 import { deploy } from "./deploy";
-import { diagram } from "./diagram";
 import { doctor } from "./doctor";
 import { down } from "./down";
 import { drift } from "./drift";
@@ -16,7 +15,6 @@ import { status } from "./status";
 export const COMMANDS = [
   backup,
   deploy,
-  diagram,
   doctor,
   down,
   drift,

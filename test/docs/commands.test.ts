@@ -188,7 +188,7 @@ beforeAll(async () => {
   ).scripts;
   const flags: Record<string, Set<string>> = {};
   for (const [script, line] of Object.entries(scripts)) {
-    const file = /^tsx (ops\/[\w/-]+\.ts)$/.exec(line)?.[1];
+    const file = /^tsx ((?:ops|testkit)\/[\w/-]+\.ts)$/.exec(line)?.[1];
     if (!file) continue;
     const mod = (await import(path.join(REPO_ROOT, file))) as Record<string, unknown>;
     // A command built with defineCommand: its flags are in `spec` (runner/defineCommand.ts).

@@ -8,8 +8,8 @@ import {
   generateDiagram,
   generateStackDiagrams,
   readmeWithDiagram,
-} from "../../ops/diagramFiles";
-import { stackDiagram } from "../../ops/mermaid";
+  stackDiagram,
+} from "../support";
 import { REPO_ROOT } from "../../ops/runner/context";
 import { T } from "../support";
 
@@ -26,7 +26,7 @@ describe("docs/diagram.md", () => {
     try {
       const check = spawnSync(
         process.execPath,
-        [TSX, path.join(REPO_ROOT, "ops", "commands", "diagram.ts"), "--check"],
+        [TSX, path.join(REPO_ROOT, "testkit", "diagram", "command.ts"), "--check"],
         {
           cwd: elsewhere,
           env: { ...process.env, HOME: elsewhere, USER: "someone-else" },

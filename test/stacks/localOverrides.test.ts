@@ -84,7 +84,7 @@ describe("Pulumi.dev.local.yaml", () => {
     expect(fs.readFileSync(path.join(PROJECT_ROOT, "index.ts"), "utf8")).toContain(
       "loadStackConfig({ localOverrides: true })",
     );
-    expect(fs.readFileSync(path.join(PROJECT_ROOT, "ops", "mockProgram.ts"), "utf8")).toContain(
+    expect(fs.readFileSync(path.join(PROJECT_ROOT, "testkit", "mockProgram.ts"), "utf8")).toContain(
       "deployStack((cfg = loadStackConfig()))",
     );
   });

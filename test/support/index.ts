@@ -9,3 +9,5 @@ export * from "./traefikSchemas";
 export * from "./vps";
 export { T } from "./resourceTypes";
 export * from "./opsFakes";
+export * from "./fakeEngine";
+export * from "./testkit";

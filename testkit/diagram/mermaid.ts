@@ -3,8 +3,8 @@
  * containers, networks, volumes, host folders (bind mounts), the public routes and who reaches whom.
  * Pure: the same resources always give the same text.
  */
-import { SECRET_SIG_KEY } from "./mockProgram";
-import { RESOURCE_TYPES } from "../components/resourceTypes";
+import { SECRET_SIG_KEY } from "../mockProgram";
+import { RESOURCE_TYPES } from "../../components/resourceTypes";
 
 /** A registered resource, as the mock runtime records it (type, name and plain inputs). */
 export interface RegisteredResource {

@@ -7,7 +7,7 @@
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { recordUnderMocks } from "../ops/mockProgram";
+import { recordUnderMocks } from "./mockProgram";
 import { loadStackConfig } from "../stacks/load";
 import { deployStack } from "../stacks/select";
 import { Captured, stableJson } from "./diff";

@@ -1,7 +1,7 @@
 /**
  * What `pulumi up` would do between two mocked runs of the program: resources matched by type and name (the
  * URN's last part; names are unique per type here), each changed resource classified by the pinned providers'
- * vendored rules (bench/providerRules.ts) and its own `replaceOnChanges`/`ignoreChanges`, the way the engine
+ * vendored rules (testkit/providerRules.ts) and its own `replaceOnChanges`/`ignoreChanges`, the way the engine
  * does it. Not modelled: read-back (what a refresh brings in), failing commands, stdout-derived inputs.
  */
 import { DiffOptions, planChange } from "./providerRules";

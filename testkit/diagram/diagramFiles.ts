@@ -1,9 +1,9 @@
 /** The Mermaid pictures of the committed stacks, generated from the program under mocks, and where they are written. */
 import * as path from "path";
 import { diagramDocument, stackDiagram } from "./mermaid";
-import { REPO_ROOT } from "./runner/context";
-import { ConfigError } from "../stacks/config";
-import { parseWithOverrides } from "../stacks/load";
+import { REPO_ROOT } from "../../ops/runner/context";
+import { ConfigError } from "../../stacks/config";
+import { parseWithOverrides } from "../../stacks/load";
 
 export const DIAGRAM_FILE = path.join(REPO_ROOT, "docs", "diagram.md");
 export const README_FILE = path.join(REPO_ROOT, "README.md");
@@ -23,7 +23,7 @@ export function readmeWithDiagram(readme: string, stacks: ReadonlyArray<{ stack:
 /** Each committed stack's picture as the program is now. Stacks run one after the other (the mock runtime is global). */
 export async function generateStackDiagrams(root = REPO_ROOT): Promise<Array<{ stack: string; diagram: string }>> {
   // Loaded here: the mock runtime replaces Pulumi's, which only this command (not --help) needs.
-  const { committedConfig, runProgram } = await import("./mockProgram");
+  const { committedConfig, runProgram } = await import("../mockProgram");
   const stacks: Array<{ stack: string; diagram: string }> = [];
   for (const stack of DIAGRAM_STACKS) {
     // Secret values never change the picture; prod's registry login and dashboard need one to be drawn at all.

@@ -10,8 +10,8 @@
  * Only the inputs the program uses are translated; any other makes `createLikeProvider` throw.
  */
 import * as http from "http";
-import { stableJson } from "../../bench/diff";
-import { ContainerInputs, HealthcheckInput, MountInput, plain, PortInput, tarArchive } from "../support";
+import { stableJson } from "./diff";
+import { ContainerInputs, HealthcheckInput, MountInput, plain, PortInput, tarArchive } from "./engineSpec";
 
 export interface EngineReply<B = unknown> {
   status: number;

@@ -7,8 +7,8 @@ import type {
   ResourceValidationArgs,
   ResourceValidationPolicy,
 } from "@pulumi/policy";
-import { createPolicies } from "./catalog";
-import { ExtendedArgs, isSecretValue, Secret } from "./lib";
+import { createPolicies } from "../policy/catalog";
+import { ExtendedArgs, isSecretValue, Secret } from "../policy/lib";
 
 /** A resource as a test recorded it (`MockResourceArgs` + the options it was registered with). */
 export interface RecordedResource {

@@ -1,5 +1,5 @@
 /**
- * The pinned providers' replace rules, vendored as data (bench/provider-rules/*.json, each naming its source):
+ * The pinned providers' replace rules, vendored as data (testkit/provider-rules/*.json, each naming its source):
  * per resource type, which inputs force a replacement, which the provider updates on the running resource, and
  * which only change the state. `planChange` decides, like the engine, what `pulumi up` does with a set of
  * changed inputs, honouring the resource's `replaceOnChanges` and `ignoreChanges`.
@@ -30,6 +30,8 @@ export interface ResourceRules {
   live: string[];
   /** Inputs whose change is stored in the state and reaches nothing until the next replacement. */
   state: string[];
+  /** The fields of a nested input (an object or a list of objects): a change of any counts as a change of it. */
+  nested?: Record<string, string[]>;
   /** Why an input is where it is, when that is not obvious. */
   notes?: Record<string, string>;
 }
@@ -37,7 +39,7 @@ export interface ResourceRules {
 export interface ProviderRulesFile {
   /** Pulumi package name (docker, command, random). */
   provider: string;
-  /** The npm package and version the table is for. */
+  /** The npm package and version the table is for, e.g. `@pulumi/docker 5.2.0` (checked against package.json). */
   package: string;
   /** Where the table comes from. */
   sources: RuleSource[];

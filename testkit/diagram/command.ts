@@ -5,9 +5,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { DIAGRAM_FILE, generateStackDiagrams, README_FILE, readmeWithDiagram } from "../diagramFiles";
-import { diagramDocument } from "../mermaid";
-import { defineCommand, EXIT, runMain } from "../runner/defineCommand";
+import { DIAGRAM_FILE, generateStackDiagrams, README_FILE, readmeWithDiagram } from "./diagramFiles";
+import { diagramDocument } from "./mermaid";
+import { defineCommand, EXIT, runMain } from "../../ops/runner/defineCommand";
 
 export const diagram = defineCommand({
   name: "diagram",
