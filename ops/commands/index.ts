@@ -1,6 +1,8 @@
 /** Every ops command, by its npm script name: each one a file of this folder built with `defineCommand`. */
 import { backup } from "./backup";
 import { deploy } from "./deploy";
+import { doctor } from "./doctor";
+import { down } from "./down";
 import { drift } from "./drift";
 import { exec } from "./exec";
 import { logs } from "./logs";
@@ -14,6 +16,8 @@ import { tunnel } from "./tunnel";
 export const COMMANDS = [
   backup,
   deploy,
+  doctor,
+  down,
   drift,
   exec,
   logs,
