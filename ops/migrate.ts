@@ -1,15 +1,17 @@
 /**
- * `npm run migrate -- --stack prod [--yes] [--dry-run] [--replace-cron]`: the cut-over from today's compose
- * system on the VPS to the prod stack, undone by itself when the stack does not come up
- * (ops/migrate/cutover.ts has the steps).
+ * `npm run migrate -- --stack prod [--yes] [--dry-run] [--adopt-credentials] [--undo]`: the cut-over from today's
+ * compose system on the VPS to the prod stack, undone by itself when the stack does not come up or the run is
+ * interrupted (SIGINT, SIGTERM, SIGHUP); a killed run is resumed or undone by the next (ops/migrate/cutover.ts).
  */
+import * as path from "path";
 import type { StackConfig } from "../stacks/config";
-import type { ConfigMap, Deployment, OutputMap, UpOptions, UpResult } from "@pulumi/pulumi/automation";
+import type { ConfigMap, ConfigValue, Deployment, OutputMap, UpOptions, UpResult } from "@pulumi/pulumi/automation";
 import { CommandSpec, parseArgs, stackFlag, yesFlag } from "./args";
 import { formatResourceChanges } from "./changes";
 import { confirm, describeError, handleArgs, Io, runCli } from "./cli";
 import { boundShell } from "./hostShell";
 import { CutoverDeps, CutoverOptions, CutoverResult, DEFAULT_GATE, runCutover } from "./migrate/cutover";
+import type { StackCredentials } from "./migrate/credentials";
 import { legacySystem } from "./migrate/legacy";
 import { cutoverOutputs } from "./migrate/outputs";
 import { describeStuck, findStuckResources } from "./stuckReplacements";
@@ -19,25 +21,33 @@ export const MIGRATE_SPEC = {
   command: "npm run migrate --",
   summary:
     "Cuts the VPS over from the compose system (postgres_ems_system, traefik, portainer, ems_server_prod, sms_server_prod) " +
-    "to the stack: pre-flight, backup (pg_dumpall + ACME file), old containers stopped (kept), pulumi up, health gates; " +
-    "on failure the old system is started again.",
+    "to the stack: pre-flight (credentials read from the old containers), journal, backup (pg_dumpall + ACME file), " +
+    "uploads copied out of the old containers, old containers stopped (kept), pulumi up, health gates and row counts; " +
+    "on failure or interruption the old system is started again and watched.",
   flags: {
     stack: stackFlag("The production stack that takes over (prod)"),
     yes: yesFlag(),
     "dry-run": { type: "boolean", description: "Run the pre-flight and print the plan; change nothing" },
-    "replace-cron": {
+    "adopt-credentials": {
       type: "boolean",
-      description: "Remove the old backup cron line (the stack installs its own job)",
+      description:
+        "Take the database names, roles, passwords and keys the old containers run with into the stack's config (as secrets) instead of refusing",
+    },
+    undo: {
+      type: "boolean",
+      description: "Undo an interrupted cut-over (found by its journal): start the old system again and watch it",
     },
   },
   notes: [
-    'A second run finds no old container running and says "nothing to migrate".',
+    "A run that finds the journal of an interrupted cut-over resumes it (or undoes it with --undo).",
+    'With no journal and no old container running it says "nothing to migrate".',
+    "A successful cut-over disables the old backup cron line (commented out).",
     "Run it on the VPS, or from a machine whose stack config has ems-infra:ssh.",
   ],
   examples: [
     "npm run migrate -- --stack prod --dry-run",
-    "npm run migrate -- --stack prod",
-    "npm run migrate -- --stack prod --yes --replace-cron",
+    "npm run migrate -- --stack prod --adopt-credentials",
+    "npm run migrate -- --stack prod --undo",
   ],
 } as const satisfies CommandSpec;
 
@@ -45,19 +55,30 @@ export interface MigrateOptions {
   stack: string;
   yes: boolean;
   dryRun: boolean;
-  replaceCron: boolean;
+  adoptCredentials: boolean;
+  undo: boolean;
 }
 
 export function parseMigrateArgs(argv: readonly string[]): { help: true } | { help: false; options: MigrateOptions } {
   const parsed = parseArgs(MIGRATE_SPEC, argv);
   if (parsed.help) return parsed;
   const v = parsed.values;
-  return { help: false, options: { stack: v.stack, yes: v.yes, dryRun: v["dry-run"], replaceCron: v["replace-cron"] } };
+  return {
+    help: false,
+    options: {
+      stack: v.stack,
+      yes: v.yes,
+      dryRun: v["dry-run"],
+      adoptCredentials: v["adopt-credentials"],
+      undo: v.undo,
+    },
+  };
 }
 
 /** The part of an Automation API Stack the cut-over uses. */
 interface MigrateStack {
   getAllConfig(): Promise<ConfigMap>;
+  setConfig(key: string, value: ConfigValue, path?: boolean): Promise<void>;
   up(opts?: UpOptions): Promise<UpResult>;
   outputs(): Promise<OutputMap>;
   exportStack(): Promise<Deployment>;
@@ -68,6 +89,7 @@ export function exitCode(result: CutoverResult): number {
   switch (result.outcome) {
     case "migrated":
     case "nothing-to-migrate":
+    case "nothing-to-undo":
     case "planned":
       return 0;
     case "undo-failed":
@@ -104,8 +126,14 @@ export async function main(argv: string[], io: Io, deps: Deps = defaultDeps): Pr
     return 2;
   }
 
-  for (const line of keysNotCarriedOver(cfg)) io.out(`migrate: warning: ${line}\n`);
-
+  // SIGINT, SIGTERM, SIGHUP (a closed SSH session): the cut-over stops at its next step and undoes.
+  let signal: string | undefined;
+  const onSignal = (name: NodeJS.Signals) => {
+    if (!signal) io.err(`\nmigrate: ${name}: undoing at the next step (the journal keeps where it stands)\n`);
+    signal = name;
+  };
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const sig of signals) process.on(sig, onSignal);
   const cutoverDeps: CutoverDeps = {
     // The program's own ssh (key, known_hosts) when the stack has ems-infra:ssh.
     shell: boundShell(cfg.ssh ?? "local"),
@@ -134,18 +162,56 @@ export async function main(argv: string[], io: Io, deps: Deps = defaultDeps): Pr
     log: (line) => io.out(`migrate: ${line}\n`),
     now: () => Date.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    async adoptCredentials(mismatches) {
+      for (const m of mismatches) await stack.setConfig(m.key, { value: m.value, secret: m.secret }, true);
+    },
+    interrupted: () => signal,
   };
   const cutover: CutoverOptions = {
     legacy: legacySystem(),
     traefikImage: cfg.traefik.image,
-    backupDir: cfg.paths.backups,
-    stackLabel: `com.ems.environment=${cfg.environment}`,
+    backupDir: safetyDumpDir(cfg.paths),
+    journalDir: cfg.paths.secrets ?? cfg.paths.backups,
+    system: cfg.system,
+    stackName: options.stack,
+    credentials: stackCredentials(cfg),
+    adoptCredentials: options.adoptCredentials,
+    uploads: cfg.services.map((s) => ({ service: s.name, dest: s.uploadsHostPath })),
     gate: DEFAULT_GATE,
-    replaceCron: options.replaceCron,
     dryRun: options.dryRun,
+    undo: options.undo,
     stopSeconds: 60,
+    settleMs: 20_000,
   };
-  return exitCode(await runCutover(cutoverDeps, cutover));
+  try {
+    return exitCode(await runCutover(cutoverDeps, cutover));
+  } finally {
+    for (const sig of signals) process.off(sig, onSignal);
+  }
+}
+
+/**
+ * Where the safety dump goes: beside the backups folder, not in it. The old backup job deletes every `*.sql.gz`
+ * older than 7 days under /root/ems_system/data/backups (real-system.md §6), subfolders included.
+ */
+export function safetyDumpDir(paths: { backups: string }): string {
+  return path.posix.join(path.posix.dirname(paths.backups), "cutover");
+}
+
+/** What the stack will run with, from its config (the cut-over compares it with the old containers). */
+export function stackCredentials(cfg: Pick<StackConfig, "postgres" | "services" | "secrets">): StackCredentials {
+  return {
+    postgresUser: cfg.postgres.user,
+    postgresPassword: cfg.secrets.postgresPassword,
+    services: cfg.services.map((s) => ({
+      name: s.name,
+      database: s.database,
+      role: s.role,
+      dbPassword: cfg.secrets.serviceSecrets[s.name]?.dbPassword,
+      apiKey: cfg.secrets.serviceSecrets[s.name]?.apiKey,
+      jwtKey: cfg.secrets.serviceSecrets[s.name]?.jwtKey,
+    })),
+  };
 }
 
 /**
