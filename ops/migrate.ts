@@ -214,20 +214,4 @@ export function stackCredentials(cfg: Pick<StackConfig, "postgres" | "services" 
   };
 }
 
-/**
- * The services whose API or JWT key is not set in config: the stack would generate new ones, and every app sending
- * today's x-api-key (and every token signed with today's JWT key) would stop working at the cut-over.
- */
-export function keysNotCarriedOver(cfg: Pick<StackConfig, "services" | "secrets">): string[] {
-  return cfg.services.flatMap((s) => {
-    const given = cfg.secrets.serviceSecrets[s.name] ?? {};
-    const missing = [given.apiKey ? "" : "apiKey", given.jwtKey ? "" : "jwtKey"].filter(Boolean);
-    if (missing.length === 0) return [];
-    return [
-      `${s.name}: no ems-infra:serviceSecrets.${s.name}.${missing.join("/")} in config: new keys will be generated and ` +
-        `apps sending today's key (or today's tokens) will be refused; carry them over first (README, "Cut-over from the compose VPS")`,
-    ];
-  });
-}
-
 if (require.main === module) runCli(main);

@@ -30,6 +30,12 @@ export async function undo(run: CutoverRun, reason: string): Promise<CutoverResu
   const legacy = options.legacy;
   const old = new Set(stopOrder(legacy));
   log(`FAILED: ${reason}`);
+  if (state.stoppedAt === undefined) {
+    // Nothing of the old system was stopped yet (the backup or the first uploads copy failed): it still serves.
+    await journal.remove();
+    log("nothing was stopped: the old system still serves");
+    return { outcome: "refused", problems: [reason] };
+  }
   log("undoing: stopping this system's new containers and starting the old system again");
   state.step = "undo";
   await journal.write(state);
