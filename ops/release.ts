@@ -11,6 +11,7 @@ import { confirm, describeError, Io } from "./cli";
 import { reportUnhealthy } from "./containers";
 import { boundShell } from "./hostShell";
 import { checkTraefikEngine } from "./preflight";
+import { checkDataVolume, dataVolumeOf } from "./dataVolume";
 import { configValue, dockerHostConfig, environmentOf, hostTargetOf, mapOutput, traefikConfigOf } from "./stackConfig";
 import { describeStuck, findStuckResources } from "./stuckReplacements";
 import { printTarget } from "./target";
@@ -66,6 +67,7 @@ export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps:
     }
 
     await traefikPreflight(stack, io, deps);
+    await dataVolumePreflight(stack, io, deps);
 
     const packs = policyPacks(deps);
     const color = io.isTTY ? "always" : "never";
@@ -136,6 +138,13 @@ async function traefikPreflight(stack: StackLike, io: Io, deps: OpsDeps): Promis
   const verdict = await checkTraefikEngine(shell, traefik.image, dockerHost);
   if (!verdict.ok) throw new Error(`pre-flight: ${verdict.message}`);
   io.out(`pre-flight: ${verdict.message}\n`);
+}
+
+/** One PostgreSQL per data volume: no container the stack does not own may mount it (ops/dataVolume.ts). */
+async function dataVolumePreflight(stack: StackLike, io: Io, deps: OpsDeps): Promise<void> {
+  const dockerHost = await dockerHostConfig(stack);
+  const shell = boundShell(dockerHost ? "local" : await hostTargetOf(stack), deps.host);
+  io.out(`${await checkDataVolume(shell, await dataVolumeOf(stack), dockerHost)}\n`);
 }
 
 /** The unhealthy or exited containers of the stack after a failed up; never throws. */

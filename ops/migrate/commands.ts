@@ -3,6 +3,7 @@
  * quoted with `q`; secrets travel on stdin only. The rehearsal test runs each of them against dockerd.
  */
 import { readScript, shellQuote as q } from "../../components/shell";
+import { volumeHoldersCommand } from "../dataVolume";
 
 /** `20261201T195500Z` for a time in ms. */
 export function stamp(ms: number): string {
@@ -71,8 +72,7 @@ echo copied`,
     `docker update --restart=no ${q(container)} >/dev/null && { docker kill ${q(container)} >/dev/null 2>&1 || [ "$(docker inspect --format '{{.State.Running}}' ${q(container)})" = false ]; }`,
 
   /** Every container (running or not) mounting a volume: name and its com.ems.system label, tab-separated. */
-  volumeHolders: (volume: string) =>
-    `docker ps -a --filter ${q(`volume=${volume}`)} --format '{{.Names}}\t{{.Label "com.ems.system"}}'`,
+  volumeHolders: (volume: string) => volumeHoldersCommand(volume),
 
   /** Copies an old container's files out of its layer into a host folder (components/scripts/copy-uploads.sh on stdin). */
   copyUploads: (container: string, src: string, dest: string) => ({

@@ -28,6 +28,7 @@ import { Journal, JournalFile, journalPath, Step, STEPS } from "./journal";
 import { LegacySystem, stopOrder } from "./legacy";
 import { parseRowCounts, compareRowCounts, sessionsOf } from "./database";
 import { undo } from "./undo";
+import { describeForeignHolders, foreignHolders as foreignOf } from "../dataVolume";
 
 /** One API the health gate asks through the new Traefik. */
 export interface GateTarget {
@@ -397,17 +398,7 @@ async function rowCountsOf(
 export async function foreignHolders(shell: BoundShell, options: CutoverOptions): Promise<string[]> {
   const volume = options.legacy.dataVolume;
   const r = await shell.run(C.volumeHolders(volume));
-  const foreign = r.stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => l.split("\t"))
-    .filter(([name, system]) => name !== options.legacy.postgresContainer && system !== options.system)
-    .map(([name]) => name);
-  return foreign.map(
-    (name) =>
-      `${name} mounts the data volume ${volume} and is not this stack's: two PostgreSQL servers on one data folder ` +
-      `corrupt it. Check it holds nothing you need, then remove it: docker rm -f ${name}`,
-  );
+  return describeForeignHolders(volume, foreignOf(r.stdout, options.system, [options.legacy.postgresContainer]));
 }
 
 interface UploadCopy {

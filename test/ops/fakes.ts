@@ -215,9 +215,9 @@ export class FakeHost implements HostShell {
     return { code: a.code ?? 0, stdout: a.stdout ?? (engine ? `${VPS_ENGINE}\n` : ""), stderr: a.stderr ?? "" };
   }
 
-  /** The commands other than the release pre-flight's `docker version`. */
+  /** The commands other than the release pre-flight's (`docker version`, the data volume's containers). */
   get withoutPreflight(): FakeHost["commands"] {
-    return this.commands.filter((c) => !/^docker (-H \S+ )?version --format/.test(c.command));
+    return this.commands.filter((c) => !/^docker (-H \S+ )?(version --format|ps -a --filter 'volume=)/.test(c.command));
   }
 
   private record(mode: "run" | "capture", target: HostTarget, command: string, tty: boolean): void {

@@ -39,7 +39,7 @@ describe("rollback main: flow (fake stack)", () => {
     expect(await main(["--stack", "prod"], io, deps)).toBe(0);
 
     expect(deps.opened).toEqual([{ name: "prod", workDir: "/repo", create: false }]);
-    expect(stack.calls.filter((c) => !/^getConfig ems-infra:(docker|ssh|traefik)$/.test(c))).toEqual([
+    expect(stack.calls.filter((c) => !/^getConfig ems-infra:(docker|ssh|traefik|system|postgres)$/.test(c))).toEqual([
       "history 100/1 showSecrets=false",
       "exportStack",
       "getConfig ems-infra:services.ems.version --path",
