@@ -182,12 +182,28 @@ export async function main(argv: string[], io: Io, deps: Deps = defaultDeps): Pr
     undo: options.undo,
     stopSeconds: 60,
     settleMs: 20_000,
+    hostChecks: {
+      portainerContainer: "portainer",
+      portainerImage: cfg.portainer.enabled ? cfg.portainer.image : undefined,
+      routedHosts: routedHosts(cfg),
+      acmeFile: legacySystem().acmeFile,
+      ipv6: cfg.traefik.ipv6,
+    },
   };
   try {
     return exitCode(await runCutover(cutoverDeps, cutover));
   } finally {
     for (const sig of signals) process.off(sig, onSignal);
   }
+}
+
+/** The host names the stack's Traefik routes (each needs DNS pointing here, or a certificate already stored). */
+export function routedHosts(cfg: Pick<StackConfig, "services" | "traefik" | "portainer">): string[] {
+  return [
+    ...cfg.services.map((s) => s.host),
+    ...(cfg.traefik.dashboard.enabled ? [cfg.traefik.dashboard.host] : []),
+    ...(cfg.portainer.enabled ? [cfg.portainer.host] : []),
+  ];
 }
 
 /**

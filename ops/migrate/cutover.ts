@@ -28,6 +28,7 @@ import { Journal, JournalFile, journalPath, Step, STEPS } from "./journal";
 import { LegacySystem, stopOrder } from "./legacy";
 import { parseRowCounts, compareRowCounts, sessionsOf } from "./database";
 import { undo } from "./undo";
+import { HostCheckInput, runHostChecks } from "./hostChecks";
 import { describeForeignHolders, foreignHolders as foreignOf } from "../dataVolume";
 
 /** One API the health gate asks through the new Traefik. */
@@ -112,6 +113,8 @@ export interface CutoverOptions {
   stopSeconds: number;
   /** How long the undo watches the old APIs before it says they run. */
   settleMs: number;
+  /** Portainer's version, the routed host names and IPv6 (hostChecks.ts); absent skips them. */
+  hostChecks?: HostCheckInput;
 }
 
 export type CutoverResult =
@@ -220,6 +223,12 @@ export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Pr
     log(`adopted from the old containers into the stack's config: ${mismatches.map((m) => m.key).join(", ")}`);
   } else {
     log("preflight: the stack's config holds the credentials, databases and roles the old containers run with");
+  }
+
+  if (options.hostChecks) {
+    const checks = await runHostChecks(shell, options.hostChecks);
+    for (const n of checks.notes) log(`preflight: ${n}`);
+    if (checks.problems.length > 0) return refused(deps, checks.problems);
   }
 
   const toStop = stopOrder(legacy).filter((n) => running.includes(n));

@@ -14,7 +14,7 @@ import type { Step } from "../../ops/migrate/journal";
 import { boundShell, BoundShell } from "../../ops/hostShell";
 import { legacySystem } from "../../ops/migrate/legacy";
 import { cutoverOutputs } from "../../ops/migrate/outputs";
-import { safetyDumpDir, stackCredentials } from "../../ops/migrate";
+import { routedHosts, safetyDumpDir, stackCredentials } from "../../ops/migrate";
 import { PREFLIGHT_COMMANDS } from "../../ops/preflight";
 import { docker, IMAGES, inspect, plain, run } from "./dockerEngine";
 import { committedConfig, TEST_SECRETS, runStack, StackRun } from "./stackHarness";
@@ -156,6 +156,9 @@ export async function startRehearsal(): Promise<Rehearsal> {
         if (command === PREFLIGHT_COMMANDS.crontab) command = `cat ${q(vps.crontabFile)}`;
         else if (command === CUTOVER_COMMANDS.writeCrontab) command = `cat >${q(vps.crontabFile)}`;
         else if (engineWide.has(command)) command = `${command} --filter name=${vps.rename("")}`;
+        // Names resolve from /etc/hosts only: a test never asks a DNS server (loopback and its own networks only).
+        else if (command.startsWith("getent ahosts "))
+          command = command.replace("getent ahosts ", "getent -s files ahosts ");
         return local.run(command, options);
       },
     };
@@ -178,6 +181,13 @@ export async function startRehearsal(): Promise<Rehearsal> {
       undo: false,
       stopSeconds: 10,
       settleMs: 3_000,
+      hostChecks: {
+        portainerContainer: vps.rename("portainer"),
+        portainerImage: cfg.portainer.image,
+        routedHosts: routedHosts(cfg),
+        acmeFile: vps.acmeFile,
+        ipv6: cfg.traefik.ipv6,
+      },
     };
   }
 
