@@ -105,6 +105,9 @@ echo copied`,
   readJournal: (file: string) => `f=${q(file)}; [ ! -e "$f" ] || cat "$f"`,
   removeJournal: (file: string) => `rm -f ${q(file)}`,
 
+  /** Removes a stopped container (never a running one: no -f), not its volumes. */
+  removeStopped: (container: string) => `docker rm ${q(container)} >/dev/null`,
+
   /** Stops one of the stack's containers (kept, not removed). */
   stopNew: (container: string) => `docker stop -t 30 ${q(container)} >/dev/null`,
 

@@ -386,6 +386,14 @@ async function proceed(run: CutoverRun, from: Step): Promise<CutoverResult> {
   );
   log(`downtime: ${downtimeSeconds} s (old Traefik stopped → first API answering through the new Traefik)`);
   await run.journal.remove();
+  // The old Postgres can no longer be started by mistake on the volume: its container goes (its layer holds no data;
+  // the data is the volume the stack's server runs on, and the verified dump). The others stay, stopped.
+  const removed = await shell.run(C.removeStopped(pg));
+  log(
+    removed.code === 0
+      ? `removed the old ${pg} container (stopped; its data is ${legacy.dataVolume}, now the stack's, and the dump ${state.backup[0] ?? ""}): nothing can start a second server on the volume by mistake`
+      : `could not remove the old ${pg} container (${removed.stderr.trim()}): remove it (docker rm ${pg}) before the next deploy, which refuses while it mounts ${legacy.dataVolume}`,
+  );
   const report =
     run.report ??
     (await runPreflight(shell, { traefikImage: options.traefikImage, backupDir: options.backupDir, legacy }));

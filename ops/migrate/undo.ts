@@ -29,7 +29,7 @@ export async function undo(run: CutoverRun, reason: string): Promise<CutoverResu
   const { shell, log } = deps;
   const legacy = options.legacy;
   const old = new Set(stopOrder(legacy));
-  log(`FAILED: ${reason}`);
+  log(options.undo ? `undo: ${reason}` : `FAILED: ${reason}`);
   if (state.stoppedAt === undefined) {
     // Nothing of the old system was stopped yet (the backup or the first uploads copy failed): it still serves.
     await journal.remove();

@@ -8,7 +8,7 @@ import { inspectEnv } from "../../ops/migrate/credentials";
 import type { Step } from "../../ops/migrate/journal";
 import { CutoverDeps, CutoverOptions, CutoverOutputs, runCutover } from "../../ops/migrate/cutover";
 import type { BoundShell, Captured } from "../../ops/hostShell";
-import { legacySystem, stopOrder } from "../../ops/migrate/legacy";
+import { legacySystem } from "../../ops/migrate/legacy";
 import { PREFLIGHT_COMMANDS as P } from "../../ops/preflight";
 
 const API_KEY = { ems: "ems-key-0123456789abcdef", sms: "sms-key-fedcba9876543210" };
@@ -185,6 +185,12 @@ class FakeHost implements BoundShell {
     for (const [name, c] of this.containers) {
       if (command === C.restartPolicy(name)) return this.ok(`${c.policy}\n`);
       if (command === inspectEnv(name)) return this.ok(this.inspect(name));
+      if (command === C.removeStopped(name)) {
+        if (c.running)
+          return { code: 1, stdout: "", stderr: `Error response from daemon: container ${name} is running` };
+        this.containers.delete(name);
+        return this.ok();
+      }
       if (command === C.runState(name)) return this.ok(`${c.running} false ${c.restarts ?? 0}\n`);
       if (command === C.stop(name, 60) || command === C.kill(name)) {
         c.running = false;
@@ -303,6 +309,8 @@ const running = (host: FakeHost) =>
     .map(([n]) => n)
     .sort();
 
+/** The old containers kept (stopped) after a successful cut-over. */
+const KEPT = ["traefik", "ems_server_prod", "sms_server_prod", "portainer"];
 const OLD = ["ems_server_prod", "portainer", "postgres_ems_system", "sms_server_prod", "traefik"];
 
 /** Runs a cut-over that is killed (kill -9) as `step` starts: the promise never settles. */
@@ -337,7 +345,9 @@ describe("the cut-over", () => {
       C.stop("postgres_ems_system", 60),
     ]);
     expect(calls).toEqual(["up after: nothing running"]);
-    for (const n of stopOrder(legacy)) expect(host.containers.get(n)).toMatchObject({ running: false, policy: "no" });
+    for (const n of KEPT) expect(host.containers.get(n)).toMatchObject({ running: false, policy: "no" });
+    // the old Postgres is removed once the stack serves: nothing can start a second server on the volume
+    expect(host.containers.has("postgres_ems_system")).toBe(false);
     expect(log.join("\n")).toMatch(
       /downtime: \d+(\.\d)? s \(old Traefik stopped → first API answering through the new Traefik\)/,
     );
@@ -626,8 +636,8 @@ describe("the cut-over", () => {
         "infra_traefik",
         "sms-4d5e6f",
       ]);
-      for (const n of stopOrder(legacy))
-        expect(s.host.containers.get(n)).toMatchObject({ running: false, policy: "no" });
+      for (const n of KEPT) expect(s.host.containers.get(n)).toMatchObject({ running: false, policy: "no" });
+      expect(s.host.containers.has("postgres_ems_system")).toBe(false);
       expect(s.host.journal).toBe("");
     },
   );
