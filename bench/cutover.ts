@@ -1,42 +1,30 @@
 /**
  * `npm run bench:cutover` (tsx bench/cutover.ts): the downtime of `npm run migrate`, measured on the real dockerd
- * against an old system that behaves like the real one in motion (test/support/vps.ts: APIs that ignore SIGTERM and
- * log into PostgreSQL at start, uploads in the old EMS layer), with the prod stack created from the program's own
- * specs (test/support/cutover.ts). Prints the cut-over's log and the measured downtime (old Traefik stopped → first
- * API answering through the new Traefik), and exits 1 above the 15 s budget. Loopback and its own networks only;
- * everything it creates is removed.
+ * against an old system that behaves like the real one in motion (APIs that ignore SIGTERM and log into PostgreSQL at
+ * start, uploads in the old EMS layer): it runs the cut-over rehearsal (test/migrate/rehearsal.test.ts, through jest,
+ * since bench/ never imports test/) and prints the downtime that rehearsal measured (old Traefik stopped → first API
+ * answering through the new Traefik). Exits 1 when the rehearsal fails or the downtime is over the 15 s budget.
+ * Loopback and its own networks only; the rehearsal removes everything it creates.
  */
-import { buildTestImages, dockerUnavailableReason, ensureDocker } from "../test/support";
-import { Rehearsal, startRehearsal } from "../test/support/cutover";
+import { spawnSync } from "child_process";
+import * as path from "path";
 
 const BUDGET_SECONDS = 15;
+const root = path.resolve(__dirname, "..");
 
-async function main(): Promise<number> {
-  if (!ensureDocker()) {
-    console.error(`bench:cutover: no Docker engine: ${dockerUnavailableReason()}`);
-    return 1;
-  }
-  buildTestImages();
-  let r: Rehearsal | undefined;
-  try {
-    r = await startRehearsal();
-    const { result, log } = await r.cutover({ adoptCredentials: true });
-    console.log(log.map((l) => `  ${l}`).join("\n"));
-    if (result?.outcome !== "migrated") {
-      console.error(`bench:cutover: the cut-over did not complete: ${result?.outcome}`);
-      return 1;
-    }
-    console.log(`bench:cutover: downtime ${result.downtimeSeconds} s (budget ${BUDGET_SECONDS} s)`);
-    return result.downtimeSeconds <= BUDGET_SECONDS ? 0 : 1;
-  } finally {
-    await r?.cleanup();
-  }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
+const r = spawnSync(
+  process.execPath,
+  [path.join(root, "node_modules", "jest", "bin", "jest.js"), "test/migrate/rehearsal.test.ts", "--colors=false"],
+  { cwd: root, encoding: "utf8", env: { ...process.env, CI: "true" }, timeout: 900_000 },
 );
+const output = `${r.stdout}${r.stderr}`;
+const log = /rehearsal \(cut-over\):\n([\s\S]*?)\n\s*at /.exec(output)?.[1];
+if (log) console.log(log.replace(/^\s+/gm, "  "));
+const downtime = /rehearsal: measured downtime ([\d.]+) s/.exec(output)?.[1];
+if (r.status !== 0 || !downtime) {
+  console.error(output.slice(-4000));
+  console.error(`bench:cutover: the rehearsal did not complete (exit ${r.status ?? r.signal})`);
+  process.exit(1);
+}
+console.log(`bench:cutover: downtime ${downtime} s (budget ${BUDGET_SECONDS} s)`);
+process.exit(Number(downtime) <= BUDGET_SECONDS ? 0 : 1);

@@ -6,9 +6,9 @@
  */
 import { rawSchema } from "../stacks/configSchema";
 import { shellQuote as q } from "../components/shell";
-import type { BoundShell } from "./hostShell";
-import { configObject, configValue } from "./stackConfig";
-import type { StackLike } from "./workspace";
+import type { BoundShell } from "./runner/hostShell";
+import { configObject, configValue } from "./runner/stackConfig";
+import type { StackLike } from "./runner/context";
 
 /** Every container mounting `volume`, `name<TAB>com.ems.system label` a line (`-H` when the engine is elsewhere). */
 export function volumeHoldersCommand(volume: string, dockerHost?: string): string {

@@ -8,7 +8,7 @@
 import * as semver from "semver";
 import { TagVersion, traefikVersion } from "../components/imageRef";
 import { shellQuote as q } from "../components/shell";
-import type { BoundShell } from "./hostShell";
+import type { BoundShell } from "./runner/hostShell";
 import { LegacySystem, stopOrder } from "./migrate/legacy";
 
 // --- (a) Traefik ↔ Docker -------------------------------------------------------------------------------

@@ -1,21 +1,21 @@
 /**
  * The one release flow deploy, rollback and rotate share:
- * print the target → find resources a failed update left half-made (B3) → set config → pre-flight (the configured
+ * (after the runner printed the target) find resources a failed update left half-made (B3) → set config → pre-flight (the configured
  * Traefik can talk to the target Docker engine, provider-facts B2) → preview (with the
  * replacements) → print what restarts → confirm → up → on failure, what to do and the unhealthy containers' logs.
  * Every failure or "no" before `up` puts the config back as it was.
  */
 import type { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { formatResourceChanges, hasChanges } from "./changes";
-import { confirm, describeError, Io } from "./cli";
+import { confirm, describeError, Io } from "./runner/io";
 import { reportUnhealthy } from "./containers";
-import { boundShell } from "./hostShell";
+import { boundShell } from "./runner/hostShell";
 import { checkTraefikEngine } from "./preflight";
 import { checkDataVolume, dataVolumeOf } from "./dataVolume";
-import { configValue, dockerHostConfig, environmentOf, hostTargetOf, mapOutput, traefikConfigOf } from "./stackConfig";
+import { configValue, dockerHostConfig, hostTargetOf, systemSelectorOf, traefikConfigOf } from "./runner/stackConfig";
 import { describeStuck, findStuckResources } from "./stuckReplacements";
-import { printTarget } from "./target";
-import { OpsDeps, policyPacks, StackLike } from "./workspace";
+import { Deps, policyPacks, StackLike } from "./runner/context";
+import { readOpsOutputs } from "./stackOutputs";
 
 /** A config value the release sets before its preview. */
 export interface ConfigEdit {
@@ -51,11 +51,9 @@ export interface ReleasePlan {
 }
 
 /** Runs a release; resolves with the exit code (0 deployed or nothing to do, 1 failed or refused). */
-export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps: OpsDeps): Promise<number> {
+export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps: Deps): Promise<number> {
   const undo = new ConfigUndo(stack);
   try {
-    await printTarget(stack, io, deps);
-
     const stuck = findStuckResources(await stack.exportStack());
     if (stuck.length) io.out(describeStuck(stuck));
     const replace = [...new Set([...plan.replace, ...stuck.map((s) => s.urn)])];
@@ -130,7 +128,7 @@ export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps:
  * Provider-facts B2, before anything is previewed: the configured Traefik (after the release's edits) must be
  * able to talk to the engine the program drives (`docker.host`, else the ssh host's, else this machine's).
  */
-async function traefikPreflight(stack: StackLike, io: Io, deps: OpsDeps): Promise<void> {
+async function traefikPreflight(stack: StackLike, io: Io, deps: Deps): Promise<void> {
   const traefik = await traefikConfigOf(stack);
   if (!traefik.manage) return;
   const dockerHost = await dockerHostConfig(stack);
@@ -141,21 +139,22 @@ async function traefikPreflight(stack: StackLike, io: Io, deps: OpsDeps): Promis
 }
 
 /** One PostgreSQL per data volume: no container the stack does not own may mount it (ops/dataVolume.ts). */
-async function dataVolumePreflight(stack: StackLike, io: Io, deps: OpsDeps): Promise<void> {
+async function dataVolumePreflight(stack: StackLike, io: Io, deps: Deps): Promise<void> {
   const dockerHost = await dockerHostConfig(stack);
   const shell = boundShell(dockerHost ? "local" : await hostTargetOf(stack), deps.host);
   io.out(`${await checkDataVolume(shell, await dataVolumeOf(stack), dockerHost)}\n`);
 }
 
 /** The unhealthy or exited containers of the stack after a failed up; never throws. */
-async function diagnose(stack: StackLike, deps: OpsDeps): Promise<string> {
+async function diagnose(stack: StackLike, deps: Deps): Promise<string> {
   try {
-    const environment = await environmentOf(stack);
+    // The outputs of the update that just failed, when it got that far; else the config's system (a first deploy).
+    const outputs = await readOpsOutputs(stack).catch(() => undefined);
     const report = await reportUnhealthy(
       deps.host,
       await hostTargetOf(stack),
-      environment,
-      await mapOutput(stack, "containers"),
+      outputs ?? (await systemSelectorOf(stack)),
+      outputs?.containers ?? {},
     );
     return `Containers of stack ${stack.name} that are not running healthy:\n${report}`;
   } catch (error) {

@@ -4,7 +4,7 @@ import { ApiService } from "../components/apiService";
 import { Backup } from "../components/backup";
 import { Credentials } from "../components/credentials";
 import { DockerEngine } from "../components/dockerEngine";
-import { HostConnection } from "../components/hostCommand";
+import { describeConnection, HostConnection } from "../components/hostCommand";
 import { HostFolder, HostLayout } from "../components/hostLayout";
 import { LocalCertificates } from "../components/localCertificates";
 import { Migration } from "../components/migration";
@@ -13,6 +13,7 @@ import { POSTGRES_PORT, Postgres } from "../components/postgres";
 import { Traefik } from "../components/traefik";
 import { ResolvedService, StackConfig } from "./config";
 import { HostExpectations } from "./hostExpectations";
+import { identityLabels, OpsExports } from "./opsContract";
 
 /** What differs between the dev and prod compositions beyond config values. */
 export interface SystemOptions {
@@ -22,7 +23,12 @@ export interface SystemOptions {
   certificates?: LocalCertificates;
 }
 
-export interface SystemOutputs {
+/** The stack outputs; the ones ops read are declared, with their schema, in stacks/opsContract.ts. */
+export interface SystemOutputs extends OpsExports {
+  /** `ems-infra:system`: the `com.ems.system` label of the stack's containers. */
+  system: string;
+  /** `ems-infra:environment`: the `com.ems.environment` label. */
+  environment: string;
   urls: Record<string, pulumi.Output<string>>;
   images: Record<string, pulumi.Output<string>>;
   /** Container names by service (`traefik`, `postgres`, `portainer` and each API), for status/logs/exec. */
@@ -41,6 +47,8 @@ export interface SystemOutputs {
   backupCommand: pulumi.Output<string>;
   /** The host command `npm run restore` runs, followed by the dump file. */
   restoreCommand: pulumi.Output<string>;
+  /** The backup job's log file (`npm run status` prints its last line). */
+  backupLog: string;
   /** `user@host:port` the host commands run on, or "local" for this machine. */
   commandHost: string;
   folders: pulumi.Output<string[]>;
@@ -61,7 +69,7 @@ export function hostConnection(cfg: StackConfig): HostConnection | undefined {
 
 /** `user@host:port` of the SSH connection (an IPv6 host in brackets). */
 export function sshTarget(ssh: NonNullable<StackConfig["ssh"]>): string {
-  return `${ssh.user}@${ssh.host.includes(":") ? `[${ssh.host}]` : ssh.host}:${ssh.port}`;
+  return describeConnection(ssh);
 }
 
 /** The folders the system needs on the host, from the seed's hierarchy. */
@@ -84,6 +92,11 @@ export function postgresVolumeName(cfg: StackConfig): string {
   return cfg.postgres.volume ?? `${cfg.system}_pgdata_${cfg.postgres.dataVersion}`;
 }
 
+/** The backup job's log file. */
+export function backupLogFile(cfg: StackConfig): string {
+  return path.posix.join(cfg.paths.logs, "backup.log");
+}
+
 /** The Postgres container's name: the APIs' DB_HOST. */
 export function postgresContainerName(cfg: StackConfig): string {
   return cfg.postgres.containerName ?? `${cfg.system}-postgres`;
@@ -91,7 +104,7 @@ export function postgresContainerName(cfg: StackConfig): string {
 
 /** What a container is, as labels (`npm run status` and Portainer find containers by them). */
 function identity(cfg: StackConfig, service: string): Record<string, string> {
-  return { "com.ems.service": service, "com.ems.environment": cfg.environment, "com.ems.system": cfg.system };
+  return identityLabels(cfg.system, cfg.environment, service);
 }
 
 /** The plain environment of a service's server (the credentials go in its secrets file). */
@@ -299,7 +312,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
       schedule: cfg.backup.schedule,
       backupDir: cfg.paths.backups,
       scriptsDir,
-      logFile: path.posix.join(cfg.paths.logs, "backup.log"),
+      logFile: backupLogFile(cfg),
       keepDaily: cfg.backup.keepDaily,
       keepWeekly: cfg.backup.keepWeekly,
       postgresContainer: postgres.containerName,
@@ -317,6 +330,8 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     ...Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.containerName])),
   };
   return {
+    system: cfg.system,
+    environment: cfg.environment,
     urls: {
       ...Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.url])),
       ...(portainer ? { portainer: portainer.url } : {}),
@@ -346,6 +361,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     backupDir: backup.backupDir,
     backupCommand: backup.runCommand,
     restoreCommand: backup.restoreCommand,
+    backupLog: backupLogFile(cfg),
     commandHost: cfg.ssh ? sshTarget(cfg.ssh) : "local",
     folders: layout.folders,
     ...(migration ? { migrationReport: migration.report } : {}),

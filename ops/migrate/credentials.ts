@@ -5,7 +5,7 @@
  */
 import * as path from "path";
 import { shellQuote as q } from "../../components/shell";
-import type { BoundShell } from "../hostShell";
+import type { BoundShell } from "../runner/hostShell";
 import type { LegacySystem } from "./legacy";
 
 /** One old API container's credentials, as its environment has them (values are secrets: never printed). */

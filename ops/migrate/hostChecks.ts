@@ -8,7 +8,7 @@
  */
 import * as semver from "semver";
 import { shellQuote as q } from "../../components/shell";
-import type { BoundShell } from "../hostShell";
+import type { BoundShell } from "../runner/hostShell";
 
 export const HOST_CHECK_COMMANDS = {
   /**

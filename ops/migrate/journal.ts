@@ -5,7 +5,7 @@
  */
 import * as path from "path";
 import { CUTOVER_COMMANDS as C } from "./commands";
-import type { BoundShell } from "../hostShell";
+import type { BoundShell } from "../runner/hostShell";
 
 /** The steps, in order; the journal names the last one entered. */
 export const STEPS = ["backup", "copy-uploads", "stop", "up", "gate", "undo"] as const;

@@ -7,7 +7,7 @@
  */
 import { CUTOVER_COMMANDS as C } from "./commands";
 import { readLegacyCredentials, restorePasswordsSql } from "./credentials";
-import type { CutoverResult, CutoverRun } from "./cutover";
+import type { CutoverResult, CutoverRun } from "./types";
 import { sessionsOf } from "./database";
 import { startOrder, stopOrder } from "./legacy";
 

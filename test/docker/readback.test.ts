@@ -1,6 +1,6 @@
 /**
  * Zero diff on a second `pulumi up`, on real engines: each container of both stacks is created from the
- * program's own spec the way the Docker provider creates it (readback-engine.ts: Engine API, same requests),
+ * program's own spec the way the Docker provider creates it (testkit/readbackEngine.ts: Engine API, same requests),
  * then `docker inspect` is mapped back the way the provider's Read maps it, and every read-back input must
  * equal what the spec sets, except what the container's `ignoreChanges` covers. Run on the main dockerd and on
  * a private dockerd whose daemon.json sets default log-opts (M3). Images are local stand-ins (build.sh); names,
@@ -11,30 +11,28 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { ignores } from "../../bench/providerRules";
 import {
   buildTestImages,
   ContainerInputs,
+  createLikeProvider,
   describeWithDocker,
   docker,
+  ignores,
   IMAGES,
+  InspectedContainer,
+  localSpec,
   plain,
   PortInput,
+  readBackDiff,
+  readBackLikeProvider,
+  ReadBackDifference,
   RecordedResource,
   run,
+  socketEngine as engine,
   StackRun,
   T,
 } from "../support";
 import { runCommitted } from "../providers/stacks";
-import {
-  createLikeProvider,
-  engine,
-  InspectedContainer,
-  localSpec,
-  readBackDiff,
-  readBackLikeProvider,
-  ReadBackDifference,
-} from "./readback-engine";
 
 const MAIN_SOCKET = (process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock").replace(/^unix:\/\//, "");
 

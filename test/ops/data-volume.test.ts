@@ -3,11 +3,23 @@
  * refuse, before any preview, when a container the stack does not own mounts its data volume, running or not;
  * the listing is the real `docker ps -a --filter volume=` on dockerd.
  */
-import { boundShell } from "../../ops/hostShell";
+import { boundShell } from "../../ops/runner/hostShell";
 import { checkDataVolume, dataVolumeOf, volumeHoldersCommand } from "../../ops/dataVolume";
-import { main as deploy } from "../../ops/deploy";
-import { buildTestImages, describeWithDocker, docker, DockerScratch, IMAGES } from "../support";
-import { FakeHost, FakeStack, fakeDeps, fakeIo, PROD_CONFIG } from "./fakes";
+import { deploy as deployCommand } from "../../ops/commands/deploy";
+import {
+  buildTestImages,
+  describeWithDocker,
+  docker,
+  DockerScratch,
+  FakeHost,
+  FakeStack,
+  fakeDeps,
+  fakeIo,
+  IMAGES,
+  PROD_CONFIG,
+} from "../support";
+
+const deploy = deployCommand.main;
 
 describe("the stack's data volume, from its config", () => {
   test("postgres.volume when set (the adopted compose volume), else <system>_pgdata_<major>", async () => {
@@ -20,7 +32,7 @@ describe("the stack's data volume, from its config", () => {
   });
 
   test("a deploy with a foreign container on the data volume is refused before any preview, naming it", async () => {
-    const host = new FakeHost((command) =>
+    const host = new FakeHost((command: string) =>
       command === volumeHoldersCommand("ems_system_pgdata_17")
         ? { stdout: "ems_system-postgres\tems_system\npostgres_ems_system\t\n" }
         : {},

@@ -1,5 +1,7 @@
-import { main } from "../../ops/deploy";
-import { fakeDeps, fakeIo, FakeStack, PROD_CONFIG } from "./fakes";
+import { deploy } from "../../ops/commands/deploy";
+
+const main = deploy.main;
+import { fakeDeps, fakeIo, FakeStack, PROD_CONFIG, prodOutputs } from "../support";
 
 const EMS_1_5_0 = ["--stack", "prod", "--service", "ems", "--version", "1.5.0"];
 
@@ -13,6 +15,7 @@ describe("deploy main: flow (fake stack)", () => {
       config: PROD_CONFIG,
       previewChanges: { replace: 1, same: 15 },
       upVersion: 13,
+      outputs: prodOutputs(),
     });
     const deps = fakeDeps(stack);
     const io = fakeIo({ tty: true, answers: ["y"] });

@@ -8,3 +8,6 @@ export * from "./postgres";
 export * from "./traefikSchemas";
 export * from "./vps";
 export { T } from "./resourceTypes";
+export * from "./opsFakes";
+export * from "./testkit";
+export * from "./cutover";
