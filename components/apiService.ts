@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, goDuration, memoryLimit, toLabels } from "./containerDefaults";
+import { CURRENT_ENGINE, EngineCapabilities } from "./engine";
 import { EMS_RUN_PATH, SECRETS_ENV_PATH, emsRunBase64, probeHealthcheckTests, secretsEnvFile } from "./probe";
 import { API_MIDDLEWARES, ENTRYPOINT_WEBSECURE } from "./traefikConfig";
 
@@ -9,7 +10,7 @@ export interface ApiHealth {
   timeoutSeconds: number;
   /** Seconds between probes once healthy. */
   intervalSeconds: number;
-  /** Seconds between probes while starting (Docker 25+). */
+  /** Seconds between probes while starting (Engine API 1.44+: older engines probe every intervalSeconds). */
   startIntervalSeconds: number;
 }
 
@@ -54,6 +55,8 @@ export interface ApiServiceArgs {
   dbNetwork: pulumi.Input<string>;
   /** Memory limit of the container. */
   memoryMb: number;
+  /** What the Docker engine can do (`ems-infra:engine`); default: a current engine. */
+  engine?: EngineCapabilities;
   /** Resources the container waits for (the database, the host folders, the proxy). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -80,16 +83,20 @@ export function traefikLabels(args: {
   };
 }
 
-/** Docker's healthcheck for the API: ems-run's exec-form probe, nothing needed inside the image. */
+/**
+ * Docker's healthcheck for the API: ems-run's exec-form probe, nothing needed inside the image. The start interval
+ * only where the engine takes it: below Engine API 1.44 the provider's client refuses the create (provider-facts §9).
+ */
 export function apiHealthcheck(
   port: number,
   healthPath: string,
   health: ApiHealth,
+  engine: EngineCapabilities = CURRENT_ENGINE,
 ): docker.types.input.ContainerHealthcheck {
   return {
     tests: probeHealthcheckTests(port, healthPath),
     interval: goDuration(health.intervalSeconds),
-    startInterval: goDuration(health.startIntervalSeconds),
+    ...(engine.healthcheckStartInterval ? { startInterval: goDuration(health.startIntervalSeconds) } : {}),
     // Probes failing while the server starts do not count: the gate is the wait below.
     startPeriod: goDuration(health.timeoutSeconds),
     timeout: "5s",
@@ -149,8 +156,8 @@ export class ApiService extends pulumi.ComponentResource {
           { type: "bind", source: args.logsHostPath, target: args.logsDir },
         ],
         networksAdvanced: [{ name: args.proxyNetwork }, { name: args.dbNetwork }],
-        healthcheck: apiHealthcheck(args.port, args.healthPath, args.health),
-        ...memoryLimit(args.memoryMb),
+        healthcheck: apiHealthcheck(args.port, args.healthPath, args.health, args.engine),
+        ...memoryLimit(args.memoryMb, args.engine),
         // `pulumi up` waits for healthy before the old container is removed; Traefik routes only to healthy ones.
         wait: true,
         waitTimeout: args.health.timeoutSeconds,
@@ -166,8 +173,8 @@ export class ApiService extends pulumi.ComponentResource {
         // Any change replaces, including after a failed health wait: the engine then creates a new container
         // instead of an empty update that would delete the last healthy one (provider-facts B3).
         replaceOnChanges: ["*"],
-        // Engines before Docker 25 drop startInterval and read it back as 0s.
-        ignoreChanges: [...READ_BACK_IGNORED, "healthcheck.startInterval"],
+        // startInterval and memorySwap follow the engine (ems-infra:engine): a change of engine replaces once.
+        ignoreChanges: [...READ_BACK_IGNORED],
         dependsOn: args.dependsOn,
         additionalSecretOutputs: ["uploads"],
       },

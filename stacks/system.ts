@@ -1,6 +1,7 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiService } from "../components/apiService";
+import { engineCapabilities } from "../components/engine";
 import { Backup } from "../components/backup";
 import { Credentials } from "../components/credentials";
 import { DockerEngine } from "../components/dockerEngine";
@@ -177,6 +178,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     );
   const dataReady: pulumi.Resource[] = migration ? [layout, migration] : [layout];
 
+  const capabilities = engineCapabilities(cfg.engine);
   const dashboardAuth = cfg.environment === "production";
   const credentials = new Credentials("credentials", {
     postgresPassword: secretOrUndefined(cfg.secrets.postgresPassword),
@@ -200,6 +202,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
           tls: cfg.tls,
           rateLimit: cfg.traefik.rateLimit,
           memoryMb: cfg.traefik.memoryMb,
+          engine: capabilities,
           dynamicDir: cfg.traefik.dynamicDir,
           ipv6: cfg.traefik.ipv6,
           identity: identity(cfg, "traefik"),
@@ -241,6 +244,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
         password: credentials.services[s.name].dbPassword,
       })),
       memoryMb: cfg.postgres.memoryMb,
+      engine: capabilities,
       identity: identity(cfg, "postgres"),
       connection,
       protectData: options.protectData,
@@ -261,6 +265,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
             certResolver,
             identity: identity(cfg, "portainer"),
             memoryMb: cfg.portainer.memoryMb,
+            engine: capabilities,
             protectData: options.protectData,
           },
           { ...onDocker, dependsOn: traefik ? [traefik] : [] },
@@ -299,6 +304,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
         proxyNetwork,
         dbNetwork: postgres.networkName,
         memoryMb: s.memoryMb,
+        engine: capabilities,
         dependsOn: [postgres, ...dataReady, ...(traefik ? [traefik] : [])],
       },
       onDocker,

@@ -30,6 +30,8 @@ export interface ResourceRules {
   live: string[];
   /** Inputs whose change is stored in the state and reaches nothing until the next replacement. */
   state: string[];
+  /** The fields of a nested input (an object or a list of objects): a change of any counts as a change of it. */
+  nested?: Record<string, string[]>;
   /** Why an input is where it is, when that is not obvious. */
   notes?: Record<string, string>;
 }
@@ -37,7 +39,7 @@ export interface ResourceRules {
 export interface ProviderRulesFile {
   /** Pulumi package name (docker, command, random). */
   provider: string;
-  /** The npm package and version the table is for. */
+  /** The npm package and version the table is for, e.g. `@pulumi/docker 5.2.0` (checked against package.json). */
   package: string;
   /** Where the table comes from. */
   sources: RuleSource[];

@@ -8,6 +8,8 @@ import type { StackConfig } from "../../stacks/config";
 import type { ConfigMap, ConfigValue } from "@pulumi/pulumi/automation";
 import type { StackCredentials } from "../migrate/credentials";
 import { formatResourceChanges } from "../changes";
+import { engineTooOld, planEngine, readEngine, storedFacts } from "../engineFacts";
+import { describeRecovery, findPendingOperations, recoveryPlan, removeOrphans } from "../interrupted";
 import { CutoverDeps, CutoverOptions, CutoverResult, DEFAULT_GATE, runCutover } from "../migrate/cutover";
 import { legacySystem } from "../migrate/legacy";
 import { cutoverOutputs } from "../migrate/outputs";
@@ -97,6 +99,21 @@ export const migrate = defineCommand({
       return EXIT.usage;
     }
 
+    // The engine pre-flight of every changing command: an engine older than the program supports is refused before
+    // anything changes; its facts are written just before the up, for the containers to adapt to.
+    const engineShell = boundShell(cfg.docker.host ? "local" : (cfg.ssh ?? "local"), ctx.host);
+    let enginePlan: ReturnType<typeof planEngine>;
+    try {
+      const engine = await readEngine(engineShell, cfg.docker.host);
+      const tooOld = engineTooOld(engine);
+      if (tooOld) throw new Error(tooOld);
+      enginePlan = planEngine(engine, storedFacts(cfg.engine));
+    } catch (error) {
+      io.err(`migrate: pre-flight: REFUSED: ${describeError(error)}; nothing was changed\n`);
+      return EXIT.failed;
+    }
+    for (const note of enginePlan.notes) io.out(`migrate: pre-flight: ${note}\n`);
+
     // SIGINT, SIGTERM, SIGHUP (a closed SSH session): the cut-over stops at its next step and undoes.
     let signal: string | undefined;
     const onSignal = (name: NodeJS.Signals) => {
@@ -113,8 +130,19 @@ export const migrate = defineCommand({
       // question; only its B3 rule: what a failed run left half-made is replaced, never followed by a plain up.
       async up() {
         try {
-          const stuck = findStuckResources(await stack.exportStack());
+          for (const edit of enginePlan.edits) await stack.setConfig(edit.key, { value: edit.value }, edit.path);
+          const state = await stack.exportStack();
+          const stuck = findStuckResources(state);
           if (stuck.length) io.out(describeStuck(stuck));
+          // An interrupted earlier run: its orphan containers go and its pending creates are cleared first.
+          const recovery = recoveryPlan(findPendingOperations(state));
+          if (recovery.clearPendingCreates) {
+            io.out(describeRecovery(recovery));
+            const selector = { system: cfg.system, environment: cfg.environment };
+            for (const line of await removeOrphans(recovery, engineShell, selector, cfg.docker.host))
+              io.out(`${line}\n`);
+            await stack.refresh({ clearPendingCreates: true, onOutput: io.out });
+          }
           const replace = stuck.map((s) => s.urn);
           const result = await stack.up({
             onOutput: io.out,

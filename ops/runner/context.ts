@@ -11,6 +11,8 @@ import type {
   OutputMap,
   PreviewOptions,
   PreviewResult,
+  RefreshOptions,
+  RefreshResult,
   UpdateSummary,
   UpOptions,
   UpResult,
@@ -30,6 +32,8 @@ export interface StackLike {
   removeConfig(key: string, path?: boolean): Promise<void>;
   preview(opts?: PreviewOptions): Promise<PreviewResult>;
   up(opts?: UpOptions): Promise<UpResult>;
+  /** `pulumi refresh`; with `clearPendingCreates`, also drops an interrupted update's pending creates. */
+  refresh(opts?: RefreshOptions): Promise<RefreshResult>;
   history(pageSize?: number, page?: number, showSecrets?: boolean): Promise<UpdateSummary[]>;
   /** The stack's state (`pulumi stack export`): resources with their init errors and pending operations. */
   exportStack(): Promise<Deployment>;

@@ -33,6 +33,8 @@ import {
   T,
 } from "../support";
 import { runCommitted } from "../providers/stacks";
+import { readEngine } from "../../ops/engineFacts";
+import { boundShell } from "../../ops/runner/hostShell";
 
 const MAIN_SOCKET = (process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock").replace(/^unix:\/\//, "");
 
@@ -170,8 +172,15 @@ async function runCleanup(list: (() => Promise<void>)[]): Promise<void> {
 
 const stacks: Record<string, StackRun> = {};
 
+/**
+ * Both stacks as a deploy to this machine's engine registers them: with the engine facts the release pre-flight
+ * reads here and writes to `ems-infra:engine` (below API 1.44 no startInterval, which this harness's raw Engine API
+ * create would otherwise send and the engine drop; the provider's client refuses it there).
+ */
 async function loadStacks(): Promise<void> {
-  for (const stack of ["dev", "prod"]) stacks[stack] ??= await runCommitted(stack);
+  const { apiVersion, swapLimit } = await readEngine(boundShell("local"));
+  const engine = { "ems-infra:engine": JSON.stringify({ apiVersion, swapLimit }) };
+  for (const stack of ["dev", "prod"]) stacks[stack] ??= await runCommitted(stack, engine);
 }
 
 describeWithDocker("read-back of every container on the main dockerd (provider-facts §1 b)", () => {
@@ -215,6 +224,17 @@ describeWithDocker("read-back of every container on the main dockerd (provider-f
     expect(byInput["healthcheck.interval"]).toEqual({ input: "healthcheck.interval", spec: "60s", read: "1m0s" });
     expect(Object.keys(byInput).sort()).toEqual(["healthcheck.interval", "memorySwap"]);
   }, 120_000);
+
+  test("engine facts of a host without swap accounting (memorySwap -1) and API 1.41 (no startInterval) read back as set", async () => {
+    const oldEngine = await runCommitted("dev", {
+      "ems-infra:engine": JSON.stringify({ apiVersion: "1.41", swapLimit: false }),
+    });
+    const outcomes = await readBackStack(oldEngine, MAIN_SOCKET, "oldeng", { cleanup });
+    expect(oldEngine.ofType(T.container).every((c) => c.inputs.memorySwap === -1)).toBe(true);
+    expect(outcomes.map((o) => ({ container: o.container, differences: o.differences }))).toEqual(
+      outcomes.map((o) => ({ container: o.container, differences: [] })),
+    );
+  }, 180_000);
 });
 
 /**

@@ -5,7 +5,14 @@ import { execFileSync } from "child_process";
 import { exitCode, migrate, safetyDumpDir, stackCredentials } from "../../ops/commands/migrate";
 import { defaultHostShell } from "../../ops/runner/hostShell";
 import { parseStackConfig } from "../../stacks/config";
-import { committedConfig, describeWithDocker, fakeDeps as opsDeps, FakeStack, TEST_SECRETS } from "../support";
+import {
+  committedConfig,
+  describeWithDocker,
+  fakeDeps as opsDeps,
+  FakeStack,
+  startFakeEngine,
+  TEST_SECRETS,
+} from "../support";
 import { fakeIo } from "../support";
 
 const [main, parseMigrateArgs] = [migrate.main, migrate.parse];
@@ -118,6 +125,38 @@ describeWithDocker("the CLI's wiring on this machine", () => {
     );
     expect(io.stdout).toContain("migrate: nothing to migrate: no container of the old compose system is running\n");
     expect(calls).toEqual(["open prod"]);
+  });
+});
+
+describe("the engine pre-flight (provider-facts §9), against a fake engine at ems-infra:docker.host", () => {
+  test("an engine older than API 1.41 is refused before anything changes, naming the minimum", async () => {
+    const engine = await startFakeEngine({ apiVersion: "1.40", version: "19.03.15", swapLimit: true });
+    try {
+      const docker = JSON.stringify({ host: engine.endpoint });
+      const { deps, calls } = fakeDeps("prod", { "ems-infra:docker": docker });
+      const io = fakeIo();
+      expect(await main(["--stack", "prod", "--yes"], io, deps)).toBe(1);
+      expect(io.stderr).toBe(
+        "migrate: pre-flight: REFUSED: Docker Engine 19.03.15 speaks API 1.40; the program needs API 1.41 " +
+          "(Docker 20.10) or later: upgrade Docker on the host; nothing was changed\n",
+      );
+      expect(calls).toEqual(["open prod"]);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test("API 1.41 without swap accounting: both adaptations said before the cut-over's own pre-flight", async () => {
+    const engine = await startFakeEngine({ apiVersion: "1.41", version: "20.10.24", swapLimit: false });
+    try {
+      const { deps } = fakeDeps("prod", { "ems-infra:docker": JSON.stringify({ host: engine.endpoint }) });
+      const io = fakeIo();
+      await main(["--stack", "prod", "--dry-run"], io, deps);
+      expect(io.stdout).toContain("migrate: pre-flight: Docker Engine 20.10.24 (API 1.41) is older than API 1.44");
+      expect(io.stdout).toContain("the containers are registered with memorySwap -1");
+    } finally {
+      await engine.close();
+    }
   });
 });
 

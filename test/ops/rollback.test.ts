@@ -26,6 +26,7 @@ const CONFIG_AT_9: Record<string, string> = {
     sms: { version: "1.1.0", port: 8080 },
   }),
   "ems-infra:traefik": JSON.stringify({ image: "traefik:v3.3.5" }),
+  "ems-infra:engine": JSON.stringify({ apiVersion: "1.51", swapLimit: true }),
 };
 /** That history's host ran Docker 28, which still accepts the API 1.24 those Traefik releases pin. */
 const docker28 = () =>
@@ -45,7 +46,9 @@ describe("rollback main: flow (fake stack)", () => {
     expect(await main(["--stack", "prod"], io, deps)).toBe(0);
 
     expect(deps.opened).toEqual([{ name: "prod", workDir: "/repo", create: false }]);
-    expect(stack.calls.filter((c) => !/^getConfig ems-infra:(docker|ssh|traefik|system|postgres)$/.test(c))).toEqual([
+    expect(
+      stack.calls.filter((c) => !/^getConfig ems-infra:(docker|ssh|traefik|engine|system|postgres)$/.test(c)),
+    ).toEqual([
       "history 100/1 showSecrets=false",
       "exportStack",
       "getConfig ems-infra:services.ems.version --path",

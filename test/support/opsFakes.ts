@@ -9,6 +9,8 @@ import type {
   OutputMap,
   PreviewOptions,
   PreviewResult,
+  RefreshOptions,
+  RefreshResult,
   UpdateSummary,
   UpOptions,
   UpResult,
@@ -56,6 +58,7 @@ export interface FakeStackOptions {
   upError?: Error;
   upChanges?: OpMap;
   upVersion?: number;
+  refreshError?: Error;
   /** What `exportStack()` returns (default: a state with no resources). */
   state?: Deployment;
   /** Stack outputs, plain values (wrapped as `{ value }` like the Automation API). */
@@ -72,11 +75,12 @@ export class FakeStack implements StackLike {
   readonly calls: string[] = [];
   /** The calls that change something or run the engine (config writes, preview, up), in order. */
   get changes(): string[] {
-    return this.calls.filter((c) => /^(setConfig|removeConfig|preview|up)\b/.test(c));
+    return this.calls.filter((c) => /^(setConfig|removeConfig|preview|up|refresh)\b/.test(c));
   }
   readonly config: Record<string, string>;
   previewOptions?: PreviewOptions;
   upOptions?: UpOptions;
+  refreshOptions?: RefreshOptions;
 
   constructor(
     readonly name: string,
@@ -136,6 +140,28 @@ export class FakeStack implements StackLike {
     };
   }
 
+  /** Records the options; with `clearPendingCreates`, the state's pending operations go, as the CLI drops them. */
+  async refresh(opts?: RefreshOptions): Promise<RefreshResult> {
+    this.calls.push(`refresh${opts?.clearPendingCreates ? " --clear-pending-creates" : ""}`);
+    this.refreshOptions = opts;
+    if (this.options.refreshError) throw this.options.refreshError;
+    return {
+      stdout: "",
+      stderr: "",
+      summary: {
+        kind: "refresh",
+        startTime: new Date(0),
+        endTime: new Date(0),
+        message: "",
+        environment: {},
+        config: {},
+        result: "succeeded",
+        version: 0,
+        resourceChanges: { same: 16 },
+      },
+    };
+  }
+
   async exportStack(): Promise<Deployment> {
     this.calls.push("exportStack");
     return this.options.state ?? { version: 3, deployment: { manifest: {}, resources: [] } };
@@ -190,11 +216,18 @@ export class FakeStack implements StackLike {
 
 /** The engine a current VPS runs (`docker version` of a fresh Debian 12 install): Docker 29 wants API ≥ 1.44. */
 export const VPS_ENGINE = "1.52 29.1.3 amd64";
+/** Its `docker info` SwapLimit: swap accounting on (cgroup v2). */
+export const VPS_SWAP_LIMIT = "true";
+
+/** The release pre-flight's questions to the engine (`docker [-H host] version|info --format …`). */
+const ENGINE_QUESTION = /^docker (-H \S+ )?(version|info) --format/;
+/** The release pre-flight's listing of the containers on the data volume (ops/dataVolume.ts). */
+const DATA_VOLUME_QUESTION = /^docker (-H \S+ )?ps -a --filter 'volume=/;
 
 /**
  * A host shell that answers from a handler and records every command (`run` = streamed, `capture`), with the host
- * as `describeHost` prints it. The release pre-flight's `docker version` gets {@link VPS_ENGINE} unless the handler
- * answers it.
+ * as `describeHost` prints it. The release pre-flight's `docker version` gets {@link VPS_ENGINE} and its
+ * `docker info` {@link VPS_SWAP_LIMIT} unless the handler answers them.
  */
 export class FakeHost implements HostShell {
   readonly commands: Array<{ mode: "run" | "capture"; commandHost: string; command: string; tty: boolean }> = [];
@@ -211,13 +244,14 @@ export class FakeHost implements HostShell {
   async capture(target: HostTarget, command: string): Promise<Captured> {
     this.record("capture", target, command, false);
     const a = this.answer(command);
-    const engine = a.stdout === undefined && a.code === undefined && /^docker (-H \S+ )?version --format/.test(command);
-    return { code: a.code ?? 0, stdout: a.stdout ?? (engine ? `${VPS_ENGINE}\n` : ""), stderr: a.stderr ?? "" };
+    const question = a.stdout === undefined && a.code === undefined ? ENGINE_QUESTION.exec(command)?.[2] : undefined;
+    const engine = question === "version" ? `${VPS_ENGINE}\n` : question === "info" ? `${VPS_SWAP_LIMIT}\n` : "";
+    return { code: a.code ?? 0, stdout: a.stdout ?? engine, stderr: a.stderr ?? "" };
   }
 
-  /** The commands other than the release pre-flight's (`docker version`, the data volume's containers). */
+  /** The commands other than the release pre-flight's questions to the engine (and the data volume's containers). */
   get withoutPreflight(): FakeHost["commands"] {
-    return this.commands.filter((c) => !/^docker (-H \S+ )?(version --format|ps -a --filter 'volume=)/.test(c.command));
+    return this.commands.filter((c) => !ENGINE_QUESTION.test(c.command) && !DATA_VOLUME_QUESTION.test(c.command));
   }
 
   private record(mode: "run" | "capture", target: HostTarget, command: string, tty: boolean): void {
@@ -278,6 +312,8 @@ export const PROD_CONFIG: Record<string, string> = {
   }),
   "ems-infra:traefik": JSON.stringify({ image: "traefik:v3.6.1" }),
   "ems-infra:postgres": JSON.stringify({ image: "postgres:16.6" }),
+  // What the release pre-flight wrote on the last deploy to the VPS_ENGINE host: nothing to set again.
+  "ems-infra:engine": JSON.stringify({ apiVersion: "1.52", swapLimit: true }),
 };
 
 /**
