@@ -9,6 +9,7 @@ export * from "./traefikSchemas";
 export * from "./vps";
 export { T } from "./resourceTypes";
 export * from "./opsFakes";
+export * from "../../testkit/restic";
 export * from "./fakeEngine";
 export * from "./testkit";
 export * from "./cutover";
