@@ -109,7 +109,7 @@ describeWithDocker("rehearsal: today's compose VPS, in motion, cut over to the p
     if (result?.outcome !== "migrated") return;
     console.log(`rehearsal: measured downtime ${result.downtimeSeconds} s`);
     expect(result.downtimeSeconds).toBeGreaterThan(0);
-    expect(result.downtimeSeconds).toBeLessThanOrEqual(15);
+    // The figure itself is bench:cutover's (budget 15 s): a test never asserts a speed.
     const text = log.join("\n");
     expect(text).toMatch(/stopped traefik-m\S+\n(.|\n)*stopped ems_server_prod-m\S+ \(killed: it ignores SIGTERM\)/);
     expect(text).toContain("rows: all ");
