@@ -9,7 +9,7 @@ import type { ConfigMap, ConfigValue } from "@pulumi/pulumi/automation";
 import type { StackCredentials } from "../migrate/credentials";
 import { formatResourceChanges } from "../changes";
 import { engineTooOld, planEngine, readEngine, storedFacts } from "../engineFacts";
-import { describeRecovery, findPendingOperations, recoveryPlan, removeOrphans } from "../interrupted";
+import { clearInterrupted, describeRecovery, findPendingOperations, recoveryPlan } from "../interrupted";
 import { CutoverDeps, CutoverOptions, CutoverResult, DEFAULT_GATE, runCutover } from "../migrate/cutover";
 import { legacySystem } from "../migrate/legacy";
 import { cutoverOutputs } from "../migrate/outputs";
@@ -139,9 +139,12 @@ export const migrate = defineCommand({
           if (recovery.clearPendingCreates) {
             io.out(describeRecovery(recovery));
             const selector = { system: cfg.system, environment: cfg.environment };
-            for (const line of await removeOrphans(recovery, engineShell, selector, cfg.docker.host))
-              io.out(`${line}\n`);
-            await stack.refresh({ clearPendingCreates: true, onOutput: io.out });
+            await clearInterrupted(
+              stack,
+              recovery,
+              { shell: engineShell, selector, dockerHost: cfg.docker.host },
+              io.out,
+            );
           }
           const replace = stuck.map((s) => s.urn);
           const result = await stack.up({
