@@ -13,3 +13,4 @@ export * from "./traefikConstraint";
 export * from "../../testkit/restic";
 export * from "./fakeEngine";
 export * from "./testkit";
+export * from "./cutover";
