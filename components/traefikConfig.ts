@@ -22,6 +22,8 @@ export interface TraefikConfigArgs {
   dashboard: boolean;
   /** Requests per second allowed to each API client, and the burst above it. */
   rateLimit: { average: number; burst: number };
+  /** Where routed services are read from: container labels (`docker`, default) or Swarm service labels. */
+  provider?: "docker" | "swarm";
 }
 
 /** Where the container sees its files. */
@@ -60,7 +62,11 @@ export function traefikStaticConfig(args: TraefikConfigArgs): Record<string, unk
       [ENTRYPOINT_WEBSECURE]: { address: ":443", http: { tls: websecureTls } },
     },
     providers: {
-      docker: { endpoint: `unix://${TRAEFIK_PATHS.dockerSocket}`, exposedByDefault: false, network: args.network },
+      [args.provider ?? "docker"]: {
+        endpoint: `unix://${TRAEFIK_PATHS.dockerSocket}`,
+        exposedByDefault: false,
+        network: args.network,
+      },
       file: { directory: TRAEFIK_PATHS.dynamicDir, watch: true },
     },
     ...(args.tls.mode === "acme"

@@ -8,11 +8,13 @@ import {
   secretsSchema,
   serviceSchema,
   serviceSecretsSchema,
+  swarmSchema,
   tlsSchema,
 } from "./configSchema";
 import { z } from "zod";
 import { postgresMajor } from "../components/imageRef";
 import { databaseNameProblem, hostNameProblem, pathProblem, roleNameProblem } from "./grammar";
+import { checkSwarm } from "./swarmRules";
 
 export { ConfigError } from "./configErrors";
 export { PROJECT, SECRET_KEYS, isPinnedImage } from "./configSchema";
@@ -42,6 +44,9 @@ export interface ResolvedService extends ServiceConfig {
   uploadsHostPath: string;
   logsHostPath: string;
 }
+
+export type SwarmConfig = z.infer<typeof swarmSchema>;
+export type SwarmNode = SwarmConfig["nodes"][number];
 
 export interface StackConfig extends Omit<RawConfig, "services" | "paths" | "traefik" | "portainer"> {
   stack: string;
@@ -98,6 +103,7 @@ export function parseStackConfig(
   const secretValues = parseSecrets(secrets, problems, stack);
   // The production rules read the raw values, so they are reported together with the schema's problems.
   if (values.environment === "production") checkProduction(values, stack, secrets, problems);
+  checkSwarm(values, problems);
   if (!parsed.success) throw new ConfigError(problems);
 
   const cfg = parsed.data;
@@ -153,11 +159,18 @@ export function parseStackConfig(
     knownHostsFile: resolve(cfg.ssh.knownHostsFile),
   };
 
+  const swarm = cfg.swarm && {
+    ...cfg.swarm,
+    identityFile: cfg.swarm.identityFile && resolve(cfg.swarm.identityFile),
+    knownHostsFile: resolve(cfg.swarm.knownHostsFile),
+  };
+
   return {
     ...cfg,
     stack,
     tls,
     ssh,
+    swarm,
     traefik,
     portainer,
     migration,
