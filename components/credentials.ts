@@ -19,6 +19,8 @@ export interface CredentialsArgs {
   services: ServiceCredentialsInput[];
   /** Make the salt of the dashboard's bcrypt hash (kept in state so the hash is the same on every run). */
   dashboardSalt?: boolean;
+  /** Make the key of the Swarm secrets' versioned names (an HMAC of the content, kept in state). */
+  secretNameKey?: boolean;
 }
 
 export interface ServiceCredentials {
@@ -44,6 +46,8 @@ export class Credentials extends pulumi.ComponentResource {
   public readonly services: Record<string, ServiceCredentials>;
   /** 22 characters of bcrypt's alphabet, or undefined when not asked for. */
   public readonly dashboardSalt?: pulumi.Output<string>;
+  /** 32 random characters, or undefined when not asked for. */
+  public readonly secretNameKey?: pulumi.Output<string>;
 
   constructor(name: string, args: CredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:Credentials", name, {}, opts);
@@ -66,6 +70,7 @@ export class Credentials extends pulumi.ComponentResource {
       ]),
     );
     if (args.dashboardSalt) this.dashboardSalt = generate("dashboard-salt", 22);
+    if (args.secretNameKey) this.secretNameKey = generate("secret-name-key", 32);
     this.registerOutputs({});
   }
 }

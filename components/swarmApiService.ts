@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiContract, apiHealthcheck, imageReference, traefikLabels } from "./apiContract";
 import { toLabels } from "./containerDefaults";
+import { RegistryLogin } from "./dockerEngine";
 import { EMS_RUN_BINARY, EMS_RUN_PATH, SECRETS_ENV_PATH, secretsEnvFile } from "./probe";
 import { SWARM_LOG_DRIVER, rollingUpdate, taskResources, versionedConfig, versionedSecret } from "./swarmDefaults";
 import * as fs from "fs";
@@ -17,6 +18,8 @@ export interface SwarmApiServiceArgs extends ApiContract {
   dbNetworkId: pulumi.Input<string>;
   /** Key of the secret names' HMAC (a generated secret kept in the state). */
   secretNameKey: pulumi.Input<string>;
+  /** Registry credentials every node pulls the image with (a secret); absent pulls anonymously. */
+  registry?: RegistryLogin;
   /** Resources the service waits for (the database, the host folders, the proxy). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -63,6 +66,15 @@ export class SwarmApiService extends pulumi.ComponentResource {
       name,
       {
         name: args.serviceName,
+        ...(args.registry
+          ? {
+              auth: {
+                serverAddress: args.registry.server,
+                username: args.registry.username,
+                password: pulumi.secret(args.registry.password),
+              },
+            }
+          : {}),
         mode: { replicated: { replicas: args.replicas } },
         labels: pulumi
           .output(args.proxyNetwork.name)
@@ -108,7 +120,7 @@ export class SwarmApiService extends pulumi.ComponentResource {
           timeout: `${Math.ceil((args.health.timeoutSeconds * 2 * (args.replicas + 1)) / 60)}m`,
         },
       },
-      { parent: this, dependsOn: args.dependsOn },
+      { parent: this, dependsOn: args.dependsOn, additionalSecretOutputs: ["auth"] },
     );
 
     this.imageRef = imageRef;

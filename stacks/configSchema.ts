@@ -315,6 +315,8 @@ export const rawSchema = z
         /** Host name; defaults to `portainer.<domain>`. */
         host: g.hostName().optional(),
         memoryMb: positiveMb(64).default(256),
+        /** The agent every swarm node runs (`platform: swarm`), of the same release as the server. */
+        agentImage: pinnedImage.default("portainer/agent:2.27.3"),
       })
       .strict()
       .default({
@@ -323,6 +325,7 @@ export const rawSchema = z
         containerName: "infra_portainer",
         volume: "infra_portainer_data",
         memoryMb: 256,
+        agentImage: "portainer/agent:2.27.3",
       }),
     postgres: z
       .object({

@@ -24,6 +24,8 @@ const PIN_DEFAULTS: Record<keyof typeof PINS, string> = {
 export function checkSwarm(values: Record<string, unknown>, problems: string[]): void {
   const platform = values.platform ?? "docker";
   const swarm = values.swarm;
+  // An unknown platform is the schema's problem alone.
+  if (platform !== "docker" && platform !== "swarm") return;
   if (platform !== "swarm") {
     if (swarm !== undefined)
       problems.push(`${PROJECT}:swarm: is only read with ${PROJECT}:platform: swarm (the platform is "${platform}")`);
@@ -56,7 +58,12 @@ export function checkSwarm(values: Record<string, unknown>, problems: string[]):
     const pin = pins[service] ?? PIN_DEFAULTS[service];
     if (typeof pin !== "string" || !pin.includes("=")) continue;
     const [key, value] = [pin.slice(0, pin.indexOf("=")), pin.slice(pin.indexOf("=") + 1)];
-    const matching = nodes.filter((n) => isRecord(n.labels) && n.labels[key] === value).length;
+    const matches = nodes.filter((n) => isRecord(n.labels) && n.labels[key] === value);
+    const matching = matches.length;
+    if (service === "traefik" && matching === 1 && matches[0].role !== "manager")
+      problems.push(
+        `${PROJECT}:swarm.pins.traefik: "${pin}" matches a worker; Traefik's Swarm provider reads the services from a manager's API, so the node with ${key}: "${value}" must have role: manager`,
+      );
     if (matching !== 1)
       problems.push(
         `${PROJECT}:swarm.pins.${service}: "${pin}" matches ${matching === 0 ? "no node" : `${matching} nodes`} in ${PROJECT}:swarm.nodes; exactly one node needs the label ${key}: "${value}" (${PINS[service]})`,

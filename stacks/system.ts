@@ -45,6 +45,8 @@ export interface SystemOutputs {
   commandHost: string;
   folders: pulumi.Output<string[]>;
   migrationReport?: pulumi.Output<string>;
+  /** `docker` (containers on one engine) or `swarm` (services on a cluster): what `containers` names. */
+  platform?: "docker" | "swarm";
 }
 
 /** The SSH connection to the host, when the stack is deployed from another machine. */
@@ -90,7 +92,7 @@ export function postgresContainerName(cfg: StackConfig): string {
 }
 
 /** What a container is, as labels (`npm run status` and Portainer find containers by them). */
-function identity(cfg: StackConfig, service: string): Record<string, string> {
+export function identity(cfg: StackConfig, service: string): Record<string, string> {
   return { "com.ems.service": service, "com.ems.environment": cfg.environment, "com.ems.system": cfg.system };
 }
 

@@ -7,4 +7,5 @@ export * from "./fixtures";
 export * from "./postgres";
 export * from "./traefikSchemas";
 export * from "./vps";
+export * from "./swarm";
 export { T } from "./resourceTypes";
