@@ -112,8 +112,9 @@ export class SwarmApiService extends pulumi.ComponentResource {
           placement: { prefs: ["spread=node.id"] },
           restartPolicy: { condition: "any", delay: "5s", window: "1m0s" },
         },
-        // A task counts as updated once healthy; it is then watched for the health timeout before the next one.
-        ...rollingUpdate(args.health.timeoutSeconds),
+        // A task counts as started once healthy (Swarm waits for the health check); it is then watched for one
+        // probe interval before the next one is replaced.
+        ...rollingUpdate(args.health.intervalSeconds),
         // `pulumi up` waits until every task runs the new spec (or Swarm rolled it back: the up then fails).
         convergeConfig: {
           delay: "5s",
