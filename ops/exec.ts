@@ -10,6 +10,7 @@ import { shellQuote } from "./hostShell";
 import { pickContainer } from "./logs";
 import { SERVICES_KEY } from "./rollbackPlan";
 import { openForHost } from "./stackCommand";
+import { swarmExecCommand, taskNode } from "./swarm";
 import { defaultDatabase, defaultRole } from "../stacks/config";
 import { configObject, environmentOf } from "./stackConfig";
 import { defaultDeps, OpsDeps, StackLike } from "./workspace";
@@ -89,17 +90,12 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
   if (args.kind === "exit") return args.code;
   const opts = args.options;
   try {
-    const { stack, target, environment, named } = await openForHost(opts.stack, io, deps);
+    const { stack, target, environment, named, platform } = await openForHost(opts.stack, io, deps);
     const services = (await configObject(stack, "services")) ?? {};
     if (Object.prototype.hasOwnProperty.call(services, opts.service)) {
       io.err(`error: ${noShellMessage(opts.service, opts.stack)}\n`);
       return 1;
     }
-    const container = pickContainer(
-      await findContainers(deps.host, target, environment, named),
-      opts.service,
-      opts.stack,
-    );
     let command = opts.command;
     const psql = command.length === 0 || (command[0] === "psql" && !command.includes("-U"));
     if (opts.service === "postgres" && psql) {
@@ -110,8 +106,21 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
         : { role: typeof superuser === "string" ? superuser : "postgres", database: "postgres" };
       command = ["psql", "-U", role, "-d", database, ...command.slice(command[0] === "psql" ? 1 : 0)];
     }
-    if (command.length === 0) throw new Error(`give the command to run in ${container.name} after --, e.g. -- sh`);
     const tty = io.isTTY;
+    if (platform === "swarm") {
+      const name = named[opts.service];
+      if (!name) throw new Error(`stack ${opts.stack} has no service "${opts.service}"`);
+      if (command.length === 0) throw new Error(`give the command to run in ${name} after --, e.g. -- sh`);
+      const node = await taskNode(deps.host, stack, name);
+      io.out(`running in a task of ${name}: ${command.join(" ")}\n`);
+      return await deps.host.run(node, swarmExecCommand(name, command, tty), { tty });
+    }
+    const container = pickContainer(
+      await findContainers(deps.host, target, environment, named),
+      opts.service,
+      opts.stack,
+    );
+    if (command.length === 0) throw new Error(`give the command to run in ${container.name} after --, e.g. -- sh`);
     const line = `docker exec ${tty ? "-it" : "-i"} ${shellQuote(container.id)} ${command.map(shellQuote).join(" ")}`;
     io.out(`running in ${container.name}: ${command.join(" ")}\n`);
     return await deps.host.run(target, line, { tty });

@@ -7,6 +7,7 @@ import { describeError, handleArgs, Io, runCli } from "./cli";
 import { ContainerInfo, currentContainer, findContainers } from "./containers";
 import { shellQuote } from "./hostShell";
 import { openForHost } from "./stackCommand";
+import { managerOf, swarmLogsCommand } from "./swarm";
 import { defaultDeps, OpsDeps } from "./workspace";
 
 export const logsSpec = {
@@ -82,7 +83,13 @@ export async function main(argv: readonly string[], io: Io, deps: OpsDeps = defa
   if (args.kind === "exit") return args.code;
   const opts = args.options;
   try {
-    const { target, environment, named } = await openForHost(opts.stack, io, deps);
+    const { stack, target, environment, named, platform } = await openForHost(opts.stack, io, deps);
+    if (platform === "swarm") {
+      const name = named[opts.service];
+      if (!name) throw new Error(`stack ${opts.stack} has no service "${opts.service}"`);
+      io.out(`logs of service ${name} (every task):\n`);
+      return await deps.host.run(await managerOf(stack), swarmLogsCommand(name, opts));
+    }
     const container = pickContainer(
       await findContainers(deps.host, target, environment, named),
       opts.service,

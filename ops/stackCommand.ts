@@ -1,7 +1,7 @@
 /** The opening every everyday command (status, logs, exec) shares: select the stack, print the target, find the host. */
 import type { Io } from "./cli";
 import type { HostTarget } from "./hostShell";
-import { environmentOf, hostTargetOf, mapOutput } from "./stackConfig";
+import { environmentOf, hostTargetOf, mapOutput, stringOutput } from "./stackConfig";
 import { printTarget } from "./target";
 import type { OpsDeps, StackLike } from "./workspace";
 
@@ -11,8 +11,10 @@ export interface OpenedStack {
   target: HostTarget;
   /** The `com.ems.environment` label value. */
   environment: string;
-  /** `containers` output: service → container name (Traefik, Postgres, Portainer, the APIs). */
+  /** `containers` output: service → container name (Traefik, Postgres, Portainer, the APIs), or Swarm service name. */
   named: Record<string, string>;
+  /** `docker` (containers on one engine) or `swarm` (services on a cluster: ops/swarm.ts). */
+  platform: "docker" | "swarm";
 }
 
 export async function openForHost(stackName: string, io: Io, deps: OpsDeps): Promise<OpenedStack> {
@@ -23,5 +25,6 @@ export async function openForHost(stackName: string, io: Io, deps: OpsDeps): Pro
     target: await hostTargetOf(stack),
     environment: await environmentOf(stack),
     named: await mapOutput(stack, "containers"),
+    platform: (await stringOutput(stack, "platform")) === "swarm" ? "swarm" : "docker",
   };
 }

@@ -9,6 +9,7 @@ import { describeUpdate } from "./history";
 import { shellQuote } from "./hostShell";
 import { openForHost } from "./stackCommand";
 import { mapOutput, stringOutput } from "./stackConfig";
+import { swarmStatus } from "./swarm";
 import { defaultDeps, OpsDeps } from "./workspace";
 
 export const statusSpec = {
@@ -105,7 +106,8 @@ export async function main(
   });
   if (args.kind === "exit") return args.code;
   try {
-    const { stack, target, environment, named } = await openForHost(args.options.stack, io, deps);
+    const { stack, target, environment, named, platform } = await openForHost(args.options.stack, io, deps);
+    if (platform === "swarm") return await swarmStatus(stack, named, await mapOutput(stack, "urls"), io, deps.host);
     const containers = await findContainers(deps.host, target, environment, named);
     const missing = Object.entries(named)
       .filter(([, name]) => !containers.some((c) => c.name === name))
