@@ -42,6 +42,44 @@ export function privateEngineUnavailable(): string {
   return "";
 }
 
+/** A network namespace holding one bridge that the engines of a multi-node cluster are wired to. */
+export class Hub {
+  readonly netns = `ems-hub-${crypto.randomBytes(3).toString("hex")}`;
+
+  constructor() {
+    must(sh("ip", ["netns", "add", this.netns]), "ip netns add (hub)");
+    const ip = (args: string[]) => must(sh("ip", ["netns", "exec", this.netns, "ip", ...args]), `ip ${args.join(" ")}`);
+    ip(["link", "add", "br0", "type", "bridge"]);
+    ip(["link", "set", "br0", "up"]);
+  }
+
+  /** A veth pair: `eth0` in the engine's namespace, `peer` on the hub's bridge. */
+  attach(engineNetns: string, peer: string): void {
+    must(
+      sh("ip", [
+        "link",
+        "add",
+        "eth0",
+        "netns",
+        engineNetns,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        peer,
+        "netns",
+        this.netns,
+      ]),
+      "ip link add (hub)",
+    );
+    must(sh("ip", ["netns", "exec", this.netns, "ip", "link", "set", peer, "master", "br0", "up"]), "bridge port");
+  }
+
+  remove(): void {
+    sh("ip", ["netns", "del", this.netns]);
+  }
+}
+
 export class PrivateEngine {
   readonly id = crypto.randomBytes(3).toString("hex");
   readonly netns: string;
@@ -50,11 +88,16 @@ export class PrivateEngine {
   /** The node's address inside the namespace (advertised to the swarm). */
   readonly address: string;
 
-  constructor(label: string, octet = 1 + (crypto.randomBytes(1)[0] % 250)) {
+  constructor(label: string, address = `10.231.${1 + (crypto.randomBytes(1)[0] % 250)}.1`) {
     this.netns = `ems-${label}-${this.id}`;
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `ems-${label}-`));
     this.socket = path.join(this.dir, "docker.sock");
-    this.address = `10.231.${octet}.1`;
+    this.address = address;
+  }
+
+  /** The environment that points the `docker` CLI (and the program's swarm scripts) at this engine. */
+  get env(): NodeJS.ProcessEnv {
+    return { ...process.env, DOCKER_HOST: `unix://${this.socket}` };
   }
 
   /** `docker -H <this engine> ARGS` (throws on failure). */
@@ -67,14 +110,19 @@ export class PrivateEngine {
     return ["nsenter", `--net=/var/run/netns/${this.netns}`, ...cmd];
   }
 
-  async start(): Promise<void> {
+  /** Starts the engine; with a hub, its address is on the hub's bridge (a multi-node cluster), else on its own. */
+  async start(hub?: Hub): Promise<void> {
     must(sh("ip", ["netns", "add", this.netns]), "ip netns add");
     const ns = (args: string[]) => must(sh("ip", ["netns", "exec", this.netns, "ip", ...args]), `ip ${args.join(" ")}`);
     ns(["link", "set", "lo", "up"]);
-    ns(["link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"]);
+    if (hub) {
+      hub.attach(this.netns, `p${this.id}`);
+    } else {
+      ns(["link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"]);
+      ns(["link", "set", "eth0p", "up"]);
+    }
     ns(["addr", "add", `${this.address}/24`, "dev", "eth0"]);
     ns(["link", "set", "eth0", "up"]);
-    ns(["link", "set", "eth0p", "up"]);
     for (const sub of ["data", "exec"]) fs.mkdirSync(path.join(this.dir, sub));
     const log = fs.openSync(path.join(this.dir, "dockerd.log"), "a");
     const child = spawn(
@@ -144,8 +192,14 @@ export class PrivateEngine {
 
   /** Stops the engine (its services first), removes the namespace and the folder. */
   stop(): void {
+    // The servers ignore SIGTERM: their tasks would hold the engine's shutdown for their 30 s grace. Services go,
+    // their containers are killed, then the node leaves its (private) swarm.
+    const cli = (args: string) =>
+      sh("sh", ["-c", `docker -H ${JSON.stringify(`unix://${this.socket}`)} ${args}`], undefined, 60_000);
     try {
-      sh("docker", ["-H", `unix://${this.socket}`, "swarm", "leave", "--force"], undefined, 60_000);
+      cli("service ls -q | xargs -r docker -H unix://" + this.socket + " service rm");
+      cli("ps -aq | xargs -r docker -H unix://" + this.socket + " rm -f");
+      cli("swarm leave --force");
     } catch {
       // stopping anyway
     }
@@ -157,8 +211,16 @@ export class PrivateEngine {
       } catch {
         // already gone
       }
-      for (let i = 0; i < 60 && fs.existsSync(`/proc/${pid}`); i++) spawnSync("sleep", ["0.5"]);
-      if (fs.existsSync(`/proc/${pid}`)) process.kill(pid, "SIGKILL");
+      // The test process started dockerd, so it lingers as a zombie until reaped: exited is "gone or Z".
+      const alive = () => {
+        try {
+          return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 100 && alive(); i++) spawnSync("sleep", ["0.2"]);
+      if (alive()) process.kill(pid, "SIGKILL");
     }
     // Mounts the engine left (overlay layers, the netns bind) are undone before the folder goes.
     const mounts = fs
