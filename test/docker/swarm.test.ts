@@ -14,6 +14,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { spawnSync } from "child_process";
+import { degraded, parseSwarmStatus, swarmExecCommand, swarmLogsCommand, swarmStatusCommand } from "../../ops/swarm";
 import { IMAGES, plain } from "../support/dockerEngine";
 import { PrivateEngine, privateEngineUnavailable } from "../support/swarmEngine";
 import { SwarmDeployment, startClient, swarmSpecs } from "../support/swarmDeploy";
@@ -50,6 +52,28 @@ describeSwarm("the APIs as Swarm services on a private engine", () => {
     const inspected = JSON.stringify([await deployment.service("ems"), await deployment.service("sms"), sms]);
     expect(inspected).not.toContain(keys.ems);
     expect(inspected).not.toContain(keys.sms);
+  }, 120_000);
+
+  test("npm run status, logs and exec's host commands on the swarm (ops/swarm.ts), run on the engine", async () => {
+    await deployment.waitRunning("ems", 2, IMAGES.ems, 60_000);
+    const onEngine = (command: string) =>
+      spawnSync("sh", ["-c", command], { env: engine.env, encoding: "utf8", timeout: 60_000 });
+    const named = { ems: "ems_system-ems", sms: "ems_system-sms" };
+    const status = parseSwarmStatus(onEngine(swarmStatusCommand(Object.values(named))).stdout, named);
+    const host = os.hostname();
+    expect(status).toEqual([
+      { service: "ems", name: "ems_system-ems", running: 2, desired: 2, nodes: { [host]: 2 } },
+      { service: "sms", name: "ems_system-sms", running: 2, desired: 2, nodes: { [host]: 2 } },
+    ]);
+    expect(degraded(status)).toEqual([]);
+    expect(onEngine(swarmLogsCommand("ems_system-sms", { follow: false, lines: 5 })).stdout).toMatch(
+      /ems_system-sms\.\d\.\w+@\S+\s+\| .*listening on 0\.0\.0\.0:8080/,
+    );
+    // The API image is FROM scratch: ems-run's probe is what there is to run in a task.
+    const probe = onEngine(
+      swarmExecCommand("ems_system-ems", ["/run/ems/ems-run", "--probe", "8181", "/api/v1/health"], false),
+    );
+    expect(probe.status).toBe(0);
   }, 120_000);
 
   test("a version bump rolls start-first with no failed request; a never-healthy version is rolled back by Swarm, the old tasks serving throughout", async () => {
