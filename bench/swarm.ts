@@ -35,7 +35,8 @@ async function rollingUpdate(): Promise<void> {
     deployment.bindUnder(fs.mkdtempSync(path.join(os.tmpdir(), "ems-bench-binds-")));
     await deployment.createService("ems", IMAGES.ems, 8181);
     await deployment.waitRunning("ems", 2, IMAGES.ems, 90_000);
-    const client = startClient(engine, "ems_system-ems", 8181, plain<Record<string, string>>(run.outputs.apiKeys).ems);
+    const key = plain<Record<string, string>>(run.outputs.apiKeys).ems;
+    const client = startClient(engine, "ems_system-ems", 8181, key, 1000);
     const started = Date.now();
     await deployment.updateService(await swarmSpecs({ ems: "1.2.2", sms: "1.1.0" }), "ems", IMAGES.emsNext, 8181);
     const state = await deployment.waitUpdate("ems", ["completed", "paused", "rollback_completed"], 300_000);
@@ -65,7 +66,7 @@ async function nodeLoss(): Promise<void> {
     script(manager, "label.sh", labelArgs(managerId, { role: "manager", labels: { "ems.acme": "true" } }));
     for (const e of engines) SwarmDeployment.loadImages(e);
     const run = await swarmSpecs({ ems: "1.2.1", sms: "1.1.0" });
-    const deployment = new SwarmDeployment(manager, run);
+    const deployment = new SwarmDeployment(manager, run, engines);
     await deployment.createObjects();
     // Bind folders the same on every node (HostLayout makes them on each).
     const binds = fs.mkdtempSync(path.join(os.tmpdir(), "ems-bench-binds-"));

@@ -1,13 +1,10 @@
 /** The swarm stack the tests run: the committed prod config, `platform: swarm` and a three-node cluster. */
+import { EXAMPLE_SWARM_NODES } from "../../ops/swarmDiagram";
 import { PROJECT } from "../../stacks/config";
 import { committedConfig, TEST_SECRETS } from "./stackHarness";
 
-/** Three nodes (documentation addresses, never contacted: the mocks stand in for them). */
-export const SWARM_NODES = [
-  { address: "192.0.2.10", role: "manager", labels: { "ems.acme": "true" } },
-  { address: "192.0.2.11", role: "worker", labels: { "ems.postgres": "true" } },
-  { address: "192.0.2.12", role: "worker", labels: {} },
-] as const;
+/** Three nodes (documentation addresses, never contacted: the mocks stand in for them); the diagram's cluster. */
+export const SWARM_NODES = EXAMPLE_SWARM_NODES;
 
 /** The prod stack's config on a swarm (`overrides` replaces whole keys, JSON for objects). */
 export function swarmProdConfig(overrides: Record<string, string> = {}): Record<string, string> {

@@ -48,6 +48,8 @@ export class SwarmDeployment {
   constructor(
     readonly engine: PrivateEngine,
     readonly run: StackRun,
+    /** Every node's engine (a task's container is on its node's engine); the manager alone by default. */
+    readonly nodes: PrivateEngine[] = [engine],
   ) {}
 
   /** Builds the stand-in images on the main engine (idempotent) and loads them into the private one. */
@@ -137,6 +139,15 @@ export class SwarmDeployment {
     );
   }
 
+  /** A task's container, on whichever node's engine runs it. */
+  async container(id: string): Promise<Json> {
+    for (const node of this.nodes) {
+      const found = await node.api<Json>("GET", `/containers/${id}/json`).catch(() => undefined);
+      if (found) return found;
+    }
+    throw new Error(`container ${id} is on none of the nodes`);
+  }
+
   async service(name: string): Promise<Json> {
     return this.engine.api<Json>("GET", `/services/${this.serviceIds[name]}`);
   }
@@ -156,7 +167,7 @@ export class SwarmDeployment {
       );
       const states = await Promise.all(
         running.map(async (t) => {
-          const c = await this.engine.api<Json>("GET", `/containers/${t.Status.ContainerStatus.ContainerID}/json`);
+          const c = await this.container(t.Status.ContainerStatus.ContainerID as string);
           return {
             image: t.Spec.ContainerSpec.Image as string,
             health: c.State.Health?.Status as string,
@@ -201,6 +212,7 @@ export function startClient(
   service: string,
   port: number,
   key: string,
+  intervalMs = TEST_TIMINGS.clientIntervalMs,
 ): { stop: () => Promise<ClientResult> } {
   const stopFile = path.join(engine.dir, `stop-${service}-${Date.now()}`);
   const root = path.join(__dirname, "..", "..");
@@ -209,7 +221,7 @@ export function startClient(
     path.join(root, "node_modules", "tsx", "dist", "cli.mjs"),
     path.join(root, "bench", "swarm-client.ts"),
     ...["--socket", engine.socket, "--service", service, "--port", String(port), "--key", key],
-    ...["--stop-file", stopFile, "--interval-ms", String(TEST_TIMINGS.clientIntervalMs)],
+    ...["--stop-file", stopFile, "--interval-ms", String(intervalMs)],
     ...["--refresh-ms", String(TEST_TIMINGS.refreshMs)],
   ]);
   const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
