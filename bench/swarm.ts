@@ -25,6 +25,7 @@ function script(engine: PrivateEngine, name: string, args: string[], input = swa
 
 async function rollingUpdate(): Promise<void> {
   const engine = new PrivateEngine("bench-swarm");
+  const binds = fs.mkdtempSync(path.join(os.tmpdir(), "ems-bench-binds-"));
   try {
     await engine.start();
     engine.docker(["swarm", "init", "--advertise-addr", engine.address]);
@@ -32,7 +33,7 @@ async function rollingUpdate(): Promise<void> {
     const run = await swarmSpecs({ ems: "1.2.1", sms: "1.1.0" });
     const deployment = new SwarmDeployment(engine, run);
     await deployment.createObjects();
-    deployment.bindUnder(fs.mkdtempSync(path.join(os.tmpdir(), "ems-bench-binds-")));
+    deployment.bindUnder(binds);
     await deployment.createService("ems", IMAGES.ems, 8181);
     await deployment.waitRunning("ems", 2, IMAGES.ems, 90_000);
     const key = plain<Record<string, string>>(run.outputs.apiKeys).ems;
@@ -49,12 +50,15 @@ async function rollingUpdate(): Promise<void> {
     );
   } finally {
     engine.stop();
+    fs.rmSync(binds, { recursive: true, force: true });
   }
 }
 
 async function nodeLoss(): Promise<void> {
   const hub = new Hub();
   const engines = [1, 2, 3].map((i) => new PrivateEngine(`bench-node${i}`, `10.233.0.${i}`));
+  // Bind folders the same on every node (HostLayout makes them on each; here one machine holds all).
+  const binds = fs.mkdtempSync(path.join(os.tmpdir(), "ems-bench-binds-"));
   try {
     await Promise.all(engines.map((e) => e.start(hub)));
     const [manager, ...workers] = engines;
@@ -68,8 +72,6 @@ async function nodeLoss(): Promise<void> {
     const run = await swarmSpecs({ ems: "1.2.1", sms: "1.1.0" });
     const deployment = new SwarmDeployment(manager, run, engines);
     await deployment.createObjects();
-    // Bind folders the same on every node (HostLayout makes them on each).
-    const binds = fs.mkdtempSync(path.join(os.tmpdir(), "ems-bench-binds-"));
     deployment.bindUnder(binds);
     const spec = deployment.spec(run, "ems", IMAGES.ems, 8181);
     spec.Mode = { Replicated: { Replicas: 3 } };
@@ -102,6 +104,7 @@ async function nodeLoss(): Promise<void> {
   } finally {
     for (const e of engines.reverse()) e.stop();
     hub.remove();
+    fs.rmSync(binds, { recursive: true, force: true });
   }
 }
 

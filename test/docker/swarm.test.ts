@@ -28,6 +28,7 @@ describeSwarm("the APIs as Swarm services on a private engine", () => {
   const engine = new PrivateEngine("swarm-test");
   let deployment: SwarmDeployment;
   let keys: Record<string, string>;
+  const binds = fs.mkdtempSync(path.join(os.tmpdir(), "ems-swarm-binds-"));
 
   beforeAll(async () => {
     await engine.start();
@@ -37,12 +38,15 @@ describeSwarm("the APIs as Swarm services on a private engine", () => {
     keys = plain<Record<string, string>>(run.outputs.apiKeys);
     deployment = new SwarmDeployment(engine, run);
     await deployment.createObjects();
-    deployment.bindUnder(fs.mkdtempSync(path.join(os.tmpdir(), "ems-swarm-binds-")));
+    deployment.bindUnder(binds);
     await deployment.createService("ems", IMAGES.ems, 8181);
     await deployment.createService("sms", IMAGES.sms, 8080);
   }, 120_000);
 
-  afterAll(() => engine.stop(), 120_000);
+  afterAll(() => {
+    engine.stop();
+    fs.rmSync(binds, { recursive: true, force: true });
+  }, 120_000);
 
   test("both APIs reach their 2 replicas and pass the ems-run health check; no credential in the service", async () => {
     await deployment.waitRunning("ems", 2, IMAGES.ems, 60_000);
