@@ -2,14 +2,14 @@
  * `npm run bench` (tsx bench/blast-radius.ts): for each typical change and each stack, how many resources
  * `pulumi up` would create, replace, update and delete — measured on mocked runs of the real program (one
  * process per run, see capture.ts) diffed against the committed config, each change classified by the pinned
- * providers' vendored rules (bench/provider-rules/, see diff.ts and providerRules.ts).
+ * providers' vendored rules (testkit/provider-rules/, see diff.ts and providerRules.ts).
  */
 import { execFile } from "child_process";
 import * as os from "os";
 import * as path from "path";
 import { RESOURCE_TYPES } from "../components/resourceTypes";
-import { CHANGES, STACKS, Stack } from "./changes";
-import { Captured, Change, countByAction, diffRuns } from "./diff";
+import { CHANGES, STACKS, Stack } from "../testkit/changes";
+import { Captured, Change, countByAction, diffRuns } from "../testkit/diff";
 
 const TSX = path.join(__dirname, "..", "node_modules", ".bin", "tsx");
 
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   console.log(`\n${table(rows)}\n`);
   console.log(`What each container goes through ("-": not in that stack):\n\n${plainTable(perContainer)}\n`);
   console.log(
-    "Rules (bench/provider-rules/*.json, vendored from the pinned providers' schemas and sources): an input the provider\n" +
+    "Rules (testkit/provider-rules/*.json, vendored from the pinned providers' schemas and sources): an input the provider\n" +
       "marks ForceNew replaces; an input its Update applies (container memory, restart; command create/stdin) updates in\n" +
       "place; an input it only stores (container healthcheck, wait, destroyGraceSeconds) is a state-only update that never\n" +
       'reaches the running container. A resource\'s replaceOnChanges ("*" = every input) turns a change into a replace and\n' +

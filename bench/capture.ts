@@ -2,8 +2,8 @@
  * `tsx bench/capture.ts <stack> <change>`: one mocked run of the program, printed as JSON (type, name, custom,
  * inputs of every resource). One process per run: Pulumi's runtime state is global to a process.
  */
-import { SECRET_KEYS, STACKS, Stack, configFor } from "./changes";
-import { captureStack } from "./mockStack";
+import { SECRET_KEYS, STACKS, Stack, configFor } from "../testkit/changes";
+import { captureStack } from "../testkit/mockStack";
 
 async function main(): Promise<void> {
   const [stack, change = "baseline"] = process.argv.slice(2);

@@ -25,8 +25,8 @@ import {
   secretsEnvFile,
 } from "../components/probe";
 import { RETRY_ATTEMPTS } from "../components/traefikConfig";
-import type { ContainerInputs } from "../test/support/dockerEngine";
-import { createLikeProvider, engine, InspectedContainer } from "../test/docker/readback-engine";
+import type { ContainerInputs } from "../testkit/engineSpec";
+import { createLikeProvider, engine, InspectedContainer } from "../testkit/readbackEngine";
 
 const SOCKET = (process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock").replace(/^unix:\/\//, "");
 const PORT = 8181;

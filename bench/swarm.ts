@@ -1,8 +1,8 @@
 /**
  * `npm run bench:swarm`: the swarm platform on PRIVATE engines (own network namespaces, data-roots and sockets;
- * never this machine's engine), with the program's own specs (test/support/swarmDeploy.ts), printing:
+ * never this machine's engine), with the program's own specs (testkit/swarm/deploy.ts), printing:
  *   1. a version bump of the EMS API (2 replicas, start-first) under the client loop that stands in for Traefik
- *      (bench/swarm-client.ts): requests answered and failed (target 0);
+ *      (testkit/swarm/client.ts): requests answered and failed (target 0);
  *   2. a three-engine cluster (each engine in its own namespace, wired to a hub bridge) joined by the program's
  *      own scripts (components/scripts/swarm): the EMS API at 3 replicas spread one per node; one worker's engine
  *      is stopped and the time until 3 tasks run again on the other two is printed.
@@ -13,9 +13,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { joinInput, labelArgs, managerAddress, swarmScript } from "../components/swarmCluster";
-import { IMAGES, plain } from "../test/support/dockerEngine";
-import { SwarmDeployment, startClient, swarmSpecs } from "../test/support/swarmDeploy";
-import { Hub, PrivateEngine, privateEngineUnavailable } from "../test/support/swarmEngine";
+import { plain } from "../testkit/engineSpec";
+import { STANDIN_IMAGES as IMAGES, SwarmDeployment, startClient, swarmSpecs } from "../testkit/swarm/deploy";
+import { Hub, PrivateEngine, privateEngineUnavailable } from "../testkit/swarm/engine";
 
 function script(engine: PrivateEngine, name: string, args: string[], input = swarmScript(name)): string {
   const r = spawnSync("sh", ["-s", "--", ...args], { input, env: engine.env, encoding: "utf8", timeout: 120_000 });

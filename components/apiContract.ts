@@ -5,6 +5,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { goDuration } from "./containerDefaults";
+import { CURRENT_ENGINE, EngineCapabilities } from "./engine";
 import { probeHealthcheckTests } from "./probe";
 import { API_MIDDLEWARES, ENTRYPOINT_WEBSECURE } from "./traefikConfig";
 
@@ -13,7 +14,7 @@ export interface ApiHealth {
   timeoutSeconds: number;
   /** Seconds between probes once healthy. */
   intervalSeconds: number;
-  /** Seconds between probes while starting (Docker 25+). */
+  /** Seconds between probes while starting (Engine API 1.44+: older engines probe every intervalSeconds). */
   startIntervalSeconds: number;
 }
 
@@ -85,16 +86,20 @@ export function traefikLabels(args: {
   };
 }
 
-/** Docker's healthcheck for the API: ems-run's exec-form probe, nothing needed inside the image. */
+/**
+ * Docker's healthcheck for the API: ems-run's exec-form probe, nothing needed inside the image. The start interval
+ * only where the engine takes it: below Engine API 1.44 the provider's client refuses the create (provider-facts §9).
+ */
 export function apiHealthcheck(
   port: number,
   healthPath: string,
   health: ApiHealth,
+  engine: EngineCapabilities = CURRENT_ENGINE,
 ): docker.types.input.ContainerHealthcheck {
   return {
     tests: probeHealthcheckTests(port, healthPath),
     interval: goDuration(health.intervalSeconds),
-    startInterval: goDuration(health.startIntervalSeconds),
+    ...(engine.healthcheckStartInterval ? { startInterval: goDuration(health.startIntervalSeconds) } : {}),
     // Probes failing while the server starts do not count: the gate is the wait below.
     startPeriod: goDuration(health.timeoutSeconds),
     timeout: "5s",

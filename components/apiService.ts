@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiContract, apiHealthcheck, envEntries, imageReference, traefikLabels } from "./apiContract";
 import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, memoryLimit, toLabels } from "./containerDefaults";
+import { EngineCapabilities } from "./engine";
 import { EMS_RUN_PATH, SECRETS_ENV_PATH, emsRunBase64, secretsEnvFile } from "./probe";
 
 export { ApiHealth, traefikLabels, apiHealthcheck } from "./apiContract";
@@ -11,6 +12,8 @@ export interface ApiServiceArgs extends ApiContract {
   proxyNetwork: pulumi.Input<string>;
   /** The internal database network. */
   dbNetwork: pulumi.Input<string>;
+  /** What the Docker engine can do (`ems-infra:engine`); default: a current engine. */
+  engine?: EngineCapabilities;
   /** Resources the container waits for (the database, the host folders, the proxy). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -47,8 +50,8 @@ export class ApiService extends pulumi.ComponentResource {
           { type: "bind", source: args.logsHostPath, target: args.logsDir },
         ],
         networksAdvanced: [{ name: args.proxyNetwork }, { name: args.dbNetwork }],
-        healthcheck: apiHealthcheck(args.port, args.healthPath, args.health),
-        ...memoryLimit(args.memoryMb),
+        healthcheck: apiHealthcheck(args.port, args.healthPath, args.health, args.engine),
+        ...memoryLimit(args.memoryMb, args.engine),
         // `pulumi up` waits for healthy before the old container is removed; Traefik routes only to healthy ones.
         wait: true,
         waitTimeout: args.health.timeoutSeconds,
@@ -64,8 +67,8 @@ export class ApiService extends pulumi.ComponentResource {
         // Any change replaces, including after a failed health wait: the engine then creates a new container
         // instead of an empty update that would delete the last healthy one (provider-facts B3).
         replaceOnChanges: ["*"],
-        // Engines before Docker 25 drop startInterval and read it back as 0s.
-        ignoreChanges: [...READ_BACK_IGNORED, "healthcheck.startInterval"],
+        // startInterval and memorySwap follow the engine (ems-infra:engine): a change of engine replaces once.
+        ignoreChanges: [...READ_BACK_IGNORED],
         dependsOn: args.dependsOn,
         additionalSecretOutputs: ["uploads"],
       },

@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { CURRENT_ENGINE, EngineCapabilities } from "./engine";
 
 /** Log rotation for every container: at most 3 files of 10 MB. */
 export const LOG_ROTATION = {
@@ -23,9 +24,14 @@ export const HARDENING = {
 /**
  * A memory limit with swap capped at the same value: Docker stores MemorySwap = 2 x Memory when swap is left
  * unset, the provider reads it back, and every `pulumi up` would then show an update (provider-facts M2).
+ * Without swap accounting the engine keeps no swap limit and reads any value back as -1 (provider-facts §9):
+ * there the limit is registered as -1 (no swap limit, what the engine does anyway), so the read-back matches.
  */
-export function memoryLimit(mb: number): { memory: number; memorySwap: number } {
-  return { memory: mb, memorySwap: mb };
+export function memoryLimit(
+  mb: number,
+  engine: EngineCapabilities = CURRENT_ENGINE,
+): { memory: number; memorySwap: number } {
+  return { memory: mb, memorySwap: engine.swapLimit ? mb : -1 };
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { HostConnection, sshOptions } from "./hostCommand";
+import { describeConnection, HostConnection, sshOptions } from "./hostCommand";
 
 export interface RegistryLogin {
   /** Registry host, e.g. ghcr.io. */
@@ -22,8 +22,7 @@ export interface DockerEngineArgs {
 
 /** `ssh://user@host:port`, with an IPv6 address in brackets. */
 export function sshDockerHost(ssh: HostConnection): string {
-  const host = ssh.host.includes(":") ? `[${ssh.host}]` : ssh.host;
-  return `ssh://${ssh.user}@${host}:${ssh.port}`;
+  return `ssh://${describeConnection(ssh)}`;
 }
 
 /** The Docker engine the stack deploys to, with the credentials its image pulls use. */

@@ -25,6 +25,12 @@ export interface HostCommandArgs {
   triggers?: pulumi.Input<unknown[]>;
 }
 
+/** `user@host:port` of a connection, an IPv6 address in brackets: the one way every message and URL writes it. */
+export function describeConnection(connection: Pick<HostConnection, "user" | "host" | "port">): string {
+  const host = connection.host.includes(":") ? `[${connection.host}]` : connection.host;
+  return `${connection.user}@${host}:${connection.port}`;
+}
+
 /** The `ssh` options shared by the host commands and the Docker provider: same key, host key verified. */
 export function sshOptions(connection: HostConnection): string[] {
   return [

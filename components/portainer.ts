@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, dataVolume, memoryLimit, toLabels } from "./containerDefaults";
+import type { EngineCapabilities } from "./engine";
 import { EMS_RUN_PATH, emsRunBase64 } from "./probe";
 import { TRAEFIK_PATHS, ENTRYPOINT_WEBSECURE } from "./traefikConfig";
 
@@ -21,6 +22,8 @@ export interface PortainerArgs {
   identity: Record<string, string>;
   /** Memory limit of the container. */
   memoryMb: number;
+  /** What the Docker engine can do (`ems-infra:engine`); default: a current engine. */
+  engine?: EngineCapabilities;
   /** Protect the data volume from `pulumi destroy` (prod). */
   protectData?: boolean;
 }
@@ -78,7 +81,7 @@ export class Portainer extends pulumi.ComponentResource {
             ...args.identity,
           }),
         ),
-        ...memoryLimit(args.memoryMb),
+        ...memoryLimit(args.memoryMb, args.engine),
         destroyGraceSeconds: 10,
         ...LOG_ROTATION,
         ...HARDENING,

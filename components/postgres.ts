@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, dataVolume, memoryLimit, toLabels } from "./containerDefaults";
+import type { EngineCapabilities } from "./engine";
 import { HostConnection, hostCommand } from "./hostCommand";
 import { readScript, shellQuote } from "./shell";
 
@@ -33,6 +34,8 @@ export interface PostgresArgs {
   roles: DatabaseRole[];
   /** Memory limit of the container. */
   memoryMb: number;
+  /** What the Docker engine can do (`ems-infra:engine`); default: a current engine. */
+  engine?: EngineCapabilities;
   /** Labels that say what the container is (`com.ems.service`, `com.ems.environment`). */
   identity?: Record<string, string>;
   /** SSH connection to the Docker host, for `docker exec`; absent runs on this machine. */
@@ -102,7 +105,7 @@ export class Postgres extends pulumi.ComponentResource {
           retries: 5,
           startPeriod: "30s",
         },
-        ...memoryLimit(args.memoryMb),
+        ...memoryLimit(args.memoryMb, args.engine),
         shmSize: 128,
         wait: true,
         waitTimeout: 180,

@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, memoryLimit, toLabels } from "./containerDefaults";
+import type { EngineCapabilities } from "./engine";
 import { HostConnection, hostCommand } from "./hostCommand";
 import { HostFile, writeFilesScript } from "./shell";
 import {
@@ -28,6 +29,8 @@ export interface TraefikArgs {
   rateLimit: { average: number; burst: number };
   /** Memory limit of the container. */
   memoryMb: number;
+  /** What the Docker engine can do (`ems-infra:engine`); default: a current engine. */
+  engine?: EngineCapabilities;
   /** Host folder of the dynamic configuration, bind-mounted read-only and watched by Traefik. */
   dynamicDir: string;
   /** Publish 80/443 on IPv6 too. */
@@ -128,7 +131,7 @@ export class Traefik extends pulumi.ComponentResource {
           startPeriod: "5s",
         },
         labels: toLabels(args.identity),
-        ...memoryLimit(args.memoryMb),
+        ...memoryLimit(args.memoryMb, args.engine),
         wait: true,
         waitTimeout: 60,
         // Its entrypoints finish in-flight requests for up to 10 s (Traefik's default graceTimeOut).

@@ -1,14 +1,14 @@
 /**
- * The stack's containers on its host, found by the labels the program sets (`com.ems.service`,
- * `com.ems.environment`; API containers have generated names) and by the `containers` stack output.
+ * The stack's containers on its host, found by the labels the program sets (`com.ems.system` and
+ * `com.ems.environment` together: another system of the host is never seen; API containers have generated names)
+ * and by the `containers` stack output.
  * Every command here runs through the host shell (this machine or SSH).
  */
-import { describeHost, HostShell, HostTarget, shellQuote } from "./hostShell";
+import { inspectCommand, SystemSelector, tailCommand } from "./hostCommands/containers";
+import { describeHost, HostShell, HostTarget } from "./runner/hostShell";
+import { SERVICE_LABEL, VERSION_LABEL } from "../stacks/opsContract";
 
-export const SERVICE_LABEL = "com.ems.service";
-export const ENVIRONMENT_LABEL = "com.ems.environment";
-/** The version label, when the program sets one (the image may be referenced by digest only). */
-export const VERSION_LABEL = "com.ems.version";
+export type { SystemSelector } from "./hostCommands/containers";
 
 /** One container as `docker inspect` describes it. */
 export interface ContainerInfo {
@@ -30,14 +30,6 @@ export interface ContainerInfo {
   exitCode: number;
   restartCount: number;
   labels: Record<string, string>;
-}
-
-/** The host command listing the environment's labelled containers plus the named ones, as `docker inspect` JSON. */
-export function inspectCommand(environment: string, names: readonly string[] = []): string {
-  const filter = shellQuote(`label=${ENVIRONMENT_LABEL}=${environment}`);
-  const named = names.length ? `; printf '%s\\n' ${names.map(shellQuote).join(" ")}` : "";
-  // A name that does not exist makes `docker inspect` exit 1 after printing the others: the caller reports it missing.
-  return `{ docker ps -aq --no-trunc --filter ${filter}${named}; } | xargs -r docker inspect`;
 }
 
 interface InspectJson {
@@ -82,15 +74,15 @@ export function isHealthy(c: ContainerInfo): boolean {
   return c.state === "running" && (c.health === undefined || c.health === "healthy");
 }
 
-/** The stack's containers on the host: labelled with its environment, plus the ones the `containers` output names. */
+/** The stack's containers on the host: labelled with its system and environment, plus the ones the `containers` output names. */
 export async function findContainers(
   host: HostShell,
   target: HostTarget,
-  environment: string,
+  selector: SystemSelector,
   named: Record<string, string> = {},
 ): Promise<ContainerInfo[]> {
   const serviceByName = Object.fromEntries(Object.entries(named).map(([service, name]) => [name, service]));
-  const result = await host.capture(target, inspectCommand(environment, Object.values(named)));
+  const result = await host.capture(target, inspectCommand(selector, Object.values(named)));
   const stdout = result.stdout.trim();
   if (result.code !== 0 && !stdout.startsWith("[")) {
     throw new Error(
@@ -106,6 +98,16 @@ export async function findContainers(
 export function currentContainer(containers: readonly ContainerInfo[], service: string): ContainerInfo | undefined {
   const mine = containers.filter((c) => c.service === service).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   return mine.find((c) => c.state === "running") ?? mine[0];
+}
+
+/** The container a service runs now, or an error naming the services the stack has. */
+export function pickContainer(containers: readonly ContainerInfo[], service: string, stackName: string): ContainerInfo {
+  const found = currentContainer(containers, service);
+  if (found) return found;
+  const known = [...new Set(containers.map((c) => c.service))].sort().join(", ") || "none";
+  throw new Error(
+    `stack ${stackName} has no container for service "${service}" on its host (services found: ${known})`,
+  );
 }
 
 /** The version shown for a container: its version label, else the image tag. */
@@ -124,11 +126,6 @@ export function digestOf(c: ContainerInfo): string {
   return id ? `sha256:${id[1]}` : "-";
 }
 
-/** The host command printing a container's last log lines (stdout and stderr together). */
-export function tailCommand(container: string, lines: number): string {
-  return `docker logs --tail ${lines} ${shellQuote(container)} 2>&1`;
-}
-
 /**
  * After a failed deploy: for each container of the stack that is not running healthy, its state, exit code,
  * restart count and last 20 log lines.
@@ -136,10 +133,10 @@ export function tailCommand(container: string, lines: number): string {
 export async function reportUnhealthy(
   host: HostShell,
   target: HostTarget,
-  environment: string,
+  selector: SystemSelector,
   named: Record<string, string>,
 ): Promise<string> {
-  const containers = await findContainers(host, target, environment, named);
+  const containers = await findContainers(host, target, selector, named);
   const bad = containers.filter((c) => !isHealthy(c));
   if (bad.length === 0)
     return containers.length

@@ -1,6 +1,6 @@
 /** Reading a stack's update history, and the one-line account of an update (who, when, what). */
 import type { UpdateSummary } from "@pulumi/pulumi/automation";
-import type { StackLike } from "./workspace";
+import type { StackLike } from "./runner/context";
 
 /**
  * The whole update history, newest first. `pulumi stack history` returns one page (10 entries) by default,

@@ -4,20 +4,11 @@
  * previous version, and any image a container still uses, are never removed.
  */
 import * as semver from "semver";
-import { shellQuote } from "./hostShell";
-
-/** The host command listing a repository's images, one `tag<TAB>id<TAB>created` per line. */
-export function listImagesCommand(repository: string): string {
-  return `docker images --no-trunc --format '{{.Tag}}\t{{.ID}}\t{{.CreatedAt}}' ${shellQuote(repository)}`;
-}
-
-/** The host command listing the image ids every container (running or not) uses. */
-export const USED_IMAGES_COMMAND = "docker ps -aq --no-trunc | xargs -r docker inspect --format '{{.Image}}'";
 
 export interface RetentionInput {
-  /** Output of {@link listImagesCommand}. */
+  /** Output of `listImagesCommand` (hostCommands/images.ts). */
   images: string;
-  /** Output of {@link USED_IMAGES_COMMAND}. */
+  /** Output of `USED_IMAGES_COMMAND`. */
   usedImageIds: string;
   /** Versions kept whatever their age: the running one and the previous one. */
   protectedTags: readonly string[];
@@ -56,11 +47,6 @@ export function imagesToRemove(input: RetentionInput): string[] {
     .slice(Math.max(0, input.keep))
     .filter((l) => !input.protectedTags.includes(l.tag) && !used.has(l.id))
     .map((l) => l.tag);
-}
-
-/** The host command removing the given tags of a repository (untag; the layers go when no tag is left). */
-export function removeImagesCommand(repository: string, tags: readonly string[]): string {
-  return `docker rmi ${tags.map((t) => shellQuote(`${repository}:${t}`)).join(" ")}`;
 }
 
 /** The repository part of an image reference: `ghcr.io/edumigsoft/ems-server@sha256:…` → `ghcr.io/edumigsoft/ems-server`. */

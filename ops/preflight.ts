@@ -8,7 +8,8 @@
 import * as semver from "semver";
 import { TagVersion, traefikVersion } from "../components/imageRef";
 import { shellQuote as q } from "../components/shell";
-import type { BoundShell } from "./hostShell";
+import { ENGINE_COMMANDS } from "./hostCommands/engine";
+import type { BoundShell } from "./runner/hostShell";
 import { LegacySystem, stopOrder } from "./migrate/legacy";
 
 // --- (a) Traefik ↔ Docker -------------------------------------------------------------------------------
@@ -202,10 +203,9 @@ export interface PreflightReport {
 
 /** The commands the runner sends to the host (exported so the tests run them for real). */
 export const PREFLIGHT_COMMANDS = {
-  engine: "docker version --format '{{.Server.APIVersion}} {{.Server.Version}} {{.Server.Arch}}'",
+  engine: ENGINE_COMMANDS.version(),
   /** The same, of the engine at a Docker endpoint (`ems-infra:docker.host`: ssh://, tcp://, unix://). */
-  engineAt: (dockerHost: string) =>
-    `docker -H ${q(dockerHost)} version --format '{{.Server.APIVersion}} {{.Server.Version}} {{.Server.Arch}}'`,
+  engineAt: (dockerHost: string) => ENGINE_COMMANDS.version(dockerHost),
   containers: "docker ps -a --format '{{.Names}}\t{{.State}}'",
   /** Free space of the folder, or of its nearest existing parent when it does not exist yet. */
   df: (dir: string) => `d=${q(dir)}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -Pk -- "$d"`,

@@ -1,27 +1,23 @@
 /** Runs image retention on the stack's host after a successful deploy (see imageRetention.ts for the rule). */
-import type { Io } from "./cli";
-import {
-  imagesToRemove,
-  listImagesCommand,
-  removeImagesCommand,
-  repositoryOf,
-  USED_IMAGES_COMMAND,
-} from "./imageRetention";
+import type { Io } from "./runner/io";
+import { listImagesCommand, removeImagesCommand, USED_IMAGES_COMMAND } from "./hostCommands/images";
+import { imagesToRemove, repositoryOf } from "./imageRetention";
 import { HistoryEntry, SERVICES_KEY, versionsOf } from "./rollbackPlan";
-import { configObject, hostTargetOf, mapOutput } from "./stackConfig";
-import type { OpsDeps, StackLike } from "./workspace";
+import { configObject, hostTargetOf } from "./runner/stackConfig";
+import type { Deps, StackLike } from "./runner/context";
+import { readOpsOutputs } from "./stackOutputs";
+import { PROJECT, rawSchema } from "../stacks/configSchema";
 
-export const KEEP_IMAGES_KEY = "ems-infra:release.keepImages";
-const DEFAULT_KEEP = 3;
+export const KEEP_IMAGES_KEY = `${PROJECT}:release.keepImages`;
 
-/** `ems-infra:release.keepImages` (default 3); a value that is not a whole number ≥ 1 is refused, naming the key. */
+/** `ems-infra:release.keepImages` read with the program's own schema (its default and its range); a bad value throws naming the key. */
 export async function keepImagesOf(stack: Pick<StackLike, "getConfig">): Promise<number> {
-  const raw = (await configObject(stack, "release"))?.keepImages;
-  if (raw === undefined) return DEFAULT_KEEP;
-  const n = typeof raw === "number" ? raw : Number(raw);
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`${KEEP_IMAGES_KEY} must be a whole number of at least 1 (got ${JSON.stringify(raw)})`);
-  return n;
+  const parsed = rawSchema.shape.release.safeParse((await configObject(stack, "release")) ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${[`${PROJECT}:release`, ...issue.path.map(String)].join(".")}: ${issue.message}`);
+  }
+  return parsed.data.keepImages;
 }
 
 /** The versions of a service in the newest successful updates, newest first, distinct: the running one, then the previous. */
@@ -42,10 +38,10 @@ export async function pruneImages(
   stack: StackLike,
   history: readonly HistoryEntry[],
   io: Io,
-  deps: Pick<OpsDeps, "host">,
+  deps: Pick<Deps, "host">,
 ): Promise<void> {
   const keep = await keepImagesOf(stack);
-  const images = await mapOutput(stack, "images");
+  const { images } = await readOpsOutputs(stack);
   const target = await hostTargetOf(stack);
   const used = await deps.host.capture(target, USED_IMAGES_COMMAND);
   if (used.code !== 0)

@@ -1,20 +1,31 @@
 /**
  * The one release flow deploy, rollback and rotate share:
- * print the target → find resources a failed update left half-made (B3) → set config → pre-flight (the configured
- * Traefik can talk to the target Docker engine, provider-facts B2) → preview (with the
- * replacements) → print what restarts → confirm → up → on failure, what to do and the unhealthy containers' logs.
- * Every failure or "no" before `up` puts the config back as it was.
+ * (after the runner printed the target) find resources a failed update left half-made (B3) and the operations an
+ * interrupted one left pending (§9) → set config → pre-flight (the target Docker engine: its API version and swap
+ * accounting, written as `ems-infra:engine.*` for the containers to adapt; the configured Traefik can talk to it,
+ * provider-facts B2) → preview (with the replacements) → print what restarts → confirm → remove the interrupted
+ * creates' orphan containers and clear the pending creates → up → on failure, what to do and the unhealthy
+ * containers' logs. Every failure or "no" before the confirmation puts the config back as it was.
  */
 import type { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { formatResourceChanges, hasChanges } from "./changes";
-import { confirm, describeError, Io } from "./cli";
+import { confirm, describeError, Io } from "./runner/io";
 import { reportUnhealthy } from "./containers";
-import { boundShell } from "./hostShell";
-import { checkTraefikEngine } from "./preflight";
-import { configValue, dockerHostConfig, environmentOf, hostTargetOf, mapOutput, traefikConfigOf } from "./stackConfig";
+import { boundShell } from "./runner/hostShell";
+import { engineTooOld, planEngine, readEngine, storedFacts } from "./engineFacts";
+import { describeRecovery, findPendingOperations, RecoveryPlan, recoveryPlan, removeOrphans } from "./interrupted";
+import { engineArchVerdict, traefikDockerVerdict } from "./preflight";
+import {
+  configObject,
+  configValue,
+  dockerHostConfig,
+  hostTargetOf,
+  systemSelectorOf,
+  traefikConfigOf,
+} from "./runner/stackConfig";
 import { describeStuck, findStuckResources } from "./stuckReplacements";
-import { printTarget } from "./target";
-import { OpsDeps, policyPacks, StackLike } from "./workspace";
+import { Deps, policyPacks, StackLike } from "./runner/context";
+import { readOpsOutputs } from "./stackOutputs";
 
 /** A config value the release sets before its preview. */
 export interface ConfigEdit {
@@ -50,22 +61,23 @@ export interface ReleasePlan {
 }
 
 /** Runs a release; resolves with the exit code (0 deployed or nothing to do, 1 failed or refused). */
-export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps: OpsDeps): Promise<number> {
+export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps: Deps): Promise<number> {
   const undo = new ConfigUndo(stack);
   try {
-    await printTarget(stack, io, deps);
-
-    const stuck = findStuckResources(await stack.exportStack());
+    const state = await stack.exportStack();
+    const stuck = findStuckResources(state);
     if (stuck.length) io.out(describeStuck(stuck));
+    const recovery = recoveryPlan(findPendingOperations(state));
+    io.out(describeRecovery(recovery));
     const replace = [...new Set([...plan.replace, ...stuck.map((s) => s.urn)])];
 
-    for (const edit of plan.edits) {
+    const apply = async (edit: ConfigEdit) => {
       const before = await undo.remember(edit);
       await stack.setConfig(edit.key, { value: edit.value, secret: edit.secret }, edit.path);
       io.out(`set ${edit.key}: ${edit.secret ? "a new secret value" : `${before ?? "(unset)"} → ${edit.value}`}\n`);
-    }
-
-    await traefikPreflight(stack, io, deps);
+    };
+    for (const edit of plan.edits) await apply(edit);
+    for (const edit of await enginePreflight(stack, io, deps)) await apply(edit);
 
     const packs = policyPacks(deps);
     const color = io.isTTY ? "always" : "never";
@@ -81,7 +93,7 @@ export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps:
       color,
       ...(replace.length ? { replace } : {}),
     });
-    if (!hasChanges(preview.changeSummary) && replace.length === 0) {
+    if (!hasChanges(preview.changeSummary) && replace.length === 0 && !recovery.clearPendingCreates) {
       io.out(`\n${plan.nothingToDo} (${formatResourceChanges(preview.changeSummary)})\n`);
       return 0;
     }
@@ -92,6 +104,8 @@ export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps:
       return 1;
     }
     undo.forget();
+
+    if (recovery.clearPendingCreates && !(await recoverInterrupted(stack, recovery, io, deps, color))) return 1;
 
     let result: UpResult;
     try {
@@ -125,28 +139,75 @@ export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps:
 }
 
 /**
- * Provider-facts B2, before anything is previewed: the configured Traefik (after the release's edits) must be
- * able to talk to the engine the program drives (`docker.host`, else the ssh host's, else this machine's).
+ * Before anything is previewed, the engine the program drives (`docker.host`, else the ssh host's, else this
+ * machine's): refused when older than the program supports or of an architecture ems-run is not built for, or when
+ * the configured Traefik cannot talk to it (provider-facts B2); otherwise its facts, as the config edits that make
+ * the containers adapt to it (each adaptation printed with what it replaces).
  */
-async function traefikPreflight(stack: StackLike, io: Io, deps: OpsDeps): Promise<void> {
+async function enginePreflight(stack: StackLike, io: Io, deps: Deps): Promise<ConfigEdit[]> {
+  const { shell, dockerHost } = await engineShell(stack, deps);
+  const engine = await readEngine(shell, dockerHost).catch((error: unknown) => {
+    throw new Error(`pre-flight: ${describeError(error)}`);
+  });
+  const arch = engineArchVerdict(engine);
+  const refusal = engineTooOld(engine) ?? (arch.ok ? undefined : arch.message);
+  if (refusal) throw new Error(`pre-flight: ${refusal}`);
   const traefik = await traefikConfigOf(stack);
-  if (!traefik.manage) return;
+  if (traefik.manage) {
+    const verdict = traefikDockerVerdict(traefik.image, engine);
+    if (!verdict.ok) throw new Error(`pre-flight: ${verdict.message}`);
+    io.out(`pre-flight: ${verdict.message}\n`);
+  }
+  const swap = engine.swapLimit ? "keeps swap limits" : "keeps no swap limit";
+  io.out(`pre-flight: Docker Engine ${engine.version} (API ${engine.apiVersion}) ${swap}\n`);
+  const plan = planEngine(engine, storedFacts(await configObject(stack, "engine")));
+  for (const note of plan.notes) io.out(`pre-flight: ${note}\n`);
+  return plan.edits;
+}
+
+/** Where the engine's docker commands run: this machine with `-H docker.host`, else the stack's host. */
+async function engineShell(stack: StackLike, deps: Deps) {
   const dockerHost = await dockerHostConfig(stack);
-  const shell = boundShell(dockerHost ? "local" : await hostTargetOf(stack), deps.host);
-  const verdict = await checkTraefikEngine(shell, traefik.image, dockerHost);
-  if (!verdict.ok) throw new Error(`pre-flight: ${verdict.message}`);
-  io.out(`pre-flight: ${verdict.message}\n`);
+  return { shell: boundShell(dockerHost ? "local" : await hostTargetOf(stack), deps.host), dockerHost };
+}
+
+/**
+ * After the confirmation: removes the orphan containers of the interrupted creates and clears the pending creates
+ * (a refresh), so the up creates them afresh. False (and told why) when it cannot: nothing was deployed.
+ */
+async function recoverInterrupted(
+  stack: StackLike,
+  recovery: RecoveryPlan,
+  io: Io,
+  deps: Deps,
+  color: "always" | "never",
+): Promise<boolean> {
+  try {
+    const { shell, dockerHost } = await engineShell(stack, deps);
+    const selector = await systemSelectorOf(stack);
+    for (const line of await removeOrphans(recovery, shell, selector, dockerHost)) io.out(`${line}\n`);
+    io.out("\nClearing the pending creates (pulumi refresh --clear-pending-creates)…\n");
+    await stack.refresh({ clearPendingCreates: true, onOutput: io.out, color });
+    return true;
+  } catch (error) {
+    io.err(
+      `error: the interrupted update could not be cleaned up, nothing was deployed: ${describeError(error)}\n` +
+        `Once fixed, run this command again.\n`,
+    );
+    return false;
+  }
 }
 
 /** The unhealthy or exited containers of the stack after a failed up; never throws. */
-async function diagnose(stack: StackLike, deps: OpsDeps): Promise<string> {
+async function diagnose(stack: StackLike, deps: Deps): Promise<string> {
   try {
-    const environment = await environmentOf(stack);
+    // The outputs of the update that just failed, when it got that far; else the config's system (a first deploy).
+    const outputs = await readOpsOutputs(stack).catch(() => undefined);
     const report = await reportUnhealthy(
       deps.host,
       await hostTargetOf(stack),
-      environment,
-      await mapOutput(stack, "containers"),
+      outputs ?? (await systemSelectorOf(stack)),
+      outputs?.containers ?? {},
     );
     return `Containers of stack ${stack.name} that are not running healthy:\n${report}`;
   } catch (error) {

@@ -7,8 +7,8 @@
  * destroys never deploy versions).
  */
 import { postgresMajor } from "../components/imageRef";
+import { PROJECT } from "../stacks/configSchema";
 
-export const PROJECT = "ems-infra";
 export const SERVICES_KEY = `${PROJECT}:services`;
 export const TRAEFIK_IMAGE_KEY = `${PROJECT}:traefik.image`;
 export const POSTGRES_IMAGE_KEY = `${PROJECT}:postgres.image`;
@@ -265,4 +265,15 @@ function formatTime(t: string | Date | undefined): string {
 function oneLine(s: string, max = 60): string {
   const flat = s.replace(/\s+/g, " ").trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** What the plan changes, one line per key: `ems-infra:services.ems.version  1.5.0 → 1.4.2`. */
+export function formatPlan(plan: RollbackPlan, stack: string): string {
+  const width = Math.max(...plan.changes.map((c) => c.key.length));
+  const lines = [
+    `Rollback of stack ${stack}: current update #${plan.from.update} → versions of update #${plan.to.update}`,
+    ...plan.changes.map((c) => `  ${c.key.padEnd(width)}  ${c.from ?? "(unset)"} → ${c.to}`),
+    ...plan.notes.map((n) => `note: ${n}`),
+  ];
+  return `${lines.join("\n")}\n`;
 }

@@ -1,7 +1,7 @@
 /**
  * The everyday commands on the swarm platform (`platform: swarm` in the stack outputs): status, logs and exec
- * through the first manager, in the same commands as the one-engine platform (status.ts, logs.ts, exec.ts pick
- * this once, from the stack's `platform` output).
+ * through the first manager, in the same commands as the one-engine platform (ops/commands/status.ts, logs.ts and
+ * exec.ts pick this once, from the stack's `platform` output).
  *
  * Rollback on a swarm: a version that never gets healthy is rolled back by Swarm itself during the deploy
  * (`failureAction: rollback`: the old tasks keep serving, the deploy fails); `npm run rollback` is the stack
@@ -11,10 +11,10 @@ import * as os from "os";
 import { resolveHostPath } from "../stacks/config";
 import { swarmSchema } from "../stacks/configSchema";
 import type { HostConnection } from "../components/hostCommand";
-import { swarmTaskContainer } from "../components/swarmPostgres";
-import { HostShell, HostTarget, shellQuote } from "./hostShell";
-import { configValue } from "./stackConfig";
-import { REPO_ROOT, StackLike } from "./workspace";
+import { SWARM_STATUS_SEPARATOR, swarmStatusCommand, taskNodeCommand } from "./hostCommands/swarm";
+import { REPO_ROOT, StackLike } from "./runner/context";
+import { HostShell, HostTarget } from "./runner/hostShell";
+import { configValue } from "./runner/stackConfig";
 
 /** One service's replicas and where its running tasks are. */
 export interface SwarmServiceStatus {
@@ -26,21 +26,9 @@ export interface SwarmServiceStatus {
   nodes: Record<string, number>;
 }
 
-const SEPARATOR = "--- tasks";
-
-/** The host command (on a manager) listing the services' replicas, then each one's running tasks by node. */
-export function swarmStatusCommand(serviceNames: readonly string[]): string {
-  const names = serviceNames.map(shellQuote).join(" ");
-  return (
-    `for s in ${names}; do docker service ls --filter "name=$s" --format '{{.Name}}\t{{.Replicas}}'; done; ` +
-    `echo ${shellQuote(SEPARATOR)}; ` +
-    `for s in ${names}; do docker service ps --filter desired-state=running --format "$s\t{{.Node}}\t{{.CurrentState}}" "$s" 2>/dev/null; done`
-  );
-}
-
 /** Parses swarmStatusCommand's output; `named` maps service keys (ems, postgres...) to Swarm service names. */
 export function parseSwarmStatus(stdout: string, named: Record<string, string>): SwarmServiceStatus[] {
-  const [head, tasks = ""] = stdout.split(`${SEPARATOR}\n`);
+  const [head, tasks = ""] = stdout.split(`${SWARM_STATUS_SEPARATOR}\n`);
   const byName = new Map<string, SwarmServiceStatus>();
   for (const [service, name] of Object.entries(named))
     byName.set(name, { service, name, running: 0, desired: 0, nodes: {} });
@@ -78,31 +66,6 @@ export function degraded(services: readonly SwarmServiceStatus[]): string[] {
   return services.filter((s) => s.desired === 0 || s.running < s.desired).map((s) => s.service);
 }
 
-/** `docker service logs` of a service (every task's lines, prefixed by task and node). */
-export function swarmLogsCommand(name: string, options: { follow: boolean; lines: number; since?: string }): string {
-  const since = options.since?.endsWith("d") ? `${Number(options.since.slice(0, -1)) * 24}h` : options.since;
-  const flags = [
-    ...(options.follow ? ["--follow"] : []),
-    "--tail",
-    String(options.lines),
-    ...(since ? ["--since", since] : []),
-  ];
-  return `docker service logs ${flags.map(shellQuote).join(" ")} ${shellQuote(name)} 2>&1`;
-}
-
-/** The host command (on a manager) printing the address of the node running one of the service's tasks. */
-export function taskNodeCommand(name: string): string {
-  return (
-    `node=$(docker service ps --filter desired-state=running --format '{{.Node}}' ${shellQuote(name)} | head -n 1); ` +
-    `[ -n "$node" ] && docker node inspect --format '{{.Status.Addr}}' "$node"`
-  );
-}
-
-/** `docker exec` into the service's running task on its node (the container name carries a task id). */
-export function swarmExecCommand(name: string, command: readonly string[], tty: boolean): string {
-  return `docker exec ${tty ? "-it" : "-i"} ${swarmTaskContainer(name)} ${command.map(shellQuote).join(" ")}`;
-}
-
 /** The cluster's nodes from `ems-infra:swarm`, as SSH targets (the program's schema and path rules). */
 export async function swarmNodesOf(
   stack: Pick<StackLike, "getConfig">,
@@ -125,6 +88,16 @@ export async function swarmNodesOf(
       ...(swarm.identityFile ? { identityFile: resolve(swarm.identityFile) } : {}),
     },
   }));
+}
+
+/** The Swarm service of a service key (`ems`, `postgres`…), or an error naming the ones the stack has. */
+export function serviceName(named: Record<string, string>, service: string, stackName: string): string {
+  const name = named[service];
+  if (!name)
+    throw new Error(
+      `stack ${stackName} has no service "${service}" (services: ${Object.keys(named).sort().join(", ")})`,
+    );
+  return name;
 }
 
 /** The first manager: where status, logs and the task lookups run. */

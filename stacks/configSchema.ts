@@ -1,5 +1,6 @@
 /** The zod schema of the stack config (`ems-infra:*` keys) and of its secrets. */
 import { z } from "zod";
+import { apiAtLeast, MIN_ENGINE_API } from "../components/engine";
 import { isPinnedImageRef } from "../components/imageRef";
 import * as g from "./grammar";
 
@@ -214,6 +215,28 @@ export const swarmSchema = z
     knownHostsFile: g.hostPath({ sshOption: true }).default("~/.ssh/known_hosts"),
   })
   .strict();
+/** `true`/`false`: `pulumi config set --path` stores a boolean, a hand-edited stack file may hold the text. */
+const flag = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")], {
+  error: "must be true or false",
+});
+
+/** The engine facts the containers adapt to (components/engine.ts); unset: a current engine is assumed. */
+export const engineSchema = z
+  .object({
+    /** `docker version --format '{{.Server.APIVersion}}'`, e.g. 1.41. */
+    apiVersion: z
+      .string()
+      .regex(/^\d+\.\d+$/, { message: "must be a Docker Engine API version like 1.44", abort: true })
+      .refine(
+        (v) => apiAtLeast(v, MIN_ENGINE_API),
+        `is older than the oldest Docker Engine API the program supports (${MIN_ENGINE_API}, Docker 20.10)`,
+      )
+      .optional(),
+    /** `docker info --format '{{json .SwapLimit}}'`: the kernel keeps swap limits. */
+    swapLimit: flag.optional(),
+  })
+  .strict()
+  .default({});
 
 export const rawSchema = z
   .object({
@@ -237,6 +260,8 @@ export const rawSchema = z
       .strict(),
     tls: tlsSchema,
     docker: z.object({ host: g.dockerEndpoint().optional() }).strict().default({}),
+    /** What the target Docker engine reported to the ops pre-flight (written by deploy/rollback/rotate/migrate). */
+    engine: engineSchema,
     ssh: z
       .object({
         /** The VPS: a host name, an IPv4 or an IPv6 address (no brackets). */

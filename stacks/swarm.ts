@@ -1,3 +1,4 @@
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Credentials } from "../components/credentials";
 import { DockerEngine, RegistryLogin } from "../components/dockerEngine";
@@ -233,6 +234,10 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
   const postgresNode = pinnedNode(cfg, cfg.swarm.pins.postgres);
   return {
     platform: "swarm",
+    system: cfg.system,
+    environment: cfg.environment,
+    // No backup job on the swarm platform yet (README, "Docker Swarm"): status does not read it there.
+    backupLog: path.posix.join(cfg.paths.logs, "backup.log"),
     urls: {
       ...Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.url])),
       ...(portainer ? { portainer: portainer.url } : {}),

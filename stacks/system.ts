@@ -1,10 +1,11 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiService } from "../components/apiService";
+import { engineCapabilities } from "../components/engine";
 import { Backup } from "../components/backup";
 import { Credentials } from "../components/credentials";
 import { DockerEngine } from "../components/dockerEngine";
-import { HostConnection } from "../components/hostCommand";
+import { describeConnection, HostConnection } from "../components/hostCommand";
 import { HostFolder, HostLayout } from "../components/hostLayout";
 import { LocalCertificates } from "../components/localCertificates";
 import { Migration } from "../components/migration";
@@ -13,6 +14,7 @@ import { POSTGRES_PORT, Postgres } from "../components/postgres";
 import { Traefik } from "../components/traefik";
 import { ResolvedService, StackConfig } from "./config";
 import { HostExpectations } from "./hostExpectations";
+import { identityLabels, OpsExports } from "./opsContract";
 
 /** What differs between the dev and prod compositions beyond config values. */
 export interface SystemOptions {
@@ -22,7 +24,12 @@ export interface SystemOptions {
   certificates?: LocalCertificates;
 }
 
-export interface SystemOutputs {
+/** The stack outputs; the ones ops read are declared, with their schema, in stacks/opsContract.ts. */
+export interface SystemOutputs extends OpsExports {
+  /** `ems-infra:system`: the `com.ems.system` label of the stack's containers. */
+  system: string;
+  /** `ems-infra:environment`: the `com.ems.environment` label. */
+  environment: string;
   urls: Record<string, pulumi.Output<string>>;
   images: Record<string, pulumi.Output<string>>;
   /** Container names by service (`traefik`, `postgres`, `portainer` and each API), for status/logs/exec. */
@@ -41,12 +48,12 @@ export interface SystemOutputs {
   backupCommand: pulumi.Output<string>;
   /** The host command `npm run restore` runs, followed by the dump file. */
   restoreCommand: pulumi.Output<string>;
+  /** The backup job's log file (`npm run status` prints its last line). */
+  backupLog: string;
   /** `user@host:port` the host commands run on, or "local" for this machine. */
   commandHost: string;
   folders: pulumi.Output<string[]>;
   migrationReport?: pulumi.Output<string>;
-  /** `docker` (containers on one engine) or `swarm` (services on a cluster): what `containers` names. */
-  platform?: "docker" | "swarm";
 }
 
 /** The SSH connection to the host, when the stack is deployed from another machine. */
@@ -63,7 +70,7 @@ export function hostConnection(cfg: StackConfig): HostConnection | undefined {
 
 /** `user@host:port` of the SSH connection (an IPv6 host in brackets). */
 export function sshTarget(ssh: NonNullable<StackConfig["ssh"]>): string {
-  return `${ssh.user}@${ssh.host.includes(":") ? `[${ssh.host}]` : ssh.host}:${ssh.port}`;
+  return describeConnection(ssh);
 }
 
 /** The folders the system needs on the host, from the seed's hierarchy. */
@@ -86,6 +93,11 @@ export function postgresVolumeName(cfg: StackConfig): string {
   return cfg.postgres.volume ?? `${cfg.system}_pgdata_${cfg.postgres.dataVersion}`;
 }
 
+/** The backup job's log file. */
+export function backupLogFile(cfg: StackConfig): string {
+  return path.posix.join(cfg.paths.logs, "backup.log");
+}
+
 /** The Postgres container's name: the APIs' DB_HOST. */
 export function postgresContainerName(cfg: StackConfig): string {
   return cfg.postgres.containerName ?? `${cfg.system}-postgres`;
@@ -93,7 +105,7 @@ export function postgresContainerName(cfg: StackConfig): string {
 
 /** What a container is, as labels (`npm run status` and Portainer find containers by them). */
 export function identity(cfg: StackConfig, service: string): Record<string, string> {
-  return { "com.ems.service": service, "com.ems.environment": cfg.environment, "com.ems.system": cfg.system };
+  return identityLabels(cfg.system, cfg.environment, service);
 }
 
 /** The plain environment of a service's server (the credentials go in its secrets file). */
@@ -166,6 +178,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     );
   const dataReady: pulumi.Resource[] = migration ? [layout, migration] : [layout];
 
+  const capabilities = engineCapabilities(cfg.engine);
   const dashboardAuth = cfg.environment === "production";
   const credentials = new Credentials("credentials", {
     postgresPassword: secretOrUndefined(cfg.secrets.postgresPassword),
@@ -189,6 +202,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
           tls: cfg.tls,
           rateLimit: cfg.traefik.rateLimit,
           memoryMb: cfg.traefik.memoryMb,
+          engine: capabilities,
           dynamicDir: cfg.traefik.dynamicDir,
           ipv6: cfg.traefik.ipv6,
           identity: identity(cfg, "traefik"),
@@ -230,6 +244,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
         password: credentials.services[s.name].dbPassword,
       })),
       memoryMb: cfg.postgres.memoryMb,
+      engine: capabilities,
       identity: identity(cfg, "postgres"),
       connection,
       protectData: options.protectData,
@@ -250,6 +265,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
             certResolver,
             identity: identity(cfg, "portainer"),
             memoryMb: cfg.portainer.memoryMb,
+            engine: capabilities,
             protectData: options.protectData,
           },
           { ...onDocker, dependsOn: traefik ? [traefik] : [] },
@@ -288,6 +304,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
         proxyNetwork,
         dbNetwork: postgres.networkName,
         memoryMb: s.memoryMb,
+        engine: capabilities,
         dependsOn: [postgres, ...dataReady, ...(traefik ? [traefik] : [])],
       },
       onDocker,
@@ -301,7 +318,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
       schedule: cfg.backup.schedule,
       backupDir: cfg.paths.backups,
       scriptsDir,
-      logFile: path.posix.join(cfg.paths.logs, "backup.log"),
+      logFile: backupLogFile(cfg),
       keepDaily: cfg.backup.keepDaily,
       keepWeekly: cfg.backup.keepWeekly,
       postgresContainer: postgres.containerName,
@@ -319,6 +336,8 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     ...Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.containerName])),
   };
   return {
+    system: cfg.system,
+    environment: cfg.environment,
     urls: {
       ...Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.url])),
       ...(portainer ? { portainer: portainer.url } : {}),
@@ -348,6 +367,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     backupDir: backup.backupDir,
     backupCommand: backup.runCommand,
     restoreCommand: backup.restoreCommand,
+    backupLog: backupLogFile(cfg),
     commandHost: cfg.ssh ? sshTarget(cfg.ssh) : "local",
     folders: layout.folders,
     ...(migration ? { migrationReport: migration.report } : {}),

@@ -12,7 +12,7 @@
 import * as path from "path";
 import { PreflightReport, runPreflight, withoutLines } from "../preflight";
 import { CUTOVER_COMMANDS as C, stamp } from "./commands";
-import type { BoundShell } from "../hostShell";
+import type { BoundShell } from "../runner/hostShell";
 import { LegacySystem, startOrder, stopOrder } from "./legacy";
 
 /** One API the health gate asks through the new Traefik. */

@@ -1,6 +1,6 @@
 /**
  * Zero diff on a second `pulumi up`, on real engines: each container of both stacks is created from the
- * program's own spec the way the Docker provider creates it (readback-engine.ts: Engine API, same requests),
+ * program's own spec the way the Docker provider creates it (testkit/readbackEngine.ts: Engine API, same requests),
  * then `docker inspect` is mapped back the way the provider's Read maps it, and every read-back input must
  * equal what the spec sets, except what the container's `ignoreChanges` covers. Run on the main dockerd and on
  * a private dockerd whose daemon.json sets default log-opts (M3). Images are local stand-ins (build.sh); names,
@@ -11,30 +11,30 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { ignores } from "../../bench/providerRules";
 import {
   buildTestImages,
   ContainerInputs,
+  createLikeProvider,
   describeWithDocker,
   docker,
+  ignores,
   IMAGES,
+  InspectedContainer,
+  localSpec,
   plain,
   PortInput,
+  readBackDiff,
+  readBackLikeProvider,
+  ReadBackDifference,
   RecordedResource,
   run,
+  socketEngine as engine,
   StackRun,
   T,
 } from "../support";
 import { runCommitted } from "../providers/stacks";
-import {
-  createLikeProvider,
-  engine,
-  InspectedContainer,
-  localSpec,
-  readBackDiff,
-  readBackLikeProvider,
-  ReadBackDifference,
-} from "./readback-engine";
+import { readEngine } from "../../ops/engineFacts";
+import { boundShell } from "../../ops/runner/hostShell";
 
 const MAIN_SOCKET = (process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock").replace(/^unix:\/\//, "");
 
@@ -172,8 +172,15 @@ async function runCleanup(list: (() => Promise<void>)[]): Promise<void> {
 
 const stacks: Record<string, StackRun> = {};
 
+/**
+ * Both stacks as a deploy to this machine's engine registers them: with the engine facts the release pre-flight
+ * reads here and writes to `ems-infra:engine` (below API 1.44 no startInterval, which this harness's raw Engine API
+ * create would otherwise send and the engine drop; the provider's client refuses it there).
+ */
 async function loadStacks(): Promise<void> {
-  for (const stack of ["dev", "prod"]) stacks[stack] ??= await runCommitted(stack);
+  const { apiVersion, swapLimit } = await readEngine(boundShell("local"));
+  const engine = { "ems-infra:engine": JSON.stringify({ apiVersion, swapLimit }) };
+  for (const stack of ["dev", "prod"]) stacks[stack] ??= await runCommitted(stack, engine);
 }
 
 describeWithDocker("read-back of every container on the main dockerd (provider-facts §1 b)", () => {
@@ -217,6 +224,17 @@ describeWithDocker("read-back of every container on the main dockerd (provider-f
     expect(byInput["healthcheck.interval"]).toEqual({ input: "healthcheck.interval", spec: "60s", read: "1m0s" });
     expect(Object.keys(byInput).sort()).toEqual(["healthcheck.interval", "memorySwap"]);
   }, 120_000);
+
+  test("engine facts of a host without swap accounting (memorySwap -1) and API 1.41 (no startInterval) read back as set", async () => {
+    const oldEngine = await runCommitted("dev", {
+      "ems-infra:engine": JSON.stringify({ apiVersion: "1.41", swapLimit: false }),
+    });
+    const outcomes = await readBackStack(oldEngine, MAIN_SOCKET, "oldeng", { cleanup });
+    expect(oldEngine.ofType(T.container).every((c) => c.inputs.memorySwap === -1)).toBe(true);
+    expect(outcomes.map((o) => ({ container: o.container, differences: o.differences }))).toEqual(
+      outcomes.map((o) => ({ container: o.container, differences: [] })),
+    );
+  }, 180_000);
 });
 
 /**

@@ -1,12 +1,12 @@
 /**
  * The program's own Swarm service specs on a REAL engine in swarm mode: a private dockerd started by this test in
- * its own network namespace, data-root, exec-root and socket (test/support/swarmEngine.ts), never the machine's
+ * its own network namespace, data-root, exec-root and socket (testkit/swarm/engine.ts), never the machine's
  * engine. The networks, secrets and configs are created as the program registers them; the services through
  * the Engine API spec translated from the registered docker.Service inputs, with only these replaced:
  *   - the image: the FROM scratch stand-ins (test/support/images), loaded with `docker save | docker load`;
  *   - the health interval (6 s, the config's minimum is 60 s) and the monitor window that follows it (5 s);
  *   - a host-mode published port per task, for the client loop that stands in for Traefik (no Traefik image
- *     offline): bench/swarm-client.ts reads the running tasks like Traefik's Swarm provider (every 15 s), balances
+ *     offline): testkit/swarm/client.ts reads the running tasks like Traefik's Swarm provider (every 15 s), balances
  *     across them and retries the next one on a connection error like the api-retry middleware;
  *   - the registry auth (no registry).
  * `health.timeoutSeconds: 10` is a real config value (the start period).
@@ -15,10 +15,17 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
-import { degraded, parseSwarmStatus, swarmExecCommand, swarmLogsCommand, swarmStatusCommand } from "../../ops/swarm";
-import { IMAGES, plain } from "../support/dockerEngine";
-import { PrivateEngine, privateEngineUnavailable } from "../support/swarmEngine";
-import { SwarmDeployment, startClient, swarmSpecs } from "../support/swarmDeploy";
+import { swarmExecCommand, swarmLogsCommand, swarmStatusCommand } from "../../ops/hostCommands/swarm";
+import { degraded, parseSwarmStatus } from "../../ops/swarm";
+import {
+  IMAGES,
+  plain,
+  PrivateEngine,
+  privateEngineUnavailable,
+  SwarmDeployment,
+  startClient,
+  swarmSpecs,
+} from "../support";
 
 const reason = privateEngineUnavailable();
 if (reason && process.env.CI === "true") throw new Error(`the swarm tests need a private dockerd: ${reason}`);

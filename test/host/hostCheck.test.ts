@@ -8,7 +8,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { HostExpectations, hostCheckCommand, parseHostCheck } from "../../ops/hostDrift";
+import { hostCheckCommand } from "../../ops/hostCommands/hostCheck";
+import { HostExpectations, parseHostCheck } from "../../ops/hostDrift";
 import { PgServer, startPostgres } from "../support";
 
 const JOB = "ems_system-backup";

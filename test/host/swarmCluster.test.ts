@@ -5,8 +5,7 @@
  */
 import { spawnSync } from "child_process";
 import { joinInput, labelArgs, managerAddress, swarmScript } from "../../components/swarmCluster";
-import { IMAGES, buildTestImages } from "../support/dockerEngine";
-import { Hub, PrivateEngine, privateEngineUnavailable } from "../support/swarmEngine";
+import { IMAGES, buildTestImages, Hub, PrivateEngine, privateEngineUnavailable } from "../support";
 
 const reason = privateEngineUnavailable();
 if (reason && process.env.CI === "true") throw new Error(`the swarm tests need a private dockerd: ${reason}`);
@@ -125,8 +124,8 @@ describeSwarm("the cluster from config, on two private engines", () => {
           "drain-probe",
         ])
         .split("\n")
-        .filter((l) => / Running/.test(l))
-        .map((l) => l.split(" ")[0]);
+        .filter((l: string) => / Running/.test(l))
+        .map((l: string) => l.split(" ")[0]);
     for (let i = 0; i < 60 && runningOn().length < 2; i++) await new Promise((r) => setTimeout(r, 1000));
     expect(runningOn()).toHaveLength(2);
 

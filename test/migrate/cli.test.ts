@@ -2,11 +2,20 @@
  * `npm run migrate`: its arguments, its refusals, and its wiring (stack config → pre-flight on this machine).
  */
 import { execFileSync } from "child_process";
-import { exitCode, keysNotCarriedOver, main, parseMigrateArgs } from "../../ops/migrate";
+import { exitCode, keysNotCarriedOver, migrate } from "../../ops/commands/migrate";
+import { defaultHostShell } from "../../ops/runner/hostShell";
 import { parseStackConfig } from "../../stacks/config";
-import type { Deps } from "../../ops/workspace";
-import { committedConfig, describeWithDocker, TEST_SECRETS } from "../support";
-import { fakeIo } from "../ops/fakes";
+import {
+  committedConfig,
+  describeWithDocker,
+  fakeDeps as opsDeps,
+  FakeStack,
+  startFakeEngine,
+  TEST_SECRETS,
+} from "../support";
+import { fakeIo } from "../support";
+
+const [main, parseMigrateArgs] = [migrate.main, migrate.parse];
 
 jest.setTimeout(120_000);
 
@@ -16,21 +25,19 @@ const SECRETS: Record<string, string> = { ...TEST_SECRETS, "ems-infra:dashboardP
 function fakeDeps(stackFile: "prod" | "dev", overrides: Record<string, string> = {}) {
   const calls: string[] = [];
   const config = { ...committedConfig(stackFile), ...SECRETS, ...overrides };
-  const deps: Deps = {
-    repoRoot: "/work/main",
-    exists: () => false,
-    openStack: async (name) => {
-      calls.push(`open ${name}`);
-      return {
-        getAllConfig: async () =>
-          Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v, secret: k in SECRETS }])),
-        up: async () => {
-          calls.push("up");
-          throw new Error("no up in this test");
-        },
-        outputs: async () => ({}),
-      } as never;
+  const stack = Object.assign(new FakeStack(stackFile, { config }), {
+    getAllConfig: async () =>
+      Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v, secret: k in SECRETS }])),
+    up: async () => {
+      calls.push("up");
+      throw new Error("no up in this test");
     },
+  });
+  const deps = opsDeps(stack, { host: defaultHostShell });
+  const openStack = deps.openStack;
+  deps.openStack = async (name, workDir, create) => {
+    calls.push(`open ${name}`);
+    return openStack(name, workDir, create);
   };
   return { deps, calls };
 }
@@ -49,7 +56,7 @@ describe("arguments", () => {
 
   test("--help names the old containers it replaces", async () => {
     const io = fakeIo();
-    expect(await main(["--help"], io)).toBe(0);
+    expect(await main(["--help"], io, fakeDeps("prod").deps)).toBe(0);
     expect(io.stdout).toContain("postgres_ems_system, traefik, portainer, ems_server_prod, sms_server_prod");
   });
 
@@ -57,7 +64,6 @@ describe("arguments", () => {
     const { deps, calls } = fakeDeps("prod");
     const io = fakeIo({ tty: false });
     expect(await main(["--stack", "prod"], io, deps)).toBe(2);
-    expect(io.stderr).toBe("migrate: refusing without a terminal to confirm on: add --yes (or --dry-run)\n");
     expect(calls).toEqual([]);
   });
 
@@ -114,6 +120,38 @@ describeWithDocker("the CLI's wiring on this machine", () => {
     );
     expect(io.stdout).toContain("migrate: nothing to migrate: no container of the old compose system is running\n");
     expect(calls).toEqual(["open prod"]);
+  });
+});
+
+describe("the engine pre-flight (provider-facts §9), against a fake engine at ems-infra:docker.host", () => {
+  test("an engine older than API 1.41 is refused before anything changes, naming the minimum", async () => {
+    const engine = await startFakeEngine({ apiVersion: "1.40", version: "19.03.15", swapLimit: true });
+    try {
+      const docker = JSON.stringify({ host: engine.endpoint });
+      const { deps, calls } = fakeDeps("prod", { "ems-infra:docker": docker });
+      const io = fakeIo();
+      expect(await main(["--stack", "prod", "--yes"], io, deps)).toBe(1);
+      expect(io.stderr).toBe(
+        "migrate: pre-flight: REFUSED: Docker Engine 19.03.15 speaks API 1.40; the program needs API 1.41 " +
+          "(Docker 20.10) or later: upgrade Docker on the host; nothing was changed\n",
+      );
+      expect(calls).toEqual(["open prod"]);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  test("API 1.41 without swap accounting: both adaptations said before the cut-over's own pre-flight", async () => {
+    const engine = await startFakeEngine({ apiVersion: "1.41", version: "20.10.24", swapLimit: false });
+    try {
+      const { deps } = fakeDeps("prod", { "ems-infra:docker": JSON.stringify({ host: engine.endpoint }) });
+      const io = fakeIo();
+      await main(["--stack", "prod", "--dry-run"], io, deps);
+      expect(io.stdout).toContain("migrate: pre-flight: Docker Engine 20.10.24 (API 1.41) is older than API 1.44");
+      expect(io.stdout).toContain("the containers are registered with memorySwap -1");
+    } finally {
+      await engine.close();
+    }
   });
 });
 

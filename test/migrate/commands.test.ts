@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { CUTOVER_COMMANDS as C } from "../../ops/migrate/commands";
 import { shellQuote as q } from "../../components/shell";
-import { boundShell } from "../../ops/hostShell";
+import { boundShell } from "../../ops/runner/hostShell";
 import { PREFLIGHT_COMMANDS as P } from "../../ops/preflight";
 
 const AWKWARD = 'it\'s a "dir" $(x) `y`';

@@ -5,7 +5,7 @@
  */
 import { CUTOVER_COMMANDS as C } from "../../ops/migrate/commands";
 import { CutoverDeps, CutoverOptions, CutoverOutputs, runCutover } from "../../ops/migrate/cutover";
-import type { BoundShell, Captured } from "../../ops/hostShell";
+import type { BoundShell, Captured } from "../../ops/runner/hostShell";
 import { legacySystem, stopOrder } from "../../ops/migrate/legacy";
 import { PREFLIGHT_COMMANDS as P } from "../../ops/preflight";
 

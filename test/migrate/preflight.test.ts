@@ -5,7 +5,7 @@ import * as fs from "fs";
 import { execFileSync } from "child_process";
 import { describeWithDocker, docker, IMAGES, buildTestImages, run } from "../support";
 import { traefikVersion } from "../../components/imageRef";
-import { boundShell } from "../../ops/hostShell";
+import { boundShell } from "../../ops/runner/hostShell";
 import { legacySystem } from "../../ops/migrate/legacy";
 import {
   PREFLIGHT_COMMANDS,

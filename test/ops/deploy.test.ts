@@ -1,5 +1,7 @@
-import { main } from "../../ops/deploy";
-import { fakeDeps, fakeIo, FakeStack, PROD_CONFIG } from "./fakes";
+import { deploy } from "../../ops/commands/deploy";
+
+const main = deploy.main;
+import { fakeDeps, fakeIo, FakeStack, PROD_CONFIG, prodOutputs } from "../support";
 
 const EMS_1_5_0 = ["--stack", "prod", "--service", "ems", "--version", "1.5.0"];
 
@@ -13,6 +15,7 @@ describe("deploy main: flow (fake stack)", () => {
       config: PROD_CONFIG,
       previewChanges: { replace: 1, same: 15 },
       upVersion: 13,
+      outputs: prodOutputs(),
     });
     const deps = fakeDeps(stack);
     const io = fakeIo({ tty: true, answers: ["y"] });
@@ -37,6 +40,7 @@ describe("deploy main: flow (fake stack)", () => {
         "docker host: this machine (unix:///var/run/docker.sock)",
         "set ems-infra:services.ems.version: 1.4.2 → 1.5.0",
         "pre-flight: traefik:v3.6.1 can talk to Docker Engine 29.1.3 (API 1.52)",
+        "pre-flight: Docker Engine 29.1.3 (API 1.52) keeps swap limits",
         "",
         "Previewing stack prod…",
         "Previewing update (fake):",
@@ -68,7 +72,13 @@ describe("deploy main: flow (fake stack)", () => {
     const deps = fakeDeps(stack);
     const io = fakeIo({ tty: true, answers: ["yes"] });
     expect(await main(["--stack", "dev"], io, deps)).toBe(0);
-    expect(stack.changes).toEqual(["preview", "up deploy"]);
+    // A first deploy writes what the pre-flight found on the engine, for the containers to adapt to.
+    expect(stack.changes).toEqual([
+      "setConfig ems-infra:engine.apiVersion=1.52 --path",
+      "setConfig ems-infra:engine.swapLimit=true --path",
+      "preview",
+      "up deploy",
+    ]);
     expect(io.questions).toEqual(["Deploy the configured versions to stack dev? [y/N] "]);
     expect(io.stdout).toContain("deployed the configured versions to stack dev (update #1): 16 created\n");
   });

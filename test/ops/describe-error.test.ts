@@ -1,4 +1,4 @@
-import { describeError } from "../../ops/cli";
+import { describeError } from "../../ops/runner/io";
 
 test("a missing Pulumi CLI says how to install it", () => {
   expect(describeError(new Error("spawn pulumi ENOENT"))).toBe(

@@ -5,8 +5,9 @@ import {
   generateDiagram,
   generateStackDiagrams,
   readmeWithDiagram,
-} from "../../ops/diagram";
-import { stackDiagram } from "../../ops/mermaid";
+  stackDiagram,
+} from "../support";
+
 import { T } from "../support";
 
 describe("docs/diagram.md", () => {

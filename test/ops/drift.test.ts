@@ -1,13 +1,16 @@
 import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
-import { UsageError } from "../../ops/args";
+import { UsageError } from "../../ops/runner/args";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DriftEvent, formatDrift, main, parseDriftArgs, summarizeDrift } from "../../ops/drift";
-import { captureOnHost, HostShell } from "../../ops/hostShell";
+import { drift } from "../../ops/commands/drift";
+import { DriftEvent, formatDrift, summarizeDrift } from "../../ops/driftReport";
+import { captureOnHost, HostShell } from "../../ops/runner/hostShell";
 import type { HostExpectations } from "../../ops/hostDrift";
 import { T } from "../support";
-import { fakeDeps, FakeHost, fakeIo, FakeStack, FakeStackOptions } from "./fakes";
+import { fakeDeps, FakeHost, fakeIo, FakeStack, FakeStackOptions, prodOutputs } from "../support";
+
+const [main, parseDriftArgs] = [drift.main, drift.parse];
 
 const URN = "urn:pulumi:prod::ems-infra";
 const CONTAINER = T.container;
@@ -39,7 +42,10 @@ const PROD_EXPECTATIONS: HostExpectations = {
 
 /** A deployed prod stack: it has the hostExpectations output the host check is built from. */
 function deployed(options: FakeStackOptions = {}): FakeStack {
-  return new FakeStack("prod", { ...options, outputs: { hostExpectations: PROD_EXPECTATIONS, ...options.outputs } });
+  return new FakeStack("prod", {
+    ...options,
+    outputs: prodOutputs({ hostExpectations: PROD_EXPECTATIONS, ...options.outputs }),
+  });
 }
 
 /** A host whose check prints `lines` and exits `code` (the script's own contract: 1 differences, 2 incomplete). */
@@ -211,7 +217,7 @@ describe("formatDrift", () => {
 
 describe("parseDriftArgs", () => {
   it("parses --stack", () => {
-    expect(parseDriftArgs(["--stack", "prod"])).toEqual({ help: false, options: { stack: "prod" } });
+    expect(parseDriftArgs(["--stack", "prod"])).toEqual({ help: false, options: { stack: "prod", rest: [] } });
     expect(parseDriftArgs(["--help"])).toEqual({ help: true });
   });
 
@@ -270,7 +276,8 @@ describe("drift main", () => {
     expect(host.commands).toHaveLength(1);
     expect(host.commands[0].command).toContain(" host-check --folder 700:/root/infra/letsencrypt ");
     expect(io.stdout).toBe(
-      "Refreshing stack prod from the live host and previewing…\nPreviewing update (fake):\n\n" +
+      "stack:       prod\nbackend:     file://~/.pulumi-ems-infra\ndocker host: this machine (unix:///var/run/docker.sock)\n" +
+        "Refreshing stack prod from the live host and previewing…\nPreviewing update (fake):\n\n" +
         "Checking the host's folders, backup cron entry, database roles and owners…\n\nno drift: stack prod matches the live host\n",
     );
   });
@@ -307,7 +314,7 @@ describe("drift main", () => {
     expect(io.stdout).toContain("(1 difference):\n  role sms_user: missing\n");
   });
 
-  it("is red when a host check could not run (exit 2), or the stack has no hostExpectations output", async () => {
+  it("is red when a host check could not run (exit 2), or the stack was deployed before hostExpectations", async () => {
     const io = fakeIo();
     const host = checkedHost(2, [
       "roles: cannot query ems_system-postgres: Error response from daemon: No such container: ems_system-postgres",
@@ -318,9 +325,12 @@ describe("drift main", () => {
     );
 
     const old = fakeIo();
-    expect(await main(["--stack", "prod"], old, fakeDeps(new FakeStack("prod", { previewEvents: NOISE })))).toBe(1);
+    const { hostExpectations: _, ...before } = prodOutputs();
+    const older = new FakeStack("prod", { previewEvents: NOISE, outputs: before });
+    expect(await main(["--stack", "prod"], old, fakeDeps(older))).toBe(1);
     expect(old.stderr).toBe(
-      "error: host check of stack prod failed: the stack has no hostExpectations output: deploy it once with this version of ems-infra\n",
+      "error: host check of stack prod failed: stack prod was deployed by an older version of ems-infra: its outputs lack " +
+        "hostExpectations; deploy it once with this version (npm run deploy -- --stack prod), then re-run this command\n",
     );
   });
 
@@ -338,7 +348,8 @@ describe("drift main", () => {
         capture: (_target, command, options) => captureOnHost("local", command, options),
       };
       const io = fakeIo();
-      const stack = () => new FakeStack("dev", { previewEvents: NOISE, outputs: { hostExpectations: expectations } });
+      const stack = () =>
+        new FakeStack("dev", { previewEvents: NOISE, outputs: prodOutputs({ hostExpectations: expectations }) });
       expect(await main(["--stack", "dev"], io, fakeDeps(stack(), { host: local }))).toBe(1);
       expect(io.stdout).toContain(
         `(2 differences):\n  folder ${acme}: mode 755, want 700\n  folder ${path.join(root, "data", "backups")}: missing\n`,
@@ -391,8 +402,6 @@ describe("drift main", () => {
     const io = fakeIo();
     const notFound = Object.assign(new Error("no stack named 'prod' found"), { name: "StackNotFoundError" });
     expect(await main(["--stack", "prod"], io, fakeDeps(notFound))).toBe(1);
-    expect(io.stderr).toBe(
-      "error: drift check of stack prod failed: no stack named 'prod' found\n(does the stack exist? `pulumi stack ls`)\n",
-    );
+    expect(io.stderr).toBe("error: no stack named 'prod' found\n(does the stack exist? `pulumi stack ls`)\n");
   });
 });

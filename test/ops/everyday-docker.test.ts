@@ -1,17 +1,22 @@
 /** status, logs, the failed-deploy report and image retention against the real dockerd, on labelled containers. */
 import * as crypto from "crypto";
 import { findContainers, reportUnhealthy } from "../../ops/containers";
-import { captureOnHost, defaultHostShell, HostShell, HostTarget } from "../../ops/hostShell";
-import { imagesToRemove, listImagesCommand, removeImagesCommand, USED_IMAGES_COMMAND } from "../../ops/imageRetention";
-import { main as logs } from "../../ops/logs";
-import { main as status } from "../../ops/status";
+import { captureOnHost, defaultHostShell, HostShell, HostTarget } from "../../ops/runner/hostShell";
+import { listImagesCommand, removeImagesCommand, USED_IMAGES_COMMAND } from "../../ops/hostCommands/images";
+import { imagesToRemove } from "../../ops/imageRetention";
+import { logs as logsCommand } from "../../ops/commands/logs";
+import { status as statusCommand } from "../../ops/commands/status";
 import { buildTestImages, describeWithDocker, docker, IMAGES, run } from "../support";
-import { fakeDeps, fakeIo, FakeStack } from "./fakes";
+import { fakeDeps, fakeIo, FakeStack, prodOutputs } from "../support";
+
+const [logs, status] = [logsCommand.main, statusCommand.main];
 
 const ENV = `ops-test-${crypto.randomBytes(4).toString("hex")}`;
 const GOOD = `${ENV}-ems`;
 const EXITED = `${ENV}-sms`;
 const REPO = `ems-test/retention-${ENV}`;
+const SYSTEM = `${ENV}_system`.replace(/-/g, "_");
+const SELECTOR = { system: SYSTEM, environment: ENV };
 
 /** A host shell whose streamed commands are captured, so the test can read what `logs` printed. */
 function recordingHost(): HostShell & { streamed: string } {
@@ -30,7 +35,13 @@ function recordingHost(): HostShell & { streamed: string } {
 const stack = () =>
   new FakeStack("dev", {
     config: { "ems-infra:environment": ENV },
-    outputs: { urls: { ems: "https://api.ems.local" } },
+    outputs: prodOutputs({
+      system: SYSTEM,
+      environment: ENV,
+      containers: {},
+      urls: { ems: "https://api.ems.local" },
+      backupDir: `/nonexistent/${ENV}/backups`,
+    }),
   });
 
 describeWithDocker("everyday commands on the local engine", () => {
@@ -41,6 +52,8 @@ describeWithDocker("everyday commands on the local engine", () => {
       `com.ems.service=${service}`,
       "--label",
       `com.ems.environment=${ENV}`,
+      "--label",
+      `com.ems.system=${SYSTEM}`,
     ];
     // The env the real servers require (real-system.md), with test values.
     const env = [
@@ -88,12 +101,12 @@ describeWithDocker("everyday commands on the local engine", () => {
   });
 
   it("the failed-deploy report shows the exited container's exit code and last lines", async () => {
-    const report = await reportUnhealthy(defaultHostShell, "local", ENV, {});
+    const report = await reportUnhealthy(defaultHostShell, "local", SELECTOR, {});
     expect(report).toContain(`--- ${EXITED} (sms): exited, exit code 3, restarts 0; last 20 log lines:\n`);
     expect(report).toMatch(/migration/i);
     expect(report).not.toContain(GOOD);
     expect(
-      (await findContainers(defaultHostShell, "local", ENV, { missing: `${ENV}-nope` })).map((c) => c.name).sort(),
+      (await findContainers(defaultHostShell, "local", SELECTOR, { missing: `${ENV}-nope` })).map((c) => c.name).sort(),
     ).toEqual([GOOD, EXITED]);
   });
 

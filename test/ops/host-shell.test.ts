@@ -8,9 +8,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { sshOptions } from "../../components/hostCommand";
-import { boundShell, describeHost, HostTarget, hostInvocation } from "../../ops/hostShell";
-import { hostTargetOf } from "../../ops/stackConfig";
-import { FakeStack } from "./fakes";
+import { boundShell, describeHost, HostTarget, hostInvocation } from "../../ops/runner/hostShell";
+import { hostTargetOf } from "../../ops/runner/stackConfig";
+import { FakeStack } from "../support";
 
 const VPS: HostTarget = {
   host: "vps.edumigsoft.com.br",
@@ -129,7 +129,7 @@ describe("running through the stand-in ssh", () => {
 
   /** Runs the module in a child process whose PATH finds the stand-in first (jest's process.env does not reach spawn). */
   function viaStandIn(code: string): unknown {
-    const script = `const h = require(${JSON.stringify(path.join(__dirname, "../../ops/hostShell"))}); const VPS = ${JSON.stringify(VPS)};
+    const script = `const h = require(${JSON.stringify(path.join(__dirname, "../../ops/runner/hostShell"))}); const VPS = ${JSON.stringify(VPS)};
 (async () => process.stdout.write(JSON.stringify(await (${code}))))();`;
     const r = spawnSync(path.join(__dirname, "../../node_modules/.bin/tsx"), ["-e", script], {
       env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },

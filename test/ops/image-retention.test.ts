@@ -1,8 +1,9 @@
-import { imagesToRemove, removeImagesCommand, repositoryOf } from "../../ops/imageRetention";
+import { removeImagesCommand } from "../../ops/hostCommands/images";
+import { imagesToRemove, repositoryOf } from "../../ops/imageRetention";
 import { keepImagesOf, pruneImages, recentVersions } from "../../ops/pruneImages";
 import * as fs from "fs";
 import * as path from "path";
-import { FakeHost, fakeIo, FakeStack, PROD_CONFIG } from "./fakes";
+import { FakeHost, fakeIo, FakeStack, PROD_CONFIG, prodOutputs } from "../support";
 
 const HISTORY = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "history-prod.json"), "utf8"));
 const id = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
@@ -50,14 +51,18 @@ describe("image retention: what to remove", () => {
 });
 
 describe("image retention after a deploy", () => {
-  it("reads ems-infra:release.keepImages (default 3) and refuses a bad value naming the key", async () => {
+  it("reads ems-infra:release.keepImages with the program's schema (default 3, at least 2), naming the key", async () => {
     expect(await keepImagesOf(new FakeStack("prod", { config: PROD_CONFIG }))).toBe(3);
     expect(
       await keepImagesOf(new FakeStack("prod", { config: { "ems-infra:release": JSON.stringify({ keepImages: 5 }) } })),
     ).toBe(5);
+    // 1 would remove the previous version a rollback needs: the program's schema refuses it, so ops does too.
     await expect(
-      keepImagesOf(new FakeStack("prod", { config: { "ems-infra:release": JSON.stringify({ keepImages: 0 }) } })),
-    ).rejects.toThrow("ems-infra:release.keepImages must be a whole number of at least 1 (got 0)");
+      keepImagesOf(new FakeStack("prod", { config: { "ems-infra:release": JSON.stringify({ keepImages: 1 }) } })),
+    ).rejects.toThrow("ems-infra:release.keepImages: must be at least 2 (the running and the previous version)");
+    await expect(
+      keepImagesOf(new FakeStack("prod", { config: { "ems-infra:release": JSON.stringify({ keepImages: "3" }) } })),
+    ).rejects.toThrow("ems-infra:release.keepImages: ");
   });
 
   it("protects the versions of the last two successful updates", () => {
@@ -68,7 +73,7 @@ describe("image retention after a deploy", () => {
     const host = new FakeHost((command) => (command.startsWith("docker images") ? { stdout: EMS_IMAGES } : {}));
     const stack = new FakeStack("prod", {
       config: { ...PROD_CONFIG, "ems-infra:release": JSON.stringify({ keepImages: 2 }) },
-      outputs: { commandHost: "root@vps:22", images: { ems: "ghcr.io/edumigsoft/ems-server@sha256:5555" } },
+      outputs: prodOutputs({ images: { ems: "ghcr.io/edumigsoft/ems-server@sha256:5555" } }),
     });
     const io = fakeIo();
     await pruneImages(stack, HISTORY, io, { host });

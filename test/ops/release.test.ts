@@ -1,9 +1,12 @@
 import * as fs from "fs";
 import * as path from "path";
-import { main as deploy } from "../../ops/deploy";
-import { main as rollback } from "../../ops/rollback";
+import { deploy as deployCommand } from "../../ops/commands/deploy";
+import { rollback as rollbackCommand } from "../../ops/commands/rollback";
+
 import { findStuckResources } from "../../ops/stuckReplacements";
-import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG, stateFixture } from "./fakes";
+import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG, prodOutputs, stateFixture } from "../support";
+
+const [deploy, rollback] = [deployCommand.main, rollbackCommand.main];
 
 const EMS_URN = "urn:pulumi:prod::ems-infra::ems:infra:ApiService$docker:index/container:Container::ems-container";
 const INSPECT = fs.readFileSync(path.join(__dirname, "..", "fixtures", "docker-inspect-prod.json"), "utf8");
@@ -83,7 +86,7 @@ describe("the retry trap (B3): a failed health wait is never followed by a plain
       config: { ...PROD_CONFIG, "ems-infra:ssh": JSON.stringify({ host: "vps.edumigsoft.com.br" }) },
       previewChanges: { replace: 1 },
       upError: new Error("container failed to be in healthy state"),
-      outputs: { containers: { traefik: "infra_traefik", postgres: "ems_system-postgres" } },
+      outputs: prodOutputs({ environment: "production" }),
     });
     const io = fakeIo();
     expect(
@@ -102,7 +105,7 @@ describe("the retry trap (B3): a failed health wait is never followed by a plain
     expect(io.stderr).not.toContain("ems-container-1b2c3d4");
     expect(host.commands.every((c) => c.commandHost === "root@vps.edumigsoft.com.br:22")).toBe(true);
     expect(host.commands.find((c) => c.command.includes("xargs"))?.command).toBe(
-      "{ docker ps -aq --no-trunc --filter label=com.ems.environment=production; printf '%s\\n' infra_traefik ems_system-postgres; } | xargs -r docker inspect",
+      "{ docker ps -aq --no-trunc --filter label=com.ems.system=ems_system --filter label=com.ems.environment=production; printf '%s\\n' infra_traefik ems_system-postgres; } | xargs -r docker inspect",
     );
   });
 });

@@ -1,6 +1,6 @@
 /** docs/swarm-diagram.md is the picture the program draws now (like docs/diagram.md): regenerate, compare. */
 import * as fs from "fs";
-import { SWARM_DIAGRAM_FILE, generateSwarmDiagram } from "../../ops/swarmDiagram";
+import { SWARM_DIAGRAM_FILE, generateSwarmDiagram } from "../support";
 
 test("docs/swarm-diagram.md matches the program (npm run diagram:swarm rewrites it)", async () => {
   const doc = await generateSwarmDiagram();

@@ -3,10 +3,12 @@
  * `ems-infra:swarm`, with Swarm's commands (their output shape is the real engine's: test/docker/swarm.test.ts
  * runs the same host commands on a private swarm).
  */
-import { main as exec } from "../../ops/exec";
-import { main as logs } from "../../ops/logs";
-import { main as status } from "../../ops/status";
-import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG } from "./fakes";
+import { exec as execCommand } from "../../ops/commands/exec";
+import { logs as logsCommand } from "../../ops/commands/logs";
+import { status as statusCommand } from "../../ops/commands/status";
+import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG, prodOutputs } from "../support";
+
+const [exec, logs, status] = [execCommand, logsCommand, statusCommand].map((c) => c.main);
 
 const SWARM = {
   nodes: [
@@ -14,11 +16,11 @@ const SWARM = {
     { address: "10.0.0.2", role: "worker", labels: { "ems.postgres": "true" } },
   ],
 };
-const OUTPUTS = {
+const OUTPUTS = prodOutputs({
   platform: "swarm",
   containers: { ems: "ems_system-ems", postgres: "ems_system-postgres" },
   urls: { ems: "https://api.ems.edumigsoft.com.br" },
-};
+});
 const stack = () =>
   new FakeStack("prod", {
     config: { ...PROD_CONFIG, "ems-infra:platform": "swarm", "ems-infra:swarm": JSON.stringify(SWARM) },

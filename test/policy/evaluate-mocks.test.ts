@@ -2,7 +2,7 @@
 // inputs come from `newResource`, options from a stack transformation (mocks do not pass options).
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { evaluatePack, RecordedResource } from "../../policy/evaluate";
+import { evaluatePack, PolicyResource as RecordedResource } from "../support";
 import { hardening } from "./fixtures";
 
 const recorded: RecordedResource[] = [];

@@ -1,5 +1,5 @@
 // Hand-built resources for the policy tests: a compliant EMS-like deployment to start from.
-import type { RecordedResource } from "../../policy/evaluate";
+import type { PolicyResource as RecordedResource } from "../support";
 import { Secret } from "../../policy/lib";
 
 import { T } from "../support";

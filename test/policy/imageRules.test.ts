@@ -8,7 +8,7 @@ import { imageNotPinnedMessage, imagePinned } from "../../policy/policies/imageP
 import { postgresMajor, traefikVersion } from "../../components/imageRef";
 import { committedConfig, TEST_SECRETS } from "../support";
 import { withValue } from "../stacks/helpers";
-import { evaluatePack } from "../../policy/evaluate";
+import { evaluatePack } from "../support";
 import { container } from "./fixtures";
 
 const D = "a".repeat(64);

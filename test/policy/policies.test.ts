@@ -1,6 +1,6 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import * as pulumi from "@pulumi/pulumi";
-import { evaluatePack, RecordedResource } from "../../policy/evaluate";
+import { evaluatePack, PolicyResource as RecordedResource } from "../support";
 import { isPinnedImageRef, isPostgresImage, isTraefikImage, Secret } from "../../policy/lib";
 import { containerHardening } from "../../policy/policies/containerHardening";
 import { dockerSocketReadonly } from "../../policy/policies/dockerSocketReadonly";

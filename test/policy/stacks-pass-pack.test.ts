@@ -1,5 +1,5 @@
 // The whole policy pack against every resource the real dev and prod stacks register under mocks.
-import { evaluatePack, RecordedResource } from "../../policy/evaluate";
+import { evaluatePack, PolicyResource as RecordedResource } from "../support";
 import { committedConfig, runStack, StackRun, T, TEST_SECRETS } from "../support";
 
 function asPolicyInput(run: StackRun): RecordedResource[] {

@@ -1,10 +1,10 @@
 /**
  * The program's assumptions about how `pulumi up` treats its inputs, checked against the pinned providers'
- * vendored replace rules (bench/provider-rules/): every input both stacks register is classified there, what
+ * vendored replace rules (testkit/provider-rules/): every input both stacks register is classified there, what
  * the program relies on updating in place is not ForceNew, and every container input the provider only stores
  * (never applies) is either harmless or made to replace by the container's `replaceOnChanges`.
  */
-import { effectOf, ignores, loadProviderRules, replacesOn } from "../../bench/providerRules";
+import { effectOf, ignores, loadProviderRules, replacesOn } from "../support";
 import { committedConfig, RecordedResource, StackRun, T } from "../support";
 import { runCommitted } from "./stacks";
 

@@ -1,11 +1,21 @@
 /**
- * The bench's classification (bench/diff.ts over bench/providerRules.ts) on mocked runs of the real program
- * (bench/mockStack.ts): what each typical change in Pulumi.<stack>.yaml does to each resource — replace, update
+ * The bench's classification (testkit/diff.ts over testkit/providerRules.ts) on mocked runs of the real program
+ * (testkit/mockStack.ts): what each typical change in Pulumi.<stack>.yaml does to each resource — replace, update
  * in place, or nothing — by the pinned providers' rules and each resource's replaceOnChanges/ignoreChanges.
  */
-import { CHANGES, SECRET_KEYS, Stack, baseline, configFor } from "../../bench/changes";
-import { Captured, Change, classify, diffRuns, protectedViolations } from "../../bench/diff";
-import { captureStack } from "../../bench/mockStack";
+import {
+  baseline,
+  Captured,
+  captureStack,
+  Change,
+  CHANGES,
+  classify,
+  configFor,
+  diffRuns,
+  protectedViolations,
+  SECRET_KEYS,
+  Stack,
+} from "../support";
 import { T } from "../support";
 
 const CONTAINER = T.container;

@@ -7,5 +7,7 @@ export * from "./fixtures";
 export * from "./postgres";
 export * from "./traefikSchemas";
 export * from "./vps";
-export * from "./swarm";
 export { T } from "./resourceTypes";
+export * from "./opsFakes";
+export * from "./fakeEngine";
+export * from "./testkit";

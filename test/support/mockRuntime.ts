@@ -1,4 +1,4 @@
-/** The mock runtime the tests record through: the production one (ops/mockProgram.ts), so there is one implementation. */
+/** The mock runtime the tests record through: testkit/mockProgram.ts (shared with bench/), so there is one implementation. */
 export {
   committedConfig,
   emulateAdditionalSecretOutputs,
@@ -13,5 +13,5 @@ export {
   SECRET_SIG_KEY,
   unsecret,
   waitForRPCs,
-} from "../../ops/mockProgram";
-export type { MockRunOptions, ProgramRun, RecordedResource } from "../../ops/mockProgram";
+} from "../../testkit/mockProgram";
+export type { MockRunOptions, ProgramRun, RecordedResource } from "../../testkit/mockProgram";

@@ -1,0 +1,13 @@
+/** Every ops command, by its npm script name: each one a file of this folder built with `defineCommand`. */
+import { backup } from "./backup";
+import { deploy } from "./deploy";
+import { drift } from "./drift";
+import { exec } from "./exec";
+import { logs } from "./logs";
+import { migrate } from "./migrate";
+import { restore } from "./restore";
+import { rollback } from "./rollback";
+import { rotate } from "./rotate";
+import { status } from "./status";
+
+export const COMMANDS = [backup, deploy, drift, exec, logs, migrate, restore, rollback, rotate, status] as const;

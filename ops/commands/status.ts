@@ -1,0 +1,57 @@
+/**
+ * `npm run status -- --stack prod`: each container of the stack (service, version and digest, health, uptime,
+ * restarts, public URL), the last deploy, and the backup job's last run. Exit 1 when a container is not healthy,
+ * or the stack was never deployed.
+ */
+import { findContainers, isHealthy } from "../containers";
+import { describeUpdate } from "../history";
+import { lastLogLineCommand, newestDumpCommand } from "../hostCommands/backups";
+import { defineCommand, EXIT, runMain } from "../runner/defineCommand";
+import { hostTargetOf } from "../runner/stackConfig";
+import { readOpsOutputs } from "../stackOutputs";
+import { formatContainers, formatSize } from "../statusReport";
+import { swarmStatus } from "../swarm";
+
+export const status = defineCommand({
+  name: "status",
+  summary:
+    "Shows the stack's containers, its last deploy and its last backup. Exits 1 when a container is not running healthy.",
+  stack: { mode: "select", description: "Stack to inspect, e.g. prod" },
+  confirms: false,
+  flags: {},
+  examples: ["npm run status -- --stack prod", "npm run status -- -s dev"],
+  async run(_options, { stack, host, io, now }) {
+    const outputs = await readOpsOutputs(stack);
+    if (outputs.platform === "swarm") return swarmStatus(stack, outputs.containers, outputs.urls, io, host);
+    const target = await hostTargetOf(stack);
+    const named = outputs.containers;
+    const containers = await findContainers(host, target, outputs, named);
+    const missing = Object.entries(named)
+      .filter(([, name]) => !containers.some((c) => c.name === name))
+      .map(([service]) => service);
+    io.out(`\n${formatContainers(containers, missing, outputs.urls, now())}`);
+
+    const [last] = await stack.history(1, 1, false);
+    io.out(`\nlast deploy: ${last ? describeUpdate(last) : "none (the stack was never deployed)"}\n`);
+
+    const dump = (await host.capture(target, newestDumpCommand(outputs.backupDir))).stdout.trim();
+    const [name, bytes, when] = dump.split("\t");
+    io.out(
+      `newest dump: ${dump ? `${outputs.backupDir}/${name} (${formatSize(Number(bytes))}, ${when})` : `none in ${outputs.backupDir}`}\n`,
+    );
+    const line = (await host.capture(target, lastLogLineCommand(outputs.backupLog))).stdout.trim();
+    io.out(`backup log:  ${line || `(empty: ${outputs.backupLog})`}\n`);
+
+    const unhealthy = containers.filter((c) => !isHealthy(c)).map((c) => c.name);
+    const problems = [...unhealthy, ...missing.map((m) => `${m} (missing)`)];
+    if (containers.length === 0) problems.push("no container of the stack found on its host");
+    if (problems.length) {
+      io.err(`unhealthy: ${problems.join(", ")} (npm run logs -- --stack ${stack.name} --service <service>)\n`);
+      return EXIT.failed;
+    }
+    io.out("all containers healthy\n");
+    return EXIT.ok;
+  },
+});
+
+runMain(module, status);

@@ -1,0 +1,35 @@
+/** The host command lines that find and read the stack's containers (ops/containers.ts parses what they print). */
+import { shellQuote } from "../../components/shell";
+import { ENVIRONMENT_LABEL, SYSTEM_LABEL } from "../../stacks/opsContract";
+
+/** Whose containers: one system of one environment (several systems may share a host and an environment). */
+export interface SystemSelector {
+  /** The `com.ems.system` label. */
+  system: string;
+  /** The `com.ems.environment` label. */
+  environment: string;
+}
+
+/** `docker ps` filters selecting exactly one system's containers: both labels, which docker ANDs. */
+export function labelFilters(selector: SystemSelector): string {
+  return [`label=${SYSTEM_LABEL}=${selector.system}`, `label=${ENVIRONMENT_LABEL}=${selector.environment}`]
+    .map((f) => `--filter ${shellQuote(f)}`)
+    .join(" ");
+}
+
+/** The host command listing the system's labelled containers plus the named ones, as `docker inspect` JSON. */
+export function inspectCommand(selector: SystemSelector, names: readonly string[] = []): string {
+  const named = names.length ? `; printf '%s\\n' ${names.map(shellQuote).join(" ")}` : "";
+  // A name that does not exist makes `docker inspect` exit 1 after printing the others: the caller reports it missing.
+  return `{ docker ps -aq --no-trunc ${labelFilters(selector)}${named}; } | xargs -r docker inspect`;
+}
+
+/** The host command printing a container's last log lines (stdout and stderr together). */
+export function tailCommand(container: string, lines: number): string {
+  return `docker logs --tail ${lines} ${shellQuote(container)} 2>&1`;
+}
+
+/** `docker exec` in a container: `-it` with a terminal, `-i` without; every argument quoted. */
+export function execCommand(container: string, command: readonly string[], tty: boolean): string {
+  return `docker exec ${tty ? "-it" : "-i"} ${shellQuote(container)} ${command.map(shellQuote).join(" ")}`;
+}
