@@ -1,7 +1,28 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { OffsitePath, OffsiteTarget, offsiteEnvAssignments, offsiteEnvFile, offsitePathsFile } from "./backupOffsite";
 import { HostConnection, hostCommand } from "./hostCommand";
-import { crontabLine, readScript, shellQuote } from "./shell";
+import { crontabLine, readScript, shellQuote, writeFilesScript } from "./shell";
+
+/** The off-site copy of every run (restic): present, it is on. */
+export interface BackupOffsiteArgs {
+  /** The repository, its password and the target's credentials (secrets: they reach the host in a mode-600 file). */
+  target: pulumi.Input<OffsiteTarget>;
+  /** Folder (mode 700) the credentials file `offsite.env` is written in. */
+  secretsDir: string;
+  /** The folders each run copies besides the dumps: uploads, ACME store, Portainer's data, host-side config. */
+  paths: OffsitePath[];
+  /** Folder the results are recorded in (last-backup, last-drill). */
+  stateDir: string;
+  /** restic's --host of the snapshots: the system's name. */
+  host: string;
+  /** Snapshots kept per day, week and month (restic forget --prune). */
+  keep: { daily: number; weekly: number; monthly: number };
+  /** Cron schedule of the restore drill. */
+  drillSchedule: string;
+  /** Image of the drill's scratch PostgreSQL: the live server's. */
+  drillImage: string;
+}
 
 export interface BackupArgs {
   /** Cron schedule of the backup (5 fields, host time zone). */
@@ -24,10 +45,69 @@ export interface BackupArgs {
   jobName: string;
   /** SSH connection to the host; absent runs on this machine. */
   connection?: HostConnection;
+  /** The encrypted off-site copy; absent, only the local dumps are made. */
+  offsite?: BackupOffsiteArgs;
 }
 
 /** The files the backup job installs on the host. */
-export const BACKUP_SCRIPTS = ["backup.sh", "backup-retention.sh", "restore.sh"] as const;
+export const BACKUP_SCRIPTS = ["backup.sh", "backup-retention.sh", "restore.sh", "offsite.sh"] as const;
+
+/** The host files of the off-site copy: the credentials file, the paths file, the results folder. */
+export function offsiteFiles(args: Pick<BackupArgs, "scriptsDir" | "offsite">) {
+  const o = args.offsite;
+  if (!o) return undefined;
+  return {
+    envFile: path.posix.join(o.secretsDir, "offsite.env"),
+    pathsFile: path.posix.join(args.scriptsDir, "offsite.paths"),
+    stateDir: o.stateDir,
+    host: o.host,
+  };
+}
+
+/** The off-site environment of the backup and drill commands (file paths and counts: nothing secret). */
+function offsiteAssignments(args: Pick<BackupArgs, "scriptsDir" | "offsite">): string[] {
+  const files = offsiteFiles(args);
+  return files && args.offsite ? offsiteEnvAssignments(files, args.offsite.keep) : [];
+}
+
+/**
+ * The command prefix of offsite.sh on the host (append `restore …`, `drill` or `status`): its files, the live
+ * Postgres for a restore, the scratch image for a drill. Empty when the off-site copy is off.
+ */
+export function offsiteCommandPrefix(
+  args: Omit<BackupArgs, "postgresContainer" | "connection">,
+  postgresContainer: string,
+): string {
+  if (!args.offsite) return "";
+  const env = [
+    `BACKUP_DIR=${shellQuote(args.backupDir)}`,
+    ...offsiteAssignments(args),
+    `PG_EXEC=${shellQuote(pgExec(postgresContainer, args.postgresUser))}`,
+    `DRILL_PG_IMAGE=${shellQuote(args.offsite.drillImage)}`,
+  ].join(" ");
+  return `${env} sh ${shellQuote(`${args.scriptsDir}/offsite.sh`)}`;
+}
+
+/** The crontab line of the weekly restore drill, marked `# ems-infra:drill-<backup job>`. */
+export function drillCronLine(
+  args: Omit<BackupArgs, "postgresContainer" | "connection">,
+  postgresContainer: string,
+): string | undefined {
+  if (!args.offsite) return undefined;
+  return crontabLine(
+    args.offsite.drillSchedule,
+    `${offsiteCommandPrefix(args, postgresContainer)} drill >> ${shellQuote(args.logFile)} 2>&1 # ems-infra:${drillJobName(args.jobName)}`,
+  );
+}
+
+/**
+ * The crontab job of the drill: `drill-<backup job>`. Not `<backup job>-drill`: the backup job's marker would be
+ * a part of it, and the drift check counts the lines holding that marker.
+ */
+export function drillJobName(backupJob: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(backupJob)) throw new Error(`drillJobName: bad job name ${JSON.stringify(backupJob)}`);
+  return `drill-${backupJob}`;
+}
 
 /** The command prefix that runs the Postgres client tools inside the server's container. */
 export function pgExec(container: string, user: string): string {
@@ -49,6 +129,7 @@ export function backupRunCommand(
     `KEEP_DAILY=${args.keepDaily}`,
     `KEEP_WEEKLY=${args.keepWeekly}`,
     `PG_EXEC=${shellQuote(pgExec(postgresContainer, args.postgresUser))}`,
+    ...offsiteAssignments(args),
   ].join(" ");
   return `${env} ${shellQuote(`${args.scriptsDir}/backup.sh`)}`;
 }
@@ -87,14 +168,27 @@ export function backupInstallScript(
     return `cat > ${target} <<'EMS_INFRA_EOF'\n${readScript(file).replace(/\n?$/, "\n")}EMS_INFRA_EOF\nchmod 755 ${target}`;
   });
   const marker = `# ems-infra:${args.jobName}`;
+  // The drill's entry is always removed (the off-site copy may have been turned off), and written when on.
+  const drillMarker = `# ems-infra:${drillJobName(args.jobName)}`;
+  const drill = drillCronLine(args, postgresContainer);
+  const offsite = args.offsite;
+  const pathsFile = offsiteFiles(args)?.pathsFile;
   return [
     "set -eu",
     // The log file's folder too: cron cannot redirect into a missing folder, and then never runs the backup.
     `mkdir -p ${shellQuote(args.scriptsDir)} ${shellQuote(args.backupDir)} ${shellQuote(path.posix.dirname(args.logFile))}`,
     ...files,
+    ...(offsite && pathsFile
+      ? [
+          `cat > ${shellQuote(pathsFile)} <<'EMS_INFRA_EOF'\n${offsitePathsFile(offsite.paths)}EMS_INFRA_EOF`,
+          `mkdir -p -m 700 ${shellQuote(offsite.stateDir)}`,
+          `command -v restic >/dev/null || echo 'backup: WARNING restic is not installed: the off-site copy fails until apt-get install restic' >&2`,
+        ]
+      : []),
     `current=$(crontab -l 2>/dev/null || true)`,
-    `printf '%s\\n' "$current" | grep -vF ${shellQuote(marker)} | sed '/^$/d' > "\${TMPDIR:-/tmp}/ems-infra-crontab.$$" || true`,
+    `printf '%s\\n' "$current" | grep -vF ${shellQuote(marker)} | grep -vF ${shellQuote(drillMarker)} | sed '/^$/d' > "\${TMPDIR:-/tmp}/ems-infra-crontab.$$" || true`,
     `printf '%s\\n' ${shellQuote(backupCronLine(args, postgresContainer))} >> "\${TMPDIR:-/tmp}/ems-infra-crontab.$$"`,
+    ...(drill ? [`printf '%s\\n' ${shellQuote(drill)} >> "\${TMPDIR:-/tmp}/ems-infra-crontab.$$"`] : []),
     `crontab "\${TMPDIR:-/tmp}/ems-infra-crontab.$$"`,
     `rm -f "\${TMPDIR:-/tmp}/ems-infra-crontab.$$"`,
     `echo ${shellQuote(`backup: scheduled '${args.schedule}' into ${args.backupDir}`)}`,
@@ -112,23 +206,58 @@ export class Backup extends pulumi.ComponentResource {
   public readonly runCommand: pulumi.Output<string>;
   /** What `npm run restore` runs on the host, followed by the dump file. */
   public readonly restoreCommand: pulumi.Output<string>;
+  /** offsite.sh with its environment, followed by `restore …`, `drill` or `status` ("" when off). */
+  public readonly offsiteCommand: pulumi.Output<string>;
+  /** The drill's crontab line ("" when off). */
+  public readonly drillCronLine: pulumi.Output<string>;
 
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:Backup", name, {}, opts);
     const script = pulumi.output(args.postgresContainer).apply((container) => backupInstallScript(args, container));
     // A changed script or schedule re-runs the installer as an update (it replaces its own crontab line).
-    hostCommand(`${name}-schedule`, { create: "sh -s", stdin: script }, args.connection, { parent: this });
+    const credentials = args.offsite
+      ? hostCommand(
+          `${name}-offsite-credentials`,
+          {
+            create: "sh -s",
+            // The repository and password reach the host on stdin, into a mode-600 file: never an argument.
+            stdin: pulumi.secret(
+              pulumi
+                .output(args.offsite.target)
+                .apply((t) =>
+                  writeFilesScript(args.offsite!.secretsDir, [
+                    { name: "offsite.env", content: offsiteEnvFile(t), mode: "600" },
+                  ]),
+                ),
+            ),
+          },
+          args.connection,
+          { parent: this, additionalSecretOutputs: ["stdin"] },
+        )
+      : undefined;
+    hostCommand(`${name}-schedule`, { create: "sh -s", stdin: script }, args.connection, {
+      parent: this,
+      dependsOn: credentials ? [credentials] : [],
+    });
     this.backupDir = pulumi.output(args.backupDir);
     this.cronLine = pulumi.output(args.postgresContainer).apply((container) => backupCronLine(args, container));
     this.runCommand = pulumi.output(args.postgresContainer).apply((container) => backupRunCommand(args, container));
     this.restoreCommand = pulumi
       .output(args.postgresContainer)
       .apply((container) => restoreCommandPrefix(args, container));
+    this.offsiteCommand = pulumi
+      .output(args.postgresContainer)
+      .apply((container) => offsiteCommandPrefix(args, container));
+    this.drillCronLine = pulumi
+      .output(args.postgresContainer)
+      .apply((container) => drillCronLine(args, container) ?? "");
     this.registerOutputs({
       backupDir: this.backupDir,
       cronLine: this.cronLine,
       runCommand: this.runCommand,
       restoreCommand: this.restoreCommand,
+      offsiteCommand: this.offsiteCommand,
+      drillCronLine: this.drillCronLine,
     });
   }
 }

@@ -30,6 +30,8 @@ export interface SecretValues {
   postgresPassword?: string;
   serviceSecrets: Record<string, ServiceSecretValues>;
   dashboardPassword?: string;
+  /** The off-site repository: absent, the off-site copy is off. */
+  backupOffsite?: { repository: string; password: string; env: Record<string, string> };
 }
 
 export type ServiceSecretValues = z.infer<typeof serviceSecretsSchema>;
@@ -83,7 +85,7 @@ export function parseStackConfig(
     if (!fullKey.startsWith(`${PROJECT}:`)) continue;
     const key = fullKey.slice(PROJECT.length + 1);
     // Credentials are text as given (a token of digits stays a string); serviceSecrets is a JSON object.
-    const value = secretNames.has(key) && key !== "serviceSecrets" ? text : decode(text);
+    const value = secretNames.has(key) && key !== "serviceSecrets" && key !== "backupOffsite" ? text : decode(text);
     if (secretNames.has(key)) {
       if (!secretKeys.has(fullKey)) {
         problems.push(

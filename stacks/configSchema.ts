@@ -8,7 +8,13 @@ import * as g from "./grammar";
 export const PROJECT = "ems-infra";
 
 /** Keys that hold credentials: they must be set with `pulumi config set --secret`. */
-export const SECRET_KEYS = ["ghcrToken", "postgresPassword", "serviceSecrets", "dashboardPassword"] as const;
+export const SECRET_KEYS = [
+  "ghcrToken",
+  "postgresPassword",
+  "serviceSecrets",
+  "dashboardPassword",
+  "backupOffsite",
+] as const;
 
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
@@ -215,6 +221,32 @@ export const swarmSchema = z
     knownHostsFile: g.hostPath({ sshOption: true }).default("~/.ssh/known_hosts"),
   })
   .strict();
+const OFFSITE_DEFAULTS = {
+  keepDaily: 7,
+  keepWeekly: 4,
+  keepMonthly: 6,
+  drillSchedule: "0 5 * * 0",
+  maxAgeHours: 30,
+  drillMaxAgeDays: 8,
+};
+
+const offsiteSchema = z
+  .object({
+    /** Snapshots kept: the newest of each of the last N days (restic forget --keep-daily). */
+    keepDaily: z.number().int().min(1, "must be at least 1 (the newest snapshot is always kept)").default(7),
+    /** ... of each of the last N weeks (--keep-weekly). */
+    keepWeekly: z.number().int().min(0, "must be 0 or more").default(4),
+    /** ... of each of the last N months (--keep-monthly). */
+    keepMonthly: z.number().int().min(0, "must be 0 or more").default(6),
+    /** Cron schedule of the restore drill (5 fields, host time zone); weekly by default. */
+    drillSchedule: g.cronSchedule().default("0 5 * * 0"),
+    /** `npm run status` exits 1 when the last off-site backup is older than this. */
+    maxAgeHours: z.number().int().min(1, "must be at least 1").default(30),
+    /** `npm run status` exits 1 when the last successful drill is older than this. */
+    drillMaxAgeDays: z.number().int().min(1, "must be at least 1").default(8),
+  })
+  .strict();
+
 /** `true`/`false`: `pulumi config set --path` stores a boolean, a hand-edited stack file may hold the text. */
 const flag = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")], {
   error: "must be true or false",
@@ -390,9 +422,11 @@ export const rawSchema = z
         schedule: g.cronSchedule().default("0 3 * * *"),
         keepDaily: z.number().int().min(1, "must be at least 1 (the newest backup is always kept)").default(14),
         keepWeekly: z.number().int().min(0, "must be 0 or more").default(8),
+        /** The off-site copy (restic); on when the secret `backupOffsite` (repository, password) is set. */
+        offsite: offsiteSchema.default(OFFSITE_DEFAULTS),
       })
       .strict()
-      .default({ schedule: "0 3 * * *", keepDaily: 14, keepWeekly: 8 }),
+      .default({ schedule: "0 3 * * *", keepDaily: 14, keepWeekly: 8, offsite: OFFSITE_DEFAULTS }),
     release: z
       .object({
         /** Image versions kept per service after a deploy (the rollback window); older ones are removed. */
@@ -441,5 +475,21 @@ export const secretsSchema = z
     postgresPassword: secretString.min(12, "must be at least 12 characters").optional(),
     serviceSecrets: z.record(z.string(), serviceSecretsSchema).default({}),
     dashboardPassword: secretString.min(12, "must be at least 12 characters").optional(),
+    /** The off-site restic repository, its password and the target's credentials. */
+    backupOffsite: z
+      .object({
+        /** Any restic repository: sftp:, s3:, rest:, b2:, azure:, gs:, rclone: … */
+        repository: secretString.regex(/^[^\n\r\0]+$/, "must be one line"),
+        /** The repository's encryption password (keep a copy off the VPS: without it nothing can be restored). */
+        password: secretString.min(12, "must be at least 12 characters"),
+        /** The target's credentials as restic reads them, e.g. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. */
+        env: envVars
+          .refine((e) => !("RESTIC_REPOSITORY" in e) && !("RESTIC_PASSWORD" in e), {
+            message: "must not set RESTIC_REPOSITORY or RESTIC_PASSWORD (they are repository and password)",
+          })
+          .default({}),
+      })
+      .strict()
+      .optional(),
   })
   .strict();

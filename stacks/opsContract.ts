@@ -64,6 +64,20 @@ export const opsOutputsSchema = z.object({
   hostExpectations: hostExpectationsSchema,
   /** `swarm` when `containers` names Swarm services on a cluster (ops/swarm.ts); absent: containers on one engine. */
   platform: z.enum(["docker", "swarm"]).optional(),
+  /** The off-site copy (backup --drill, restore --from offsite, status); absent on a stack deployed before it existed. */
+  offsite: z
+    .object({
+      /** Whether the secret `backupOffsite` is set. */
+      enabled: z.boolean(),
+      /** offsite.sh with its environment, followed by `restore …`, `drill` or `status` ("" when off). */
+      command: z.string(),
+      /** Where the host records the last backup and drill. */
+      stateDir: z.string(),
+      /** `npm run status` exits 1 past these ages. */
+      maxAgeHours: z.number(),
+      drillMaxAgeDays: z.number(),
+    })
+    .optional(),
 });
 
 export type OpsOutputs = z.infer<typeof opsOutputsSchema>;

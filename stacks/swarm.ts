@@ -11,7 +11,16 @@ import { SwarmPostgres } from "../components/swarmPostgres";
 import { SwarmTraefik } from "../components/swarmTraefik";
 import { StackConfig, SwarmNode } from "./config";
 import { HostExpectations } from "./hostExpectations";
-import { SystemOutputs, identity, postgresContainerName, postgresVolumeName, serviceEnv, sshTarget } from "./system";
+import {
+  OffsiteOutputs,
+  SystemOutputs,
+  identity,
+  offsiteStateDir,
+  postgresContainerName,
+  postgresVolumeName,
+  serviceEnv,
+  sshTarget,
+} from "./system";
 
 type SwarmStackConfig = StackConfig & { swarm: NonNullable<StackConfig["swarm"]> };
 
@@ -269,6 +278,14 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
     postgresContainer: postgres.serviceName,
     backupDir: pulumi.output(cfg.paths.backups),
     // Not yet on the swarm platform (README, "Docker Swarm"): the commands say so instead of doing nothing.
+    // The off-site copy needs the backup job: off on the swarm platform for now.
+    offsite: pulumi.output<OffsiteOutputs>({
+      enabled: false,
+      command: "",
+      stateDir: offsiteStateDir(cfg),
+      maxAgeHours: cfg.backup.offsite.maxAgeHours,
+      drillMaxAgeDays: cfg.backup.offsite.drillMaxAgeDays,
+    }),
     backupCommand: pulumi.output(NOT_ON_SWARM("backup")),
     restoreCommand: pulumi.output(NOT_ON_SWARM("restore")),
     commandHost: sshTarget({ ...nodeConnection(cfg, postgresNode), host: postgresNode.address }),

@@ -2,7 +2,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ApiService } from "../components/apiService";
 import { engineCapabilities } from "../components/engine";
-import { Backup } from "../components/backup";
+import { Backup, BackupOffsiteArgs } from "../components/backup";
+import { OffsitePath } from "../components/backupOffsite";
 import { Credentials } from "../components/credentials";
 import { DockerEngine } from "../components/dockerEngine";
 import { describeConnection, HostConnection } from "../components/hostCommand";
@@ -14,7 +15,7 @@ import { POSTGRES_PORT, Postgres } from "../components/postgres";
 import { Traefik } from "../components/traefik";
 import { ResolvedService, StackConfig } from "./config";
 import { HostExpectations } from "./hostExpectations";
-import { identityLabels, OpsExports } from "./opsContract";
+import { identityLabels, OpsExports, OpsOutputs } from "./opsContract";
 
 /** What differs between the dev and prod compositions beyond config values. */
 export interface SystemOptions {
@@ -48,12 +49,52 @@ export interface SystemOutputs extends OpsExports {
   backupCommand: pulumi.Output<string>;
   /** The host command `npm run restore` runs, followed by the dump file. */
   restoreCommand: pulumi.Output<string>;
+  /** The off-site copy as `npm run backup --drill`, `restore --from offsite` and `status` use it. */
+  offsite: pulumi.Output<OffsiteOutputs>;
   /** The backup job's log file (`npm run status` prints its last line). */
   backupLog: string;
   /** `user@host:port` the host commands run on, or "local" for this machine. */
   commandHost: string;
   folders: pulumi.Output<string[]>;
   migrationReport?: pulumi.Output<string>;
+}
+
+/** What the ops commands need of the off-site copy (nothing secret: the credentials stay on the host). */
+export type OffsiteOutputs = NonNullable<OpsOutputs["offsite"]>;
+
+/** Where the off-site results are recorded on the host. */
+export function offsiteStateDir(cfg: StackConfig): string {
+  return path.posix.join(cfg.paths.data, "offsite");
+}
+
+/**
+ * The off-site copy of the backup job, when `backupOffsite` is set: every uploads folder, the ACME store
+ * (its folder: the file keeps its mode 600), Portainer's volume, the host-side config (Traefik's dynamic
+ * folder, the secrets folder but the off-site credentials themselves).
+ */
+export function offsiteArgs(cfg: StackConfig): BackupOffsiteArgs | undefined {
+  const target = cfg.secrets.backupOffsite;
+  if (!target) return undefined;
+  const paths: OffsitePath[] = [
+    ...cfg.services.map((s) => ({ kind: "uploads" as const, path: s.uploadsHostPath })),
+    ...(cfg.tls.mode === "acme" ? [{ kind: "acme" as const, path: cfg.tls.storageDir }] : []),
+    ...(cfg.portainer.enabled && cfg.traefik.manage
+      ? [{ kind: "portainer" as const, path: `volume:${cfg.portainer.volume}` }]
+      : []),
+    ...(cfg.traefik.manage ? [{ kind: "config" as const, path: cfg.traefik.dynamicDir }] : []),
+    ...(cfg.paths.secrets ? [{ kind: "config" as const, path: cfg.paths.secrets }] : []),
+  ];
+  const o = cfg.backup.offsite;
+  return {
+    target: pulumi.secret(target),
+    secretsDir: cfg.paths.secrets ?? path.posix.join(cfg.paths.data, ".secrets"),
+    paths,
+    stateDir: offsiteStateDir(cfg),
+    host: cfg.system,
+    keep: { daily: o.keepDaily, weekly: o.keepWeekly, monthly: o.keepMonthly },
+    drillSchedule: o.drillSchedule,
+    drillImage: cfg.postgres.image,
+  };
 }
 
 /** The SSH connection to the host, when the stack is deployed from another machine. */
@@ -325,6 +366,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
       postgresUser: cfg.postgres.user,
       jobName: `${cfg.system}-backup`,
       connection,
+      offsite: offsiteArgs(cfg),
     },
     { dependsOn: [layout] },
   );
@@ -367,6 +409,13 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     backupDir: backup.backupDir,
     backupCommand: backup.runCommand,
     restoreCommand: backup.restoreCommand,
+    offsite: backup.offsiteCommand.apply((command): OffsiteOutputs => ({
+      enabled: cfg.secrets.backupOffsite !== undefined,
+      command,
+      stateDir: offsiteStateDir(cfg),
+      maxAgeHours: cfg.backup.offsite.maxAgeHours,
+      drillMaxAgeDays: cfg.backup.offsite.drillMaxAgeDays,
+    })),
     backupLog: backupLogFile(cfg),
     commandHost: cfg.ssh ? sshTarget(cfg.ssh) : "local",
     folders: layout.folders,

@@ -12,8 +12,13 @@
 #   PG_EXEC      command prefix the Postgres client tools run through, word-split, e.g.
 #                "docker exec -i -e PGUSER=ems ems_system-postgres" (empty: run locally with PGHOST/PGPORT/PGUSER)
 #   BACKUP_NOW   timestamp override, format YYYYmmddTHHMMSSZ (default: now, UTC)
+#   OFFSITE_ENV  when set, the run ends with the off-site copy (offsite.sh backup, same folder; its other
+#                variables pass through): it runs after the local dumps and their retention, which are made
+#                whatever happens to it, and its failure fails the run
 #
-# Files: BACKUP_DIR/<db>_<ts>.dump (pg_dump -Fc) and BACKUP_DIR/globals_<ts>.sql (pg_dumpall --globals-only).
+# Files: BACKUP_DIR/<db>_<ts>.dump (pg_dump -Fc) and BACKUP_DIR/globals_<ts>.sql (pg_dumpall --globals-only),
+# and BACKUP_DIR/<db>_<ts>.rows: each table's row count (`"schema"."table"<TAB>count`), counted in the very
+# snapshot pg_dump dumped (pg_export_snapshot), so a restore can be checked against its source.
 # Each dump is written to BACKUP_DIR/.<name>.partial and renamed only when the dump command succeeded, so a
 # failed or interrupted dump never leaves a file under a final name. Retention reads the timestamp in the
 # file name (never mtime) and never deletes the newest file of a database. It is skipped when a dump failed.
@@ -44,14 +49,18 @@ pg() {
 
 PARTIAL=''
 ERRFILE=''
+COUNTER=''
 cleanup() {
   if [ -n "$PARTIAL" ]; then rm -f "$PARTIAL"; fi
   if [ -n "$ERRFILE" ]; then rm -f "$ERRFILE"; fi
+  if [ -n "$COUNTER" ]; then rm -rf "$COUNTER"; fi
 }
 trap cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# A counting psql that died must fail the dump, not kill the run with SIGPIPE (dump_db writes to its FIFO).
+trap '' PIPE
 
 # retention DIR: deletes the dumps that neither the daily nor the weekly rule keeps.
 # Files are grouped by "<prefix>.<ext>" (one group per database, one for globals_*.sql), sorted newest
@@ -65,7 +74,7 @@ retention() {
   list=''
   # TS_GLOB is a pattern and must stay unquoted; it holds no blanks.
   # shellcheck disable=SC2231
-  for f in "$dir"/*_$TS_GLOB.dump "$dir"/*_$TS_GLOB.sql; do
+  for f in "$dir"/*_$TS_GLOB.dump "$dir"/*_$TS_GLOB.sql "$dir"/*_$TS_GLOB.rows; do
     [ -f "$f" ] || continue
     name=${f##*/}
     ext=${name##*.}
@@ -142,6 +151,55 @@ dump_to() {
   log "wrote $final ($(($(wc -c <"$final"))) bytes)"
 }
 
+# Each ordinary table of the database with its row count, one `"schema"."table"<TAB>count` line each.
+ROW_COUNTS_SQL="SELECT format('%I.%I', n.nspname, c.relname) || E'\\t' ||
+  (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1;"
+
+# dump_db DB: pg_dump -Fc of DB into <db>_<ts>.dump, and its row counts into <db>_<ts>.rows, both from one
+# snapshot: a psql session holds a REPEATABLE READ transaction, exports its snapshot, pg_dump dumps that
+# snapshot (--snapshot), then the same session counts the rows. The counts are written only with the dump.
+dump_db() {
+  db=$1
+  COUNTER=$(mktemp -d)
+  mkfifo "$COUNTER/in"
+  pg psql -X -Atq -v ON_ERROR_STOP=1 -d "$db" <"$COUNTER/in" >"$COUNTER/out" 2>"$COUNTER/err" &
+  counter_pid=$!
+  exec 3>"$COUNTER/in"
+  printf '%s\n' "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;" "SELECT pg_export_snapshot();" >&3 || true
+  n=0
+  while [ ! -s "$COUNTER/out" ] && kill -0 "$counter_pid" 2>/dev/null && [ "$n" -lt 600 ]; do
+    sleep 0.1
+    n=$((n + 1))
+  done
+  snapshot=$(head -n 1 "$COUNTER/out")
+  if [ -z "$snapshot" ]; then
+    exec 3>&-
+    wait "$counter_pid" || true
+    err "FAILED $db: cannot open a snapshot to dump and count in: $(tr '\n' ' ' <"$COUNTER/err")"
+    rm -rf "$COUNTER"
+    COUNTER=''
+    return 1
+  fi
+  dumped=0
+  dump_to "$BACKUP_DIR/${db}_$ts.dump" "$db" pg_dump -Fc --snapshot="$snapshot" -d "$db" || dumped=1
+  printf '%s\n' "$ROW_COUNTS_SQL" "COMMIT;" >&3 || true
+  exec 3>&-
+  counted=0
+  wait "$counter_pid" || counted=1
+  if [ "$dumped" -eq 0 ] && [ "$counted" -eq 0 ]; then
+    tail -n +2 "$COUNTER/out" >"$BACKUP_DIR/.${db}_$ts.rows.partial"
+    mv -f "$BACKUP_DIR/.${db}_$ts.rows.partial" "$BACKUP_DIR/${db}_$ts.rows"
+  elif [ "$dumped" -eq 0 ]; then
+    err "FAILED $db: the dump was written but its rows could not be counted: $(tr '\n' ' ' <"$COUNTER/err")"
+    dumped=1
+  fi
+  rm -rf "$COUNTER"
+  COUNTER=''
+  return "$dumped"
+}
+
 # --- configuration ---------------------------------------------------------------------------------
 mode=backup
 case ${1:-} in
@@ -191,14 +249,20 @@ while IFS= read -r db; do
       continue
       ;;
   esac
-  dump_to "$BACKUP_DIR/${db}_$ts.dump" "$db" pg_dump -Fc -d "$db" || failed=$((failed + 1))
+  dump_db "$db" || failed=$((failed + 1))
 done <<EOF
 $dbs
 EOF
 
 if [ "$failed" -gt 0 ]; then
   err "$failed dump(s) failed; retention skipped, older dumps kept"
+  if [ -n "${OFFSITE_ENV:-}" ]; then err "FAILED off-site: not attempted, the dumps failed"; fi
   exit 1
 fi
 
 retention "$BACKUP_DIR"
+
+if [ -n "${OFFSITE_ENV:-}" ]; then
+  here=$(cd "$(dirname "$0")" && pwd -P)
+  BACKUP_DIR=$BACKUP_DIR sh "$here/offsite.sh" backup "$ts"
+fi

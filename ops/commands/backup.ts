@@ -1,7 +1,10 @@
 /**
  * `npm run backup -- --stack prod`: takes a backup now (before a risky change), on the stack's host, with the
- * very command its cron schedule runs.
+ * very command its cron schedule runs (the off-site copy included when it is on).
+ * `npm run backup -- --stack prod --drill`: the restore drill of the newest off-site snapshot, now.
  */
+import { offsiteDrillCommand } from "../hostCommands/offsite";
+import { offsiteOf } from "../offsite";
 import { defineCommand, EXIT, runMain } from "../runner/defineCommand";
 import { describeHost } from "../runner/hostShell";
 import { hostTargetOf } from "../runner/stackConfig";
@@ -12,11 +15,32 @@ export const backup = defineCommand({
   summary: "Dump every database of the stack's Postgres (and the roles) into its backups folder now.",
   stack: { mode: "select", description: "Stack to back up (dev or prod)" },
   confirms: false,
-  flags: {},
-  examples: ["npm run backup -- --stack prod"],
-  async run(_options, { stack, host, io }) {
+  flags: {
+    drill: {
+      type: "boolean",
+      description:
+        "Instead: restore the newest off-site snapshot into a scratch PostgreSQL and folder, check every table's row count and every upload's checksum, record the result",
+    },
+  },
+  examples: ["npm run backup -- --stack prod", "npm run backup -- --stack prod --drill"],
+  async run({ drill }, { stack, host, io }) {
     const outputs = await readOpsOutputs(stack);
     const target = await hostTargetOf(stack);
+    if (drill) {
+      const offsite = offsiteOf(outputs);
+      if (!offsite) {
+        io.err(
+          `backup: stack ${stack.name} has no off-site copy to drill: set ems-infra:backupOffsite and deploy (README, "Off-site backups")\n`,
+        );
+        return EXIT.usage;
+      }
+      io.out(`backup: restore drill of stack ${stack.name}'s newest off-site snapshot, on ${describeHost(target)}\n`);
+      const code = await host.run(target, offsiteDrillCommand(offsite.command));
+      io.out(
+        code === 0 ? "backup: drill passed\n" : `backup: drill FAILED (exit ${code}): the differences are above\n`,
+      );
+      return code === 0 ? EXIT.ok : EXIT.failed;
+    }
     io.out(`backup: stack ${stack.name}, on ${describeHost(target)}, into ${outputs.backupDir}\n`);
     const code = await host.run(target, outputs.backupCommand);
     io.out(

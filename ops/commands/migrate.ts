@@ -4,6 +4,7 @@
  * (ops/migrate/cutover.ts has the steps).
  */
 import type { StackConfig } from "../../stacks/config";
+import { ENVIRONMENT_LABEL } from "../../stacks/opsContract";
 import type { ConfigMap } from "@pulumi/pulumi/automation";
 import { formatResourceChanges } from "../changes";
 import { engineTooOld, planEngine, readEngine, storedFacts } from "../engineFacts";
@@ -140,7 +141,7 @@ export const migrate = defineCommand({
       legacy: legacySystem(),
       traefikImage: cfg.traefik.image,
       backupDir: cfg.paths.backups,
-      stackLabel: `com.ems.environment=${cfg.environment}`,
+      stackLabel: `${ENVIRONMENT_LABEL}=${cfg.environment}`,
       gate: DEFAULT_GATE,
       replaceCron: options.replaceCron,
       dryRun: options.dryRun,

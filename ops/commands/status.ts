@@ -1,13 +1,15 @@
 /**
  * `npm run status -- --stack prod`: each container of the stack (service, version and digest, health, uptime,
- * restarts, public URL), the last deploy, and the backup job's last run. Exit 1 when a container is not healthy,
- * or the stack was never deployed.
+ * restarts, public URL), the last deploy, the backup job's last run and the off-site copy's ages. Exit 1 when a
+ * container is not healthy, the stack was never deployed, or the last off-site backup or successful drill is too old.
  */
 import { findContainers, isHealthy } from "../containers";
 import { describeUpdate } from "../history";
 import { lastLogLineCommand, newestDumpCommand } from "../hostCommands/backups";
 import { defineCommand, EXIT, runMain } from "../runner/defineCommand";
 import { hostTargetOf } from "../runner/stackConfig";
+import { offsiteStatusCommand } from "../hostCommands/offsite";
+import { offsiteOf, offsiteOffWarning, offsiteReport } from "../offsite";
 import { readOpsOutputs } from "../stackOutputs";
 import { formatContainers, formatSize } from "../statusReport";
 import { swarmStatus } from "../swarm";
@@ -15,7 +17,7 @@ import { swarmStatus } from "../swarm";
 export const status = defineCommand({
   name: "status",
   summary:
-    "Shows the stack's containers, its last deploy and its last backup. Exits 1 when a container is not running healthy.",
+    "Shows the stack's containers, its last deploy, its last backup and off-site copy. Exits 1 when a container is not running healthy, or the last off-site backup or successful restore drill is older than config allows.",
   stack: { mode: "select", description: "Stack to inspect, e.g. prod" },
   confirms: false,
   flags: {},
@@ -42,13 +44,25 @@ export const status = defineCommand({
     const line = (await host.capture(target, lastLogLineCommand(outputs.backupLog))).stdout.trim();
     io.out(`backup log:  ${line || `(empty: ${outputs.backupLog})`}\n`);
 
+    const offsite = offsiteOf(outputs);
+    let offsiteProblems: string[] = [];
+    if (offsite) {
+      const recorded = (await host.capture(target, offsiteStatusCommand(offsite.command))).stdout;
+      const report = offsiteReport(recorded, offsite, now());
+      for (const l of report.lines) io.out(`${l}\n`);
+      offsiteProblems = report.problems;
+    } else {
+      io.out("off-site backup: off\n");
+      if (outputs.environment === "production") io.err(`${offsiteOffWarning(stack.name)}\n`);
+    }
+
     const unhealthy = containers.filter((c) => !isHealthy(c)).map((c) => c.name);
     const problems = [...unhealthy, ...missing.map((m) => `${m} (missing)`)];
     if (containers.length === 0) problems.push("no container of the stack found on its host");
-    if (problems.length) {
+    if (problems.length)
       io.err(`unhealthy: ${problems.join(", ")} (npm run logs -- --stack ${stack.name} --service <service>)\n`);
-      return EXIT.failed;
-    }
+    for (const p of offsiteProblems) io.err(`off-site: ${p}\n`);
+    if (problems.length || offsiteProblems.length) return EXIT.failed;
     io.out("all containers healthy\n");
     return EXIT.ok;
   },

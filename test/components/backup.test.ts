@@ -25,9 +25,9 @@ test("the crontab line quotes folders with spaces", () => {
   );
 });
 
-test("the installer writes backup.sh, backup-retention.sh and restore.sh verbatim, executable, and sets the crontab line", () => {
+test("the installer writes backup.sh, backup-retention.sh, restore.sh and offsite.sh verbatim, executable, and sets the crontab line", () => {
   const script = backupInstallScript(ARGS, "ems_system-postgres");
-  expect(BACKUP_SCRIPTS).toEqual(["backup.sh", "backup-retention.sh", "restore.sh"]);
+  expect(BACKUP_SCRIPTS).toEqual(["backup.sh", "backup-retention.sh", "restore.sh", "offsite.sh"]);
   for (const file of BACKUP_SCRIPTS) {
     const body = readScript(file);
     // A line equal to the here-document's end marker would cut the script short.

@@ -1,5 +1,5 @@
 /**
- * host-check.sh (the read-only host drift check) run for real, through the exact command line ops/hostDrift.ts
+ * host-check.sh (the read-only host drift check) run for real, through the exact command line ops/hostCommands/hostCheck.ts
  * builds: folders in a temp root, a stub `crontab` and a stub `docker` on PATH. The stub docker runs the
  * script's `psql` query against a real throwaway PostgreSQL (test/support/postgres.ts), so the roles and
  * owners query is checked on a real server too. Nothing on the machine is changed.

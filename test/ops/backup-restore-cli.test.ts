@@ -104,6 +104,8 @@ describe("npm run restore", () => {
   test("--help prints usage and exits 0", async () => {
     const io = fakeIo();
     expect(await restore.main(["--help"], io, setup().deps)).toBe(0);
-    expect(io.stdout).toContain("Usage: npm run restore -- --stack <name> --file <dump> [--database <db>] [--yes]");
+    expect(io.stdout).toContain(
+      "Usage: npm run restore -- --stack <name> [--file <dump>] [--from <local|offsite>] [--snapshot <id>] [--only <db|uploads|acme|portainer|config>] [--database <db>] [--yes]",
+    );
   });
 });

@@ -55,8 +55,11 @@ describe("npm run status", () => {
     expect(io.stdout).toContain(
       "newest dump: /root/ems_system/data/backups/ems_production_20250314T030000Z.dump (12.4 MiB, 2025-03-14 03:00 UTC)\n",
     );
+    // A production stack without the off-site copy (none in these outputs) is warned about.
+    expect(io.stdout).toContain("off-site backup: off\n");
     expect(io.stderr).toBe(
-      "unhealthy: ems-container-7c1e9a2, infra_traefik (npm run logs -- --stack prod --service <service>)\n",
+      `warning: stack prod has no off-site backup: one lost disk or VPS loses every upload and database. Set it up: pulumi config set --secret ems-infra:backupOffsite '{"repository":"…","password":"…"}' --stack prod (README, "Off-site backups")\n` +
+        "unhealthy: ems-container-7c1e9a2, infra_traefik (npm run logs -- --stack prod --service <service>)\n",
     );
   });
 

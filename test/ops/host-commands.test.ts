@@ -9,6 +9,7 @@ import * as path from "path";
 import { lastLogLineCommand, newestDumpCommand, restoreCommand } from "../../ops/hostCommands/backups";
 import { execCommand, inspectCommand, labelFilters, tailCommand } from "../../ops/hostCommands/containers";
 import { listImagesCommand, removeImagesCommand, USED_IMAGES_COMMAND } from "../../ops/hostCommands/images";
+import { hostCheckCommand } from "../../ops/hostCommands/hostCheck";
 import { logsCommand } from "../../ops/hostCommands/logs";
 import { captureOnHost } from "../../ops/runner/hostShell";
 
@@ -77,7 +78,33 @@ const COMMANDS: Record<string, [string, string]> = {
   ],
 };
 
+/** What prod's `hostExpectations` output holds (test/stacks/ops-outputs.test.ts checks the program's own). */
+const PROD_EXPECTATIONS = {
+  folders: [{ path: "/root/infra/letsencrypt", mode: "700" }, { path: "/root/ems_system/data/backups" }],
+  cron: {
+    job: "ems_system-backup",
+    line: "0 3 * * * BACKUP_DIR=/root/ems_system/data/backups /root/ems_system/data/bin/backup.sh >> /root/ems_system/data/logs/backup.log 2>&1 # ems-infra:ems_system-backup",
+  },
+  postgres: {
+    container: "ems_system-postgres",
+    superuser: "postgres",
+    roles: ["ems_user", "sms_user"],
+    databases: [{ name: "ems_production", owner: "ems_user" }],
+  },
+};
+
 describe("host commands", () => {
+  it("the drift host check is host-check.sh inlined, then every expectation as a quoted argument", () => {
+    const command = hostCheckCommand(PROD_EXPECTATIONS);
+    expect(command.startsWith("sh -c '#!/bin/sh")).toBe(true);
+    expect(command.slice(command.lastIndexOf("' host-check ") + 1)).toBe(
+      " host-check --folder 700:/root/infra/letsencrypt --folder :/root/ems_system/data/backups " +
+        "--cron 'ems_system-backup=0 3 * * * BACKUP_DIR=/root/ems_system/data/backups /root/ems_system/data/bin/backup.sh " +
+        ">> /root/ems_system/data/logs/backup.log 2>&1 # ems-infra:ems_system-backup' " +
+        "--postgres ems_system-postgres:postgres --role ems_user --role sms_user --database ems_production:ems_user",
+    );
+  });
+
   it.each(Object.entries(COMMANDS))("%s is exactly the expected line", (_name, [command, expected]) => {
     expect(command).toBe(expected);
   });

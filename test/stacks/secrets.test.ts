@@ -39,9 +39,15 @@ const EMS = {
   emailApiKey: "re_email_ems_0123456789",
   env: { PAYMENT_GATEWAY_TOKEN: "pgw-ems-secret-0123456789" },
 };
+const OFFSITE = {
+  repository: "s3:https://s3.example.net/ems-backups",
+  password: "restic-Password-0123456789",
+  env: { AWS_ACCESS_KEY_ID: "AKIA-offsite-0123456789", AWS_SECRET_ACCESS_KEY: "aws-Secret-0123456789abcdef" },
+};
 const SET = {
   "ems-infra:postgresPassword": "pg-Rotated-Secret-0123456789",
   "ems-infra:serviceSecrets": JSON.stringify({ ems: EMS }),
+  "ems-infra:backupOffsite": JSON.stringify(OFFSITE),
 };
 const SET_VALUES = [
   SET["ems-infra:postgresPassword"],
@@ -50,6 +56,10 @@ const SET_VALUES = [
   EMS.dbPassword,
   EMS.emailApiKey,
   EMS.env.PAYMENT_GATEWAY_TOKEN,
+  OFFSITE.repository,
+  OFFSITE.password,
+  OFFSITE.env.AWS_ACCESS_KEY_ID,
+  OFFSITE.env.AWS_SECRET_ACCESS_KEY,
 ];
 const SECRET_KEY_LIST = [...Object.keys(TEST_SECRETS), ...Object.keys(SET)];
 
@@ -286,6 +296,7 @@ describe("credentials stored in plain text are refused", () => {
       "ems-infra:postgresPassword": "plain-Password-0123456789",
       "ems-infra:serviceSecrets": JSON.stringify({ ems: { jwtKey: "x".repeat(40) } }),
       "ems-infra:dashboardPassword": "plain-dashboard-pass",
+      "ems-infra:backupOffsite": JSON.stringify({ repository: "/srv/restic", password: "plain-restic-pass" }),
     };
     expect(Object.keys(plain).sort()).toEqual(SECRET_KEYS.map((k) => `ems-infra:${k}`).sort());
     const failed = await runFailingStack("dev", { ...committedConfig("dev"), ...plain }, []);

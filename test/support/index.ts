@@ -9,5 +9,6 @@ export * from "./traefikSchemas";
 export * from "./vps";
 export { T } from "./resourceTypes";
 export * from "./opsFakes";
+export * from "../../testkit/restic";
 export * from "./fakeEngine";
 export * from "./testkit";
