@@ -35,6 +35,10 @@ export function checkSwarm(values: Record<string, unknown>, problems: string[]):
     problems.push(`${PROJECT}:swarm: is required with ${PROJECT}:platform: swarm (swarm.nodes lists the cluster)`);
     return;
   }
+  if (isRecord(values.traefik) && values.traefik.manage === false)
+    problems.push(
+      `${PROJECT}:traefik.manage: must be true with ${PROJECT}:platform: swarm (the cluster's own Traefik routes its services)`,
+    );
   if (!isRecord(swarm) || !Array.isArray(swarm.nodes)) return;
   const nodes = swarm.nodes.filter(isRecord);
   const managers = nodes.filter((n) => n.role === "manager").length;

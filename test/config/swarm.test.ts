@@ -115,6 +115,14 @@ describe("bad cluster input is refused before anything changes, every key in one
     ]);
   });
 
+  test("a swarm whose Traefik is another system's (traefik.manage: false)", () => {
+    const prod = swarmProdConfig();
+    const traefik = { ...JSON.parse(prod["ems-infra:traefik"]), manage: false };
+    expect(problemsOf({ ...prod, "ems-infra:traefik": JSON.stringify(traefik) })).toEqual([
+      "ems-infra:traefik.manage: must be true with ems-infra:platform: swarm (the cluster's own Traefik routes its services)",
+    ]);
+  });
+
   test("platform swarm without swarm, and swarm keys with the docker platform", () => {
     const { "ems-infra:swarm": _swarm, ...noSwarm } = swarmProdConfig();
     expect(problemsOf(noSwarm)).toEqual([
