@@ -1,4 +1,4 @@
 import { loadStackConfig } from "./stacks/load";
 import { deployStack } from "./stacks/select";
 
-export = deployStack(loadStackConfig());
+export = deployStack(loadStackConfig({ localOverrides: true }));

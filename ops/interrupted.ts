@@ -6,7 +6,7 @@
  * by the pending resource's name, checked by the system's labels), clears the pending creates (`pulumi refresh
  * --clear-pending-creates`) and then deploys.
  */
-import type { Deployment } from "@pulumi/pulumi/automation";
+import type { Deployment, RefreshOptions, RefreshResult } from "@pulumi/pulumi/automation";
 import { isRecord } from "../stacks/configErrors";
 import { ENVIRONMENT_LABEL, SERVICE_LABEL, SYSTEM_LABEL } from "../stacks/opsContract";
 import type { SystemSelector } from "./hostCommands/containers";
@@ -190,4 +190,20 @@ export async function removeOrphans(
     done.push(`${p.name}: removed the orphan container ${p.containerName} (${verdict.id.slice(0, 12)})`);
   }
   return done;
+}
+
+/**
+ * The recovery itself, after the operator's yes and before the up (the release flow and the cut-over): the orphans
+ * removed, then the pending creates cleared by a refresh. Prints one line per step; throws when it cannot.
+ */
+export async function clearInterrupted(
+  stack: { refresh(opts?: RefreshOptions): Promise<RefreshResult> },
+  plan: RecoveryPlan,
+  host: { shell: BoundShell; selector: SystemSelector; dockerHost?: string },
+  out: (text: string) => void,
+  color?: "always" | "never",
+): Promise<void> {
+  for (const line of await removeOrphans(plan, host.shell, host.selector, host.dockerHost)) out(`${line}\n`);
+  out("\nClearing the pending creates (pulumi refresh --clear-pending-creates)…\n");
+  await stack.refresh({ clearPendingCreates: true, onOutput: out, ...(color ? { color } : {}) });
 }

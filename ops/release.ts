@@ -13,7 +13,7 @@ import { confirm, describeError, Io } from "./runner/io";
 import { reportUnhealthy } from "./containers";
 import { boundShell } from "./runner/hostShell";
 import { engineTooOld, planEngine, readEngine, storedFacts } from "./engineFacts";
-import { describeRecovery, findPendingOperations, RecoveryPlan, recoveryPlan, removeOrphans } from "./interrupted";
+import { clearInterrupted, describeRecovery, findPendingOperations, RecoveryPlan, recoveryPlan } from "./interrupted";
 import { engineArchVerdict, traefikDockerVerdict } from "./preflight";
 import {
   configObject,
@@ -185,9 +185,7 @@ async function recoverInterrupted(
   try {
     const { shell, dockerHost } = await engineShell(stack, deps);
     const selector = await systemSelectorOf(stack);
-    for (const line of await removeOrphans(recovery, shell, selector, dockerHost)) io.out(`${line}\n`);
-    io.out("\nClearing the pending creates (pulumi refresh --clear-pending-creates)…\n");
-    await stack.refresh({ clearPendingCreates: true, onOutput: io.out, color });
+    await clearInterrupted(stack, recovery, { shell, selector, dockerHost }, io.out, color);
     return true;
   } catch (error) {
     io.err(

@@ -153,6 +153,34 @@ kind_paths() {
 }
 
 # --- backup ------------------------------------------------------------------------------------------
+# upload_checksums FILE: each upload's sha256 at backup time, for the drill, as `sha256sum -c` reads it (paths
+# relative to /, as they are restored under a folder). A file whose size and mtime are the ones the last run saw
+# keeps the checksum recorded then (OFFSITE_STATE/uploads.index), as restic itself decides what changed: only new
+# and changed uploads are read, so the nightly cost grows with what changed, not with what exists.
+upload_checksums() {
+  index="$OFFSITE_STATE/uploads.index"
+  [ -f "$index" ] || : >"$index"
+  : >"$WORK/current"
+  paths_of uploads | while IFS= read -r dir; do
+    [ -d "$dir" ] || continue
+    find "$dir" -type f -printf '%s\t%T@\t%p\n' >>"$WORK/current"
+  done
+  : >"$WORK/known"
+  : >"$WORK/tohash"
+  awk -F '\t' -v known="$WORK/known" -v tohash="$WORK/tohash" '
+    FILENAME == ARGV[1] { sum[$1 "\t" $2 "\t" $4] = $3; next }
+    { k = $1 "\t" $2 "\t" $3; if (k in sum) print $1 "\t" $2 "\t" sum[k] "\t" $3 > known; else print $3 > tohash }
+  ' "$index" "$WORK/current"
+  tr '\n' '\0' <"$WORK/tohash" | xargs -0 -r sha256sum >"$WORK/hashed"
+  awk -F '\t' '
+    FILENAME == ARGV[1] { h[substr($0, 67)] = substr($0, 1, 64); next }
+    ($3 in h) { print $1 "\t" $2 "\t" h[$3] "\t" $3 }
+  ' "$WORK/hashed" "$WORK/current" >>"$WORK/known"
+  cp "$WORK/known" "$index.partial" && mv -f "$index.partial" "$index"
+  awk -F '\t' '{ p = $4; sub(/^\//, "", p); print $3 "  " p }' "$index" | sort -k 2 >"$1"
+  log "checksums: $(grep -c . "$WORK/tohash" || true) new or changed upload(s) read, $(grep -c . "$WORK/current" || true) in all"
+}
+
 do_backup() {
   ts=$1
   load_env
@@ -169,12 +197,7 @@ do_backup() {
   [ "$found" -gt 0 ] || fail "off-site: no dump of run $ts in $BACKUP_DIR"
   printf '%s\n' "$ts" >"$stage/run"
 
-  # Each upload's checksum at backup time, for the drill (paths relative to /, as restored under a folder).
-  : >"$stage/uploads.sha256"
-  paths_of uploads | while IFS= read -r dir; do
-    [ -d "$dir" ] || continue
-    find "$dir" -type f -exec sha256sum {} + | sed 's|  /|  |' >>"$stage/uploads.sha256"
-  done
+  upload_checksums "$stage/uploads.sha256"
 
   list="$WORK/paths"
   kinds='db'

@@ -7,12 +7,13 @@
  * (`--stack dev` is the first-run command on a laptop: it creates the stack when missing).
  */
 import { versionEdit } from "../deployPlan";
+import { checkBeforeDeploy } from "../doctor";
 import { readHistory } from "../history";
 import { pruneImages } from "../pruneImages";
 import { ConfigEdit, release } from "../release";
 import { SERVICES_KEY } from "../rollbackPlan";
 import { UsageError } from "../runner/args";
-import { defineCommand, runMain } from "../runner/defineCommand";
+import { defineCommand, EXIT, runMain } from "../runner/defineCommand";
 
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const SERVICE_NAME = /^[a-z][a-z0-9-]*$/;
@@ -55,6 +56,15 @@ export const deploy = defineCommand({
         );
     }
     return options;
+  },
+  async before(options, { checkMachine, io, repoRoot }) {
+    // On a development stack, `npm run doctor`'s checks first: a FAIL line stops the deploy before anything runs.
+    const check = checkMachine ?? ((name: string) => checkBeforeDeploy(name, io, repoRoot));
+    if (await check(options.stack, io)) return undefined;
+    io.err(
+      `error: not deploying stack ${options.stack}: this machine is not ready (npm run doctor -- --stack ${options.stack})\n`,
+    );
+    return EXIT.failed;
   },
   notes: [
     "--service and --version go together; without them the command previews and applies the stack as configured.",

@@ -1,6 +1,8 @@
 /** Every ops command, by its npm script name: each one a file of this folder built with `defineCommand`. */
 import { backup } from "./backup";
 import { deploy } from "./deploy";
+import { doctor } from "./doctor";
+import { down } from "./down";
 import { drift } from "./drift";
 import { exec } from "./exec";
 import { logs } from "./logs";
@@ -10,4 +12,17 @@ import { rollback } from "./rollback";
 import { rotate } from "./rotate";
 import { status } from "./status";
 
-export const COMMANDS = [backup, deploy, drift, exec, logs, migrate, restore, rollback, rotate, status] as const;
+export const COMMANDS = [
+  backup,
+  deploy,
+  doctor,
+  down,
+  drift,
+  exec,
+  logs,
+  migrate,
+  restore,
+  rollback,
+  rotate,
+  status,
+] as const;

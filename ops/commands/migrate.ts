@@ -8,7 +8,7 @@ import { ENVIRONMENT_LABEL } from "../../stacks/opsContract";
 import type { ConfigMap } from "@pulumi/pulumi/automation";
 import { formatResourceChanges } from "../changes";
 import { engineTooOld, planEngine, readEngine, storedFacts } from "../engineFacts";
-import { describeRecovery, findPendingOperations, recoveryPlan, removeOrphans } from "../interrupted";
+import { clearInterrupted, describeRecovery, findPendingOperations, recoveryPlan } from "../interrupted";
 import { CutoverDeps, CutoverOptions, CutoverResult, DEFAULT_GATE, runCutover } from "../migrate/cutover";
 import { legacySystem } from "../migrate/legacy";
 import { cutoverOutputs } from "../migrate/outputs";
@@ -113,9 +113,12 @@ export const migrate = defineCommand({
           if (recovery.clearPendingCreates) {
             io.out(describeRecovery(recovery));
             const selector = { system: cfg.system, environment: cfg.environment };
-            for (const line of await removeOrphans(recovery, engineShell, selector, cfg.docker.host))
-              io.out(`${line}\n`);
-            await stack.refresh({ clearPendingCreates: true, onOutput: io.out });
+            await clearInterrupted(
+              stack,
+              recovery,
+              { shell: engineShell, selector, dockerHost: cfg.docker.host },
+              io.out,
+            );
           }
           const replace = stuck.map((s) => s.urn);
           const result = await stack.up({

@@ -61,6 +61,11 @@ export interface Deps {
   onPath(program: string): boolean;
   /** The current time (status's uptimes). */
   now(): Date;
+  /**
+   * `npm run doctor`'s checks, run by deploy before anything else on a development stack: prints the problems and
+   * resolves false when the deploy would fail. Absent: the real checks on this machine (ops/doctor.ts).
+   */
+  checkMachine?(stackName: string, io: Io): Promise<boolean>;
 }
 
 /** The context a command's `run` receives: its dependencies and the terminal. */

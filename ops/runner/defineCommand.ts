@@ -73,6 +73,11 @@ export interface CommandDefinition<F extends Flags, M extends StackMode, C exten
   changes?: (options: Options<F, M, C>) => boolean;
   /** Everything after a lone `--` is kept in `rest` (exec's command); otherwise a `--` is a usage error. */
   rest?: { description: string };
+  /**
+   * Runs before anything else (the Pulumi CLI check, opening the stack): a number stops the command with that exit
+   * code (deploy's machine checks on a laptop).
+   */
+  before?: (options: O, ctx: Context) => Promise<number | undefined>;
   /** More checks and shaping of the parsed flags; throws {@link UsageError}. */
   validate?: (options: Options<F, M, C>) => O;
   notes?: readonly string[];
@@ -156,6 +161,8 @@ export function defineCommand<F extends Flags, M extends StackMode, C extends bo
 
     const ctx: Context = { ...deps, io };
     try {
+      const stop = await def.before?.(options, ctx);
+      if (stop !== undefined) return stop;
       if (def.stack.mode === "none") return await def.run(options, ctx as RunContext<M>);
       if (!deps.onPath("pulumi")) {
         io.err(`error: ${MISSING_PULUMI}\n`);

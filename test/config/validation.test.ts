@@ -532,14 +532,14 @@ describe("parseStackConfig (pure)", () => {
     expect(problemsOf("prod", prod())).toEqual([]);
     const cfg = parseStackConfig(
       "dev",
-      withValue(dev(), "services", ["sms", "logsHostPath"], "logs/sms"),
+      withValue(dev(), "services", ["sms", "logsHostPath"], "~/logs/sms"),
       new Set(),
       "/home/dev",
       "/work/repo",
     );
-    expect(cfg.paths.data).toBe("/home/dev/Projects/Working/ems_system/.dev-data");
-    expect(cfg.tls).toEqual({ mode: "mkcert", certsDir: "/home/dev/Projects/Working/ems_system/servers/infra/certs" });
-    expect(cfg.services.find((s) => s.name === "sms")!.logsHostPath).toBe("/work/repo/logs/sms");
+    expect(cfg.paths.data).toBe("/work/repo/.dev-data");
+    expect(cfg.tls).toEqual({ mode: "mkcert", certsDir: "/work/repo/.dev-data/certs" });
+    expect(cfg.services.find((s) => s.name === "sms")!.logsHostPath).toBe("/home/dev/logs/sms");
   });
 });
 

@@ -9,24 +9,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ConfigError, parseStackConfig } from "../../stacks/config";
-import { committedConfig, findBindir, PgServer, runScript, startPostgres, TEST_SECRETS } from "../support";
+import { committedConfig, PgServer, postgresSuite, runScript, startPostgres, TEST_SECRETS } from "../support";
 import { withValue } from "../stacks/helpers";
 
 jest.setTimeout(120_000);
 
-function postgresAvailable(): boolean {
-  try {
-    findBindir();
-    return true;
-  } catch {
-    return false;
-  }
-}
-const HAS_PG = postgresAvailable();
-if (!HAS_PG && process.env.CI !== "true")
-  console.warn("PostgreSQL binaries not found: the backup coverage test is skipped (apt install postgresql)");
-// On CI a missing PostgreSQL fails the run instead of skipping it.
-const describePg = HAS_PG || process.env.CI === "true" ? describe : describe.skip;
+const { describe: describePg } = postgresSuite("the backup coverage test");
 
 const ACCEPTED = [
   "ems_production",

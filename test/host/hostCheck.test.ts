@@ -10,8 +10,9 @@ import * as os from "os";
 import * as path from "path";
 import { hostCheckCommand } from "../../ops/hostCommands/hostCheck";
 import { HostExpectations, parseHostCheck } from "../../ops/hostDrift";
-import { PgServer, startPostgres } from "../support";
+import { PgServer, postgresSuite, startPostgres } from "../support";
 
+const { test } = postgresSuite("host-check.sh against a real PostgreSQL");
 const JOB = "ems_system-backup";
 const CRON_LINE = `0 3 * * * sh '/root/ems_system/data/bin/backup.sh' ems_system-postgres postgres >> '/root/ems_system/data/logs/backup.log' 2>&1 # ems-infra:${JOB}`;
 

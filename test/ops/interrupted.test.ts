@@ -10,6 +10,7 @@ import { boundShell } from "../../ops/runner/hostShell";
 import {
   describeRecovery,
   findPendingOperations,
+  clearInterrupted,
   judgeOrphan,
   ORPHAN_COMMANDS,
   recoveryPlan,
@@ -216,6 +217,51 @@ describe("deploy after an interrupted create", () => {
     expect(await deploy(DEPLOY, io, fakeDeps(stack, { host: hostWith({}) }))).toBe(1);
     expect(stack.calls.some((c) => c.startsWith("up"))).toBe(false);
     expect(io.stderr).toContain("error: the interrupted update could not be cleaned up, nothing was deployed");
+  });
+});
+
+describe("clearInterrupted: the step the release flow and the cut-over share", () => {
+  test("at ems-infra:docker.host: the orphan is found and removed with -H from this machine, then the refresh", async () => {
+    const host = new FakeHost((command) =>
+      command.includes(" ps -aq ")
+        ? { stdout: `feed01 ${JSON.stringify({ ...SYSTEM, "com.ems.service": "ems" })}\n` }
+        : {},
+    );
+    const stack = new FakeStack("prod", {});
+    let printed = "";
+    const plan = recoveryPlan(findPendingOperations(stateFixture("state-interrupted-api.json")));
+    const selector = { system: "ems_system", environment: "production" };
+    await clearInterrupted(
+      stack,
+      plan,
+      { shell: boundShell("local", host), selector, dockerHost: "ssh://root@vps" },
+      (t) => {
+        printed += t;
+      },
+    );
+    expect(host.commands.map((c) => c.command)).toEqual([
+      "docker -H ssh://root@vps ps -aq --no-trunc --filter 'name=^/ems-3f9c2a1$' | xargs -r docker -H ssh://root@vps inspect --format '{{.Id}} {{json .Config.Labels}}'",
+      "docker -H ssh://root@vps stop -t 30 feed01 >/dev/null && docker -H ssh://root@vps rm feed01",
+    ]);
+    expect(stack.calls).toEqual(["refresh --clear-pending-creates"]);
+    expect(printed).toContain("ems: removed the orphan container ems-3f9c2a1 (feed01)\n");
+  });
+
+  test("a failing removal stops before the refresh", async () => {
+    const host = new FakeHost((command) =>
+      command.includes(" ps -aq ")
+        ? { stdout: `feed01 ${JSON.stringify(SYSTEM)}\n` }
+        : command.includes(" rm ")
+          ? { code: 1, stderr: "Error response from daemon: removal in progress\n" }
+          : {},
+    );
+    const stack = new FakeStack("prod", {});
+    const plan = recoveryPlan(findPendingOperations(stateFixture("state-interrupted-traefik.json")));
+    const selector = { system: "ems_system", environment: "production" };
+    await expect(
+      clearInterrupted(stack, plan, { shell: boundShell("local", host), selector }, () => undefined),
+    ).rejects.toThrow("cannot remove the orphan container infra_traefik on local: Error response from daemon");
+    expect(stack.calls).toEqual([]);
   });
 });
 

@@ -125,9 +125,10 @@ describe("the terminal/--yes rule", () => {
 
   it("is the same refusal for every command that asks", async () => {
     const asking = COMMANDS.filter((c) => c.spec.flags.yes);
-    expect(asking.map((c) => c.name).sort()).toEqual(["deploy", "migrate", "restore", "rollback", "rotate"]);
+    expect(asking.map((c) => c.name).sort()).toEqual(["deploy", "down", "migrate", "restore", "rollback", "rotate"]);
     const required: Record<string, string[]> = {
       deploy: [],
+      down: [],
       migrate: [],
       restore: ["--file", "ems_20261129T030000Z.dump"],
       rollback: [],

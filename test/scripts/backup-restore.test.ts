@@ -5,9 +5,10 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PgServer, runScript, SCRIPTS_DIR, startPostgres } from "../support";
+import { PgServer, postgresSuite, runScript, SCRIPTS_DIR, startPostgres } from "../support";
 
 jest.setTimeout(60_000);
+const { describe } = postgresSuite("backup.sh and restore.sh against a real PostgreSQL");
 
 let pg: PgServer;
 let work: string;

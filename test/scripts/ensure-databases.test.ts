@@ -8,7 +8,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import { ensureDatabasesInput } from "../../components/postgres";
 import { readScript } from "../../components/shell";
-import { findBindir, PgServer, startPostgres } from "../support";
+import { PgServer, postgresSuite, startPostgres } from "../support";
 
 interface Role {
   role: string;
@@ -63,25 +63,12 @@ const catalog = (pg: PgServer) =>
       FROM pg_database WHERE datname LIKE '%_production'
     ORDER BY 1`);
 
+const { describe } = postgresSuite("ensure-databases.sh against a real PostgreSQL");
 const refusedPassword = (user: string) => new RegExp(`password authentication failed for user "${user}"`);
 const refusedConnect = (db: string) =>
   new RegExp(`permission denied for database "${db}"|User does not have CONNECT privilege`);
 
-/** A file needs PostgreSQL's server binaries: missing, it fails in CI and is skipped with a message elsewhere. */
-function describeWithPostgres(name: string, fn: () => void): void {
-  let reason = "";
-  try {
-    findBindir();
-  } catch (e) {
-    reason = (e as Error).message;
-  }
-  if (!reason) return describe(name, fn);
-  if (process.env.CI === "true") throw new Error(`CI=true and no PostgreSQL: ${reason}`);
-  console.warn(`SKIPPED "${name}": ${reason}`);
-  describe.skip(`${name} [${reason}]`, fn);
-}
-
-describeWithPostgres("ensure-databases.sh on an empty server", () => {
+describe("ensure-databases.sh on an empty server", () => {
   let pg: PgServer;
   const outputs: string[] = [];
   const run = (rs: Role[], superuserPassword = "") => {
@@ -233,7 +220,7 @@ describeWithPostgres("ensure-databases.sh on an empty server", () => {
   });
 });
 
-describeWithPostgres("ensure-databases.sh on a server set up like today's VPS", () => {
+describe("ensure-databases.sh on a server set up like today's VPS", () => {
   let pg: PgServer;
   const OLD_EMS = "old-ems-password";
   const OLD_SMS = "old-sms-password";
@@ -340,7 +327,7 @@ describeWithPostgres("ensure-databases.sh on a server set up like today's VPS", 
   });
 });
 
-describeWithPostgres("ensure-databases.sh on a role made by hand with more rights than a service needs", () => {
+describe("ensure-databases.sh on a role made by hand with more rights than a service needs", () => {
   let pg: PgServer;
   beforeAll(async () => {
     pg = await startPostgres();
@@ -363,7 +350,7 @@ describeWithPostgres("ensure-databases.sh on a role made by hand with more right
   });
 });
 
-describeWithPostgres("ensure-databases.sh refuses bad input before changing anything", () => {
+describe("ensure-databases.sh refuses bad input before changing anything", () => {
   let pg: PgServer;
   beforeAll(async () => {
     pg = await startPostgres();

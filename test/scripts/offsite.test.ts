@@ -191,6 +191,36 @@ describeRestic("nightly off-site backup", () => {
     ).toEqual(["2026-10-28", "2026-11-02", "2026-11-11", "2026-11-12", "2026-11-13"]);
   });
 
+  test("the drill's checksums are read only for new or changed uploads (size and mtime, as restic decides)", () => {
+    const { env } = host();
+    const file = path.join(f.uploads.ems, "leia-me.txt");
+    const manifest = () => fs.readFileSync(path.join(f.backups, "offsite", "uploads.sha256"), "utf8");
+    const sumOf = (text: string) =>
+      text
+        .split("\n")
+        .find((l) => l.endsWith(file.slice(1)))
+        ?.split("  ")[0];
+    const sha = (content: string) => crypto.createHash("sha256").update(content).digest("hex");
+    const mtime = new Date("2026-12-01T10:00:00Z");
+    fs.utimesSync(file, mtime, mtime);
+    const first = nightly(env, "20261205T030000Z");
+    expect(first.stdout).toContain("offsite: checksums: 4 new or changed upload(s) read, 4 in all");
+    expect(sumOf(manifest())).toBe(sha("documento\n"));
+    // Same size, same mtime: taken as unchanged, its recorded checksum kept (the file is not read again).
+    fs.writeFileSync(file, "DOCUMENTO\n");
+    fs.utimesSync(file, mtime, mtime);
+    const second = nightly(env, "20261206T030000Z");
+    expect(second.stdout).toContain("offsite: checksums: 0 new or changed upload(s) read, 4 in all");
+    expect(sumOf(manifest())).toBe(sha("documento\n"));
+    // A new mtime: read again.
+    fs.utimesSync(file, new Date("2026-12-06T10:00:00Z"), new Date("2026-12-06T10:00:00Z"));
+    writeUploads(f.uploads.sms, { "novo.txt": "novo\n" });
+    const third = nightly(env, "20261207T030000Z");
+    expect(third.stdout).toContain("offsite: checksums: 2 new or changed upload(s) read, 5 in all");
+    expect(sumOf(manifest())).toBe(sha("DOCUMENTO\n"));
+    expect(manifest().split("\n").filter(Boolean)).toHaveLength(5);
+  });
+
   test("the second run of unchanged uploads adds only the new dumps (deduplication)", () => {
     const { env } = host();
     writeUploads(f.uploads.ems, { "grande.bin": crypto.randomBytes(3_000_000) });

@@ -2,10 +2,10 @@
  * The dev stack (Pulumi.dev.yaml) against the seed's "Equivalência local ↔ VPS" table, column "Local":
  * one test per row, with the seed's values. The home folder is the test machine's (`~` expands to it).
  */
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { parseStackConfig } from "../../stacks/config";
+import { PROJECT_ROOT } from "../../stacks/load";
 import {
   committedConfig,
   isSecretInput,
@@ -18,7 +18,6 @@ import {
   urnOf,
 } from "../support";
 import {
-  HOME,
   dynamicFiles,
   envOf,
   hostCommandOf,
@@ -30,9 +29,9 @@ import {
 } from "./helpers";
 import { systemInvariants, thirdServiceTest, typeOfUrn } from "./invariants";
 
-const REPO = path.posix.join(HOME, "Projects/Working/ems_system");
-const DEV_DATA = `${REPO}/.dev-data`;
-const CERTS = `${REPO}/servers/infra/certs`;
+// Pulumi.dev.yaml's paths are relative to the checkout: the same folders whoever runs the tests, from wherever.
+const DEV_DATA = `${PROJECT_ROOT}/.dev-data`;
+const CERTS = `${DEV_DATA}/certs`;
 
 let run: StackRun;
 beforeAll(async () => {
@@ -40,7 +39,7 @@ beforeAll(async () => {
 });
 
 describe("Equivalência local ↔ VPS, column Local (dev stack)", () => {
-  test("Repositório ~/Projects/Working/ems_system/: the dev data lives in .dev-data at the repository root", () => {
+  test("Repositório ~/Projects/Working/ems_system/: the dev data lives in .dev-data at the checkout's root", () => {
     expect(run.config.paths.data).toBe(DEV_DATA);
     expect(run.outputs.backupDir).toBe(`${DEV_DATA}/backups`);
     const folders = Object.keys(layoutFolders(run));
@@ -61,7 +60,7 @@ describe("Equivalência local ↔ VPS, column Local (dev stack)", () => {
     }
   });
 
-  test("TLS servers/infra/certs/ (mkcert): local.pem and local-key.pem made in ~/Projects/Working/ems_system/servers/infra/certs and served by Traefik", async () => {
+  test("TLS servers/infra/certs/ (mkcert): local.pem and local-key.pem made in .dev-data/certs and served by Traefik", async () => {
     const traefik = run.get(T.container, "traefik");
     expect(mountAt(traefik, "/certs")).toEqual({ type: "bind", source: CERTS, target: "/certs", readOnly: true });
     const dynamic = YAML.parse(dynamicFiles(run)["tls.yml"]);

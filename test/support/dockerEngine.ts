@@ -32,6 +32,7 @@ import {
   TarFile,
   tarArchive,
 } from "../../testkit/engineSpec";
+import { describeIfAvailable } from "./skip";
 
 export { plain, tarArchive } from "../../testkit/engineSpec";
 export type { ContainerInputs, HealthcheckInput, MountInput, PortInput, TarFile } from "../../testkit/engineSpec";
@@ -163,7 +164,8 @@ function probeOrStart(): { ok: boolean; reason: string } {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
     return {
       ok: false,
-      reason: "`docker info` fails and dockerd can only be started as root",
+      reason:
+        "`docker info` fails for this user and dockerd can only be started as root; join the docker group (sudo usermod -aG docker $USER, then log in again) or run as root",
     };
   }
   // Two jest workers may get here at once: flock lets one start dockerd, the other then finds it answering.
@@ -188,14 +190,7 @@ function probeOrStart(): { ok: boolean; reason: string } {
  * reason printed; in CI a missing engine throws instead (the file fails).
  */
 export function describeWithDocker(name: string, fn: () => void): void {
-  if (ensureDocker()) {
-    describe(name, fn);
-  } else {
-    console.warn(
-      `SKIPPED "${name}": no Docker engine (${dockerUnavailableReason()}). Start dockerd as root or run in CI.`,
-    );
-    describe.skip(`${name} [no Docker engine: ${dockerUnavailableReason()}]`, fn);
-  }
+  describeIfAvailable("Docker engine", ensureDocker() ? "" : dockerUnavailableReason(), name, fn);
 }
 
 /** Builds (or finds up to date) the local test images; throws with the script's output on failure. */

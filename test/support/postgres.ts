@@ -16,6 +16,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { suiteIfAvailable } from "./skip";
 
 export interface PgServer {
   /** TCP port (also the number in the unix socket name). */
@@ -104,6 +105,21 @@ function runServerBinary(bin: string, args: string[], timeoutMs = 60_000): { sta
   const r = spawnSync(cmd, argv, { encoding: "utf8", timeout: timeoutMs, env: { ...process.env, LC_ALL: "C" } });
   if (r.error) throw r.error;
   return { status: r.status, output: `${r.stdout ?? ""}${r.stderr ?? ""}` };
+}
+
+/** Why PostgreSQL's server binaries cannot be used here (empty when they can). */
+export function postgresUnavailableReason(): string {
+  try {
+    findBindir();
+    return "";
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** `describe` and `test` for the top-level blocks of a file that starts PostgreSQL (see `describeWithPostgres`). */
+export function postgresSuite(suite: string): { describe: typeof describe; test: typeof test } {
+  return suiteIfAvailable("PostgreSQL", postgresUnavailableReason(), suite);
 }
 
 export async function startPostgres(options: StartOptions = {}): Promise<PgServer> {

@@ -1,8 +1,9 @@
 /** The Mermaid pictures of the committed stacks, generated from the program under mocks, and where they are written. */
-import * as os from "os";
 import * as path from "path";
 import { diagramDocument, stackDiagram } from "./mermaid";
 import { REPO_ROOT } from "../../ops/runner/context";
+import { ConfigError } from "../../stacks/config";
+import { parseWithOverrides } from "../../stacks/load";
 
 export const DIAGRAM_FILE = path.join(REPO_ROOT, "docs", "diagram.md");
 export const README_FILE = path.join(REPO_ROOT, "README.md");
@@ -20,7 +21,7 @@ export function readmeWithDiagram(readme: string, stacks: ReadonlyArray<{ stack:
 }
 
 /** Each committed stack's picture as the program is now. Stacks run one after the other (the mock runtime is global). */
-export async function generateStackDiagrams(): Promise<Array<{ stack: string; diagram: string }>> {
+export async function generateStackDiagrams(root = REPO_ROOT): Promise<Array<{ stack: string; diagram: string }>> {
   // Loaded here: the mock runtime replaces Pulumi's, which only this command (not --help) needs.
   const { committedConfig, runProgram } = await import("../mockProgram");
   const stacks: Array<{ stack: string; diagram: string }> = [];
@@ -30,8 +31,16 @@ export async function generateStackDiagrams(): Promise<Array<{ stack: string; di
       "ems-infra:ghcrToken": "diagram-placeholder",
       "ems-infra:dashboardPassword": "diagram-placeholder",
     };
-    const run = await runProgram(stack, { ...committedConfig(stack, REPO_ROOT), ...secrets }, Object.keys(secrets));
-    stacks.push({ stack, diagram: stackDiagram(run.resources, os.homedir()) });
+    const config = { ...committedConfig(stack, root), ...secrets };
+    // A bad stack file is reported as the program reports it (every problem, one list) before the program runs:
+    // a program that throws under the mocks leaves rejected promises behind that end the process with a trace.
+    try {
+      parseWithOverrides(stack, config, new Set(Object.keys(secrets)), { projectRoot: root });
+    } catch (err) {
+      throw err instanceof ConfigError ? new Error(`Pulumi.${stack}.yaml: ${err.message}`) : err;
+    }
+    const run = await runProgram(stack, config, Object.keys(secrets));
+    stacks.push({ stack, diagram: stackDiagram(run.resources, root) });
   }
   return stacks;
 }

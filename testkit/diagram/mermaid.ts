@@ -30,10 +30,13 @@ function plain<T>(value: unknown): T {
 const id = (prefix: string, name: string) => `${prefix}_${name.replace(/[^A-Za-z0-9]/g, "_")}`;
 const text = (s: string) => s.replace(/"/g, "'");
 
-/** `home` is replaced by `~` in host paths, so the picture does not depend on who generated it. */
-export function stackDiagram(resources: readonly RegisteredResource[], home: string): string {
+/**
+ * Host paths inside `checkout` (the project folder: dev's relative paths) are drawn relative to it (`./.dev-data`),
+ * so the picture does not depend on who generated it or where; absolute paths (prod's) are drawn as they are.
+ */
+export function stackDiagram(resources: readonly RegisteredResource[], checkout: string): string {
   const lines = ["flowchart LR", '  internet(("Internet / browser"))'];
-  const tidy = (p: string) => (home && p.startsWith(home) ? `~${p.slice(home.length)}` : p);
+  const tidy = (p: string) => (checkout && p.startsWith(`${checkout}/`) ? `.${p.slice(checkout.length)}` : p);
   const networks = new Map<string, string>();
   for (const n of resources.filter((r) => r.type === NETWORK)) {
     const name = String(n.inputs.name ?? n.name);
