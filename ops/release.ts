@@ -23,6 +23,7 @@ import {
   systemSelectorOf,
   traefikConfigOf,
 } from "./runner/stackConfig";
+import { checkDataVolume, dataVolumeOf } from "./dataVolume";
 import { describeStuck, findStuckResources } from "./stuckReplacements";
 import { Deps, policyPacks, StackLike } from "./runner/context";
 import { readOpsOutputs } from "./stackOutputs";
@@ -78,6 +79,7 @@ export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps:
     };
     for (const edit of plan.edits) await apply(edit);
     for (const edit of await enginePreflight(stack, io, deps)) await apply(edit);
+    await dataVolumePreflight(stack, io, deps);
 
     const packs = policyPacks(deps);
     const color = io.isTTY ? "always" : "never";
@@ -194,6 +196,13 @@ async function recoverInterrupted(
     );
     return false;
   }
+}
+
+/** One PostgreSQL per data volume: no container the stack does not own may mount it (ops/dataVolume.ts). */
+async function dataVolumePreflight(stack: StackLike, io: Io, deps: Deps): Promise<void> {
+  const dockerHost = await dockerHostConfig(stack);
+  const shell = boundShell(dockerHost ? "local" : await hostTargetOf(stack), deps.host);
+  io.out(`${await checkDataVolume(shell, await dataVolumeOf(stack), dockerHost)}\n`);
 }
 
 /** The unhealthy or exited containers of the stack after a failed up; never throws. */

@@ -59,8 +59,6 @@ trap cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
-# A counting psql that died must fail the dump, not kill the run with SIGPIPE (dump_db writes to its FIFO).
-trap '' PIPE
 
 # retention DIR: deletes the dumps that neither the daily nor the weekly rule keeps.
 # Files are grouped by "<prefix>.<ext>" (one group per database, one for globals_*.sql), sorted newest
@@ -167,7 +165,11 @@ dump_db() {
   pg psql -X -Atq -v ON_ERROR_STOP=1 -d "$db" <"$COUNTER/in" >"$COUNTER/out" 2>"$COUNTER/err" &
   counter_pid=$!
   exec 3>"$COUNTER/in"
+  # A counting psql that died must fail the dump, not kill the run with SIGPIPE; only while writing to it (the
+  # tools started meanwhile must keep the default SIGPIPE: they inherit an ignored one).
+  trap '' PIPE
   printf '%s\n' "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;" "SELECT pg_export_snapshot();" >&3 || true
+  trap - PIPE
   n=0
   while [ ! -s "$COUNTER/out" ] && kill -0 "$counter_pid" 2>/dev/null && [ "$n" -lt 600 ]; do
     sleep 0.1
@@ -184,7 +186,9 @@ dump_db() {
   fi
   dumped=0
   dump_to "$BACKUP_DIR/${db}_$ts.dump" "$db" pg_dump -Fc --snapshot="$snapshot" -d "$db" || dumped=1
+  trap '' PIPE
   printf '%s\n' "$ROW_COUNTS_SQL" "COMMIT;" >&3 || true
+  trap - PIPE
   exec 3>&-
   counted=0
   wait "$counter_pid" || counted=1

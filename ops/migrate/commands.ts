@@ -2,7 +2,8 @@
  * The host commands of the cut-over, as POSIX `sh` strings (dash runs them on Debian). Every value is
  * quoted with `q`; secrets travel on stdin only. The rehearsal test runs each of them against dockerd.
  */
-import { shellQuote as q } from "../../components/shell";
+import { readScript, shellQuote as q } from "../../components/shell";
+import { volumeHoldersCommand } from "../dataVolume";
 
 /** `20261201T195500Z` for a time in ms. */
 export function stamp(ms: number): string {
@@ -14,6 +15,13 @@ export function stamp(ms: number): string {
 
 /** The marker pg_dumpall writes on the last lines of a complete dump. */
 export const DUMPALL_COMPLETE = "PostgreSQL database cluster dump complete";
+
+/** Run in the PostgreSQL container with the superuser as $1 (query_to_xml: an exact count(*) per table, one query per database). */
+const ROW_COUNTS = `dbs=$(psql -X -A -t -q -U "$1" -d postgres -c "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate") || exit 1
+out=$(for db in $dbs; do
+  psql -X -A -t -q -F ' ' -U "$1" -d "$db" -c "SELECT current_database() || '.' || schemaname || '.' || tablename, (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', schemaname, tablename), false, true, '')))[1]::text FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')" || exit 1
+done) || exit 1
+printf '%s\\n' "$out" | sort`;
 
 export const CUTOVER_COMMANDS = {
   /**
@@ -54,6 +62,51 @@ echo copied`,
    */
   stop: (container: string, seconds: number) =>
     `docker update --restart=no ${q(container)} >/dev/null && docker stop -t ${seconds} ${q(container)} >/dev/null`,
+
+  /**
+   * The old APIs: restart policy `no`, then SIGKILL at once. They ignore SIGTERM (real-system.md §6), so
+   * `docker stop -t N` would only wait N seconds; the old Traefik is stopped first, so no request is in flight.
+   * A container that is already stopped is fine.
+   */
+  kill: (container: string) =>
+    `docker update --restart=no ${q(container)} >/dev/null && { docker kill ${q(container)} >/dev/null 2>&1 || [ "$(docker inspect --format '{{.State.Running}}' ${q(container)})" = false ]; }`,
+
+  /** Every container (running or not) mounting a volume: name and its com.ems.system label, tab-separated. */
+  volumeHolders: (volume: string) => volumeHoldersCommand(volume),
+
+  /** Copies an old container's files out of its layer into a host folder (components/scripts/copy-uploads.sh on stdin). */
+  copyUploads: (container: string, src: string, dest: string) => ({
+    command: `sh -s -- ${q(container)} ${q(src)} ${q(dest)}`,
+    input: readScript("copy-uploads.sh"),
+  }),
+
+  /** psql as the superuser in a PostgreSQL container, the SQL on stdin (how passwords travel). */
+  psqlStdin: (container: string, user: string) =>
+    `docker exec -i ${q(container)} psql -X -q -v ON_ERROR_STOP=1 -U ${q(user)} -d postgres`,
+
+  /** `running restarting restartCount` of a container. */
+  runState: (container: string) =>
+    `docker inspect --format '{{.State.Running}} {{.State.Restarting}} {{.RestartCount}}' ${q(container)}`,
+
+  /** The client sessions of a PostgreSQL server, `role database` a line. */
+  sessions: (container: string, user: string) =>
+    `docker exec ${q(container)} psql -X -A -t -q -U ${q(user)} -d postgres -c ${q("SELECT usename || ' ' || datname FROM pg_stat_activity WHERE usename IS NOT NULL AND datname IS NOT NULL")}`,
+
+  /**
+   * The exact row count of every table of every database, `database.schema.table count` a line, sorted: the gate
+   * compares the new server's with the old one's.
+   */
+  rowCounts: (container: string, user: string) => `docker exec ${q(container)} sh -c ${q(ROW_COUNTS)} sh ${q(user)}`,
+
+  /** The cut-over's journal on the host (JSON on stdin), written whole then renamed: mode 600. */
+  writeJournal: (file: string) =>
+    `set -eu; umask 077; f=${q(file)}; mkdir -p "$(dirname "$f")"; cat >"$f.tmp"; chmod 600 "$f.tmp"; mv "$f.tmp" "$f"`,
+  /** The journal, or nothing when there is none. */
+  readJournal: (file: string) => `f=${q(file)}; [ ! -e "$f" ] || cat "$f"`,
+  removeJournal: (file: string) => `rm -f ${q(file)}`,
+
+  /** Removes a stopped container (never a running one: no -f), not its volumes. */
+  removeStopped: (container: string) => `docker rm ${q(container)} >/dev/null`,
 
   /** Stops one of the stack's containers (kept, not removed). */
   stopNew: (container: string) => `docker stop -t 30 ${q(container)} >/dev/null`,

@@ -1,90 +1,46 @@
 /**
  * The cut-over from today's compose system to the stack, in an order that loses nothing:
- *   1. pre-flight (nothing changed when it refuses);
- *   2. pg_dumpall of the running server and a copy of the ACME file into the backups folder;
- *   3. the old APIs, Traefik and Portainer stopped (not removed), Postgres last;
- *   4. `pulumi up`, then each API answers its health gate through the new Traefik;
- *   5. on any failure after step 3: the stack's new containers stopped and the old ones started again
- *      (Postgres first);
- *   6. a summary with the measured downtime (first old container stopped → first API answering 200).
- * Idempotent: with no old container running there is nothing to migrate.
+ *   1. pre-flight (nothing changed when it refuses): engine, disk, the old containers, no foreign container on the
+ *      data volume, and the credentials the old containers run with equal to the stack's (or adopted);
+ *   2. a journal on the host (mode 600), then pg_dumpall and a copy of the ACME file where no old retention reaches;
+ *   3. the uploads in the old API containers' layers copied to the stack's folders and verified;
+ *   4. the old Traefik stopped first, the old APIs killed (they ignore SIGTERM), their uploads copied again,
+ *      Portainer and Postgres stopped (all kept, restart policy `no`);
+ *   5. `pulumi up`, then each API answers its health gate through the new Traefik (a rate-limited 403 counts when
+ *      the API is logged into PostgreSQL), and every table holds the rows it held;
+ *   6. on any failure or interruption after step 2: the undo (undo.ts), which proves the old system runs.
+ * A later run that finds the journal resumes (or, with --undo, undoes); with no journal and no old container
+ * running there is nothing to migrate.
  */
 import * as path from "path";
-import { PreflightReport, runPreflight, withoutLines } from "../preflight";
+import { PreflightReport, runPreflight } from "../preflight";
 import { CUTOVER_COMMANDS as C, stamp } from "./commands";
 import type { BoundShell } from "../runner/hostShell";
-import { LegacySystem, startOrder, stopOrder } from "./legacy";
-
-/** One API the health gate asks through the new Traefik. */
-export interface GateTarget {
-  service: string;
-  /** Its public host name, e.g. api.ems.edumigsoft.com.br. */
-  host: string;
-  /** e.g. /api/v1/health */
-  healthPath: string;
-  /** Sent as x-api-key on stdin; never printed. */
-  apiKey: string;
-}
-
-/** What the cut-over needs from the stack after `pulumi up`. */
-export interface CutoverOutputs {
-  /** Names of the containers the stack runs. */
-  containers: string[];
-  /** The stack's Postgres container (stopped last on undo). */
-  postgresContainer?: string;
-  apis: GateTarget[];
-}
-
-/** Everything the cut-over does goes through these (the CLI wires Pulumi; the tests pass fakes or dockerd). */
-export interface CutoverDeps {
-  shell: BoundShell;
-  /** `pulumi up` of the stack. */
-  up(): Promise<{ ok: boolean; message: string }>;
-  /** The stack's outputs (after an up). */
-  outputs(): Promise<CutoverOutputs>;
-  /** Asked once before anything changes; resolve false to stop. */
-  confirm(summary: string): Promise<boolean>;
-  log(line: string): void;
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export interface GateOptions {
-  /** Where the new Traefik listens on the host (127.0.0.1). */
-  address: string;
-  /** Its HTTPS port (443). */
-  port: number;
-  /** Skip certificate verification (only for a self-signed proxy in tests). */
-  insecure: boolean;
-  /** How long each API may take to answer 200. */
-  timeoutMs: number;
-  /** Pause between probes (the servers allow 20 requests a minute in total). */
-  intervalMs: number;
-}
-
-export interface CutoverOptions {
-  legacy: LegacySystem;
-  traefikImage: string;
-  backupDir: string;
-  /** The label every container of the stack carries, e.g. com.ems.environment=production. */
-  stackLabel: string;
-  gate: GateOptions;
-  /** Remove the old backup cron line(s). */
-  replaceCron: boolean;
-  /** Only check and print the plan. */
-  dryRun: boolean;
-  /** `docker stop -t` for the old containers. */
-  stopSeconds: number;
-}
-
-export type CutoverResult =
-  | { outcome: "refused"; problems: string[] }
-  | { outcome: "nothing-to-migrate" }
-  | { outcome: "planned" }
-  | { outcome: "cancelled" }
-  | { outcome: "migrated"; downtimeSeconds: number; backup: string[] }
-  | { outcome: "rolled-back"; reason: string; restored: string[] }
-  | { outcome: "undo-failed"; reason: string; problems: string[] };
+import { compareCredentials, LegacyApi, readLegacyCredentials, superuserNote } from "./credentials";
+import { Journal, JournalFile, journalPath, Step, STEPS } from "./journal";
+import { stopOrder } from "./legacy";
+import { parseRowCounts, compareRowCounts, sessionsOf } from "./database";
+import { undo } from "./undo";
+import { runHostChecks } from "./hostChecks";
+import { describeForeignHolders, foreignHolders as foreignOf } from "../dataVolume";
+import type {
+  CutoverDeps,
+  CutoverOptions,
+  CutoverOutputs,
+  CutoverResult,
+  CutoverRun,
+  GateOptions,
+  GateTarget,
+} from "./types";
+export type {
+  CutoverDeps,
+  CutoverOptions,
+  CutoverOutputs,
+  CutoverResult,
+  CutoverRun,
+  GateOptions,
+  GateTarget,
+} from "./types";
 
 export const DEFAULT_GATE: GateOptions = {
   address: "127.0.0.1",
@@ -94,9 +50,38 @@ export const DEFAULT_GATE: GateOptions = {
   intervalMs: 5_000,
 };
 
+const refused = (deps: CutoverDeps, problems: string[]): CutoverResult => {
+  for (const p of problems) deps.log(`preflight: REFUSED: ${p}`);
+  deps.log("nothing was changed");
+  return { outcome: "refused", problems };
+};
+
 export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Promise<CutoverResult> {
   const { shell, log } = deps;
-  const { legacy } = options;
+  const legacy = options.legacy;
+  const journal = new JournalFile(shell, journalPath(options.journalDir));
+
+  const found = await journal.read();
+  if (found) {
+    log(
+      `found the journal of a cut-over started ${found.startedAt} and interrupted at step "${found.step}" (${journal.file})`,
+    );
+    const holders = await foreignHolders(shell, options);
+    if (holders.length > 0) return refused(deps, holders);
+    const run: CutoverRun = { deps, options, journal, state: found };
+    if (options.undo || found.step === "undo")
+      return undo(run, options.undo ? "asked to undo (--undo)" : "finishing an interrupted undo");
+    if (options.dryRun) {
+      log("dry run: run again to resume it, or with --undo to start the old system again; nothing was changed");
+      return { outcome: "planned" };
+    }
+    log("resuming it (run with --undo instead to start the old system again)");
+    return proceed(run, found.step);
+  }
+  if (options.undo) {
+    log(`nothing to undo: no cut-over journal at ${journal.file}`);
+    return { outcome: "nothing-to-undo" };
+  }
 
   // 1. pre-flight
   const report = await runPreflight(shell, {
@@ -105,11 +90,7 @@ export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Pr
     legacy,
   });
   for (const note of report.notes) log(`preflight: ${note}`);
-  if (!report.ok) {
-    for (const p of report.problems) log(`preflight: REFUSED: ${p}`);
-    log("nothing was changed");
-    return { outcome: "refused", problems: report.problems };
-  }
+  if (!report.ok) return refused(deps, report.problems);
   const running = report.containers.filter((c) => c.running).map((c) => c.name);
   const pg = legacy.postgresContainer;
   if (running.length === 0) {
@@ -122,24 +103,48 @@ export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Pr
     await handleCron(deps, report, options);
     return { outcome: "nothing-to-migrate" };
   }
-  if (!running.includes(pg)) {
-    const problem = `${pg} is not running while ${running.join(", ")} are: start it (docker start ${pg}) so the databases can be dumped, then run again`;
-    log(`preflight: REFUSED: ${problem}`);
-    return { outcome: "refused", problems: [problem] };
+  if (!running.includes(pg))
+    return refused(deps, [
+      `${pg} is not running while ${running.join(", ")} are: start it (docker start ${pg}) so the databases can be dumped, then run again`,
+    ]);
+  const holders = await foreignHolders(shell, options);
+  if (holders.length > 0) return refused(deps, holders);
+
+  const credentials = await readLegacyCredentials(shell, legacy);
+  const note = superuserNote(credentials, pg);
+  if (note) log(`preflight: ${note}`);
+  const mismatches = compareCredentials(credentials, options.credentials, {
+    stack: options.stackName,
+    postgresContainer: pg,
+  });
+  if (mismatches.length > 0) {
+    if (!options.adoptCredentials || !deps.adoptCredentials || options.dryRun) {
+      for (const m of mismatches) log(`preflight: ${m.message}\n    ${m.command}`);
+      return refused(deps, [
+        `the stack's config differs from what the old system runs with (${mismatches.map((m) => m.key).join(", ")}): ` +
+          `run with --adopt-credentials to take them over as secrets, or set them with the lines above`,
+      ]);
+    }
+    await deps.adoptCredentials(mismatches);
+    log(`adopted from the old containers into the stack's config: ${mismatches.map((m) => m.key).join(", ")}`);
+  } else {
+    log("preflight: the stack's config holds the credentials, databases and roles the old containers run with");
   }
 
-  const ts = stamp(deps.now());
-  const dumpFile = path.posix.join(options.backupDir, `cluster_${ts}.sql.gz`);
-  const acmeCopy = path.posix.join(options.backupDir, `${path.posix.basename(legacy.acmeFile, ".json")}_${ts}.json`);
+  if (options.hostChecks) {
+    const checks = await runHostChecks(shell, options.hostChecks);
+    for (const n of checks.notes) log(`preflight: ${n}`);
+    if (checks.problems.length > 0) return refused(deps, checks.problems);
+  }
+
   const toStop = stopOrder(legacy).filter((n) => running.includes(n));
   const plan = [
-    `1. pre-flight passed`,
-    `2. backup: pg_dumpall of ${pg} → ${dumpFile}; ${legacy.acmeFile} → ${acmeCopy}`,
-    `3. stop (not remove), restart policy set to no: ${toStop.join(", ")}`,
-    `4. pulumi up, then each API's health gate through the new Traefik on ${options.gate.address}:${options.gate.port}`,
-    `5. on failure: stop the stack's containers, start ${startOrder(legacy)
-      .filter((n) => running.includes(n))
-      .join(", ")} again`,
+    `1. pre-flight passed; journal ${journal.file}`,
+    `2. backup: pg_dumpall of ${pg} and ${legacy.acmeFile} into ${options.backupDir}`,
+    `3. uploads in the old containers' layers copied to ${options.uploads.map((u) => u.dest).join(", ")} and verified`,
+    `4. stop (kept, restart policy no): ${toStop.join(", ")} (the old APIs killed: they ignore SIGTERM)`,
+    `5. pulumi up, then each API's health gate through the new Traefik on ${options.gate.address}:${options.gate.port}, and every table's rows`,
+    `6. on failure or interruption: stop this system's new containers, start ${toStop.join(", ")} again and watch the old APIs log in`,
   ];
   log(`plan (on ${shell.where}):\n  ${plan.join("\n  ")}`);
   if (options.dryRun) {
@@ -151,90 +156,218 @@ export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Pr
     return { outcome: "cancelled" };
   }
 
-  // 2. backup first
-  const dump = await shell.run(C.dumpAll(pg, legacy.postgresSuperuser, dumpFile), { timeoutMs: 3_600_000 });
-  if (dump.code !== 0) {
-    log(`backup FAILED, nothing was stopped: ${dump.stderr.trim()}`);
-    return { outcome: "refused", problems: [`pg_dumpall failed: ${dump.stderr.trim()}`] };
-  }
-  log(`backup: ${dumpFile} (${dump.stdout.trim()})`);
-  const acme = await shell.run(C.copyAcme(legacy.acmeFile, acmeCopy));
-  if (acme.code !== 0) {
-    log(`backup FAILED, nothing was stopped: copy of ${legacy.acmeFile}: ${acme.stderr.trim()}`);
-    return { outcome: "refused", problems: [`ACME copy failed: ${acme.stderr.trim()}`] };
-  }
-  const backup = [dumpFile, ...(acme.stdout.trim() === "copied" ? [acmeCopy] : [])];
-  log(
-    acme.stdout.trim() === "copied"
-      ? `backup: ${acmeCopy} (mode kept)`
-      : `backup: no ${legacy.acmeFile} on the host: Traefik will ask Let's Encrypt for new certificates`,
-  );
-
-  // 3. stop the old system, Postgres last
-  const policies = new Map<string, string>();
+  const policies: Record<string, string> = {};
   for (const name of toStop) {
     const r = await shell.run(C.restartPolicy(name));
-    policies.set(name, r.code === 0 && r.stdout.trim() ? r.stdout.trim() : "unless-stopped");
+    policies[name] = r.code === 0 && r.stdout.trim() ? r.stdout.trim() : "unless-stopped";
   }
-  const stopped: string[] = [];
-  const stoppedAt = deps.now();
-  for (const name of toStop) {
-    const r = await shell.run(C.stop(name, options.stopSeconds), { timeoutMs: (options.stopSeconds + 60) * 1000 });
-    if (r.code !== 0) return undo(deps, options, stopped, policies, `docker stop ${name} failed: ${r.stderr.trim()}`);
-    stopped.push(name);
-    log(`stopped ${name}`);
+  const state: Journal = {
+    version: 1,
+    startedAt: new Date(deps.now()).toISOString(),
+    step: "backup",
+    policies,
+    backup: [],
+  };
+  const run: CutoverRun = { deps, options, journal, state, report };
+  await journal.write(state);
+  log(`journal: ${journal.file}`);
+  return proceed(run, "backup");
+}
+
+/** Steps 2 to 6 from `from` on (a fresh run starts at backup; a resumed one where its journal stopped). */
+async function proceed(run: CutoverRun, from: Step): Promise<CutoverResult> {
+  const { deps, options, state } = run;
+  const { shell, log } = deps;
+  const legacy = options.legacy;
+  const pg = legacy.postgresContainer;
+  const at = (step: Step) => STEPS.indexOf(from) <= STEPS.indexOf(step);
+  const enter = async (step: Step): Promise<string | undefined> => {
+    state.step = step;
+    await run.journal.write(state);
+    await deps.checkpoint?.(step);
+    const why = deps.interrupted?.();
+    return why ? `interrupted (${why}) before step "${step}"` : undefined;
+  };
+  const oldRunning = async (name: string) => (await shell.run(C.runState(name))).stdout.startsWith("true");
+  let why: string | undefined;
+
+  // 2. backup first
+  if (at("backup")) {
+    if ((why = await enter("backup"))) return undo(run, why);
+    if (await oldRunning(pg)) {
+      const ts = stamp(deps.now());
+      const dumpFile = path.posix.join(options.backupDir, `cluster_${ts}.sql.gz`);
+      const acmeCopy = path.posix.join(
+        options.backupDir,
+        `${path.posix.basename(legacy.acmeFile, ".json")}_${ts}.json`,
+      );
+      const dump = await shell.run(C.dumpAll(pg, legacy.postgresSuperuser, dumpFile), { timeoutMs: 3_600_000 });
+      if (dump.code !== 0) return undo(run, `pg_dumpall failed: ${dump.stderr.trim()}`);
+      log(`backup: ${dumpFile} (${dump.stdout.trim()})`);
+      const acme = await shell.run(C.copyAcme(legacy.acmeFile, acmeCopy));
+      if (acme.code !== 0) return undo(run, `ACME copy failed: copy of ${legacy.acmeFile}: ${acme.stderr.trim()}`);
+      state.backup = [dumpFile, ...(acme.stdout.trim() === "copied" ? [acmeCopy] : [])];
+      log(
+        acme.stdout.trim() === "copied"
+          ? `backup: ${acmeCopy} (mode kept)`
+          : `backup: no ${legacy.acmeFile} on the host: Traefik will ask Let's Encrypt for new certificates`,
+      );
+    } else if (state.backup.length === 0) {
+      return undo(run, `${pg} is not running and the journal names no dump: nothing to resume from`);
+    }
   }
 
-  // 4. pulumi up and the health gates
+  // 3. uploads: a first pass while the old system serves (the bulk), a second once its APIs are stopped
+  const credentials = await readLegacyCredentials(shell, legacy);
+  const copies = uploadCopies(credentials.apis, options);
+  if (at("copy-uploads")) {
+    if ((why = await enter("copy-uploads"))) return undo(run, why);
+    const problem = await copyUploads(deps, copies);
+    if (problem) return undo(run, problem);
+  }
+
+  // 4. stop: the old Traefik first (no new request), the APIs killed, then Portainer and Postgres
+  if (at("stop")) {
+    if ((why = await enter("stop"))) return undo(run, why);
+    state.stoppedAt ??= deps.now();
+    await run.journal.write(state);
+    for (const name of stopOrder(legacy).filter((n) => n in state.policies)) {
+      // The rows of every table, once the APIs are down and before the server stops: the gate compares the new one's.
+      if (name === pg && (await oldRunning(pg))) {
+        const rows = await rowCountsOf(shell, pg, legacy.postgresSuperuser);
+        if (rows) state.rows = Object.fromEntries(rows);
+        await run.journal.write(state);
+      }
+      const api = legacy.apiContainers.includes(name);
+      const r = await shell.run(api ? C.kill(name) : C.stop(name, options.stopSeconds), {
+        timeoutMs: (options.stopSeconds + 60) * 1000,
+      });
+      if (r.code !== 0) return undo(run, `stopping ${name} failed: ${r.stderr.trim()}`);
+      log(`stopped ${name}${api ? " (killed: it ignores SIGTERM)" : ""}`);
+      if (name === legacy.apiContainers[legacy.apiContainers.length - 1]) {
+        const problem = await copyUploads(deps, copies);
+        if (problem) return undo(run, problem);
+      }
+    }
+  }
+
+  // 5. pulumi up and the gates
+  if ((why = await enter("up"))) return undo(run, why);
   log("pulumi up ...");
   const up = await deps
     .up()
     .catch((e: unknown) => ({ ok: false, message: e instanceof Error ? e.message : String(e) }));
-  if (!up.ok) return undo(deps, options, stopped, policies, `pulumi up failed: ${up.message}`);
+  if (!up.ok) return undo(run, `pulumi up failed: ${up.message}`);
   log(`pulumi up: ${up.message}`);
+  if ((why = await enter("gate"))) return undo(run, why);
   let outputs: CutoverOutputs;
   try {
     outputs = await deps.outputs();
   } catch (e) {
-    return undo(
-      deps,
-      options,
-      stopped,
-      policies,
-      `cannot read the stack outputs: ${e instanceof Error ? e.message : String(e)}`,
-    );
+    return undo(run, `cannot read the stack outputs: ${e instanceof Error ? e.message : String(e)}`);
   }
   let firstAnswer: number | undefined;
   for (const api of outputs.apis) {
-    const answered = await healthGate(deps, options.gate, api);
+    const answered = await healthGate(deps, options.gate, api, outputs.postgresContainer, legacy.postgresSuperuser);
     if (!answered.ok)
       return undo(
-        deps,
-        options,
-        stopped,
-        policies,
+        run,
         `${api.service} did not answer its health gate at https://${api.host}${api.healthPath}: ${answered.last}`,
       );
     firstAnswer ??= answered.at;
-    log(`${api.service}: https://${api.host}${api.healthPath} answers 200 through the new Traefik`);
+    log(`${api.service}: https://${api.host}${api.healthPath} ${answered.how} through the new Traefik`);
+    if ((why = deps.interrupted?.())) return undo(run, `interrupted (${why}) during the health gates`);
+  }
+  if (outputs.postgresContainer && state.rows) {
+    const after = await rowCountsOf(shell, outputs.postgresContainer, legacy.postgresSuperuser);
+    const verdict = compareRowCounts(new Map(Object.entries(state.rows)), after ?? new Map());
+    if (!verdict.ok) return undo(run, `the new PostgreSQL does not hold the old rows: ${verdict.message}`);
+    log(`rows: ${verdict.message}`);
   }
 
   // 6. summary
-  const downtimeSeconds = Math.round(((firstAnswer ?? deps.now()) - stoppedAt) / 100) / 10;
+  const downtimeSeconds = Math.round(((firstAnswer ?? deps.now()) - (state.stoppedAt ?? deps.now())) / 100) / 10;
   log(
-    `migrated: backup ${backup.join(", ")}; stopped (kept for the undo) ${stopped.join(", ")}; the stack serves ${outputs.apis.map((a) => a.host).join(", ")}`,
+    `migrated: backup ${state.backup.join(", ")}; stopped (kept for the undo) ${Object.keys(state.policies).join(", ")}; the stack serves ${outputs.apis.map((a) => a.host).join(", ")}`,
   );
-  log(`downtime: ${downtimeSeconds} s (first old container stopped → first API answering 200)`);
+  log(`downtime: ${downtimeSeconds} s (old Traefik stopped → first API answering through the new Traefik)`);
+  await run.journal.remove();
+  // The old Postgres can no longer be started by mistake on the volume: its container goes (its layer holds no data;
+  // the data is the volume the stack's server runs on, and the verified dump). The others stay, stopped.
+  const removed = await shell.run(C.removeStopped(pg));
+  log(
+    removed.code === 0
+      ? `removed the old ${pg} container (stopped; its data is ${legacy.dataVolume}, now the stack's, and the dump ${state.backup[0] ?? ""}): nothing can start a second server on the volume by mistake`
+      : `could not remove the old ${pg} container (${removed.stderr.trim()}): remove it (docker rm ${pg}) before the next deploy, which refuses while it mounts ${legacy.dataVolume}`,
+  );
+  const report =
+    run.report ??
+    (await runPreflight(shell, { traefikImage: options.traefikImage, backupDir: options.backupDir, legacy }));
   await handleCron(deps, report, options);
-  return { outcome: "migrated", downtimeSeconds, backup };
+  return { outcome: "migrated", downtimeSeconds, backup: state.backup };
 }
 
-/** Probes one API until it answers 200 or the time is up. */
+/** The row counts of every table; undefined when they cannot be read. */
+async function rowCountsOf(
+  shell: BoundShell,
+  container: string,
+  user: string,
+): Promise<Map<string, number> | undefined> {
+  const r = await shell.run(C.rowCounts(container, user), { timeoutMs: 600_000 });
+  return r.code === 0 ? parseRowCounts(r.stdout) : undefined;
+}
+
+/** Containers other than the old Postgres and this system's own that mount the data volume (running or not). */
+export async function foreignHolders(shell: BoundShell, options: CutoverOptions): Promise<string[]> {
+  const volume = options.legacy.dataVolume;
+  const r = await shell.run(C.volumeHolders(volume));
+  return describeForeignHolders(volume, foreignOf(r.stdout, options.system, [options.legacy.postgresContainer]));
+}
+
+interface UploadCopy {
+  container: string;
+  src: string;
+  dest: string;
+}
+
+function uploadCopies(apis: readonly LegacyApi[], options: CutoverOptions): UploadCopy[] {
+  return apis.flatMap((a) => {
+    const dest = options.uploads.find((u) => u.service === a.service)?.dest;
+    return dest ? [{ container: a.container, src: a.uploadPath, dest }] : [];
+  });
+}
+
+/** Copies every old API's uploads out of its layer; a problem (a conflict, a short copy) is returned. */
+async function copyUploads(deps: CutoverDeps, copies: readonly UploadCopy[]): Promise<string | undefined> {
+  for (const c of copies) {
+    const { command, input } = C.copyUploads(c.container, c.src, c.dest);
+    const r = await deps.shell.run(command, { input, timeoutMs: 3_600_000 });
+    const out = r.stdout.trim();
+    if (r.code !== 0)
+      return (
+        `the uploads in ${c.container}:${c.src} could not be copied to ${c.dest} (${out || `exit ${r.code}`}): ` +
+        `${r.stderr.trim()}; files already in ${c.dest} are never overwritten: move the conflicting ones aside, then run again`
+      );
+    deps.log(
+      out === "none"
+        ? `uploads: ${c.container} has nothing in ${c.src}`
+        : `uploads: ${c.container}:${c.src} → ${c.dest}: ${out} (verified)`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Probes one API until it answers 200, or 403 (the one rate-limit bucket is full) while its role is logged into
+ * the new PostgreSQL (the server only listens after that login), or the time is up.
+ */
 async function healthGate(
   deps: CutoverDeps,
   gate: GateOptions,
   api: GateTarget,
-): Promise<{ ok: true; at: number } | { ok: false; last: string }> {
+  postgres: string | undefined,
+  superuser: string,
+): Promise<{ ok: true; at: number; how: string } | { ok: false; last: string }> {
   const deadline = deps.now() + gate.timeoutMs;
   const command = C.health({
     host: api.host,
@@ -247,111 +380,35 @@ async function healthGate(
   for (;;) {
     const r = await deps.shell.run(command, { input: `x-api-key: ${api.apiKey}\n`, timeoutMs: 15_000 });
     const code = r.stdout.trim();
-    if (r.code === 0 && code === "200") return { ok: true, at: deps.now() };
+    if (r.code === 0 && code === "200") return { ok: true, at: deps.now(), how: "answers 200" };
+    if (r.code === 0 && code === "403" && postgres && api.role && api.database) {
+      const sessions = sessionsOf((await deps.shell.run(C.sessions(postgres, superuser))).stdout);
+      if (sessions.has(`${api.role} ${api.database}`))
+        return {
+          ok: true,
+          at: deps.now(),
+          how: `answers 403 (its one 20/min bucket is full) and is logged into PostgreSQL as ${api.role} on ${api.database}`,
+        };
+    }
     last = r.code === 0 ? `HTTP ${code}` : r.stderr.trim().split("\n").pop() || `curl exit ${r.code}`;
     if (deps.now() + gate.intervalMs > deadline) return { ok: false, last };
     await deps.sleep(gate.intervalMs);
   }
 }
 
-/** 5. Stops the stack's containers and starts the old ones again, Postgres first. */
-async function undo(
-  deps: CutoverDeps,
-  options: CutoverOptions,
-  stopped: string[],
-  policies: Map<string, string>,
-  reason: string,
-): Promise<CutoverResult> {
-  const { shell, log } = deps;
-  const legacy = new Set(stopOrder(options.legacy));
-  log(`FAILED: ${reason}`);
-  log("undoing: stopping the stack's new containers and starting the old system again");
-  const problems: string[] = [];
-
-  const fromOutputs = await deps.outputs().catch((e: unknown) => {
-    log(
-      `undo: no stack outputs (${e instanceof Error ? e.message : String(e)}): finding the new containers by label, data volume and ports`,
-    );
-    return undefined;
-  });
-  // The stack's containers by its outputs and label, and whatever else now holds the data volume or 80/443:
-  // the old Postgres must never open the volume while another server has it open.
-  const found = new Set(fromOutputs?.containers ?? []);
-  for (const command of [
-    C.withLabel(options.stackLabel),
-    C.usingVolume(options.legacy.dataVolume),
-    C.publishing(80),
-    C.publishing(443),
-  ]) {
-    for (const name of lines((await shell.run(command)).stdout)) found.add(name);
-  }
-  const pgLast = fromOutputs?.postgresContainer;
-  // The old APIs carry the same com.ems.environment label: they are never the stack's.
-  const ours = [...found].filter((n) => !legacy.has(n)).sort((a, b) => Number(a === pgLast) - Number(b === pgLast));
-  for (const name of ours) {
-    const r = await shell.run(C.stopNew(name), { timeoutMs: 120_000 });
-    if (r.code === 0) log(`stopped new ${name}`);
-    else if (!/No such container/i.test(r.stderr)) problems.push(`docker stop ${name}: ${r.stderr.trim()}`);
-  }
-  const holders = lines((await shell.run(C.usingVolume(options.legacy.dataVolume))).stdout).filter(
-    (n) => !legacy.has(n),
-  );
-  if (holders.length > 0) {
-    log(
-      `undo: PROBLEM: ${holders.join(", ")} still use ${options.legacy.dataVolume}; the old Postgres is NOT started (two servers on one data folder corrupt it)`,
-    );
-    return {
-      outcome: "undo-failed",
-      reason,
-      problems: [...problems, `${holders.join(", ")} still use ${options.legacy.dataVolume}`],
-    };
-  }
-
-  const restored: string[] = [];
-  for (const name of startOrder(options.legacy).filter((n) => stopped.includes(n))) {
-    const r = await shell.run(C.start(name, policies.get(name) ?? "unless-stopped"));
-    if (r.code !== 0) {
-      problems.push(`docker start ${name}: ${r.stderr.trim()}`);
-      continue;
-    }
-    if (name === options.legacy.postgresContainer) {
-      const ready = await shell.run(C.waitPostgres(name, options.legacy.postgresSuperuser, 60), { timeoutMs: 90_000 });
-      if (ready.code !== 0) problems.push(`${name} started but does not accept connections`);
-    }
-    restored.push(name);
-    log(`started old ${name}`);
-  }
-  if (problems.length > 0) {
-    for (const p of problems) log(`undo: PROBLEM: ${p}`);
-    log("the undo did not finish: fix the problems above, then `docker start` the old containers (Postgres first)");
-    return { outcome: "undo-failed", reason, problems };
-  }
-  log(
-    `undone: the old compose system runs again (${restored.join(", ") || "nothing had been stopped"}); the backup stays in ${options.backupDir}`,
-  );
-  return { outcome: "rolled-back", reason, restored };
-}
-
-function lines(text: string): string[] {
-  return text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean);
-}
-
-/** Reports the old backup cron line(s) and, with --replace-cron, removes them. */
+/** The old backup cron line(s): disabled (commented out, so they can be put back) after a successful cut-over. */
 async function handleCron(deps: CutoverDeps, report: PreflightReport, options: CutoverOptions): Promise<void> {
-  if (report.cronLines.length === 0) return;
-  if (!options.replaceCron || options.dryRun) {
-    deps.log(
-      `the old backup cron line is still installed (the stack installs its own job): rerun with --replace-cron to remove it`,
-    );
-    return;
-  }
-  const r = await deps.shell.run(C.writeCrontab, { input: withoutLines(report.crontab, report.cronLines) });
+  if (report.cronLines.length === 0 || options.dryRun) return;
+  const disabled = report.crontab
+    .split("\n")
+    .map((line) =>
+      report.cronLines.includes(line) ? `# disabled by npm run migrate (the stack backs up): ${line}` : line,
+    )
+    .join("\n");
+  const r = await deps.shell.run(C.writeCrontab, { input: disabled });
   deps.log(
     r.code === 0
-      ? `removed the old backup cron line(s): ${report.cronLines.join(" | ")}`
-      : `could not rewrite the crontab: ${r.stderr.trim()}`,
+      ? `disabled the old backup cron line(s) (commented out): ${report.cronLines.join(" | ")}`
+      : `could not rewrite the crontab: ${r.stderr.trim()}: remove the old backup line by hand (crontab -e)`,
   );
 }

@@ -5,7 +5,7 @@
 export interface LegacySystem {
   /** The API containers, stopped first (`ems_server_prod`, `sms_server_prod`). */
   apiContainers: string[];
-  /** Traefik and Portainer, stopped after the APIs. */
+  /** Traefik and Portainer (the first is Traefik: it is stopped first, so no request reaches the old APIs). */
   edgeContainers: string[];
   /** The PostgreSQL container, stopped last and started first. */
   postgresContainer: string;
@@ -19,9 +19,10 @@ export interface LegacySystem {
   cronMarkers: string[];
 }
 
-/** Every container of the old system, in the order they are stopped. */
+/** Every container of the old system, in the order they are stopped: Traefik, the APIs, Portainer, Postgres. */
 export function stopOrder(legacy: LegacySystem): string[] {
-  return [...legacy.apiContainers, ...legacy.edgeContainers, legacy.postgresContainer];
+  const [proxy, ...others] = legacy.edgeContainers;
+  return [...(proxy ? [proxy] : []), ...legacy.apiContainers, ...others, legacy.postgresContainer];
 }
 
 /** The same containers in the order they are started again on undo: Postgres first. */

@@ -35,7 +35,7 @@ export function cutoverOutputs(cfg: Pick<StackConfig, "stack" | "services">, out
       const apiKey = keys[s.name];
       if (typeof apiKey !== "string" || apiKey === "")
         throw new Error(`stack ${cfg.stack}: output "apiKeys" has no key for service ${s.name}`);
-      return { service: s.name, host: s.host, healthPath: s.healthPath, apiKey };
+      return { service: s.name, host: s.host, healthPath: s.healthPath, apiKey, role: s.role, database: s.database };
     }),
   };
 }

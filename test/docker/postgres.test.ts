@@ -327,14 +327,18 @@ describeWithDocker("Postgres container on a real Docker engine", () => {
     const files = fs.readdirSync(backupDir).sort();
     expect(files).toEqual([
       expect.stringMatching(/^ems_production_\d{8}T\d{6}Z\.dump$/),
+      // The row counts of the dump's own snapshot, counted through the same docker exec (the restore drill's source).
+      expect.stringMatching(/^ems_production_\d{8}T\d{6}Z\.rows$/),
       expect.stringMatching(/^globals_\d{8}T\d{6}Z\.sql$/),
       expect.stringMatching(/^sms_production_\d{8}T\d{6}Z\.dump$/),
+      expect.stringMatching(/^sms_production_\d{8}T\d{6}Z\.rows$/),
     ]);
+    expect(fs.readFileSync(path.join(backupDir, files[1]), "utf8")).toMatch(/^public\.schools\t\d+$/m);
     for (const f of files.filter((f) => f.endsWith(".dump"))) {
       expect(fs.readFileSync(path.join(backupDir, f)).subarray(0, 5).toString()).toBe("PGDMP");
     }
     expect(b.stdout).toContain("retention:");
-    expect(fs.readFileSync(path.join(backupDir, files[1]), "utf8")).toMatch(/CREATE ROLE ems_user;/);
+    expect(fs.readFileSync(path.join(backupDir, files[2]), "utf8")).toMatch(/CREATE ROLE ems_user;/);
 
     psql("DROP TABLE schools", "ems_production");
     const dump = path.join(backupDir, files[0]);

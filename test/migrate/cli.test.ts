@@ -2,7 +2,7 @@
  * `npm run migrate`: its arguments, its refusals, and its wiring (stack config → pre-flight on this machine).
  */
 import { execFileSync } from "child_process";
-import { exitCode, keysNotCarriedOver, migrate } from "../../ops/commands/migrate";
+import { exitCode, migrate, safetyDumpDir, stackCredentials } from "../../ops/commands/migrate";
 import { defaultHostShell } from "../../ops/runner/hostShell";
 import { parseStackConfig } from "../../stacks/config";
 import {
@@ -45,9 +45,13 @@ function fakeDeps(stackFile: "prod" | "dev", overrides: Record<string, string> =
 describe("arguments", () => {
   test("--stack is required; the switches parse", () => {
     expect(() => parseMigrateArgs([])).toThrow("missing required flag --stack <name>");
-    expect(parseMigrateArgs(["--stack", "prod", "--dry-run", "--replace-cron"])).toEqual({
+    expect(parseMigrateArgs(["--stack", "prod", "--dry-run", "--adopt-credentials"])).toEqual({
       help: false,
-      options: { stack: "prod", yes: false, dryRun: true, replaceCron: true },
+      options: { stack: "prod", yes: false, dryRun: true, adoptCredentials: true, undo: false },
+    });
+    expect(parseMigrateArgs(["-s", "prod", "--undo", "-y"])).toEqual({
+      help: false,
+      options: { stack: "prod", yes: true, dryRun: false, adoptCredentials: false, undo: true },
     });
     expect(() => parseMigrateArgs(["--stack", "prod", "--dryrun"])).toThrow(
       "unknown flag --dryrun (did you mean --dry-run?)",
@@ -80,6 +84,7 @@ describe("arguments", () => {
   test("exit codes: done 0, refused or undone 1, an undo that needs a human 3", () => {
     expect(exitCode({ outcome: "migrated", downtimeSeconds: 3, backup: [] })).toBe(0);
     expect(exitCode({ outcome: "nothing-to-migrate" })).toBe(0);
+    expect(exitCode({ outcome: "nothing-to-undo" })).toBe(0);
     expect(exitCode({ outcome: "rolled-back", reason: "x", restored: [] })).toBe(1);
     expect(exitCode({ outcome: "refused", problems: [] })).toBe(1);
     expect(exitCode({ outcome: "undo-failed", reason: "x", problems: [] })).toBe(3);
@@ -116,7 +121,7 @@ describeWithDocker("the CLI's wiring on this machine", () => {
     const io = fakeIo();
     expect(await main(["--stack", "prod", "--yes"], io, deps)).toBe(0);
     expect(io.stdout).toContain(
-      "migrate: preflight: old containers: ems_server_prod: absent, sms_server_prod: absent, traefik: absent, portainer: absent, postgres_ems_system: absent\n",
+      "migrate: preflight: old containers: traefik: absent, ems_server_prod: absent, sms_server_prod: absent, portainer: absent, postgres_ems_system: absent\n",
     );
     expect(io.stdout).toContain("migrate: nothing to migrate: no container of the old compose system is running\n");
     expect(calls).toEqual(["open prod"]);
@@ -155,7 +160,7 @@ describe("the engine pre-flight (provider-facts §9), against a fake engine at e
   });
 });
 
-describe("keysNotCarriedOver: the cut-over warns before today's clients would be locked out", () => {
+describe("what the cut-over compares and where it writes", () => {
   const prod = (extra: Record<string, string> = {}) =>
     parseStackConfig(
       "prod",
@@ -163,24 +168,38 @@ describe("keysNotCarriedOver: the cut-over warns before today's clients would be
       new Set([...Object.keys(TEST_SECRETS), ...Object.keys(extra)]),
     );
 
-  test("the committed prod config sets no keys: both services are named, with both keys", () => {
-    expect(keysNotCarriedOver(prod())).toEqual([
-      expect.stringMatching(
-        /^ems: no ems-infra:serviceSecrets\.ems\.apiKey\/jwtKey in config: new keys will be generated/,
-      ),
-      expect.stringMatching(/^sms: no ems-infra:serviceSecrets\.sms\.apiKey\/jwtKey in config/),
-    ]);
-  });
-
-  test("keys set as secrets for a service silence its warning; a missing JWT key alone is still named", () => {
+  test("the stack's credentials come from its config: the VPS's database and role names, secrets when set", () => {
     const secrets = {
       "ems-infra:serviceSecrets": JSON.stringify({
-        ems: { apiKey: "todays-ems-api-key", jwtKey: "todays-ems-jwt-key-0123456789" },
-        sms: { apiKey: "todays-sms-api-key" },
+        ems: { apiKey: "todays-ems-api-key", jwtKey: "todays-ems-jwt-key-0123456789", dbPassword: "todays-db-pass-01" },
       }),
     };
-    expect(keysNotCarriedOver(prod(secrets))).toEqual([
-      expect.stringMatching(/^sms: no ems-infra:serviceSecrets\.sms\.jwtKey in config/),
-    ]);
+    expect(stackCredentials(prod(secrets))).toEqual({
+      postgresUser: "postgres",
+      postgresPassword: undefined,
+      services: [
+        {
+          name: "ems",
+          database: "ems_production",
+          role: "ems_user",
+          dbPassword: "todays-db-pass-01",
+          apiKey: "todays-ems-api-key",
+          jwtKey: "todays-ems-jwt-key-0123456789",
+        },
+        {
+          name: "sms",
+          database: "sms_production",
+          role: "sms_user",
+          dbPassword: undefined,
+          apiKey: undefined,
+          jwtKey: undefined,
+        },
+      ],
+    });
+  });
+
+  test("the safety dump goes beside the old backup job's folder, where its *.sql.gz retention never reaches", () => {
+    expect(safetyDumpDir(prod().paths)).toBe("/root/ems_system/data/cutover");
+    expect(prod().paths.backups).toBe("/root/ems_system/data/backups");
   });
 });

@@ -41,6 +41,7 @@ describe("deploy main: flow (fake stack)", () => {
         "set ems-infra:services.ems.version: 1.4.2 → 1.5.0",
         "pre-flight: traefik:v3.6.1 can talk to Docker Engine 29.1.3 (API 1.52)",
         "pre-flight: Docker Engine 29.1.3 (API 1.52) keeps swap limits",
+        "pre-flight: no container but the stack's mounts the data volume ems_system_pgdata_17",
         "",
         "Previewing stack prod…",
         "Previewing update (fake):",

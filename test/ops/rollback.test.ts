@@ -46,7 +46,9 @@ describe("rollback main: flow (fake stack)", () => {
     expect(await main(["--stack", "prod"], io, deps)).toBe(0);
 
     expect(deps.opened).toEqual([{ name: "prod", workDir: "/repo", create: false }]);
-    expect(stack.calls.filter((c) => !/^getConfig ems-infra:(docker|ssh|traefik|engine)$/.test(c))).toEqual([
+    expect(
+      stack.calls.filter((c) => !/^getConfig ems-infra:(docker|ssh|traefik|engine|system|postgres)$/.test(c)),
+    ).toEqual([
       "history 100/1 showSecrets=false",
       "exportStack",
       "getConfig ems-infra:services.ems.version --path",

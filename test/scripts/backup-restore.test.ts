@@ -166,15 +166,25 @@ describe("backup.sh then restore.sh round trip", () => {
 
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    const files = ["ems_app_20250301T030000Z.dump", "globals_20250301T030000Z.sql", "sms_app_20250301T030000Z.dump"];
+    // Each dump comes with its tables' row counts, counted in the snapshot it dumped (for the restore drill).
+    const files = [
+      "ems_app_20250301T030000Z.dump",
+      "ems_app_20250301T030000Z.rows",
+      "globals_20250301T030000Z.sql",
+      "sms_app_20250301T030000Z.dump",
+      "sms_app_20250301T030000Z.rows",
+    ];
     expect(fs.readdirSync(dir).sort()).toEqual(files);
+    expect(fs.readFileSync(path.join(dir, `ems_app_${TS}.rows`), "utf8")).toBe(
+      "public.filler\t3000\npublic.invoices\t3\npublic.people\t4\n",
+    );
     const size = (f: string) => fs.statSync(path.join(dir, f)).size;
     expect(r.stdout).toBe(
       [
         `backup: wrote ${dir}/globals_${TS}.sql (${size(`globals_${TS}.sql`)} bytes)`,
         `backup: wrote ${dir}/ems_app_${TS}.dump (${size(`ems_app_${TS}.dump`)} bytes)`,
         `backup: wrote ${dir}/sms_app_${TS}.dump (${size(`sms_app_${TS}.dump`)} bytes)`,
-        `backup: retention: kept 3, deleted 0 in ${dir} (KEEP_DAILY=14 KEEP_WEEKLY=8)`,
+        `backup: retention: kept 5, deleted 0 in ${dir} (KEEP_DAILY=14 KEEP_WEEKLY=8)`,
         "",
       ].join("\n"),
     );

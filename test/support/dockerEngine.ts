@@ -85,6 +85,10 @@ export const IMAGES = {
   smsExits: "ems-test/sms-server:9.0.0-exits",
   /** An SMS version whose health answers 500. */
   smsHealth500: "ems-test/sms-server:9.0.1-500",
+  /** The EMS stand-in that logs into PostgreSQL at start with DB_* and exits 1 when refused (real-system.md §6). */
+  emsPg: "ems-test/ems-server-pg:1.2.1",
+  /** The same for SMS. */
+  smsPg: "ems-test/sms-server-pg:1.1.0",
   /** PostgreSQL 15 behaving like the official image for POSTGRES_USER/POSTGRES_PASSWORD/PGDATA. */
   postgres: "ems-test/postgres:15",
 } as const;

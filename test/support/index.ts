@@ -12,3 +12,4 @@ export * from "./opsFakes";
 export * from "../../testkit/restic";
 export * from "./fakeEngine";
 export * from "./testkit";
+export * from "./cutover";

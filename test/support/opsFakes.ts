@@ -221,6 +221,8 @@ export const VPS_SWAP_LIMIT = "true";
 
 /** The release pre-flight's questions to the engine (`docker [-H host] version|info --format …`). */
 const ENGINE_QUESTION = /^docker (-H \S+ )?(version|info) --format/;
+/** The release pre-flight's listing of the containers on the data volume (ops/dataVolume.ts). */
+const DATA_VOLUME_QUESTION = /^docker (-H \S+ )?ps -a --filter 'volume=/;
 
 /**
  * A host shell that answers from a handler and records every command (`run` = streamed, `capture`), with the host
@@ -247,9 +249,9 @@ export class FakeHost implements HostShell {
     return { code: a.code ?? 0, stdout: a.stdout ?? engine, stderr: a.stderr ?? "" };
   }
 
-  /** The commands other than the release pre-flight's questions to the engine. */
+  /** The commands other than the release pre-flight's questions to the engine (and the data volume's containers). */
   get withoutPreflight(): FakeHost["commands"] {
-    return this.commands.filter((c) => !ENGINE_QUESTION.test(c.command));
+    return this.commands.filter((c) => !ENGINE_QUESTION.test(c.command) && !DATA_VOLUME_QUESTION.test(c.command));
   }
 
   private record(mode: "run" | "capture", target: HostTarget, command: string, tty: boolean): void {

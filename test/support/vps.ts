@@ -9,6 +9,11 @@
  * - Traefik and Portainer have no image here: the old ones are stand-in containers (their states are what
  *   the cut-over handles); the new Traefik is {@link TestProxy}, an HTTPS proxy in the test process that
  *   routes by the API containers' own Traefik labels.
+ * - The old system in motion (real-system.md §6): the APIs run the `-pg` stand-ins with the old `.env` values, so
+ *   they log into PostgreSQL at start and crash-loop (`unless-stopped`) when refused; the EMS uploads live in its
+ *   container's layer (`/uploads/<yyyy>/<mm>/…`, UPLOAD_PATH unset) while the bind-mounted host folder holds only an
+ *   older file; the old Postgres runs with POSTGRES_PASSWORD empty (the compose POSTGRES_PASS defect); the old
+ *   backup job is a real `backup.sh` and its cron line sits in a crontab file (`crontabFile`).
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as crypto from "crypto";
@@ -76,6 +81,16 @@ export interface TodaysVps {
   uploads: Record<string, string>;
   /** Host path of /root/ems_system/data/backups. */
   backupDir: string;
+  /** The files the old EMS wrote into its own layer, relative to /uploads, with their bytes. */
+  layerUploads: Record<string, Buffer>;
+  /** The old `.env` of each API (what `docker inspect` shows). */
+  oldEnv: Record<string, Record<string, string>>;
+  /** The host's crontab (a file standing for `crontab -l`), holding the old backup line. */
+  crontabFile: string;
+  /** The old backup line as the README installs it. */
+  oldCronLine: string;
+  /** The old backup script (its retention: `find … -name "*.sql.gz" -mtime +7 -delete`). */
+  backupScript: string;
   /** psql -At as the superuser inside a Postgres container. */
   psql(container: string, sql: string, database?: string): string;
   /** Removes everything this run created (containers, volume, networks, folders). */
@@ -109,6 +124,18 @@ export async function waitForPostgres(container: string, timeoutMs = 60_000): Pr
         `${container} did not accept connections: ${run("docker", ["logs", "--tail", "30", container]).stderr}`,
       );
     await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** Waits until an old API logged into PostgreSQL (its log line), or throws with its logs. */
+export async function waitForLogin(container: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const logs = run("docker", ["logs", container]);
+    if (logs.stdout.includes("Connected to PostgreSQL")) return;
+    if (Date.now() > deadline)
+      throw new Error(`${container} did not log into PostgreSQL: ${logs.stdout}${logs.stderr}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -159,9 +186,35 @@ export async function buildTodaysVps(): Promise<TodaysVps> {
   ]);
   await waitForPostgres(postgres);
   for (const svc of ["ems", "sms"]) {
-    psqlIn(postgres, PROVISION(svc, `old-${svc}-password`));
+    psqlIn(postgres, PROVISION(svc, `old-${svc}-password-2025`));
     psqlIn(postgres, ROWS[svc], `${svc}_production`, `${svc}_user`);
   }
+  // As compose runs it today: POSTGRES_PASSWORD interpolated from the undefined POSTGRES_PASS, i.e. empty.
+  docker(["rm", "-f", postgres]);
+  docker([
+    "run",
+    "-d",
+    "--name",
+    postgres,
+    "--restart",
+    "always",
+    "--network",
+    network,
+    "--mount",
+    `type=volume,source=${volume},target=/var/lib/postgresql/data`,
+    "-e",
+    "POSTGRES_USER=postgres",
+    "-e",
+    "POSTGRES_PASSWORD=",
+    "-e",
+    "POSTGRES_DB=postgres_admin",
+    "--health-cmd",
+    "pg_isready -U postgres -d postgres_admin",
+    "--health-interval",
+    "10s",
+    IMAGES.postgres,
+  ]);
+  await waitForPostgres(postgres);
 
   const acmeFile = hostPath("/root/infra/letsencrypt/ems_system.json");
   fs.mkdirSync(path.dirname(acmeFile), { recursive: true });
@@ -181,14 +234,15 @@ export async function buildTodaysVps(): Promise<TodaysVps> {
   const uploads: Record<string, string> = {};
   const apis: Record<string, string> = {};
   const apiKeys: Record<string, string> = {};
+  const oldEnv: Record<string, Record<string, string>> = {};
   for (const [svc, image] of [
-    ["ems", IMAGES.ems],
-    ["sms", IMAGES.sms],
+    ["ems", IMAGES.emsPg],
+    ["sms", IMAGES.smsPg],
   ] as const) {
+    // The bind-mounted host folder: the server never writes it (UPLOAD_PATH unset); an older file sits there.
     uploads[svc] = hostPath(`/root/ems_system/data/uploads/${svc}`);
-    fs.mkdirSync(path.join(uploads[svc], "2026", "03"), { recursive: true });
-    fs.writeFileSync(path.join(uploads[svc], "2026", "03", `foto ${svc}.png`), crypto.randomBytes(70_000));
-    fs.writeFileSync(path.join(uploads[svc], "contrato.pdf"), crypto.randomBytes(3_000));
+    fs.mkdirSync(uploads[svc], { recursive: true });
+    fs.writeFileSync(path.join(uploads[svc], "leia-me.txt"), `uploads de ${svc} (2025)\n`);
     apiKeys[svc] = crypto.randomBytes(16).toString("hex");
     apis[svc] = rename(`${svc}_server_prod`);
     created.containers.add(apis[svc]);
@@ -199,10 +253,11 @@ export async function buildTodaysVps(): Promise<TodaysVps> {
       DB_HOST: postgres,
       DB_PORT: "5432",
       DB_USER: `${svc}_user`,
-      DB_PASS: `old-${svc}-password`,
+      DB_PASS: `old-${svc}-password-2025`,
       DB_NAME: `${svc}_production`,
       API_KEY: apiKeys[svc],
     };
+    oldEnv[svc] = env;
     docker([
       "run",
       "-d",
@@ -222,6 +277,26 @@ export async function buildTodaysVps(): Promise<TodaysVps> {
       image,
     ]);
   }
+  await waitForLogin(apis.ems);
+  await waitForLogin(apis.sms);
+  // What the old EMS wrote into its own layer: /uploads/<yyyy>/<mm>/<file>.
+  const layerUploads: Record<string, Buffer> = {
+    "2026/03/foto aluno.png": crypto.randomBytes(70_000),
+    "2026/03/contrato.pdf": crypto.randomBytes(3_000),
+    "2026/04/caderno-1.pdf": crypto.randomBytes(12_345),
+  };
+  const layerDir = fs.mkdtempSync(path.join(os.tmpdir(), "ems-layer-"));
+  try {
+    for (const [rel, bytes] of Object.entries(layerUploads)) {
+      fs.mkdirSync(path.dirname(path.join(layerDir, "uploads", rel)), { recursive: true });
+      fs.writeFileSync(path.join(layerDir, "uploads", rel), bytes);
+    }
+    const tar = execFileSync("tar", ["-C", layerDir, "--owner=0", "--group=0", "-cf", "-", "uploads"]);
+    const r = spawnSync("docker", ["cp", "-", `${apis.ems}:/`], { input: tar, timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`docker cp of the old uploads into ${apis.ems}: ${r.stderr}`);
+  } finally {
+    fs.rmSync(layerDir, { recursive: true, force: true });
+  }
   for (const edge of ["traefik", "portainer"]) {
     const name = rename(edge);
     created.containers.add(name);
@@ -234,13 +309,30 @@ export async function buildTodaysVps(): Promise<TodaysVps> {
       "always",
       "--network",
       network,
+      // Like the real Traefik and Portainer, it exits on SIGTERM at once.
       "--entrypoint",
-      "sleep",
+      "sh",
       IMAGES.postgres,
-      "86400",
+      "-c",
+      "trap 'exit 0' TERM; while :; do sleep 1; done",
     ]);
   }
   const backupDir = hostPath("/root/ems_system/data/backups");
+  fs.mkdirSync(backupDir, { recursive: true });
+  // The old backup job (postgres README): dumps, then deletes every *.sql.gz older than 7 days under the folder.
+  const backupScript = path.join(backupDir, "backup.sh");
+  fs.writeFileSync(
+    backupScript,
+    `#!/bin/sh\nBACKUP_DIR=${backupDir}\nDATE=$(date +%Y%m%d_%H%M%S)\n` +
+      `docker exec ${postgres} pg_dump -U postgres -d ems_production | gzip > "$BACKUP_DIR/ems_$DATE.sql.gz"\n` +
+      `docker exec ${postgres} pg_dump -U postgres -d sms_production | gzip > "$BACKUP_DIR/sms_$DATE.sql.gz"\n` +
+      `find "$BACKUP_DIR" -name "*.sql.gz" -mtime +7 -delete\n`,
+    { mode: 0o755 },
+  );
+  const oldCronLine = "0 2 * * * /root/ems_system/data/backups/backup.sh >> /var/log/ems_backup.log 2>&1";
+  const crontabFile = hostPath("/var/spool/cron/crontabs/root");
+  fs.mkdirSync(path.dirname(crontabFile), { recursive: true });
+  fs.writeFileSync(crontabFile, `MAILTO=""\n${oldCronLine}\n`, { mode: 0o600 });
 
   return {
     rename,
@@ -254,6 +346,11 @@ export async function buildTodaysVps(): Promise<TodaysVps> {
     acmeFile,
     uploads,
     backupDir,
+    layerUploads,
+    oldEnv,
+    crontabFile,
+    oldCronLine,
+    backupScript,
     psql: (container, sql, database) => psqlIn(container, sql, database),
     cleanup: () => {
       created.cleanup();

@@ -10,6 +10,10 @@
 #   ems-test/sms-server:9.0.0-exits  exits 3 at start
 #   ems-test/sms-server:9.0.1-500    health answers 500
 #                                    Each has ENV APP_VERSION=<tag> and ENV=production, as publish.sh bakes.
+#   ems-test/ems-server-pg:1.2.1     the first good version built with -DLOGIN=1: it logs into PostgreSQL at
+#   ems-test/sms-server-pg:1.1.0       start with DB_* (pg-login.c, libcrypto linked statically) and exits 1 when
+#                                    refused, as the real servers do (real-system.md §6); the cut-over rehearsal
+#                                    runs the old system and the new stack on these
 #   ems-test/postgres:15             the host's PostgreSQL 15 (Debian `postgresql`) + busybox, with an
 #                                    entrypoint honouring POSTGRES_USER/POSTGRES_PASSWORD/PGDATA like the
 #                                    official image (postgres-entrypoint.sh)
@@ -19,7 +23,7 @@
 # Each image is a root filesystem assembled in a temp folder and `docker import`ed. Idempotent: an image
 # is skipped when its tag exists with the label ems-test.build equal to the hash of this script and the
 # entrypoint (change either and it is rebuilt). Concurrent runs (two jest workers) are serialised by flock.
-# Needs: docker, gcc + libc6-dev (static glibc), busybox-static (/bin/busybox, statically linked),
+# Needs: docker, gcc + libc6-dev (static glibc), libssl-dev (static libcrypto), busybox-static (/bin/busybox, statically linked),
 # postgresql (PostgreSQL 15), util-linux.
 # Usage: build.sh [--force]
 set -euo pipefail
@@ -34,7 +38,8 @@ PG_TAG=ems-test/postgres:$PG_MAJOR
 PATH_ENV=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 force=${1:-}
 
-stamp=$(cat "$0" "$here/postgres-entrypoint.sh" "$here/standin-server.c" | sha256sum | cut -c1-16)
+stamp=$(cat "$0" "$here/postgres-entrypoint.sh" "$here/standin-server.c" "$here/pg-login.c" "$here/pg-login.h" |
+  sha256sum | cut -c1-16)
 
 die() { echo "build.sh: $*" >&2; exit 1; }
 command -v docker >/dev/null || die "docker client not found"
@@ -94,6 +99,17 @@ build_api() {
     import "$root" "ems-test/$svc-server:$version" 'CMD ["/app/bin/server"]' "EXPOSE $port" \
       "ENV APP_VERSION=$version" 'ENV ENV=production'
   done
+  # The one that logs into PostgreSQL: the first good version.
+  version=${good%% *}
+  root=$work/$svc-pg-$version
+  mkdir -p "$root/app/bin"
+  # libcrypto's static archive warns that getaddrinfo needs glibc's NSS at run time: the DNS resolver is built into
+  # glibc >= 2.34, and the server resolves DB_HOST through Docker's embedded DNS with it.
+  gcc -std=gnu11 -Os -Wall -Wextra -Werror -static -s -DPORT="$port" -DMODE=0 -DLOGIN=1 -I"$here" \
+    -o "$root/app/bin/server" "$here/standin-server.c" "$here/pg-login.c" -lcrypto 2>"$work/ld.log" ||
+    { cat "$work/ld.log" >&2; die "cannot build ems-test/$svc-server-pg:$version"; }
+  import "$root" "ems-test/$svc-server-pg:$version" 'CMD ["/app/bin/server"]' "EXPOSE $port" \
+    "ENV APP_VERSION=$version" 'ENV ENV=production'
 }
 
 build_postgres() {
@@ -145,6 +161,7 @@ for entry in "${API_SERVICES[@]}"; do
   IFS=: read -r svc port good <<<"$entry"
   fresh=yes
   for version in $good 9.0.0-exits 9.0.1-500; do up_to_date "ems-test/$svc-server:$version" || fresh=no; done
+  up_to_date "ems-test/$svc-server-pg:${good%% *}" || fresh=no
   if [ "$fresh" = yes ]; then
     echo "build.sh: ems-test/$svc-server images are up to date"
   else

@@ -12,7 +12,12 @@
  *       POST /api/v1/upload?name=F   writes the body to $UPLOAD_PATH/F (default "uploads", relative to /)
  *   - every request appends a line to $HOME/Documents/MeuAppDart/logs/app_logs.txt (HOME unset: /),
  *     truncated at start, folders created;
- *   - SIGTERM is ignored (the Dart server is PID 1 with no handler): `docker stop` kills it after the grace.
+ *   - SIGTERM is ignored (the Dart server is PID 1 with no handler): `docker stop` kills it after the grace;
+ *   - built with -DLOGIN=1 (the `-pg` images, real-system.md §6): after the log file is opened it logs into
+ *     PostgreSQL as DB_USER on DB_NAME at DB_HOST:DB_PORT (pg-login.c: SCRAM-SHA-256 or MD5) and runs
+ *     `CREATE TABLE IF NOT EXISTS` as the real module init does; a refused login, a missing right or an
+ *     unreachable server prints the exception and exits 1 (compose's restart policy makes that a crash
+ *     loop). The connection stays open, as the real server's pool keeps it.
  * Bad versions for the tests, chosen at build time with -DMODE: 1 prints an error and exits 3 at start,
  * 2 answers 500 on /api/v1/health.
  */
@@ -37,6 +42,15 @@
 #ifndef MODE
 #define MODE 0
 #endif
+#ifndef LOGIN
+#define LOGIN 0
+#endif
+#if LOGIN
+#include "pg-login.h"
+#endif
+
+/* What module init runs first (drift_postgres' schema table), so the role's CREATE right is exercised. */
+#define STARTUP_SQL "CREATE TABLE IF NOT EXISTS __schema (version integer NOT NULL)"
 
 #define RATE_LIMIT 20
 #define RATE_WINDOW_S 60
@@ -227,7 +241,7 @@ int main(void) {
   /* The order of the real server's reads (injector.dart, then bin/server.dart). */
   required("JWT_KEY");
   required("VERIFICATION_LINK_BASE_URL");
-  required("DB_HOST");
+  const char *db_host = required("DB_HOST");
   const char *db_port = required("DB_PORT");
   char *rest;
   strtol(db_port, &rest, 10);
@@ -235,9 +249,9 @@ int main(void) {
     fprintf(stderr, "Unhandled exception:\nFormatException: Invalid radix-10 number (at character 1)\n%s\n^\n", db_port);
     exit(1);
   }
-  required("DB_USER");
-  required("DB_PASS");
-  required("DB_NAME");
+  const char *db_user = required("DB_USER");
+  const char *db_pass = required("DB_PASS");
+  const char *db_name = required("DB_NAME");
   snprintf(api_key, sizeof api_key, "%s", required("API_KEY"));
 
   const char *v = getenv("APP_VERSION");
@@ -253,6 +267,16 @@ int main(void) {
     fprintf(stderr, "Unhandled exception:\nPostgreSQLException: migration 0042_notebook_tags failed: relation \"tags\" already exists\n");
     exit(3);
   }
+#if LOGIN
+  char db_error[512];
+  if (pg_login(db_host, db_port, db_user, db_pass, db_name, STARTUP_SQL, db_error, sizeof db_error) < 0) {
+    fprintf(stderr, "Unhandled exception:\nPostgreSQLException: %s\n", db_error);
+    exit(1);
+  }
+  log_line("Connected to PostgreSQL %s:%s/%s as %s", db_host, db_port, db_name, db_user);
+#else
+  (void)db_host, (void)db_user, (void)db_pass, (void)db_name;
+#endif
 
   int s = socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
