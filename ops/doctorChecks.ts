@@ -11,7 +11,7 @@ import * as os from "os";
 import * as semver from "semver";
 import type { StackConfig } from "../stacks/config";
 import { routedHosts } from "../stacks/dev";
-import { engineArchVerdict, EngineVersion, parseEngineVersion, traefikDockerVerdict } from "./preflight";
+import { engineArchVerdict, EngineVersion, parseEngineVersion, traefikDockerVerdict } from "./engineVerdicts";
 
 export type CheckStatus = "ok" | "warn" | "fail";
 

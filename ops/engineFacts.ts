@@ -14,7 +14,7 @@ import {
 } from "../components/engine";
 import { engineSchema, PROJECT } from "../stacks/configSchema";
 import { ENGINE_COMMANDS } from "./hostCommands/engine";
-import { EngineVersion, parseEngineVersion } from "./preflight";
+import { EngineVersion, parseEngineVersion } from "./engineVerdicts";
 import type { BoundShell } from "./runner/hostShell";
 
 export { ENGINE_COMMANDS } from "./hostCommands/engine";

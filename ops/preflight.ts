@@ -1,97 +1,29 @@
 /**
  * Checks made before the cut-over (or a deploy) changes anything on the host:
- *  (a) the configured Traefik can talk to this Docker engine (provider-facts.md B2);
+ *  (a) the configured Traefik can talk to this Docker engine (provider-facts.md B2; ops/engineVerdicts.ts);
  *  (b) the backups folder has room for a dump of every database (×2 margin);
  *  (c) which containers of today's compose system exist and run, found by their real names;
  *  plus the old backup cron line. Pure parsers and verdicts, and one runner over a {@link BoundShell}.
  */
-import * as semver from "semver";
-import { TagVersion, traefikVersion } from "../components/imageRef";
 import { shellQuote as q } from "../components/shell";
 import { ENGINE_COMMANDS } from "./hostCommands/engine";
 import type { BoundShell } from "./runner/hostShell";
 import { LegacySystem, stopOrder } from "./migrate/legacy";
 
-// --- (a) Traefik ↔ Docker -------------------------------------------------------------------------------
+// --- (a) Traefik ↔ Docker: ops/engineVerdicts.ts (the deploy path uses them without this file's migration code)
 
-export interface EngineVersion {
-  /** `docker version --format '{{.Server.APIVersion}}'`, e.g. 1.52. */
-  apiVersion: string;
-  /** `{{.Server.Version}}`, e.g. 29.1.3. */
-  version: string;
-  /** `{{.Server.Arch}}`, e.g. amd64; absent when not asked for. */
-  arch?: string;
-}
-
-export interface Verdict {
-  ok: boolean;
-  message: string;
-}
-
-/** The first Traefik releases that negotiate the Docker API (traefik/traefik#12256, #12262). */
-export const TRAEFIK_NEGOTIATES = { v2: "2.11.31", v3: "3.6.1" } as const;
-/** The first Docker Engine major that refuses API 1.24 (it requires ≥ 1.44). */
-export const DOCKER_STRICT_MAJOR = 29;
-const FIX = `set ems-infra:traefik.image to traefik:v${TRAEFIK_NEGOTIATES.v3} or later (or traefik:v${TRAEFIK_NEGOTIATES.v2}+ on v2)`;
-
-/** `docker version --format '{{.Server.APIVersion}} {{.Server.Version}} {{.Server.Arch}}'` → its fields. */
-export function parseEngineVersion(output: string): EngineVersion {
-  const [apiVersion, version, arch] = output.trim().split(/\s+/);
-  if (!apiVersion || !version || !/^\d+\.\d+$/.test(apiVersion))
-    throw new Error(`cannot read the Docker engine version from ${JSON.stringify(output.trim())}`);
-  return arch ? { apiVersion, version, arch } : { apiVersion, version };
-}
-
-/** The engine architectures ems-run (the API containers' launcher and probe) is built for. */
-export const EMS_RUN_ARCHES = ["amd64"] as const;
-
-/** Refuses an engine whose architecture ems-run is not built for: every API container would fail to start. */
-export function engineArchVerdict(engine: EngineVersion): Verdict {
-  if (!engine.arch || (EMS_RUN_ARCHES as readonly string[]).includes(engine.arch)) {
-    return {
-      ok: true,
-      message: `Docker Engine ${engine.version} runs on ${engine.arch ?? "an unreported architecture"}`,
-    };
-  }
-  return {
-    ok: false,
-    message:
-      `Docker Engine ${engine.version} runs on ${engine.arch}, and ems-run (components/probe, the API containers' ` +
-      `launcher and health probe) is built for ${EMS_RUN_ARCHES.join(", ")} only: every API container would fail to start`,
-  };
-}
-
-/** Whether this Traefik release pins Docker API 1.24 instead of negotiating it. */
-export function pinsOldDockerApi(version: TagVersion): boolean {
-  if (version.major <= 1) return true;
-  if (version.major === 2) return semver.lt(version.version, TRAEFIK_NEGOTIATES.v2);
-  if (version.major === 3) return semver.lt(version.version, TRAEFIK_NEGOTIATES.v3);
-  return false;
-}
-
-/** Refuses a Traefik that cannot talk to this engine; the message names both versions and the fix. */
-export function traefikDockerVerdict(traefikImage: string, engine: EngineVersion): Verdict {
-  const traefik = traefikVersion(traefikImage);
-  const engineMajor = semver.coerce(engine.version)?.major;
-  const engineText = `Docker Engine ${engine.version} (API ${engine.apiVersion})`;
-  if (!traefik) {
-    return {
-      ok: false,
-      message: `cannot tell the Traefik version from ${traefikImage}, so it is unknown whether it can talk to ${engineText}: ${FIX}`,
-    };
-  }
-  if (engineMajor === undefined)
-    return { ok: false, message: `cannot read the Docker Engine version "${engine.version}"` };
-  if (pinsOldDockerApi(traefik) && engineMajor >= DOCKER_STRICT_MAJOR) {
-    return {
-      ok: false,
-      message:
-        `${traefikImage} (Traefik ${traefik.version}) pins Docker API 1.24, and ${engineText} requires API 1.44 or later: ` +
-        `Traefik would start healthy and route nothing (traefik/traefik#12253). Fix: ${FIX}`,
-    };
-  }
-  return { ok: true, message: `${traefikImage} can talk to ${engineText}` };
-}
+export {
+  DOCKER_STRICT_MAJOR,
+  EMS_RUN_ARCHES,
+  engineArchVerdict,
+  EngineVersion,
+  parseEngineVersion,
+  pinsOldDockerApi,
+  TRAEFIK_NEGOTIATES,
+  traefikDockerVerdict,
+  Verdict,
+} from "./engineVerdicts";
+import { engineArchVerdict, parseEngineVersion, traefikDockerVerdict, Verdict } from "./engineVerdicts";
 
 // --- (b) disk space -------------------------------------------------------------------------------------
 

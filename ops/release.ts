@@ -14,7 +14,7 @@ import { reportUnhealthy } from "./containers";
 import { boundShell } from "./runner/hostShell";
 import { engineTooOld, planEngine, readEngine, storedFacts } from "./engineFacts";
 import { clearInterrupted, describeRecovery, findPendingOperations, RecoveryPlan, recoveryPlan } from "./interrupted";
-import { engineArchVerdict, traefikDockerVerdict } from "./preflight";
+import { engineArchVerdict, traefikDockerVerdict } from "./engineVerdicts";
 import {
   configObject,
   configValue,
