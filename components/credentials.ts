@@ -23,6 +23,8 @@ export interface CredentialsArgs {
   portainerPassword?: pulumi.Input<string>;
   /** Portainer runs: its admin password is needed. */
   portainer?: boolean;
+  /** Make the key of the Swarm secrets' versioned names (an HMAC of the content, kept in state). */
+  secretNameKey?: boolean;
 }
 
 export interface ServiceCredentials {
@@ -50,6 +52,8 @@ export class Credentials extends pulumi.ComponentResource {
   public readonly dashboardSalt?: pulumi.Output<string>;
   /** Portainer's admin password, or undefined when Portainer does not run. */
   public readonly portainerPassword?: pulumi.Output<string>;
+  /** 32 random characters, or undefined when not asked for. */
+  public readonly secretNameKey?: pulumi.Output<string>;
 
   constructor(name: string, args: CredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ems:infra:Credentials", name, {}, opts);
@@ -73,6 +77,7 @@ export class Credentials extends pulumi.ComponentResource {
     );
     if (args.dashboardSalt) this.dashboardSalt = generate("dashboard-salt", 22);
     if (args.portainer) this.portainerPassword = given(args.portainerPassword, "portainer-password", 32);
+    if (args.secretNameKey) this.secretNameKey = generate("secret-name-key", 32);
     this.registerOutputs({});
   }
 }

@@ -45,11 +45,11 @@ export interface PostgresArgs {
 }
 
 export const POSTGRES_PORT = 5432;
-const DATA_DIR = "/var/lib/postgresql/data";
+export const DATA_DIR = "/var/lib/postgresql/data";
 /** The official image reads the initdb password from this file (POSTGRES_PASSWORD_FILE): not in Env. */
-const PASSWORD_FILE = "/run/secrets/postgres-password";
+export const PASSWORD_FILE = "/run/secrets/postgres-password";
 /** Seconds Postgres gets to shut down cleanly, on a replacement and on a daemon restart or reboot. */
-const STOP_SECONDS = 60;
+export const STOP_SECONDS = 60;
 
 /** The databases command's standard input: the settings as shell assignments, then ensure-databases.sh. */
 export function ensureDatabasesInput(

@@ -5,7 +5,13 @@ import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, memoryLimit, toLabels } fro
 import type { EngineCapabilities } from "./engine";
 import { HostConnection, hostCommand } from "./hostCommand";
 import { HostFile, writeFilesScript } from "./shell";
-import { TRAEFIK_PATHS, TraefikTls, traefikDynamicFiles, traefikStaticConfig } from "./traefikConfig";
+import {
+  TRAEFIK_PATHS,
+  TraefikConfigArgs,
+  TraefikTls,
+  traefikDynamicFiles,
+  traefikStaticConfig,
+} from "./traefikConfig";
 import { dashboardDynamicConfig, TraefikDashboard } from "./traefikDashboard";
 
 export interface TraefikArgs {
@@ -52,6 +58,37 @@ export function traefikPorts(listen: string[]): docker.types.input.ContainerPort
   return [80, 443].flatMap((port) => listen.map((ip) => ({ internal: port, external: port, ip })));
 }
 
+/**
+ * The dynamic configuration folder's files, written on the host, not uploaded: a change (rate limit, TLS
+ * options, the dashboard's password) is reloaded by the file provider without restarting Traefik (uploads would
+ * force a replacement). Shared by the container (Traefik) and the Swarm service (SwarmTraefik).
+ */
+export function writeDynamicFiles(
+  name: string,
+  configArgs: TraefikConfigArgs,
+  args: Pick<TraefikArgs, "certificateFingerprint" | "dashboard" | "dynamicDir" | "connection">,
+  parent: pulumi.Resource,
+): { files: pulumi.Output<HostFile[]>; writer: pulumi.Resource } {
+  const files = pulumi
+    .all([args.certificateFingerprint ?? "", args.dashboard ? dashboardDynamicConfig(args.dashboard) : undefined])
+    .apply(([fingerprint, dashboard]): HostFile[] => [
+      ...Object.entries(traefikDynamicFiles(configArgs)).map(([file, config]) => ({
+        name: file,
+        // A new mkcert certificate changes tls.yml, so Traefik reloads the certificate files too.
+        content: `${fingerprint ? `# certificate fingerprint ${fingerprint}\n` : ""}${YAML.stringify(config)}`,
+        mode: "644",
+      })),
+      ...(dashboard ? [{ name: "dashboard.yml", content: YAML.stringify(dashboard), mode: "600" }] : []),
+    ]);
+  const writer = hostCommand(
+    `${name}-dynamic-config`,
+    { create: "sh -s", stdin: pulumi.secret(files.apply((f) => writeFilesScript(args.dynamicDir, f))) },
+    args.connection,
+    { parent, additionalSecretOutputs: ["stdin"] },
+  );
+  return { files, writer };
+}
+
 /** The reverse proxy: ports 80/443, HTTP redirected to HTTPS, routes from Docker labels and watched files. */
 export class Traefik extends pulumi.ComponentResource {
   /** Name of the proxy network the API containers join. */
@@ -77,25 +114,7 @@ export class Traefik extends pulumi.ComponentResource {
     };
     const staticYaml = YAML.stringify(traefikStaticConfig(configArgs));
 
-    // Written on the host, not uploaded: a change (rate limit, TLS options, the dashboard's password) is
-    // reloaded by the file provider without restarting Traefik (uploads would force a replacement).
-    const files = pulumi
-      .all([args.certificateFingerprint ?? "", args.dashboard ? dashboardDynamicConfig(args.dashboard) : undefined])
-      .apply(([fingerprint, dashboard]): HostFile[] => [
-        ...Object.entries(traefikDynamicFiles(configArgs)).map(([file, config]) => ({
-          name: file,
-          // A new mkcert certificate changes tls.yml, so Traefik reloads the certificate files too.
-          content: `${fingerprint ? `# certificate fingerprint ${fingerprint}\n` : ""}${YAML.stringify(config)}`,
-          mode: "644",
-        })),
-        ...(dashboard ? [{ name: "dashboard.yml", content: YAML.stringify(dashboard), mode: "600" }] : []),
-      ]);
-    const writer = hostCommand(
-      `${name}-dynamic-config`,
-      { create: "sh -s", stdin: pulumi.secret(files.apply((f) => writeFilesScript(args.dynamicDir, f))) },
-      args.connection,
-      { parent: this, additionalSecretOutputs: ["stdin"] },
-    );
+    const { files, writer } = writeDynamicFiles(name, configArgs, args, this);
 
     const networkName = args.externalNetwork
       ? pulumi.output(args.network)

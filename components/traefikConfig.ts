@@ -22,10 +22,12 @@ export interface TraefikConfigArgs {
   dashboard: boolean;
   /** Requests per second allowed to each API client, and the burst above it. */
   rateLimit: { average: number; burst: number };
+  /** Where routed services are read from: container labels (`docker`, default) or Swarm service labels. */
+  provider?: "docker" | "swarm";
   /** The Engine API the docker provider reads (the socket proxy, `tcp://…:2375`). */
-  dockerEndpoint: string;
+  dockerEndpoint?: string;
   /** `com.ems.system` values of the containers Traefik routes (its own system, and any sharing this Traefik). */
-  systems: string[];
+  systems?: string[];
 }
 
 /** The label every container of a system carries (set by the program); Traefik routes no container without it. */
@@ -47,6 +49,8 @@ export const TRAEFIK_PATHS = {
   dynamicDir: "/etc/traefik/dynamic",
   certsDir: "/certs",
   acmeDir: "/letsencrypt",
+  /** The Docker socket: only a swarm manager's Traefik mounts it (the single-host one reads the socket proxy). */
+  dockerSocket: "/var/run/docker.sock",
 } as const;
 
 /** The seed's mkcert file names in servers/infra/certs. */
@@ -80,11 +84,12 @@ export function traefikStaticConfig(args: TraefikConfigArgs): Record<string, unk
       [ENTRYPOINT_WEBSECURE]: { address: ":443", http: { tls: websecureTls } },
     },
     providers: {
-      docker: {
-        endpoint: args.dockerEndpoint,
+      [args.provider ?? "docker"]: {
+        // The socket proxy when given (the docker provider); the socket itself otherwise (a swarm manager).
+        endpoint: args.dockerEndpoint ?? `unix://${TRAEFIK_PATHS.dockerSocket}`,
         exposedByDefault: false,
         network: args.network,
-        constraints: systemConstraint(args.systems),
+        ...(args.systems ? { constraints: systemConstraint(args.systems) } : {}),
       },
       file: { directory: TRAEFIK_PATHS.dynamicDir, watch: true },
     },

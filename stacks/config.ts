@@ -8,11 +8,13 @@ import {
   secretsSchema,
   serviceSchema,
   serviceSecretsSchema,
+  swarmSchema,
   tlsSchema,
 } from "./configSchema";
 import { z } from "zod";
 import { postgresMajor } from "../components/imageRef";
 import { databaseNameProblem, hostNameProblem, pathProblem, roleNameProblem } from "./grammar";
+import { checkSwarm } from "./swarmRules";
 
 export { ConfigError } from "./configErrors";
 export { PROJECT, SECRET_KEYS, isPinnedImage } from "./configSchema";
@@ -45,6 +47,9 @@ export interface ResolvedService extends ServiceConfig {
   uploadsHostPath: string;
   logsHostPath: string;
 }
+
+export type SwarmConfig = z.infer<typeof swarmSchema>;
+export type SwarmNode = SwarmConfig["nodes"][number];
 
 export interface StackConfig extends Omit<RawConfig, "services" | "paths" | "traefik" | "portainer" | "socketProxy"> {
   stack: string;
@@ -108,6 +113,7 @@ export function parseStackConfig(
     problems.push(
       `${PROJECT}:tls.mode: must be "mkcert" in development: ACME asks Let's Encrypt for public certificates, which only a production stack on a public server may do`,
     );
+  checkSwarm(values, problems);
   if (!parsed.success) throw new ConfigError(problems);
 
   const cfg = parsed.data;
@@ -176,11 +182,18 @@ export function parseStackConfig(
     knownHostsFile: resolve(cfg.ssh.knownHostsFile),
   };
 
+  const swarm = cfg.swarm && {
+    ...cfg.swarm,
+    identityFile: cfg.swarm.identityFile && resolve(cfg.swarm.identityFile),
+    knownHostsFile: resolve(cfg.swarm.knownHostsFile),
+  };
+
   return {
     ...cfg,
     stack,
     tls,
     ssh,
+    swarm,
     traefik,
     portainer,
     socketProxy,

@@ -47,7 +47,10 @@ export function describeIssue(
   redact = false,
 ): string[] {
   const key = `${PROJECT}:${issue.path.map(String).join(".")}`;
-  const actual = issue.path.reduce<unknown>((node, k) => (isRecord(node) ? node[String(k)] : undefined), root);
+  const actual = issue.path.reduce<unknown>(
+    (node, k) => (isRecord(node) || Array.isArray(node) ? (node as Record<string, unknown>)[String(k)] : undefined),
+    root,
+  );
   // A required choice (environment) left out: zod reports it as a value not among the options.
   if (issue.code === "invalid_value" && actual === undefined) return [`${key}: is required but not set`];
   if (issue.code === "invalid_type") {

@@ -127,6 +127,8 @@ export const serviceSchema = z
       })
       .strict()
       .default({ timeoutSeconds: 120, intervalSeconds: 60, startIntervalSeconds: 2 }),
+    /** Tasks of the service on the swarm (`platform: swarm`; the docker platform runs one container). */
+    replicas: z.number().int().min(1, "must be at least 1 (a service with no task serves nothing)").default(2),
     /** Extra non-secret environment variables. */
     env: envVars
       .refine((env) => !Object.keys(env).some((k) => (CREDENTIAL_ENV as readonly string[]).includes(k)), {
@@ -179,6 +181,58 @@ const dashboardSchema = z
   })
   .strict();
 
+/** A node label key (`docker node update --label-add`, `node.labels.<key>` in a placement constraint). */
+const NODE_LABEL_KEY = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
+const NODE_LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** `key=value`: the node label a pinned service's placement constraint requires. */
+const nodeLabel = () =>
+  nonEmpty().regex(
+    /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?=[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+    "must be a node label as key=value (lower-case key of letters, digits, . _ -; value of letters, digits, . _ -)",
+  );
+
+export const swarmNodeSchema = z
+  .object({
+    /** The node's address: SSH reaches it there and it advertises it to the swarm (IPv4, IPv6 or host name). */
+    address: g.hostOrAddress(),
+    /** SSH user on the node (in the docker group, or root). */
+    user: g.userName().default("root"),
+    /** SSH port of the node. */
+    port: port.default(22),
+    /** `manager` (holds the Raft log; 1, 3 or 5 of them) or `worker`. */
+    role: z.enum(["manager", "worker"], { error: () => `must be "manager" or "worker"` }),
+    /** Node labels (`ems.postgres: "true"` where Postgres's volume lives, `ems.acme: "true"` for Traefik's ACME store). */
+    labels: z
+      .record(
+        z.string().regex(NODE_LABEL_KEY, "must be a node label key: lower-case letters, digits, . _ -"),
+        z.string().regex(NODE_LABEL_VALUE, "must be a node label value: letters, digits, . _ -"),
+      )
+      .default({}),
+  })
+  .strict();
+
+export const swarmSchema = z
+  .object({
+    /** The cluster's machines; the first manager initialises the swarm, the others join it. */
+    nodes: z.array(swarmNodeSchema).min(1, "must list at least one node"),
+    /** Which node runs each single-copy service with data on its disk, by node label. */
+    pins: z
+      .object({
+        /** The node holding Postgres's volume. */
+        postgres: nodeLabel().default("ems.postgres=true"),
+        /** The node holding Traefik's ACME store (Traefik CE cannot share it across nodes). */
+        traefik: nodeLabel().default("ems.acme=true"),
+        /** The node holding Portainer's data volume. */
+        portainer: nodeLabel().default("ems.acme=true"),
+      })
+      .strict()
+      .default({ postgres: "ems.postgres=true", traefik: "ems.acme=true", portainer: "ems.acme=true" }),
+    /** Private key file for SSH to the nodes (else the SSH agent). */
+    identityFile: g.hostPath({ sshOption: true }).optional(),
+    /** known_hosts file holding every node's host key. */
+    knownHostsFile: g.hostPath({ sshOption: true }).default("~/.ssh/known_hosts"),
+  })
+  .strict();
 const OFFSITE_DEFAULTS = {
   keepDaily: 7,
   keepWeekly: 4,
@@ -346,6 +400,8 @@ export const rawSchema = z
         allowFrom: z.array(cidr).default([]),
         /** Port on the host's 127.0.0.1 a non-public Portainer is published on (the SSH tunnel's end). */
         tunnelPort: port.default(9000),
+        /** The agent every swarm node runs (`platform: swarm`), of the same release as the server. */
+        agentImage: pinnedImage.default("portainer/agent:2.27.3"),
       })
       .strict()
       .default({
@@ -356,6 +412,7 @@ export const rawSchema = z
         memoryMb: 256,
         allowFrom: [],
         tunnelPort: 9000,
+        agentImage: "portainer/agent:2.27.3",
       }),
     socketProxy: z
       .object({
@@ -428,6 +485,10 @@ export const rawSchema = z
       })
       .strict()
       .optional(),
+    /** `docker`: one engine runs containers (today). `swarm`: services on the cluster in `swarm.nodes`. */
+    platform: z.enum(["docker", "swarm"], { error: () => `must be "docker" or "swarm"` }).default("docker"),
+    /** The cluster (`platform: swarm` only). */
+    swarm: swarmSchema.optional(),
   })
   .strict();
 

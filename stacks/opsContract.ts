@@ -62,6 +62,8 @@ export const opsOutputsSchema = z.object({
   backupLog: nonEmpty,
   /** What the host must hold that a refresh never re-reads: drift. */
   hostExpectations: hostExpectationsSchema,
+  /** `swarm` when `containers` names Swarm services on a cluster (ops/swarm.ts); absent: containers on one engine. */
+  platform: z.enum(["docker", "swarm"]).optional(),
   /** The off-site copy (backup --drill, restore --from offsite, status); absent on a stack deployed before it existed. */
   offsite: z
     .object({

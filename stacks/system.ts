@@ -152,7 +152,7 @@ export function postgresContainerName(cfg: StackConfig): string {
 }
 
 /** What a container is, as labels (`npm run status` and Portainer find containers by them). */
-function identity(cfg: StackConfig, service: string): Record<string, string> {
+export function identity(cfg: StackConfig, service: string): Record<string, string> {
   return identityLabels(cfg.system, cfg.environment, service);
 }
 

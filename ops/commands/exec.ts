@@ -5,11 +5,13 @@
  */
 import { findContainers, pickContainer } from "../containers";
 import { execCommand } from "../hostCommands/containers";
+import { swarmExecCommand } from "../hostCommands/swarm";
 import { noShellMessage, postgresCommand } from "../postgresAccess";
 import { UsageError } from "../runner/args";
 import { defineCommand, EXIT, runMain } from "../runner/defineCommand";
 import { configObject, hostTargetOf } from "../runner/stackConfig";
 import { readOpsOutputs } from "../stackOutputs";
+import { serviceName, taskNode } from "../swarm";
 
 export const exec = defineCommand({
   name: "exec",
@@ -47,6 +49,15 @@ export const exec = defineCommand({
       return EXIT.failed;
     }
     const outputs = await readOpsOutputs(stack);
+    if (outputs.platform === "swarm") {
+      const name = serviceName(outputs.containers, options.service, stack.name);
+      const command =
+        options.service === "postgres" ? await postgresCommand(stack, options.command, options.as) : options.command;
+      if (command.length === 0) throw new Error(`give the command to run in ${name} after --, e.g. -- sh`);
+      const node = await taskNode(host, stack, name);
+      io.out(`running in a task of ${name}: ${command.join(" ")}\n`);
+      return host.run(node, swarmExecCommand(name, command, io.isTTY), { tty: io.isTTY });
+    }
     const target = await hostTargetOf(stack);
     const container = pickContainer(
       await findContainers(host, target, outputs, outputs.containers),

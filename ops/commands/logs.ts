@@ -4,10 +4,12 @@
  */
 import { findContainers, pickContainer } from "../containers";
 import { logsCommand } from "../hostCommands/logs";
+import { swarmLogsCommand } from "../hostCommands/swarm";
 import { UsageError } from "../runner/args";
 import { defineCommand, runMain } from "../runner/defineCommand";
 import { hostTargetOf } from "../runner/stackConfig";
 import { readOpsOutputs } from "../stackOutputs";
+import { managerOf, serviceName } from "../swarm";
 
 const SINCE = /^([0-9]+[smhd]|[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?)?)$/;
 
@@ -44,6 +46,11 @@ export const logs = defineCommand({
   ],
   async run(options, { stack, host, io }) {
     const outputs = await readOpsOutputs(stack);
+    if (outputs.platform === "swarm") {
+      const name = serviceName(outputs.containers, options.service, stack.name);
+      io.out(`logs of service ${name} (every task):\n`);
+      return host.run(await managerOf(stack), swarmLogsCommand(name, options));
+    }
     const target = await hostTargetOf(stack);
     const containers = await findContainers(host, target, outputs, outputs.containers);
     const container = pickContainer(containers, options.service, stack.name);

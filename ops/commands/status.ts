@@ -12,6 +12,7 @@ import { offsiteStatusCommand } from "../hostCommands/offsite";
 import { offsiteOf, offsiteOffWarning, offsiteReport } from "../offsite";
 import { readOpsOutputs } from "../stackOutputs";
 import { formatContainers, formatSize } from "../statusReport";
+import { swarmStatus } from "../swarm";
 
 export const status = defineCommand({
   name: "status",
@@ -23,6 +24,7 @@ export const status = defineCommand({
   examples: ["npm run status -- --stack prod", "npm run status -- -s dev"],
   async run(_options, { stack, host, io, now }) {
     const outputs = await readOpsOutputs(stack);
+    if (outputs.platform === "swarm") return swarmStatus(stack, outputs.containers, outputs.urls, io, host);
     const target = await hostTargetOf(stack);
     const named = outputs.containers;
     const containers = await findContainers(host, target, outputs, named);

@@ -27,3 +27,7 @@ export type { EvaluateOptions, RecordedResource as PolicyResource } from "../../
 export * from "../../testkit/diagram/diagramFiles";
 export * from "../../testkit/diagram/mermaid";
 export { diagram } from "../../testkit/diagram/command";
+export * from "../../testkit/swarm/config";
+export * from "../../testkit/swarm/engine";
+export * from "../../testkit/swarm/deploy";
+export { SWARM_DIAGRAM_FILE, generateSwarmDiagram } from "../../testkit/diagram/swarm";

@@ -1,0 +1,301 @@
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { Credentials } from "../components/credentials";
+import { DockerEngine, RegistryLogin } from "../components/dockerEngine";
+import { HostConnection } from "../components/hostCommand";
+import { HostFolder, HostLayout } from "../components/hostLayout";
+import { SwarmApiService } from "../components/swarmApiService";
+import { SwarmCluster } from "../components/swarmCluster";
+import { SwarmPortainer } from "../components/swarmPortainer";
+import { SwarmPostgres } from "../components/swarmPostgres";
+import { SwarmTraefik } from "../components/swarmTraefik";
+import { StackConfig, SwarmNode } from "./config";
+import { HostExpectations } from "./hostExpectations";
+import {
+  OffsiteOutputs,
+  SystemOutputs,
+  identity,
+  offsiteStateDir,
+  postgresContainerName,
+  postgresVolumeName,
+  serviceEnv,
+  sshTarget,
+} from "./system";
+
+type SwarmStackConfig = StackConfig & { swarm: NonNullable<StackConfig["swarm"]> };
+
+/** The SSH connection to a node, with the cluster's key and known_hosts. */
+export function nodeConnection(cfg: SwarmStackConfig, node: SwarmNode): HostConnection {
+  return {
+    host: node.address,
+    user: node.user,
+    port: node.port,
+    identityFile: cfg.swarm.identityFile,
+    knownHostsFile: cfg.swarm.knownHostsFile,
+  };
+}
+
+/** The one node a `key=value` pin matches (config validation made sure there is exactly one). */
+export function pinnedNode(cfg: SwarmStackConfig, pin: string): SwarmNode {
+  const [key, value] = [pin.slice(0, pin.indexOf("=")), pin.slice(pin.indexOf("=") + 1)];
+  const node = cfg.swarm.nodes.find((n) => n.labels[key] === value);
+  if (!node) throw new Error(`no node in swarm.nodes has the label ${pin}`);
+  return node;
+}
+
+/** The folders each node needs: the APIs' on every node (a task may run anywhere), the rest where it is pinned. */
+export function swarmNodeFolders(cfg: SwarmStackConfig, node: SwarmNode): HostFolder[] {
+  const folders: HostFolder[] = [];
+  const traefikNode = pinnedNode(cfg, cfg.swarm.pins.traefik);
+  const postgresNode = pinnedNode(cfg, cfg.swarm.pins.postgres);
+  if (node === traefikNode && cfg.traefik.manage) {
+    if (cfg.tls.mode === "acme") folders.push({ path: cfg.tls.storageDir, mode: "700" });
+    folders.push({ path: cfg.traefik.dynamicDir, mode: "700" });
+  }
+  if (node === postgresNode) {
+    if (cfg.paths.secrets) folders.push({ path: cfg.paths.secrets, mode: "700" });
+    folders.push({ path: cfg.paths.backups });
+  }
+  for (const s of cfg.services) folders.push({ path: s.uploadsHostPath });
+  for (const s of cfg.services) folders.push({ path: s.logsHostPath });
+  return folders;
+}
+
+/**
+ * The system on a Docker Swarm: the cluster from `swarm.nodes`, Traefik with its Swarm provider, Postgres and
+ * Portainer pinned to their nodes, each API a replicated service, over overlay networks. The same config and
+ * contract as the one-engine composition (system.ts); only what runs them differs.
+ */
+export function deploySwarmSystem(config: StackConfig, options: { protectData: boolean }): SystemOutputs {
+  if (!config.swarm) throw new Error("platform swarm without swarm.nodes (config validation refuses it)");
+  const cfg = config as SwarmStackConfig;
+  const nodes = cfg.swarm.nodes.map((n) => ({ node: n, connection: nodeConnection(cfg, n) }));
+  const manager = nodes.find((n) => n.node.role === "manager")!;
+  const registry: RegistryLogin | undefined =
+    cfg.secrets.ghcrToken === undefined
+      ? undefined
+      : {
+          server: cfg.registry.server,
+          username: cfg.registry.username,
+          password: pulumi.secret(cfg.secrets.ghcrToken),
+        };
+  // Services, secrets, configs and networks are made through the first manager's engine.
+  const engine = new DockerEngine("docker", { ssh: manager.connection, registry });
+  const onDocker = { providers: [engine.provider] };
+  const connectionOf = (node: SwarmNode) => nodes.find((n) => n.node === node)!.connection;
+
+  const cluster = new SwarmCluster("swarm", {
+    nodes: nodes.map(({ node, connection }) => ({
+      address: node.address,
+      role: node.role,
+      labels: node.labels,
+      connection,
+    })),
+  });
+  const layouts = nodes.map(
+    ({ node, connection }) =>
+      new HostLayout(`host-layout-${node.address.replace(/[^A-Za-z0-9]/g, "-")}`, {
+        folders: swarmNodeFolders(cfg, node),
+        connection,
+        protectData: options.protectData,
+      }),
+  );
+  const ready = [...cluster.ready, ...layouts];
+
+  const dashboardAuth = cfg.environment === "production";
+  const credentials = new Credentials("credentials", {
+    postgresPassword: secretOrUndefined(cfg.secrets.postgresPassword),
+    services: cfg.services.map((s) => ({
+      name: s.name,
+      jwtKey: secretOrUndefined(cfg.secrets.serviceSecrets[s.name]?.jwtKey),
+      apiKey: secretOrUndefined(cfg.secrets.serviceSecrets[s.name]?.apiKey),
+      dbPassword: secretOrUndefined(cfg.secrets.serviceSecrets[s.name]?.dbPassword),
+    })),
+    dashboardSalt: cfg.traefik.dashboard.enabled && dashboardAuth,
+    secretNameKey: true,
+  });
+  const secretNameKey = credentials.secretNameKey!;
+  const certResolver = cfg.tls.mode === "acme" ? cfg.tls.resolver : undefined;
+  const serviceName = (service: string) => `${cfg.system}-${service}`;
+
+  const traefikNode = pinnedNode(cfg, cfg.swarm.pins.traefik);
+  const traefik = cfg.traefik.manage
+    ? new SwarmTraefik(
+        "traefik",
+        {
+          image: cfg.traefik.image,
+          serviceName: serviceName("traefik"),
+          network: cfg.traefik.network,
+          externalNetwork: cfg.traefik.externalNetwork,
+          tls: cfg.tls,
+          rateLimit: cfg.traefik.rateLimit,
+          memoryMb: cfg.traefik.memoryMb,
+          dynamicDir: cfg.traefik.dynamicDir,
+          pin: cfg.swarm.pins.traefik,
+          identity: identity(cfg, "traefik"),
+          dashboard: cfg.traefik.dashboard.enabled
+            ? {
+                host: cfg.traefik.dashboard.host,
+                certResolver,
+                auth:
+                  dashboardAuth && cfg.secrets.dashboardPassword !== undefined && credentials.dashboardSalt
+                    ? {
+                        user: cfg.traefik.dashboard.user,
+                        password: pulumi.secret(cfg.secrets.dashboardPassword),
+                        salt: credentials.dashboardSalt,
+                      }
+                    : undefined,
+              }
+            : undefined,
+          connection: connectionOf(traefikNode),
+        },
+        { ...onDocker, dependsOn: ready },
+      )
+    : undefined;
+  if (!traefik) throw new Error("platform swarm needs traefik.manage: true (the cluster's Traefik routes the APIs)");
+
+  const postgres = new SwarmPostgres(
+    "postgres",
+    {
+      image: cfg.postgres.image,
+      serviceName: postgresContainerName(cfg),
+      volumeName: postgresVolumeName(cfg),
+      networkName: `${cfg.system}_db`,
+      pin: cfg.swarm.pins.postgres,
+      user: cfg.postgres.user,
+      password: credentials.postgresPassword,
+      bootstrapPassword: credentials.postgresBootstrapPassword,
+      secretNameKey,
+      roles: cfg.services.map((s) => ({
+        role: s.role,
+        database: s.database,
+        password: credentials.services[s.name].dbPassword,
+      })),
+      memoryMb: cfg.postgres.memoryMb,
+      identity: identity(cfg, "postgres"),
+      connection: connectionOf(pinnedNode(cfg, cfg.swarm.pins.postgres)),
+    },
+    { ...onDocker, dependsOn: ready },
+  );
+
+  const proxyNetwork = { name: traefik.networkName, id: traefik.networkId };
+  const portainer = cfg.portainer.enabled
+    ? new SwarmPortainer(
+        "portainer",
+        {
+          image: cfg.portainer.image,
+          agentImage: cfg.portainer.agentImage,
+          serviceName: serviceName("portainer"),
+          volumeName: cfg.portainer.volume,
+          pin: cfg.swarm.pins.portainer,
+          host: cfg.portainer.host,
+          proxyNetwork,
+          certResolver,
+          identity: identity(cfg, "portainer"),
+          memoryMb: cfg.portainer.memoryMb,
+        },
+        { ...onDocker, dependsOn: [...ready, traefik] },
+      )
+    : undefined;
+
+  const services = cfg.services.map((s) => {
+    const keys = credentials.services[s.name];
+    const extra = cfg.secrets.serviceSecrets[s.name];
+    return new SwarmApiService(
+      s.name,
+      {
+        image: s.image,
+        version: s.version,
+        imageSource: s.imageSource,
+        routerName: `${cfg.system.replace(/_/g, "-")}-${s.name}`,
+        serviceName: serviceName(s.name),
+        replicas: s.replicas,
+        host: s.host,
+        port: s.port,
+        healthPath: s.healthPath,
+        health: s.health,
+        certResolver,
+        identity: identity(cfg, s.name),
+        command: s.command,
+        env: serviceEnv(cfg, s),
+        secrets: {
+          ...Object.fromEntries(Object.entries(extra?.env ?? {}).map(([k, v]) => [k, pulumi.secret(v)])),
+          ...(extra?.emailApiKey ? { EMAIL_SERVICE_API_KEY: pulumi.secret(extra.emailApiKey) } : {}),
+          JWT_KEY: keys.jwtKey,
+          API_KEY: keys.apiKey,
+          DB_PASS: keys.dbPassword,
+        },
+        uploadsHostPath: s.uploadsHostPath,
+        uploadsDir: s.uploadsDir,
+        logsHostPath: s.logsHostPath,
+        logsDir: s.logsDir,
+        proxyNetwork,
+        dbNetworkId: postgres.networkId,
+        secretNameKey,
+        registry,
+        memoryMb: s.memoryMb,
+        dependsOn: [postgres, traefik, ...ready],
+      },
+      onDocker,
+    );
+  });
+
+  const postgresNode = pinnedNode(cfg, cfg.swarm.pins.postgres);
+  return {
+    platform: "swarm",
+    system: cfg.system,
+    environment: cfg.environment,
+    // No backup job on the swarm platform yet (README, "Docker Swarm"): status does not read it there.
+    backupLog: path.posix.join(cfg.paths.logs, "backup.log"),
+    urls: {
+      ...Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.url])),
+      ...(portainer ? { portainer: portainer.url } : {}),
+      ...(cfg.traefik.dashboard.enabled ? { dashboard: pulumi.output(`https://${cfg.traefik.dashboard.host}`) } : {}),
+    },
+    images: Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.imageRef])),
+    containers: {
+      postgres: postgres.serviceName,
+      traefik: traefik.serviceName,
+      ...(portainer ? { portainer: portainer.serviceName } : {}),
+      ...Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.serviceName])),
+    },
+    dockerHost: engine.endpoint,
+    hostExpectations: pulumi.output<HostExpectations>({
+      folders: swarmNodeFolders(cfg, manager.node).map((f) =>
+        f.mode ? { path: f.path, mode: f.mode } : { path: f.path },
+      ),
+      cron: { job: `${cfg.system}-backup`, line: "" },
+      postgres: {
+        container: postgresContainerName(cfg),
+        superuser: cfg.postgres.user,
+        roles: cfg.services.map((s) => s.role),
+        databases: cfg.services.map((s) => ({ name: s.database, owner: s.role })),
+      },
+    }),
+    apiKeys: Object.fromEntries(cfg.services.map((s) => [s.name, pulumi.secret(credentials.services[s.name].apiKey)])),
+    proxyNetwork: traefik.networkName,
+    postgresVolume: postgres.volumeName,
+    postgresContainer: postgres.serviceName,
+    backupDir: pulumi.output(cfg.paths.backups),
+    // Not yet on the swarm platform (README, "Docker Swarm"): the commands say so instead of doing nothing.
+    // The off-site copy needs the backup job: off on the swarm platform for now.
+    offsite: pulumi.output<OffsiteOutputs>({
+      enabled: false,
+      command: "",
+      stateDir: offsiteStateDir(cfg),
+      maxAgeHours: cfg.backup.offsite.maxAgeHours,
+      drillMaxAgeDays: cfg.backup.offsite.drillMaxAgeDays,
+    }),
+    backupCommand: pulumi.output(NOT_ON_SWARM("backup")),
+    restoreCommand: pulumi.output(NOT_ON_SWARM("restore")),
+    commandHost: sshTarget({ ...nodeConnection(cfg, postgresNode), host: postgresNode.address }),
+    folders: pulumi.all(layouts.map((l) => l.folders)).apply((lists) => [...new Set(lists.flat())].sort()),
+  };
+}
+
+const NOT_ON_SWARM = (what: string) =>
+  `echo "npm run ${what}: not available on the swarm platform yet (README, Docker Swarm)" >&2; exit 1`;
+
+function secretOrUndefined(value: string | undefined): pulumi.Output<string> | undefined {
+  return value === undefined ? undefined : pulumi.secret(value);
+}
