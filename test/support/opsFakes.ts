@@ -222,7 +222,7 @@ export const VPS_SWAP_LIMIT = "true";
 /** The release pre-flight's questions to the engine (`docker [-H host] version|info --format …`). */
 const ENGINE_QUESTION = /^docker (-H \S+ )?(version|info) --format/;
 /** The release pre-flight's listing of the containers on the data volume (ops/dataVolume.ts). */
-const DATA_VOLUME_QUESTION = /^docker (-H \S+ )?ps -a --filter 'volume=/;
+const DATA_VOLUME_QUESTION = /^docker (-H \S+ )?ps -a --filter '?volume=/;
 
 /**
  * A host shell that answers from a handler and records every command (`run` = streamed, `capture`), with the host
