@@ -235,7 +235,9 @@ describe("the commands README.md and the runbook give", () => {
     expect(all.some((t) => t.includes("PGUSER=postgres ems_system-postgres"))).toBe(true);
     expect(all.some((t) => t.startsWith("docker exec -i ems_system-postgres psql -U postgres"))).toBe(true);
     expect(commandsOf("RUNBOOK.pt-BR.md").some((c) => c.text.startsWith("docker logs infra_traefik"))).toBe(true);
-    expect(program.containers).toEqual(new Set(["infra_traefik", "infra_portainer", "ems_system-postgres"]));
+    expect(program.containers).toEqual(
+      new Set(["infra_traefik", "infra_socket_proxy", "infra_portainer", "ems_system-postgres"]),
+    );
     expect(program.roles).toEqual(new Set(["postgres", "ems_user", "sms_user"]));
   });
 
