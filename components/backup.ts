@@ -39,6 +39,11 @@ export interface BackupArgs {
   keepWeekly: number;
   /** Postgres container the dumps are taken in (pg_dump of the server's own version). */
   postgresContainer: pulumi.Input<string>;
+  /**
+   * How `postgresContainer` is found on the host: `container`, a container of that name (default); `swarm-service`,
+   * the running task of that Swarm service on this node (its container name carries a task id).
+   */
+  postgresRunsAs?: PostgresRunsAs;
   /** Postgres role the dumps connect as. */
   postgresUser: string;
   /** Name of the crontab entry; one per system on a host. */
@@ -82,7 +87,7 @@ export function offsiteCommandPrefix(
   const env = [
     `BACKUP_DIR=${shellQuote(args.backupDir)}`,
     ...offsiteAssignments(args),
-    `PG_EXEC=${shellQuote(pgExec(postgresContainer, args.postgresUser))}`,
+    pgExecAssignment(args, postgresContainer),
     `DRILL_PG_IMAGE=${shellQuote(args.offsite.drillImage)}`,
   ].join(" ");
   return `${env} sh ${shellQuote(`${args.scriptsDir}/offsite.sh`)}`;
@@ -109,6 +114,9 @@ export function drillJobName(backupJob: string): string {
   return `drill-${backupJob}`;
 }
 
+/** How the Postgres server is found on the backup job's host: a named container, or a Swarm service's task. */
+export type PostgresRunsAs = "container" | "swarm-service";
+
 /** The command prefix that runs the Postgres client tools inside the server's container. */
 export function pgExec(container: string, user: string): string {
   // backup.sh word-splits PG_EXEC on purpose (a command prefix): each part must be one word.
@@ -117,6 +125,30 @@ export function pgExec(container: string, user: string): string {
   if (!/^[a-z_][a-z0-9_]*$/.test(user))
     throw new Error(`pgExec: ${JSON.stringify(user)} is not a PostgreSQL role name`);
   return `docker exec -i -e PGUSER=${user} ${container}`;
+}
+
+/**
+ * The shell words that name the running task of a Swarm service on this node, for `docker exec`: the first
+ * container with the service's label, else a name that makes docker say which service has no task here (an empty
+ * word would make `docker exec` take pg_dump for the container).
+ */
+export function swarmTaskExecTarget(service: string): string {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(service))
+    throw new Error(`swarmTaskExecTarget: ${JSON.stringify(service)} is not a Swarm service name`);
+  return `$(docker ps -q --filter label=com.docker.swarm.service.name=${service} | head -n 1 | grep . || echo no-running-task-of-${service}-on-this-node)`;
+}
+
+/**
+ * The `PG_EXEC=…` assignment of the host commands. A container's is one quoted word; a Swarm service's is
+ * double-quoted so the task is looked up each run (a rescheduled task gets a new container), when the command runs.
+ */
+export function pgExecAssignment(
+  args: Pick<BackupArgs, "postgresUser" | "postgresRunsAs">,
+  postgresContainer: string,
+): string {
+  const prefix = pgExec(postgresContainer, args.postgresUser);
+  if ((args.postgresRunsAs ?? "container") === "container") return `PG_EXEC=${shellQuote(prefix)}`;
+  return `PG_EXEC="${prefix.slice(0, -postgresContainer.length)}${swarmTaskExecTarget(postgresContainer)}"`;
 }
 
 /** The command the schedule runs: backup.sh with the job's folder, retention and Postgres container. */
@@ -128,7 +160,7 @@ export function backupRunCommand(
     `BACKUP_DIR=${shellQuote(args.backupDir)}`,
     `KEEP_DAILY=${args.keepDaily}`,
     `KEEP_WEEKLY=${args.keepWeekly}`,
-    `PG_EXEC=${shellQuote(pgExec(postgresContainer, args.postgresUser))}`,
+    pgExecAssignment(args, postgresContainer),
     ...offsiteAssignments(args),
   ].join(" ");
   return `${env} ${shellQuote(`${args.scriptsDir}/backup.sh`)}`;
@@ -136,10 +168,10 @@ export function backupRunCommand(
 
 /** The command prefix that restores a dump on the host: append the file (and optionally the database). */
 export function restoreCommandPrefix(
-  args: Pick<BackupArgs, "scriptsDir" | "postgresUser">,
+  args: Pick<BackupArgs, "scriptsDir" | "postgresUser" | "postgresRunsAs">,
   postgresContainer: string,
 ): string {
-  return `PG_EXEC=${shellQuote(pgExec(postgresContainer, args.postgresUser))} ${shellQuote(`${args.scriptsDir}/restore.sh`)}`;
+  return `${pgExecAssignment(args, postgresContainer)} ${shellQuote(`${args.scriptsDir}/restore.sh`)}`;
 }
 
 /** The crontab line that runs the backup on schedule; the trailing shell comment marks it as this job's. */

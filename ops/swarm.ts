@@ -14,7 +14,7 @@ import type { HostConnection } from "../components/hostCommand";
 import { SWARM_STATUS_SEPARATOR, swarmStatusCommand, taskNodeCommand } from "./hostCommands/swarm";
 import { REPO_ROOT, StackLike } from "./runner/context";
 import { HostShell, HostTarget } from "./runner/hostShell";
-import { configValue } from "./runner/stackConfig";
+import { configValue, hostTargetOf } from "./runner/stackConfig";
 
 /** One service's replicas and where its running tasks are. */
 export interface SwarmServiceStatus {
@@ -66,20 +66,26 @@ export function degraded(services: readonly SwarmServiceStatus[]): string[] {
   return services.filter((s) => s.desired === 0 || s.running < s.desired).map((s) => s.service);
 }
 
+/** `ems-infra:swarm`, read with the program's schema. */
+async function swarmConfigOf(stack: Pick<StackLike, "getConfig">) {
+  const raw = await configValue(stack, "ems-infra:swarm");
+  if (raw === undefined) throw new Error("ems-infra:swarm is not set (the stack's platform is swarm)");
+  const parsed = swarmSchema.safeParse(JSON.parse(raw));
+  if (!parsed.success) throw new Error(`ems-infra:swarm: ${parsed.error.issues[0].message}`);
+  return parsed.data;
+}
+
 /** The cluster's nodes from `ems-infra:swarm`, as SSH targets (the program's schema and path rules). */
 export async function swarmNodesOf(
   stack: Pick<StackLike, "getConfig">,
   home = os.homedir(),
   cwd = REPO_ROOT,
-): Promise<{ connection: HostConnection; role: string }[]> {
-  const raw = await configValue(stack, "ems-infra:swarm");
-  if (raw === undefined) throw new Error("ems-infra:swarm is not set (the stack's platform is swarm)");
-  const parsed = swarmSchema.safeParse(JSON.parse(raw));
-  if (!parsed.success) throw new Error(`ems-infra:swarm: ${parsed.error.issues[0].message}`);
-  const swarm = parsed.data;
+): Promise<{ connection: HostConnection; role: string; labels: Record<string, string> }[]> {
+  const swarm = await swarmConfigOf(stack);
   const resolve = (p: string) => resolveHostPath(p, home, cwd);
   return swarm.nodes.map((n) => ({
     role: n.role,
+    labels: n.labels,
     connection: {
       host: n.address,
       user: n.user,
@@ -105,6 +111,24 @@ export async function managerOf(stack: Pick<StackLike, "getConfig">): Promise<Ho
   const manager = (await swarmNodesOf(stack)).find((n) => n.role === "manager");
   if (!manager) throw new Error("ems-infra:swarm lists no manager");
   return manager.connection;
+}
+
+/** The node holding Postgres's pin (`swarm.pins.postgres`): where the backup job, backup and restore run. */
+export async function databaseNodeOf(stack: Pick<StackLike, "getConfig">): Promise<HostTarget> {
+  const pin = (await swarmConfigOf(stack)).pins.postgres;
+  const [key, value] = [pin.slice(0, pin.indexOf("=")), pin.slice(pin.indexOf("=") + 1)];
+  const matching = (await swarmNodesOf(stack)).filter((n) => n.labels[key] === value);
+  if (matching.length !== 1)
+    throw new Error(`ems-infra:swarm: ${matching.length} nodes have the Postgres pin's label ${pin} (exactly 1 must)`);
+  return matching[0].connection;
+}
+
+/** Where `npm run backup` and `restore` run: the database node on a swarm, the stack's host on one engine. */
+export async function backupHostOf(
+  stack: Pick<StackLike, "getConfig">,
+  outputs: { platform?: string },
+): Promise<HostTarget> {
+  return outputs.platform === "swarm" ? databaseNodeOf(stack) : hostTargetOf(stack);
 }
 
 /** The node (from config) running a task of the service, found through the manager. */

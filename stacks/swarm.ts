@@ -1,5 +1,6 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { Backup } from "../components/backup";
 import { Credentials } from "../components/credentials";
 import { DockerEngine, RegistryLogin } from "../components/dockerEngine";
 import { HostConnection } from "../components/hostCommand";
@@ -14,6 +15,7 @@ import { HostExpectations } from "./hostExpectations";
 import {
   OffsiteOutputs,
   SystemOutputs,
+  backupLogFile,
   identity,
   offsiteStateDir,
   postgresContainerName,
@@ -240,13 +242,30 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
     );
   });
 
+  // The nightly dumps on the node holding Postgres's volume, into its task found by the service's label.
   const postgresNode = pinnedNode(cfg, cfg.swarm.pins.postgres);
+  const backup = new Backup(
+    "backup",
+    {
+      schedule: cfg.backup.schedule,
+      backupDir: cfg.paths.backups,
+      scriptsDir: path.posix.join(cfg.paths.data, "bin"),
+      logFile: backupLogFile(cfg),
+      keepDaily: cfg.backup.keepDaily,
+      keepWeekly: cfg.backup.keepWeekly,
+      postgresContainer: postgres.serviceName,
+      postgresRunsAs: "swarm-service",
+      postgresUser: cfg.postgres.user,
+      jobName: `${cfg.system}-backup`,
+      connection: connectionOf(postgresNode),
+    },
+    { dependsOn: [layouts[nodes.findIndex((n) => n.node === postgresNode)]] },
+  );
   return {
     platform: "swarm",
     system: cfg.system,
     environment: cfg.environment,
-    // No backup job on the swarm platform yet (README, "Docker Swarm"): status does not read it there.
-    backupLog: path.posix.join(cfg.paths.logs, "backup.log"),
+    backupLog: backupLogFile(cfg),
     urls: {
       ...Object.fromEntries(services.map((svc, i) => [cfg.services[i].name, svc.url])),
       ...(portainer ? { portainer: portainer.url } : {}),
@@ -276,9 +295,8 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
     proxyNetwork: traefik.networkName,
     postgresVolume: postgres.volumeName,
     postgresContainer: postgres.serviceName,
-    backupDir: pulumi.output(cfg.paths.backups),
-    // Not yet on the swarm platform (README, "Docker Swarm"): the commands say so instead of doing nothing.
-    // The off-site copy needs the backup job: off on the swarm platform for now.
+    backupDir: backup.backupDir,
+    // The off-site copy reads folders on several nodes (uploads, ACME store, Portainer): off on the swarm platform.
     offsite: pulumi.output<OffsiteOutputs>({
       enabled: false,
       command: "",
@@ -286,15 +304,12 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
       maxAgeHours: cfg.backup.offsite.maxAgeHours,
       drillMaxAgeDays: cfg.backup.offsite.drillMaxAgeDays,
     }),
-    backupCommand: pulumi.output(NOT_ON_SWARM("backup")),
-    restoreCommand: pulumi.output(NOT_ON_SWARM("restore")),
+    backupCommand: backup.runCommand,
+    restoreCommand: backup.restoreCommand,
     commandHost: sshTarget({ ...nodeConnection(cfg, postgresNode), host: postgresNode.address }),
     folders: pulumi.all(layouts.map((l) => l.folders)).apply((lists) => [...new Set(lists.flat())].sort()),
   };
 }
-
-const NOT_ON_SWARM = (what: string) =>
-  `echo "npm run ${what}: not available on the swarm platform yet (README, Docker Swarm)" >&2; exit 1`;
 
 function secretOrUndefined(value: string | undefined): pulumi.Output<string> | undefined {
   return value === undefined ? undefined : pulumi.secret(value);

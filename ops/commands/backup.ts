@@ -7,8 +7,8 @@ import { offsiteDrillCommand } from "../hostCommands/offsite";
 import { offsiteOf } from "../offsite";
 import { defineCommand, EXIT, runMain } from "../runner/defineCommand";
 import { describeHost } from "../runner/hostShell";
-import { hostTargetOf } from "../runner/stackConfig";
 import { readOpsOutputs } from "../stackOutputs";
+import { backupHostOf } from "../swarm";
 
 export const backup = defineCommand({
   name: "backup",
@@ -25,7 +25,7 @@ export const backup = defineCommand({
   examples: ["npm run backup -- --stack prod", "npm run backup -- --stack prod --drill"],
   async run({ drill }, { stack, host, io }) {
     const outputs = await readOpsOutputs(stack);
-    const target = await hostTargetOf(stack);
+    const target = await backupHostOf(stack, outputs);
     if (drill) {
       const offsite = offsiteOf(outputs);
       if (!offsite) {

@@ -13,8 +13,8 @@ import { UsageError } from "../runner/args";
 import { defineCommand, EXIT, runMain } from "../runner/defineCommand";
 import { describeHost } from "../runner/hostShell";
 import { confirm } from "../runner/io";
-import { hostTargetOf } from "../runner/stackConfig";
 import { readOpsOutputs } from "../stackOutputs";
+import { backupHostOf } from "../swarm";
 
 export const restore = defineCommand({
   name: "restore",
@@ -88,7 +88,7 @@ export const restore = defineCommand({
   ],
   async run(options, { stack, host, io }) {
     const outputs = await readOpsOutputs(stack);
-    const target = await hostTargetOf(stack);
+    const target = await backupHostOf(stack, outputs);
     if (options.from === "offsite") {
       const offsite = offsiteOf(outputs);
       if (!offsite) {

@@ -1,5 +1,12 @@
 /** The Backup component alone: the exact crontab line, the installer it runs on the host, its outputs. */
-import { BACKUP_SCRIPTS, Backup, backupCronLine, backupInstallScript } from "../../components/backup";
+import {
+  BACKUP_SCRIPTS,
+  Backup,
+  backupCronLine,
+  backupInstallScript,
+  restoreCommandPrefix,
+  swarmTaskExecTarget,
+} from "../../components/backup";
 import { sshCommand } from "../../components/hostCommand";
 import { readScript } from "../../components/shell";
 import { shellWords } from "../stacks/helpers";
@@ -70,4 +77,28 @@ test("over SSH when a connection is given: the same local Command, `sh -s` as ss
   expect(cmd.inputs.create).toBe(sshCommand(connection, "sh -s"));
   expect(shellWords(cmd.inputs.create).slice(-3)).toEqual(["--", "root@vps.edumigsoft.com.br", "sh -s"]);
   expect(cmd.inputs.stdin).toBe(backupInstallScript(ARGS, "ems_system-postgres"));
+});
+
+describe("on a swarm, the dumps go into the running task of the Postgres service on this node", () => {
+  const SWARM_ARGS = { ...ARGS, postgresRunsAs: "swarm-service" as const };
+  const PG_EXEC =
+    'PG_EXEC="docker exec -i -e PGUSER=postgres $(docker ps -q --filter label=com.docker.swarm.service.name=ems_system-postgres | head -n 1 | grep . || echo no-running-task-of-ems_system-postgres-on-this-node)"';
+
+  test("the exec target is looked up by the service's label each run, exactly", () => {
+    expect(swarmTaskExecTarget("ems_system-postgres")).toBe(
+      "$(docker ps -q --filter label=com.docker.swarm.service.name=ems_system-postgres | head -n 1 | grep . || echo no-running-task-of-ems_system-postgres-on-this-node)",
+    );
+    expect(backupCronLine(SWARM_ARGS, "ems_system-postgres")).toBe(
+      `0 3 * * * BACKUP_DIR=/root/ems_system/data/backups KEEP_DAILY=14 KEEP_WEEKLY=8 ${PG_EXEC} ` +
+        "/root/ems_system/data/bin/backup.sh >> /root/ems_system/data/logs/backup.log 2>&1 # ems-infra:ems_system-backup",
+    );
+    expect(restoreCommandPrefix(SWARM_ARGS, "ems_system-postgres")).toBe(
+      `${PG_EXEC} /root/ems_system/data/bin/restore.sh`,
+    );
+  });
+
+  test("a service name that is not one word is refused, never put in the command", () => {
+    expect(() => swarmTaskExecTarget('x"; rm -rf / #')).toThrow(/is not a Swarm service name/);
+    expect(() => backupCronLine(SWARM_ARGS, "$(reboot)")).toThrow(/is not a container name/);
+  });
 });

@@ -213,6 +213,24 @@ describe("the single-copy services and the networks", () => {
     expect(isSecretEnvelope(run.get(T.localCommand, "postgres-databases").inputs.stdin)).toBe(true);
   });
 
+  test("the nightly backup job is installed on the database node, dumping from the task found by its label", () => {
+    const schedule = plain<Record<string, string>>(run.get(T.localCommand, "backup-schedule").inputs);
+    expect(schedule.create).toContain("root@192.0.2.11");
+    const pgExec =
+      'PG_EXEC="docker exec -i -e PGUSER=postgres $(docker ps -q --filter label=com.docker.swarm.service.name=ems_system-postgres | head -n 1 | grep . || echo no-running-task-of-ems_system-postgres-on-this-node)"';
+    const cron =
+      `0 3 * * * BACKUP_DIR=/root/ems_system/data/backups KEEP_DAILY=14 KEEP_WEEKLY=8 ${pgExec} ` +
+      "/root/ems_system/data/bin/backup.sh >> /root/ems_system/data/logs/backup.log 2>&1 # ems-infra:ems_system-backup";
+    expect(schedule.stdin).toContain(`printf '%s\\n' '${cron.replace(/'/g, `'"'"'`)}' >>`);
+    expect(run.outputs.backupCommand).toBe(cron.slice("0 3 * * * ".length, cron.indexOf(" >> ")));
+    expect(run.outputs.restoreCommand).toBe(`${pgExec} /root/ems_system/data/bin/restore.sh`);
+    expect(run.outputs.backupDir).toBe("/root/ems_system/data/backups");
+    expect(run.outputs.commandHost).toBe("root@192.0.2.11:22");
+    // No credential in the job: the dumps run as the superuser through the task's own socket.
+    for (const secret of Object.values(TEST_SECRETS)) expect(JSON.stringify(schedule)).not.toContain(secret);
+    expect(run.ofType(T.localCommand).map((c) => c.name)).not.toContain("backup-offsite-credentials");
+  });
+
   test("Portainer: the server pinned with its volume, its agent a global service", () => {
     expect(service("portainer-agent").mode).toEqual({ global: true });
     expect(service("portainer-agent").taskSpec.containerSpec.image).toBe("portainer/agent:2.27.3");
