@@ -3,12 +3,22 @@
  * `ems-infra:swarm`, with Swarm's commands (their output shape is the real engine's: test/docker/swarm.test.ts
  * runs the same host commands on a private swarm).
  */
+import { backupRunCommand, restoreCommandPrefix } from "../../components/backup";
+import { backup as backupCommand } from "../../ops/commands/backup";
 import { exec as execCommand } from "../../ops/commands/exec";
+import { restore as restoreCommand } from "../../ops/commands/restore";
 import { logs as logsCommand } from "../../ops/commands/logs";
 import { status as statusCommand } from "../../ops/commands/status";
-import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG, prodOutputs } from "../support";
+import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_BACKUP, PROD_CONFIG, prodOutputs } from "../support";
 
-const [exec, logs, status] = [execCommand, logsCommand, statusCommand].map((c) => c.main);
+const [exec, logs, status, backup, restore] = [
+  execCommand,
+  logsCommand,
+  statusCommand,
+  backupCommand,
+  restoreCommand,
+].map((c) => c.main);
+const SWARM_BACKUP = { ...PROD_BACKUP, postgresRunsAs: "swarm-service" as const };
 
 const SWARM = {
   nodes: [
@@ -20,6 +30,8 @@ const OUTPUTS = prodOutputs({
   platform: "swarm",
   containers: { ems: "ems_system-ems", postgres: "ems_system-postgres" },
   urls: { ems: "https://api.ems.edumigsoft.com.br" },
+  backupCommand: backupRunCommand(SWARM_BACKUP, "ems_system-postgres"),
+  restoreCommand: restoreCommandPrefix(SWARM_BACKUP, "ems_system-postgres"),
 });
 const stack = () =>
   new FakeStack("prod", {
@@ -93,5 +105,44 @@ describe("on the swarm platform", () => {
     expect(host.commands[1].command).toBe(
       `docker exec -i "$(docker ps -q --filter label=com.docker.swarm.service.name=ems_system-postgres | head -n 1)" psql -U postgres`,
     );
+  });
+
+  test("backup: the job's own command, on the node holding the Postgres pin (ems.postgres=true)", async () => {
+    const host = new FakeHost(() => ({}));
+    expect(await backup(["--stack", "prod"], fakeIo(), fakeDeps(stack(), { host }))).toBe(0);
+    expect(host.commands).toEqual([
+      {
+        mode: "run",
+        commandHost: "root@10.0.0.2:22",
+        command: backupRunCommand(SWARM_BACKUP, "ems_system-postgres"),
+        tty: false,
+      },
+    ]);
+    expect(host.commands[0].command).toContain("label=com.docker.swarm.service.name=ems_system-postgres");
+  });
+
+  test("restore: restore.sh into the task, on the database node", async () => {
+    const host = new FakeHost(() => ({}));
+    const args = ["--stack", "prod", "--file", "ems_20261129T030000Z.dump", "--yes"];
+    expect(await restore(args, fakeIo(), fakeDeps(stack(), { host }))).toBe(0);
+    expect(host.commands.map((c) => [c.mode, c.commandHost])).toEqual([["run", "root@10.0.0.2:22"]]);
+    expect(host.commands[0].command.startsWith(restoreCommandPrefix(SWARM_BACKUP, "ems_system-postgres"))).toBe(true);
+    expect(host.commands[0].command).toContain("/root/ems_system/data/backups/ems_20261129T030000Z.dump");
+  });
+
+  test("backup: a pin label on no node is refused naming it, nothing run", async () => {
+    const host = new FakeHost(() => ({}));
+    const unpinned = new FakeStack("prod", {
+      config: {
+        ...PROD_CONFIG,
+        "ems-infra:platform": "swarm",
+        "ems-infra:swarm": JSON.stringify({ nodes: [SWARM.nodes[0]] }),
+      },
+      outputs: OUTPUTS,
+    });
+    const io = fakeIo();
+    expect(await backup(["--stack", "prod"], io, fakeDeps(unpinned, { host }))).not.toBe(0);
+    expect(io.stderr).toContain("ems.postgres=true");
+    expect(host.commands).toEqual([]);
   });
 });
