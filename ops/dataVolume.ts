@@ -10,7 +10,6 @@ import { configObject, configValue } from "./runner/stackConfig";
 import type { StackLike } from "./runner/context";
 import { volumeHoldersCommand } from "./hostCommands/dataVolume";
 
-
 /** The containers of that listing that are not this system's (and not in `allowed`). */
 export function foreignHolders(listing: string, system: string, allowed: readonly string[] = []): string[] {
   return listing
