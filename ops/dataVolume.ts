@@ -5,15 +5,10 @@
  * corrupt the database (a plain deploy before the cut-over, or the old compose's `up -d` after it).
  */
 import { rawSchema } from "../stacks/configSchema";
-import { shellQuote as q } from "../components/shell";
 import type { BoundShell } from "./runner/hostShell";
 import { configObject, configValue } from "./runner/stackConfig";
 import type { StackLike } from "./runner/context";
-
-/** Every container mounting `volume`, `name<TAB>com.ems.system label` a line (`-H` when the engine is elsewhere). */
-export function volumeHoldersCommand(volume: string, dockerHost?: string): string {
-  return `docker${dockerHost ? ` -H ${q(dockerHost)}` : ""} ps -a --filter ${q(`volume=${volume}`)} --format '{{.Names}}\\t{{.Label "com.ems.system"}}'`;
-}
+import { volumeHoldersCommand } from "./hostCommands/dataVolume";
 
 /** The containers of that listing that are not this system's (and not in `allowed`). */
 export function foreignHolders(listing: string, system: string, allowed: readonly string[] = []): string[] {

@@ -5,8 +5,7 @@
  *  (c) which containers of today's compose system exist and run, found by their real names;
  *  plus the old backup cron line. Pure parsers and verdicts, and one runner over a {@link BoundShell}.
  */
-import { shellQuote as q } from "../components/shell";
-import { ENGINE_COMMANDS } from "./hostCommands/engine";
+import { PREFLIGHT_COMMANDS } from "./hostCommands/preflight";
 import type { BoundShell } from "./runner/hostShell";
 import { LegacySystem, stopOrder } from "./migrate/legacy";
 
@@ -132,20 +131,6 @@ export interface PreflightReport {
   /** The crontab as read (empty when there is none). */
   crontab: string;
 }
-
-/** The commands the runner sends to the host (exported so the tests run them for real). */
-export const PREFLIGHT_COMMANDS = {
-  engine: ENGINE_COMMANDS.version(),
-  /** The same, of the engine at a Docker endpoint (`ems-infra:docker.host`: ssh://, tcp://, unix://). */
-  engineAt: (dockerHost: string) => ENGINE_COMMANDS.version(dockerHost),
-  containers: "docker ps -a --format '{{.Names}}\t{{.State}}'",
-  /** Free space of the folder, or of its nearest existing parent when it does not exist yet. */
-  df: (dir: string) => `d=${q(dir)}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -Pk -- "$d"`,
-  databaseBytes: (container: string, user: string) =>
-    `docker exec ${q(container)} psql -X -A -t -q -U ${q(user)} -d postgres -c ${q("SELECT coalesce(sum(pg_database_size(datname)), 0) FROM pg_database")}`,
-  /** `crontab -l` prints "no crontab for root" and fails when there is none: that is an empty crontab. */
-  crontab: "crontab -l 2>/dev/null || true",
-};
 
 /**
  * (a) alone, before a deploy: reads the engine's version through `shell` (with `dockerHost`, the engine at that

@@ -5,6 +5,7 @@
  */
 import * as path from "path";
 import { shellQuote as q } from "../../components/shell";
+import { envValuePipe, inspectEnv } from "../hostCommands/credentials";
 import type { BoundShell } from "../runner/hostShell";
 import type { LegacySystem } from "./legacy";
 
@@ -56,10 +57,6 @@ export interface CredentialMismatch {
   /** The line that sets it by hand; secrets are piped from `docker inspect`, never typed or echoed. */
   command: string;
 }
-
-/** `docker inspect` of one container: its environment, one `KEY=value` a line, then its labels as JSON. */
-export const inspectEnv = (container: string) =>
-  `docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}{{json .Config.Labels}}' ${q(container)}`;
 
 /** `KEY=value` lines (values may hold `=`) and a last line of labels JSON → env and labels. */
 export function parseInspectEnv(output: string): { env: Record<string, string>; labels: Record<string, string> } {
@@ -113,8 +110,6 @@ export function compareCredentials(
   const out: CredentialMismatch[] = [];
   const set = (key: string, secret: boolean) =>
     `pulumi config set --stack ${names.stack}${secret ? " --secret" : ""} --path '${PROJECT}:${key}'`;
-  const fromEnv = (container: string, variable: string) =>
-    `docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' ${q(container)} | sed -n 's/^${variable}=//p' | `;
   const plainKey = (key: string, value: string, what: string) =>
     out.push({
       key: `${PROJECT}:${key}`,
@@ -129,7 +124,7 @@ export function compareCredentials(
       secret: true,
       value,
       message: `${container} runs with a ${variable} that ${PROJECT}:${key} does not hold: it would change at the cut-over`,
-      command: `${fromEnv(container, variable)}${set(key, true)}`,
+      command: `${envValuePipe(container, variable)}${set(key, true)}`,
     });
 
   if (legacy.postgresUser !== stack.postgresUser)

@@ -14,7 +14,7 @@
  */
 import * as path from "path";
 import { PreflightReport, runPreflight } from "../preflight";
-import { CUTOVER_COMMANDS as C, stamp } from "./commands";
+import { CUTOVER_COMMANDS as C } from "../hostCommands/cutover";
 import type { BoundShell } from "../runner/hostShell";
 import { compareCredentials, LegacyApi, readLegacyCredentials, superuserNote } from "./credentials";
 import { Journal, JournalFile, journalPath, Step, STEPS } from "./journal";
@@ -41,6 +41,14 @@ export type {
   GateOptions,
   GateTarget,
 } from "./types";
+
+/** `20261201T195500Z` for a time in ms. */
+function stamp(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+}
 
 export const DEFAULT_GATE: GateOptions = {
   address: "127.0.0.1",

@@ -7,28 +7,8 @@
  *  - a warning when Traefik listens on IPv6 and the host has no global IPv6 address.
  */
 import * as semver from "semver";
-import { shellQuote as q } from "../../components/shell";
+import { HOST_CHECK_COMMANDS } from "../hostCommands/cutoverHostChecks";
 import type { BoundShell } from "../runner/hostShell";
-
-export const HOST_CHECK_COMMANDS = {
-  /**
-   * The running Portainer's version: its image's OCI version label, else its own `/api/status` (public, no login)
-   * on its address on the first network.
-   */
-  portainerVersion: (container: string) =>
-    `c=${q(container)}; v=$(docker inspect --format '{{index .Config.Labels "org.opencontainers.image.version"}}' "$c" 2>/dev/null); ` +
-    `if [ -n "$v" ] && [ "$v" != "<no value>" ]; then echo "$v"; exit 0; fi; ` +
-    `ip=$(docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$c" | cut -d' ' -f1); ` +
-    `[ -n "$ip" ] && curl -sS --max-time 5 "http://$ip:9000/api/status"`,
-  /** Every address of this host, one a line. */
-  addresses: "ip -o addr show | awk '{ split($4, a, \"/\"); print a[1] }'",
-  /** The addresses a name resolves to, one a line (nothing when it does not resolve). */
-  resolve: (host: string) => `getent ahosts ${q(host)} | awk '{ print $1 }' | sort -u || true`,
-  /** Whether the host has a global IPv6 address: prints them. */
-  ipv6: "ip -6 -o addr show scope global | awk '{ print $4 }'",
-  /** The ACME store's content (JSON), or nothing. */
-  acme: (file: string) => `f=${q(file)}; [ ! -r "$f" ] || cat "$f"`,
-};
 
 /** A version out of `/api/status` JSON or a bare label; undefined when none. */
 export function parsePortainerVersion(output: string): string | undefined {
@@ -105,7 +85,7 @@ export async function runHostChecks(
   const out = async (command: string) => (await shell.run(command, { timeoutMs: 30_000 })).stdout;
 
   if (input.portainerImage) {
-    const present = (await shell.run(`docker inspect --format '{{.Id}}' ${q(input.portainerContainer)}`)).code === 0;
+    const present = (await shell.run(HOST_CHECK_COMMANDS.containerId(input.portainerContainer))).code === 0;
     if (present) {
       const v = portainerVerdict(
         input.portainerImage,

@@ -4,7 +4,7 @@
  * names, restart policies and the step reached, never a credential.
  */
 import * as path from "path";
-import { CUTOVER_COMMANDS as C } from "./commands";
+import { CUTOVER_COMMANDS as C } from "../hostCommands/cutover";
 import type { BoundShell } from "../runner/hostShell";
 
 /** The steps, in order; the journal names the last one entered. */

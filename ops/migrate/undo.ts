@@ -5,7 +5,7 @@
  * old roles their old passwords back, then watches the old APIs: running, not restarting, logged into PostgreSQL with
  * their own credentials. It says what it saw; the journal is removed only when all of that holds.
  */
-import { CUTOVER_COMMANDS as C } from "./commands";
+import { CUTOVER_COMMANDS as C } from "../hostCommands/cutover";
 import { readLegacyCredentials, restorePasswordsSql } from "./credentials";
 import type { CutoverResult, CutoverRun } from "./types";
 import { sessionsOf } from "./database";

@@ -6,10 +6,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CUTOVER_COMMANDS as C } from "../../ops/migrate/commands";
+import { CUTOVER_COMMANDS as C } from "../../ops/hostCommands/cutover";
 import { shellQuote as q } from "../../components/shell";
 import { boundShell } from "../../ops/runner/hostShell";
-import { PREFLIGHT_COMMANDS as P } from "../../ops/preflight";
+import { PREFLIGHT_COMMANDS as P } from "../../ops/hostCommands/preflight";
 
 const AWKWARD = 'it\'s a "dir" $(x) `y`';
 const shapes: Array<[string, string]> = [

@@ -3,13 +3,13 @@
  * cut-over sends (CUTOVER_COMMANDS / PREFLIGHT_COMMANDS) and keeps the containers' states.
  * The same commands run against dockerd in rehearsal.test.ts and interrupted.test.ts.
  */
-import { CUTOVER_COMMANDS as C } from "../../ops/migrate/commands";
-import { inspectEnv } from "../../ops/migrate/credentials";
+import { CUTOVER_COMMANDS as C } from "../../ops/hostCommands/cutover";
+import { inspectEnv } from "../../ops/hostCommands/credentials";
 import type { Step } from "../../ops/migrate/journal";
 import { CutoverDeps, CutoverOptions, CutoverOutputs, runCutover } from "../../ops/migrate/cutover";
 import type { BoundShell, Captured } from "../../ops/runner/hostShell";
 import { legacySystem } from "../../ops/migrate/legacy";
-import { PREFLIGHT_COMMANDS as P } from "../../ops/preflight";
+import { PREFLIGHT_COMMANDS as P } from "../../ops/hostCommands/preflight";
 
 const API_KEY = { ems: "ems-key-0123456789abcdef", sms: "sms-key-fedcba9876543210" };
 const BACKUPS = "/root/ems_system/data/cutover";

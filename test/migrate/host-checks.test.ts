@@ -7,13 +7,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { boundShell, BoundShell } from "../../ops/runner/hostShell";
-import {
-  acmeDomains,
-  HOST_CHECK_COMMANDS,
-  parsePortainerVersion,
-  portainerVerdict,
-  runHostChecks,
-} from "../../ops/migrate/hostChecks";
+import { HOST_CHECK_COMMANDS } from "../../ops/hostCommands/cutoverHostChecks";
+import { acmeDomains, parsePortainerVersion, portainerVerdict, runHostChecks } from "../../ops/migrate/hostChecks";
 import { buildTestImages, describeWithDocker, docker, DockerScratch, IMAGES } from "../support";
 
 describe("verdicts", () => {

@@ -7,8 +7,8 @@ import { describeWithDocker, docker, IMAGES, buildTestImages, run } from "../sup
 import { traefikVersion } from "../../components/imageRef";
 import { boundShell } from "../../ops/runner/hostShell";
 import { legacySystem } from "../../ops/migrate/legacy";
+import { PREFLIGHT_COMMANDS } from "../../ops/hostCommands/preflight";
 import {
-  PREFLIGHT_COMMANDS,
   containerStates,
   diskVerdict,
   oldCronLines,

@@ -4,7 +4,8 @@
  * the listing is the real `docker ps -a --filter volume=` on dockerd.
  */
 import { boundShell } from "../../ops/runner/hostShell";
-import { checkDataVolume, dataVolumeOf, volumeHoldersCommand } from "../../ops/dataVolume";
+import { checkDataVolume, dataVolumeOf } from "../../ops/dataVolume";
+import { volumeHoldersCommand } from "../../ops/hostCommands/dataVolume";
 import { deploy as deployCommand } from "../../ops/commands/deploy";
 import {
   buildTestImages,

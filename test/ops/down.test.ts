@@ -102,6 +102,7 @@ describe("npm run down -- --stack dev", () => {
       "portainer",
       "postgres",
       "sms",
+      "socket-proxy",
       "traefik",
     ]);
     expect(stack.destroyed?.targetDependents).toBe(true);
@@ -223,6 +224,7 @@ describe("npm run down on a production stack", () => {
       "portainer",
       "postgres",
       "sms",
+      "socket-proxy",
       "traefik",
     ]);
   });

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { CUTOVER_COMMANDS } from "../../ops/migrate/commands";
+import { CUTOVER_COMMANDS } from "../../ops/hostCommands/cutover";
 import type { CredentialMismatch } from "../../ops/migrate/credentials";
 import { CutoverDeps, CutoverOptions, CutoverResult, runCutover } from "../../ops/migrate/cutover";
 import type { Step } from "../../ops/migrate/journal";
@@ -15,7 +15,7 @@ import { boundShell, BoundShell } from "../../ops/runner/hostShell";
 import { legacySystem } from "../../ops/migrate/legacy";
 import { cutoverOutputs } from "../../ops/migrate/outputs";
 import { routedHosts, safetyDumpDir, stackCredentials } from "../../ops/commands/migrate";
-import { PREFLIGHT_COMMANDS } from "../../ops/preflight";
+import { PREFLIGHT_COMMANDS } from "../../ops/hostCommands/preflight";
 import { docker, IMAGES, inspect, plain, run } from "./dockerEngine";
 import { committedConfig, TEST_SECRETS, runStack, StackRun } from "./stackHarness";
 import { T } from "./resourceTypes";

@@ -3,15 +3,7 @@
  * quoted with `q`; secrets travel on stdin only. The rehearsal test runs each of them against dockerd.
  */
 import { readScript, shellQuote as q } from "../../components/shell";
-import { volumeHoldersCommand } from "../dataVolume";
-
-/** `20261201T195500Z` for a time in ms. */
-export function stamp(ms: number): string {
-  return new Date(ms)
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z");
-}
+import { volumeHoldersCommand } from "./dataVolume";
 
 /** The marker pg_dumpall writes on the last lines of a complete dump. */
 export const DUMPALL_COMPLETE = "PostgreSQL database cluster dump complete";
