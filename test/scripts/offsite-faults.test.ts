@@ -6,91 +6,42 @@
 import { spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
   closedPort,
   hasRclone,
   hasRestic,
+  nightly,
+  OFFSITE_PASSWORD,
   offsiteEnvironment,
-  PgServer,
+  offsiteHosts,
   restic,
   RestServer,
   runScript,
   snapshots,
-  startPostgres,
   startRestServer,
   SystemFolders,
-  systemFolders,
   treeDigest,
   writeUploads,
 } from "../support";
 
 jest.setTimeout(90_000);
-const PASSWORD = "correct horse battery staple 42";
 const describeRestic = hasRestic() || process.env.CI ? describe : describe.skip;
-
-let pg: PgServer;
-let work: string;
+const fixture = offsiteHosts();
+const PASSWORD = OFFSITE_PASSWORD;
 let f: SystemFolders;
-
-const EMS_SQL = `
-CREATE TABLE people (id serial PRIMARY KEY, name text NOT NULL, photo bytea);
-INSERT INTO people (name, photo) SELECT 'person ' || g, decode(md5(g::text), 'hex') FROM generate_series(1, 250) g;
-CREATE SCHEMA "Escola";
-CREATE TABLE "Escola"."Turma 1" (id int PRIMARY KEY, note text);
-INSERT INTO "Escola"."Turma 1" VALUES (1, E'multi\\nline'), (2, 'ok');
-CREATE TABLE empty_table (id int);
-`;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  pg.psql("CREATE ROLE ems_user LOGIN PASSWORD 'ems-pass-123456'; CREATE DATABASE ems_app OWNER ems_user;");
-  pg.psql("CREATE DATABASE sms_app;");
-  pg.psql(EMS_SQL, "ems_app");
-  pg.psql("CREATE TABLE messages (id int PRIMARY KEY, body text); INSERT INTO messages VALUES (1, 'Olá');", "sms_app");
-  work = fs.mkdtempSync(path.join(os.tmpdir(), "ems-offsite-"));
-});
-afterAll(() => {
-  pg?.stop();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-});
-
-let counter = 0;
-/** A fresh host (its folders, uploads, an ACME store) and its env for a local-folder or given repository. */
+/** A fresh host; `f` is its folders. */
 function host(repository?: string, password = PASSWORD) {
-  const root = path.join(work, `host${++counter}`);
-  f = systemFolders(root);
-  writeUploads(f.uploads.ems, {
-    "escola-1/matricula.pdf": crypto.randomBytes(40_000),
-    "escola-1/foto ção.jpg": crypto.randomBytes(10_000),
-    "leia-me.txt": "documento\n",
-  });
-  writeUploads(f.uploads.sms, { "anexo.bin": crypto.randomBytes(5_000) });
-  fs.writeFileSync(path.join(f.acme, "ems_system.json"), '{"ems_system_resolver":{"Certificates":[]}}', {
-    mode: 0o600,
-  });
-  fs.writeFileSync(path.join(f.config, "ems.yml"), "http: {}\n");
-  const repo = repository ?? path.join(root, "repo");
-  const secrets = path.join(root, "secrets");
-  fs.mkdirSync(secrets, { mode: 0o700 });
-  const env: NodeJS.ProcessEnv = {
-    ...pg.env,
-    PG_EXEC: "",
-    ...offsiteEnvironment(f, { repository: repo, password }, secrets),
-  };
-  return { root, repo, env };
-}
-
-function nightly(env: NodeJS.ProcessEnv, now?: string) {
-  return runScript("backup.sh", [], { env: { ...env, ...(now ? { BACKUP_NOW: now } : {}) }, timeoutMs: 60_000 });
+  const h = fixture.host(repository, password);
+  f = h.folders;
+  return h;
 }
 
 describeRestic("the off-site copy behind a real REST server on loopback (rclone serve restic)", () => {
   let server: RestServer;
   beforeAll(async () => {
     if (!hasRclone()) throw new Error("rclone is not installed (apt-get install rclone)");
-    server = await startRestServer(path.join(work, "rest-repo"));
+    server = await startRestServer(path.join(fixture.work, "rest-repo"));
   });
   afterAll(() => server?.stop());
 

@@ -5,6 +5,7 @@ export * from "./componentHarness";
 export * from "./dockerEngine";
 export * from "./fixtures";
 export * from "./postgres";
+export * from "./offsiteHost";
 export * from "./traefikSchemas";
 export * from "./vps";
 export { T } from "./resourceTypes";
