@@ -15,12 +15,12 @@ import { HostExpectations } from "./hostExpectations";
 import {
   OffsiteOutputs,
   SystemOutputs,
+  apiContract,
   backupLogFile,
   identity,
   offsiteStateDir,
   postgresContainerName,
   postgresVolumeName,
-  serviceEnv,
   sshTarget,
 } from "./system";
 
@@ -201,41 +201,16 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
     : undefined;
 
   const services = cfg.services.map((s) => {
-    const keys = credentials.services[s.name];
-    const extra = cfg.secrets.serviceSecrets[s.name];
     return new SwarmApiService(
       s.name,
       {
-        image: s.image,
-        version: s.version,
-        imageSource: s.imageSource,
-        routerName: `${cfg.system.replace(/_/g, "-")}-${s.name}`,
+        ...apiContract(cfg, s, credentials.services[s.name], certResolver),
         serviceName: serviceName(s.name),
         replicas: s.replicas,
-        host: s.host,
-        port: s.port,
-        healthPath: s.healthPath,
-        health: s.health,
-        certResolver,
-        identity: identity(cfg, s.name),
-        command: s.command,
-        env: serviceEnv(cfg, s),
-        secrets: {
-          ...Object.fromEntries(Object.entries(extra?.env ?? {}).map(([k, v]) => [k, pulumi.secret(v)])),
-          ...(extra?.emailApiKey ? { EMAIL_SERVICE_API_KEY: pulumi.secret(extra.emailApiKey) } : {}),
-          JWT_KEY: keys.jwtKey,
-          API_KEY: keys.apiKey,
-          DB_PASS: keys.dbPassword,
-        },
-        uploadsHostPath: s.uploadsHostPath,
-        uploadsDir: s.uploadsDir,
-        logsHostPath: s.logsHostPath,
-        logsDir: s.logsDir,
         proxyNetwork,
         dbNetworkId: postgres.networkId,
         secretNameKey,
         registry,
-        memoryMb: s.memoryMb,
         dependsOn: [postgres, traefik, ...ready],
       },
       onDocker,

@@ -1,10 +1,11 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { ApiContract } from "../components/apiContract";
 import { ApiService } from "../components/apiService";
 import { engineCapabilities } from "../components/engine";
 import { Backup, BackupOffsiteArgs } from "../components/backup";
 import { OffsitePath } from "../components/backupOffsite";
-import { Credentials } from "../components/credentials";
+import { Credentials, ServiceCredentials } from "../components/credentials";
 import { DockerEngine } from "../components/dockerEngine";
 import { describeConnection, HostConnection } from "../components/hostCommand";
 import { HostFolder, HostLayout } from "../components/hostLayout";
@@ -154,6 +155,42 @@ export function postgresContainerName(cfg: StackConfig): string {
 /** What a container is, as labels (`npm run status` and Portainer find containers by them). */
 export function identity(cfg: StackConfig, service: string): Record<string, string> {
   return identityLabels(cfg.system, cfg.environment, service);
+}
+
+/** What the API is, whatever platform runs it: image, route, health, environment, credentials and folders. */
+export function apiContract(
+  cfg: StackConfig,
+  s: ResolvedService,
+  keys: ServiceCredentials,
+  certResolver: string | undefined,
+): ApiContract {
+  const extra = cfg.secrets.serviceSecrets[s.name];
+  return {
+    image: s.image,
+    version: s.version,
+    imageSource: s.imageSource,
+    routerName: `${cfg.system.replace(/_/g, "-")}-${s.name}`,
+    host: s.host,
+    port: s.port,
+    healthPath: s.healthPath,
+    health: s.health,
+    certResolver,
+    identity: identity(cfg, s.name),
+    command: s.command,
+    env: serviceEnv(cfg, s),
+    secrets: {
+      ...Object.fromEntries(Object.entries(extra?.env ?? {}).map(([k, v]) => [k, pulumi.secret(v)])),
+      ...(extra?.emailApiKey ? { EMAIL_SERVICE_API_KEY: pulumi.secret(extra.emailApiKey) } : {}),
+      JWT_KEY: keys.jwtKey,
+      API_KEY: keys.apiKey,
+      DB_PASS: keys.dbPassword,
+    },
+    uploadsHostPath: s.uploadsHostPath,
+    uploadsDir: s.uploadsDir,
+    logsHostPath: s.logsHostPath,
+    logsDir: s.logsDir,
+    memoryMb: s.memoryMb,
+  };
 }
 
 /** The plain environment of a service's server (the credentials go in its secrets file). */
@@ -353,37 +390,12 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
       : undefined;
 
   const services = cfg.services.map((s) => {
-    const keys = credentials.services[s.name];
-    const extra = cfg.secrets.serviceSecrets[s.name];
     return new ApiService(
       s.name,
       {
-        image: s.image,
-        version: s.version,
-        imageSource: s.imageSource,
-        routerName: `${cfg.system.replace(/_/g, "-")}-${s.name}`,
-        host: s.host,
-        port: s.port,
-        healthPath: s.healthPath,
-        health: s.health,
-        certResolver,
-        identity: identity(cfg, s.name),
-        command: s.command,
-        env: serviceEnv(cfg, s),
-        secrets: {
-          ...Object.fromEntries(Object.entries(extra?.env ?? {}).map(([k, v]) => [k, pulumi.secret(v)])),
-          ...(extra?.emailApiKey ? { EMAIL_SERVICE_API_KEY: pulumi.secret(extra.emailApiKey) } : {}),
-          JWT_KEY: keys.jwtKey,
-          API_KEY: keys.apiKey,
-          DB_PASS: keys.dbPassword,
-        },
-        uploadsHostPath: s.uploadsHostPath,
-        uploadsDir: s.uploadsDir,
-        logsHostPath: s.logsHostPath,
-        logsDir: s.logsDir,
+        ...apiContract(cfg, s, credentials.services[s.name], certResolver),
         proxyNetwork,
         dbNetwork: postgres.networkName,
-        memoryMb: s.memoryMb,
         engine: capabilities,
         dependsOn: [postgres, ...dataReady, ...(traefik ? [traefik] : [])],
       },
