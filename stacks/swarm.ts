@@ -17,11 +17,13 @@ import {
   SystemOutputs,
   apiContract,
   backupLogFile,
+  dashboardNeedsAuth,
   identity,
   offsiteStateDir,
   postgresContainerName,
   postgresVolumeName,
   sshTarget,
+  traefikDashboard,
 } from "./system";
 
 type SwarmStackConfig = StackConfig & { swarm: NonNullable<StackConfig["swarm"]> };
@@ -104,7 +106,6 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
   );
   const ready = [...cluster.ready, ...layouts];
 
-  const dashboardAuth = cfg.environment === "production";
   const credentials = new Credentials("credentials", {
     postgresPassword: secretOrUndefined(cfg.secrets.postgresPassword),
     services: cfg.services.map((s) => ({
@@ -113,7 +114,7 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
       apiKey: secretOrUndefined(cfg.secrets.serviceSecrets[s.name]?.apiKey),
       dbPassword: secretOrUndefined(cfg.secrets.serviceSecrets[s.name]?.dbPassword),
     })),
-    dashboardSalt: cfg.traefik.dashboard.enabled && dashboardAuth,
+    dashboardSalt: cfg.traefik.dashboard.enabled && dashboardNeedsAuth(cfg),
     secretNameKey: true,
   });
   const secretNameKey = credentials.secretNameKey!;
@@ -135,20 +136,7 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
           dynamicDir: cfg.traefik.dynamicDir,
           pin: cfg.swarm.pins.traefik,
           identity: identity(cfg, "traefik"),
-          dashboard: cfg.traefik.dashboard.enabled
-            ? {
-                host: cfg.traefik.dashboard.host,
-                certResolver,
-                auth:
-                  dashboardAuth && cfg.secrets.dashboardPassword !== undefined && credentials.dashboardSalt
-                    ? {
-                        user: cfg.traefik.dashboard.user,
-                        password: pulumi.secret(cfg.secrets.dashboardPassword),
-                        salt: credentials.dashboardSalt,
-                      }
-                    : undefined,
-              }
-            : undefined,
+          dashboard: traefikDashboard(cfg, certResolver, credentials),
           connection: connectionOf(traefikNode),
         },
         { ...onDocker, dependsOn: ready },

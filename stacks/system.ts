@@ -16,6 +16,7 @@ import { POSTGRES_PORT, Postgres } from "../components/postgres";
 import { SocketProxy } from "../components/socketProxy";
 import { SOCKET_PROXY_PORT } from "../components/socketProxyConfig";
 import { Traefik } from "../components/traefik";
+import { TraefikDashboard } from "../components/traefikDashboard";
 import { ResolvedService, StackConfig } from "./config";
 import { HostExpectations } from "./hostExpectations";
 import { identityLabels, OpsExports, OpsOutputs } from "./opsContract";
@@ -157,6 +158,29 @@ export function identity(cfg: StackConfig, service: string): Record<string, stri
   return identityLabels(cfg.system, cfg.environment, service);
 }
 
+/** Production's dashboard sits behind basic auth (bcrypt, salt kept in state); the laptop's is on loopback only. */
+export function dashboardNeedsAuth(cfg: StackConfig): boolean {
+  return cfg.environment === "production";
+}
+
+/** Traefik's dashboard router, whatever platform runs Traefik; absent when the dashboard is off. */
+export function traefikDashboard(
+  cfg: StackConfig,
+  certResolver: string | undefined,
+  credentials: Credentials,
+): TraefikDashboard | undefined {
+  if (!cfg.traefik.dashboard.enabled) return undefined;
+  const password = cfg.secrets.dashboardPassword;
+  return {
+    host: cfg.traefik.dashboard.host,
+    certResolver,
+    auth:
+      dashboardNeedsAuth(cfg) && password !== undefined && credentials.dashboardSalt
+        ? { user: cfg.traefik.dashboard.user, password: pulumi.secret(password), salt: credentials.dashboardSalt }
+        : undefined,
+  };
+}
+
 /** What the API is, whatever platform runs it: image, route, health, environment, credentials and folders. */
 export function apiContract(
   cfg: StackConfig,
@@ -264,7 +288,6 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
   const dataReady: pulumi.Resource[] = migration ? [layout, migration] : [layout];
 
   const capabilities = engineCapabilities(cfg.engine);
-  const dashboardAuth = cfg.environment === "production";
   const credentials = new Credentials("credentials", {
     postgresPassword: secretOrUndefined(cfg.secrets.postgresPassword),
     services: cfg.services.map((s) => ({
@@ -273,7 +296,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
       apiKey: secretOrUndefined(cfg.secrets.serviceSecrets[s.name]?.apiKey),
       dbPassword: secretOrUndefined(cfg.secrets.serviceSecrets[s.name]?.dbPassword),
     })),
-    dashboardSalt: cfg.traefik.dashboard.enabled && dashboardAuth,
+    dashboardSalt: cfg.traefik.dashboard.enabled && dashboardNeedsAuth(cfg),
     portainer: runsPortainer(cfg),
     portainerPassword: secretOrUndefined(cfg.secrets.portainerPassword),
   });
@@ -314,20 +337,7 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
           adminNetwork: runsPortainer(cfg) ? `${cfg.portainer.containerName}_net` : undefined,
           identity: identity(cfg, "traefik"),
           certificateFingerprint: options.certificates?.fingerprint,
-          dashboard: cfg.traefik.dashboard.enabled
-            ? {
-                host: cfg.traefik.dashboard.host,
-                certResolver,
-                auth:
-                  dashboardAuth && cfg.secrets.dashboardPassword !== undefined && credentials.dashboardSalt
-                    ? {
-                        user: cfg.traefik.dashboard.user,
-                        password: pulumi.secret(cfg.secrets.dashboardPassword),
-                        salt: credentials.dashboardSalt,
-                      }
-                    : undefined,
-              }
-            : undefined,
+          dashboard: traefikDashboard(cfg, certResolver, credentials),
           connection,
         },
         {
