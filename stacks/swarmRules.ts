@@ -1,6 +1,7 @@
 /** The cluster rules no single key can check: managers, pinned services, the platform's own keys. */
 import { isRecord } from "./configErrors";
-import { PROJECT } from "./configSchema";
+import * as path from "path";
+import { PROJECT, SERVER_LOG_FOLDER } from "./configSchema";
 
 /** Raft keeps a majority of managers: 1 (no tolerance), 3 (one may fail) or 5 (two may fail). */
 export const MANAGER_COUNTS = [1, 3, 5] as const;
@@ -10,11 +11,14 @@ const PINS = {
   postgres: "its volume is on one node's disk",
   traefik: "its ACME store is one file on one node (Traefik CE cannot share it)",
   portainer: "its data volume is on one node's disk",
+  uploads:
+    "the APIs' uploads folders are on one node's disk, so every API task runs there (or set swarm.sharedStorage)",
 } as const;
 const PIN_DEFAULTS: Record<keyof typeof PINS, string> = {
   postgres: "ems.postgres=true",
   traefik: "ems.acme=true",
   portainer: "ems.acme=true",
+  uploads: "ems.postgres=true",
 };
 
 /**
@@ -39,6 +43,18 @@ export function checkSwarm(values: Record<string, unknown>, problems: string[]):
     problems.push(
       `${PROJECT}:traefik.manage: must be true with ${PROJECT}:platform: swarm (the cluster's own Traefik routes its services)`,
     );
+  // The API tasks' root is read-only (swarmApiService.ts): the server's log file must be in the mounted folder.
+  if (isRecord(values.services))
+    for (const [name, s] of Object.entries(values.services)) {
+      if (!isRecord(s)) continue;
+      const home = typeof s.homeDir === "string" ? s.homeDir : "/app";
+      const logs = typeof s.logsDir === "string" ? s.logsDir : `/app/${SERVER_LOG_FOLDER}`;
+      const expected = path.posix.join(home, SERVER_LOG_FOLDER);
+      if (logs !== expected)
+        problems.push(
+          `${PROJECT}:services.${name}.logsDir: must be ${expected} (homeDir's ${SERVER_LOG_FOLDER}) with ${PROJECT}:platform: swarm: the server writes its log file there and the task's root is read-only`,
+        );
+    }
   if (!isRecord(swarm) || !Array.isArray(swarm.nodes)) return;
   const nodes = swarm.nodes.filter(isRecord);
   const managers = nodes.filter((n) => n.role === "manager").length;
@@ -59,6 +75,8 @@ export function checkSwarm(values: Record<string, unknown>, problems: string[]):
   const pins = isRecord(swarm.pins) ? swarm.pins : {};
   for (const service of Object.keys(PINS) as (keyof typeof PINS)[]) {
     if (service === "portainer" && isRecord(values.portainer) && values.portainer.enabled === false) continue;
+    // Unset, the uploads pin is the Postgres pin (checked above); with shared storage it pins nothing.
+    if (service === "uploads" && (pins.uploads === undefined || swarm.sharedStorage !== undefined)) continue;
     const pin = pins[service] ?? PIN_DEFAULTS[service];
     if (typeof pin !== "string" || !pin.includes("=")) continue;
     const [key, value] = [pin.slice(0, pin.indexOf("=")), pin.slice(pin.indexOf("=") + 1)];
