@@ -73,14 +73,26 @@ export function checkSwarm(values: Record<string, unknown>, problems: string[]):
     else seen.set(n.address.toLowerCase(), i);
   });
   const pins = isRecord(swarm.pins) ? swarm.pins : {};
+  // The API tasks run as root with every capability dropped: they can write only into folders root owns, and
+  // HostLayout makes the folders as the node's SSH user.
+  const apiPin = splitPin(pins.uploads ?? pins.postgres ?? PIN_DEFAULTS.postgres);
+  nodes.forEach((n, i) => {
+    const holdsApiFolders =
+      swarm.sharedStorage !== undefined || (apiPin !== undefined && hasLabel(n, apiPin.key, apiPin.value));
+    if (holdsApiFolders && typeof n.user === "string" && n.user !== "root")
+      problems.push(
+        `${PROJECT}:swarm.nodes.${i}.user: must be root on a node holding the APIs' folders ("${n.user}" given): the API tasks run as root with every capability dropped, so they write only into folders root owns, and the folders are made as this user`,
+      );
+  });
   for (const service of Object.keys(PINS) as (keyof typeof PINS)[]) {
     if (service === "portainer" && isRecord(values.portainer) && values.portainer.enabled === false) continue;
     // Unset, the uploads pin is the Postgres pin (checked above); with shared storage it pins nothing.
     if (service === "uploads" && (pins.uploads === undefined || swarm.sharedStorage !== undefined)) continue;
     const pin = pins[service] ?? PIN_DEFAULTS[service];
-    if (typeof pin !== "string" || !pin.includes("=")) continue;
-    const [key, value] = [pin.slice(0, pin.indexOf("=")), pin.slice(pin.indexOf("=") + 1)];
-    const matches = nodes.filter((n) => isRecord(n.labels) && n.labels[key] === value);
+    const split = splitPin(pin);
+    if (split === undefined) continue;
+    const { key, value } = split;
+    const matches = nodes.filter((n) => hasLabel(n, key, value));
     const matching = matches.length;
     if (service === "traefik" && matching === 1 && matches[0].role !== "manager")
       problems.push(
@@ -91,4 +103,14 @@ export function checkSwarm(values: Record<string, unknown>, problems: string[]):
         `${PROJECT}:swarm.pins.${service}: "${pin}" matches ${matching === 0 ? "no node" : `${matching} nodes`} in ${PROJECT}:swarm.nodes; exactly one node needs the label ${key}: "${value}" (${PINS[service]})`,
       );
   }
+}
+
+/** A `key=value` pin's parts; undefined for a value of another shape (the schema reports it). */
+function splitPin(pin: unknown): { key: string; value: string } | undefined {
+  if (typeof pin !== "string" || !pin.includes("=")) return undefined;
+  return { key: pin.slice(0, pin.indexOf("=")), value: pin.slice(pin.indexOf("=") + 1) };
+}
+
+function hasLabel(node: Record<string, unknown>, key: string, value: string): boolean {
+  return isRecord(node.labels) && node.labels[key] === value;
 }

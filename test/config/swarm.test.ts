@@ -225,6 +225,19 @@ describe("bad cluster input is refused before anything changes, every key in one
     ).toEqual([]);
   });
 
+  test("a node holding the APIs' folders reached as another user than root (the tasks, root with no capability, could not write there)", () => {
+    const asDeploy = SWARM_NODES.map((n) => ({ ...n, user: "deploy" }));
+    const message = (i: number) =>
+      `ems-infra:swarm.nodes.${i}.user: must be root on a node holding the APIs' folders ("deploy" given): the API tasks run as root with every capability dropped, so they write only into folders root owns, and the folders are made as this user`;
+    // Pinned: only the uploads node (192.0.2.11, the Postgres pin) holds them.
+    expect(problemsOf(swarmProdConfig(nodes(asDeploy)))).toEqual([message(1)]);
+    // Shared storage: every node holds the API log folders.
+    const shared = { type: "nfs", address: "192.0.2.50", path: "/srv/ems" };
+    expect(
+      problemsOf(swarmProdConfig({ "ems-infra:swarm": JSON.stringify({ nodes: asDeploy, sharedStorage: shared }) })),
+    ).toEqual([message(0), message(1), message(2)]);
+  });
+
   test("a whole stack run stops with the message before any resource is registered", async () => {
     const failed = await runFailingStack("prod", swarmProdConfig(services({ replicas: 0 })));
     expect(runErrorMessage(failed)).toContain("ems-infra:services.ems.replicas: must be at least 1");
