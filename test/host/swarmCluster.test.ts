@@ -1,11 +1,23 @@
 /**
  * The cluster scripts (components/scripts/swarm) for real, as SwarmCluster runs them (`sh -s -- ARGS` with the
  * script, and for join.sh the tokens, on standard input), on two PRIVATE engines started by this test, each in
- * its own network namespace wired to a third one's bridge: never the machine's engine, no outside address.
+ * its own network namespace wired to a third one's bridge: never the machine's engine, no outside address. Between
+ * labelling and draining, the program's own API spec shows where the uploads pin puts the tasks.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { joinInput, labelArgs, managerAddress, swarmScript } from "../../components/swarmCluster";
-import { IMAGES, buildTestImages, Hub, PrivateEngine, privateEngineUnavailable } from "../support";
+import {
+  IMAGES,
+  buildTestImages,
+  Hub,
+  PrivateEngine,
+  privateEngineUnavailable,
+  SwarmDeployment,
+  swarmSpecs,
+} from "../support";
 
 const reason = privateEngineUnavailable();
 if (reason && process.env.CI === "true") throw new Error(`the swarm tests need a private dockerd: ${reason}`);
@@ -96,6 +108,30 @@ describeSwarm("the cluster from config, on two private engines", () => {
       '{"ems.postgres":"true"}',
     );
   });
+
+  test("the program's API spec with the default uploads pin: every task runs on the node labelled ems.postgres=true, none elsewhere", async () => {
+    // The swarm prod stack's own objects and ems service (testkit/swarm/deploy.ts), with the swarm test's overrides.
+    const run = await swarmSpecs({ ems: "1.2.1", sms: "1.1.0" });
+    const deployment = new SwarmDeployment(manager, run, [manager, worker]);
+    const binds = fs.mkdtempSync(path.join(os.tmpdir(), "ems-swarm-pin-"));
+    try {
+      await deployment.createObjects();
+      deployment.bindUnder(binds);
+      await deployment.createService("ems", IMAGES.ems, 8181);
+      await deployment.waitRunning("ems", 2, IMAGES.ems, 90_000);
+      const running = (await deployment.tasks("ems")).filter((t) => t.Status.State === "running");
+      expect(running.map((t) => t.NodeID)).toEqual([workerId, workerId]);
+    } finally {
+      manager.docker(["service", "rm", "ems_system-ems"]);
+      // The server ignores SIGTERM: its containers would take the 30 s stop grace, and a node leaving meanwhile
+      // fails ("context deadline exceeded"). The next test is about the drain, not this service: kill them now.
+      for (const e of [manager, worker]) {
+        const ids = e.docker(["ps", "-aq", "--filter", "label=com.docker.swarm.service.name=ems_system-ems"]);
+        if (ids) e.docker(["rm", "-f", ...ids.split("\n")]);
+      }
+      fs.rmSync(binds, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   test("a node removed from config: drained (its tasks start on the other node first), left, removed", async () => {
     manager.docker([
