@@ -136,9 +136,21 @@ rs_locked() {
   fail "off-site $what: $(diagnose)"
 }
 
-# Opens the repository, creating it when the target answers but holds none (the first run).
+# Opens the repository, creating it when the target answers but holds none (the first run). Only the host with
+# the dumps creates it: two swarm nodes' first runs at once would each write a config and key, and leave the
+# repository unreadable; a node without dumps waits up to OFFSITE_LOCK_WAIT seconds for it instead.
 open_repository() {
   if rs cat config >/dev/null; then return 0; fi
+  if ! has_dumps; then
+    waited=0
+    while grep -q 'Is there a repository at the following location' "$ERR" && [ "$waited" -lt "${OFFSITE_LOCK_WAIT:-0}" ]; do
+      [ "$waited" -gt 0 ] || log "no repository yet: waiting up to ${OFFSITE_LOCK_WAIT}s for the Postgres node's first run to create it"
+      sleep "${OFFSITE_LOCK_POLL:-10}"
+      waited=$((waited + ${OFFSITE_LOCK_POLL:-10}))
+      if rs cat config >/dev/null; then return 0; fi
+    done
+    fail "off-site: cannot open the repository: $(diagnose) (the Postgres node's job creates it: run npm run backup first)"
+  fi
   if grep -q 'Is there a repository at the following location' "$ERR" &&
     ! grep -qi 'connection refused\|no such host\|i/o timeout\|unreachable\|no route\|dial tcp\|ssh: \|connection closed' "$ERR"; then
     if rs init >/dev/null; then
@@ -356,7 +368,8 @@ scratch_psql() {
 
 start_scratch_postgres() {
   [ -n "${DRILL_PG_IMAGE:-}" ] || usage_error "DRILL_PG_IMAGE is not set"
-  SCRATCH_CONTAINER="$OFFSITE_HOST-drill-$$"
+  # A swarm node's host name (<system>@<address>) holds characters a container name cannot.
+  SCRATCH_CONTAINER="$(printf '%s' "$OFFSITE_HOST" | tr -c 'A-Za-z0-9_.-' '-')-drill-$$"
   pw=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
   if ! docker run -d --rm --name "$SCRATCH_CONTAINER" --network none -e POSTGRES_PASSWORD="$pw" \
     "$DRILL_PG_IMAGE" >/dev/null 2>"$ERR"; then
