@@ -1,10 +1,10 @@
 /**
  * The off-site copy on `platform: swarm`, under the Pulumi mocks: with `backupOffsite` set, each node that holds
  * something worth keeping gets its own job into the one repository under its own restic host, with the folders
- * swarmNodeFolders puts on it; the outputs carry what status, backup --drill, restore and drift need per node.
+ * swarmNodeFolders puts on it (uploads on the uploads node, by default Postgres's; none on a node that holds nothing); the outputs carry what status, backup --drill, restore and drift need per node.
  * (test/scripts/offsite-swarm.test.ts runs these jobs' commands for real against a restic repository.)
  */
-import { isSecretEnvelope, plain, runStack, StackRun, swarmProdConfig, T, TEST_SECRETS } from "../support";
+import { isSecretEnvelope, plain, runStack, StackRun, SWARM_NODES, swarmProdConfig, T, TEST_SECRETS } from "../support";
 
 const OFFSITE = { repository: "s3:https://s3.example.net/ems-backups", password: "restic-Password-0123456789" };
 const DATA = "/root/ems_system/data";
@@ -17,45 +17,58 @@ const DB_COMMAND = `BACKUP_DIR=${DATA}/backups ${ENV("192.0.2.11")} ${PG_EXEC} D
 const JOB_COMMAND = (node: string) => `${ENV(node)} sh ${DATA}/bin/offsite.sh`;
 const LOG = `>> ${DATA}/logs/backup.log 2>&1`;
 
-let run: StackRun;
-beforeAll(async () => {
-  run = await runStack("prod", swarmProdConfig({ "ems-infra:backupOffsite": JSON.stringify(OFFSITE) }), [
+const withOffsite = (overrides: Record<string, string> = {}) =>
+  runStack("prod", swarmProdConfig({ "ems-infra:backupOffsite": JSON.stringify(OFFSITE), ...overrides }), [
     ...Object.keys(TEST_SECRETS),
     "ems-infra:backupOffsite",
   ]);
+
+let run: StackRun;
+beforeAll(async () => {
+  run = await withOffsite();
 }, 60_000);
 
 const inputs = (name: string) => plain<Record<string, string>>(run.get(T.localCommand, name).inputs);
 const pathsFile = (stdin: string) => /offsite\.paths <<'EMS_INFRA_EOF'\n([^]*?)EMS_INFRA_EOF/.exec(stdin)?.[1];
 
-test("each node copies the folders swarmNodeFolders puts on it: dumps and secrets on Postgres's, ACME and Portainer on Traefik's", () => {
+test("each node copies the folders swarmNodeFolders puts on it: dumps, secrets and uploads on Postgres's, ACME and Portainer on Traefik's", () => {
   expect(pathsFile(inputs("backup-schedule").stdin)).toBe(
     "uploads\t/root/ems_system/data/uploads/ems\nuploads\t/root/ems_system/data/uploads/sms\nconfig\t/root/ems_system/.secrets\n",
   );
   expect(pathsFile(inputs("offsite-192-0-2-10-schedule").stdin)).toBe(
-    "uploads\t/root/ems_system/data/uploads/ems\nuploads\t/root/ems_system/data/uploads/sms\n" +
-      "acme\t/root/infra/letsencrypt\nportainer\tvolume:infra_portainer_data\nconfig\t/root/infra/traefik/dynamic\n",
+    "acme\t/root/infra/letsencrypt\nportainer\tvolume:infra_portainer_data\nconfig\t/root/infra/traefik/dynamic\n",
   );
-  expect(pathsFile(inputs("offsite-192-0-2-12-schedule").stdin)).toBe(
-    "uploads\t/root/ems_system/data/uploads/ems\nuploads\t/root/ems_system/data/uploads/sms\n",
-  );
+  // 192.0.2.12 holds nothing worth keeping (its API logs only): no job there.
   expect(
     run.resources
       .filter((r) => !r.custom && /Backup|OffsiteJob/.test(r.type))
       .map((r) => `${r.type} ${r.name}`)
       .sort(),
-  ).toEqual([
-    "ems:infra:Backup backup",
-    "ems:infra:OffsiteJob offsite-192-0-2-10",
-    "ems:infra:OffsiteJob offsite-192-0-2-12",
-  ]);
+  ).toEqual(["ems:infra:Backup backup", "ems:infra:OffsiteJob offsite-192-0-2-10"]);
 });
+
+test("uploads pinned to another node (swarm.pins.uploads): that node's own job copies them, the Postgres node's no more", async () => {
+  const nodes = SWARM_NODES.map((n) => (n.address === "192.0.2.12" ? { ...n, labels: { "ems.uploads": "true" } } : n));
+  const moved = await withOffsite({
+    "ems-infra:swarm": JSON.stringify({ nodes, pins: { uploads: "ems.uploads=true" } }),
+  });
+  const paths = (name: string) =>
+    pathsFile(plain<Record<string, string>>(moved.get(T.localCommand, `${name}-schedule`).inputs).stdin);
+  expect(paths("offsite-192-0-2-12")).toBe(
+    "uploads\t/root/ems_system/data/uploads/ems\nuploads\t/root/ems_system/data/uploads/sms\n",
+  );
+  expect(paths("backup")).toBe("config\t/root/ems_system/.secrets\n");
+  expect((moved.outputs.offsite as { nodes: { address: string }[] }).nodes.map((n) => n.address)).toEqual([
+    "192.0.2.10",
+    "192.0.2.11",
+    "192.0.2.12",
+  ]);
+}, 60_000);
 
 test("every job runs on its own node, with the repository's credentials as a secret on stdin only", () => {
   for (const [name, node] of [
     ["backup", "192.0.2.11"],
     ["offsite-192-0-2-10", "192.0.2.10"],
-    ["offsite-192-0-2-12", "192.0.2.12"],
   ]) {
     expect(inputs(`${name}-schedule`).create).toContain(`-- root@${node} 'sh -s'`);
     expect(inputs(`${name}-offsite-credentials`).create).toContain(`-- root@${node} 'sh -s'`);
@@ -67,9 +80,9 @@ test("every job runs on its own node, with the repository's credentials as a sec
 });
 
 test("the crontab lines: the Postgres node's backup.sh ends with its copy; the others run offsite.sh alone", () => {
-  expect(inputs("offsite-192-0-2-12-schedule").stdin).toContain(
-    `printf '%s\\n' '0 3 * * * ${JOB_COMMAND("192.0.2.12")} backup ${LOG} # ems-infra:ems_system-offsite' ` +
-      `'0 5 * * 0 ${JOB_COMMAND("192.0.2.12")} drill ${LOG} # ems-infra:drill-ems_system-offsite' >>`,
+  expect(inputs("offsite-192-0-2-10-schedule").stdin).toContain(
+    `printf '%s\\n' '0 3 * * * ${JOB_COMMAND("192.0.2.10")} backup ${LOG} # ems-infra:ems_system-offsite' ` +
+      `'0 5 * * 0 ${JOB_COMMAND("192.0.2.10")} drill ${LOG} # ems-infra:drill-ems_system-offsite' >>`,
   );
   expect(run.outputs.backupCommand).toBe(
     `BACKUP_DIR=${DATA}/backups KEEP_DAILY=14 KEEP_WEEKLY=8 ${PG_EXEC} ${ENV("192.0.2.11")} ${DATA}/bin/backup.sh`,
@@ -91,12 +104,6 @@ test("the offsite output names each node's job, its restic host and command, the
         database: false,
       },
       { address: "192.0.2.11", host: "ems_system@192.0.2.11", command: DB_COMMAND, database: true },
-      {
-        address: "192.0.2.12",
-        host: "ems_system@192.0.2.12",
-        command: JOB_COMMAND("192.0.2.12"),
-        database: false,
-      },
     ],
   });
 });
@@ -108,10 +115,6 @@ test("the swarm output: each node's folders, crontab entries and (on Postgres's)
   expect(acme.expectations.folders).toEqual([
     { path: "/root/infra/letsencrypt", mode: "700" },
     { path: "/root/infra/traefik/dynamic", mode: "700" },
-    { path: `${DATA}/uploads/ems` },
-    { path: `${DATA}/uploads/sms` },
-    { path: `${DATA}/logs/ems` },
-    { path: `${DATA}/logs/sms` },
   ]);
   expect(acme.expectations.cron).toEqual({
     job: "ems_system-offsite",
@@ -134,12 +137,16 @@ test("the swarm output: each node's folders, crontab entries and (on Postgres's)
       { name: "sms_production", owner: "sms_user" },
     ],
   });
-  expect(plain12.expectations.folders.map((f: { path: string }) => f.path)).toEqual([
+  expect(db.expectations.folders.map((f: { path: string }) => f.path)).toEqual([
+    "/root/ems_system/.secrets",
+    `${DATA}/backups`,
     `${DATA}/uploads/ems`,
     `${DATA}/uploads/sms`,
     `${DATA}/logs/ems`,
     `${DATA}/logs/sms`,
   ]);
+  // A node that holds nothing: no folder, no crontab entry to expect.
+  expect(plain12.expectations).toEqual({ folders: [] });
   expect((run.outputs as unknown as { swarm: { replicas: unknown } }).swarm.replicas).toEqual({
     postgres: 1,
     traefik: 1,
