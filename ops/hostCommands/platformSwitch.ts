@@ -1,0 +1,50 @@
+/**
+ * The host commands of `npm run switch-platform` (one engine → Swarm), as POSIX `sh` strings; every value quoted.
+ * The stop, start, dump and journal commands are the cut-over's (hostCommands/cutover.ts); these are the ones the
+ * switch adds. test/platform-switch/host-commands.test.ts runs each on the real dockerd (the service ones on a
+ * private engine in swarm mode).
+ */
+import { shellQuote as q } from "../../components/shell";
+
+export const PLATFORM_SWITCH_COMMANDS = {
+  /** The engine's ID (`docker info`): two shells reach the same engine, and so the same volumes, when they match. */
+  engineId: `docker info --format '{{.ID}}'`,
+
+  /**
+   * Removes the system's Swarm services (found by their `com.ems.system` label) and waits until none is left;
+   * prints the names removed, one a line. Run on a manager.
+   */
+  removeServices: (system: string, seconds: number) => `set -eu
+label=${q(`com.ems.system=${system}`)}
+names=$(docker service ls --filter "label=$label" --format '{{.Name}}')
+for n in $names; do docker service rm "$n" >/dev/null; printf '%s\\n' "$n"; done
+i=0
+while [ -n "$(docker service ls -q --filter "label=$label")" ]; do
+  i=$((i + 1)); [ "$i" -le ${seconds} ] || { echo "services still listed after ${seconds} s" >&2; exit 1; }
+  sleep 1
+done`,
+
+  /**
+   * Waits until no running container but `keep` mounts the volume (a removed service's task is stopped with its
+   * grace period first); fails naming the ones still there.
+   */
+  waitVolumeFree: (volume: string, keep: string, seconds: number) => `i=0
+while :; do
+  held=$(docker ps --filter ${q(`volume=${volume}`)} --format '{{.Names}}' | grep -vxF ${q(keep)} || true)
+  [ -n "$held" ] || exit 0
+  i=$((i + 1))
+  if [ "$i" -gt ${seconds} ]; then echo "still running on ${volume}: $held" >&2; exit 1; fi
+  sleep 1
+done`,
+
+  /** A file written whole (content on stdin) then renamed, mode 600: the saved state. */
+  writePrivate: (file: string) =>
+    `set -eu; umask 077; f=${q(file)}; mkdir -p "$(dirname "$f")"; cat >"$f.tmp"; chmod 600 "$f.tmp"; mv "$f.tmp" "$f"`,
+  /** The file, or nothing. */
+  read: (file: string) => `f=${q(file)}; [ ! -e "$f" ] || cat "$f"`,
+  remove: (file: string) => `rm -f ${q(file)}`,
+
+  /** `running desired` tasks of a service (`3/3` → `3 3`), through a manager. */
+  replicas: (service: string) =>
+    `docker service ls --filter ${q(`name=${service}`)} --format '{{.Name}} {{.Replicas}}' | awk -v s=${q(service)} '$1 == s { split($2, r, "/"); print r[1], r[2] }'`,
+};
