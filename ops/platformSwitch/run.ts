@@ -265,13 +265,15 @@ async function proceed(run: SwitchRun, from: SwitchStep): Promise<SwitchResult> 
     await deps.allowSwitch(true);
   }
 
-  if ((why = await enter("up"))) return undo(run, why);
-  log("pulumi up ...");
-  const up = await deps
-    .up()
-    .catch((e: unknown) => ({ ok: false, message: e instanceof Error ? e.message : String(e) }));
-  if (!up.ok) return undo(run, `pulumi up failed: ${up.message}`);
-  log(`pulumi up: ${up.message}`);
+  if (at("up")) {
+    if ((why = await enter("up"))) return undo(run, why);
+    log("pulumi up ...");
+    const up = await deps
+      .up()
+      .catch((e: unknown) => ({ ok: false, message: e instanceof Error ? e.message : String(e) }));
+    if (!up.ok) return undo(run, `pulumi up failed: ${up.message}`);
+    log(`pulumi up: ${up.message}`);
+  }
 
   if ((why = await enter("gate"))) return undo(run, why);
   const gate = await deps
