@@ -122,8 +122,8 @@ export const switchPlatform = defineCommand({
     const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
     for (const sig of signals) process.on(sig, onSignal);
 
-    const engineOf = async (target: HostTarget) => {
-      const r = await boundShell(target, ctx.host).run(S.engineId);
+    const placeOf = async (target: HostTarget) => {
+      const r = await boundShell(target, ctx.host).run(S.placeIdentity(volume));
       if (r.code !== 0) throw new Error(`docker info on ${boundShell(target).where}: ${r.stderr.trim()}`);
       return r.stdout.trim();
     };
@@ -137,9 +137,9 @@ export const switchPlatform = defineCommand({
     const manager = () => managerOf(stack).then((m) => boundShell(m, ctx.host));
     const deps: SwitchDeps = {
       shell,
-      pinnedEngines: async () => ({
-        postgres: await engineOf(await databaseNodeOf(stack)),
-        traefik: await engineOf(await traefikNode()),
+      pinnedPlaces: async () => ({
+        postgres: await placeOf(await databaseNodeOf(stack)),
+        traefik: await placeOf(await traefikNode()),
       }),
       async removeNewPlatform() {
         const r = await (await manager()).run(S.removeServices(cfg.system, 120), { timeoutMs: 180_000 });

@@ -7,8 +7,15 @@
 import { shellQuote as q } from "../../components/shell";
 
 export const PLATFORM_SWITCH_COMMANDS = {
-  /** The engine's ID (`docker info`): two shells reach the same engine, and so the same volumes, when they match. */
-  engineId: `docker info --format '{{.ID}}'`,
+  /**
+   * Which engine and disk a shell reaches: `<engine ID> <host name> <the volume's CreatedAt>`. The engine ID alone is
+   * not enough: Docker 20.10 derives it from /etc/docker/key.json, shared by every dockerd of a machine and by cloned
+   * VM images (test/platform-switch/swarm-commands.test.ts); the data volume's creation time on that disk is not.
+   * Prints `absent` for the volume part on an engine that has no such volume.
+   */
+  placeIdentity: (volume: string) => `id=$(docker info --format '{{.ID}} {{.Name}}') || exit 1
+v=$(docker volume inspect --format '{{.CreatedAt}}' ${q(volume)} 2>/dev/null) || v=absent
+printf '%s %s\\n' "$id" "$v"`,
 
   /**
    * Removes the system's Swarm services (found by their `com.ems.system` label) and waits until none is left;

@@ -28,8 +28,8 @@ import { pendingOperations, withoutOldPlatform } from "./state";
 export interface SwitchDeps {
   /** The host the one-engine stack runs on. */
   shell: BoundShell;
-  /** The engine IDs of the nodes the Postgres and Traefik pins select (over SSH). */
-  pinnedEngines(): Promise<{ postgres: string; traefik: string }>;
+  /** What `placeIdentity` of the data volume prints on the nodes the Postgres and Traefik pins select (over SSH). */
+  pinnedPlaces(): Promise<{ postgres: string; traefik: string }>;
   /** Removes the system's Swarm services through a manager; resolves with what it removed. */
   removeNewPlatform(): Promise<string[]>;
   /** `pulumi stack export` / `import`. */
@@ -142,25 +142,27 @@ export async function runSwitch(deps: SwitchDeps, options: SwitchOptions): Promi
     return refused(deps, [`cannot list the containers on ${options.volume}: ${holders.stderr.trim()}`]);
   const foreign = foreignHolders(holders.stdout, options.system);
   if (foreign.length > 0) return refused(deps, describeForeignHolders(options.volume, foreign));
-  const here = (await shell.run(S.engineId)).stdout.trim();
+  const here = (await shell.run(S.placeIdentity(options.volume))).stdout.trim();
   let pinned: { postgres: string; traefik: string };
   try {
-    pinned = await deps.pinnedEngines();
+    pinned = await deps.pinnedPlaces();
   } catch (e) {
     return refused(deps, [`cannot reach the pinned nodes: ${e instanceof Error ? e.message : String(e)}`]);
   }
-  const misplaced = (["postgres", "traefik"] as const).filter((k) => !here || pinned[k] !== here);
+  const misplaced = (["postgres", "traefik"] as const).filter(
+    (k) => !here || here.endsWith(" absent") || pinned[k] !== here,
+  );
   if (misplaced.length > 0)
     return refused(
       deps,
       misplaced.map(
         (k) =>
-          `the node ems-infra:swarm.pins.${k} selects runs engine ${pinned[k] || "(unknown)"}, not this stack's (${here || "unknown"} on ${shell.where}): ` +
+          `the node ems-infra:swarm.pins.${k} selects is "${pinned[k] || "unknown"}" (engine, host, ${options.volume} created), not this stack's "${here || "unknown"}" on ${shell.where}: ` +
           `${k === "postgres" ? "the data volume" : "the ACME store and ports 80/443"} would be on another machine. Label this host's node instead`,
       ),
     );
   log(
-    `pre-flight: the pinned Postgres and Traefik node is this stack's engine (${here}): the data volume, uploads and ACME store stay in place`,
+    `pre-flight: the pinned Postgres and Traefik node is this stack's engine and disk (${here}): the data volume, uploads and ACME store stay in place`,
   );
 
   const running: string[] = [];

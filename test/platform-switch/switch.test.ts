@@ -192,10 +192,10 @@ describeWithDocker("switch-platform on the real dockerd: kill at each step, resu
     const log: string[] = [];
     let signal: string | undefined;
     let dead = false;
-    const engine = docker(["info", "--format", "{{.ID}}"]).trim();
+    const place = run("sh", ["-c", S.placeIdentity(volume)]).stdout.trim();
     const deps: SwitchDeps = {
       shell: boundShell("local"),
-      pinnedEngines: async () => a.engines ?? { postgres: engine, traefik: engine },
+      pinnedPlaces: async () => a.engines ?? { postgres: place, traefik: place },
       async removeNewPlatform() {
         if (!exists(task)) return [];
         docker(["rm", "-f", task]);
@@ -259,11 +259,17 @@ describeWithDocker("switch-platform on the real dockerd: kill at each step, resu
   }
 
   test("refused before anything changes: the pinned Postgres node is another engine, or a foreign container holds the volume", async () => {
-    const other = await attempt({
-      engines: { postgres: "OTHER:ENGINE", traefik: docker(["info", "--format", "{{.ID}}"]).trim() },
-    });
+    // Another machine's engine as it answers (the same engine ID and host name as here, as the private engine on this
+    // machine shows in swarm-commands.test.ts, but no such volume on its disk).
+    const here = run("sh", ["-c", S.placeIdentity(volume)]).stdout.trim();
+    const elsewhere = run("sh", ["-c", S.placeIdentity(`${volume}-elsewhere`)]).stdout.trim();
+    expect(elsewhere).toMatch(/ absent$/);
+    const other = await attempt({ engines: { postgres: elsewhere, traefik: here } });
     expect(other.result).toMatchObject({ outcome: "refused" });
-    expect(other.log.join("\n")).toContain("the node ems-infra:swarm.pins.postgres selects runs engine OTHER:ENGINE");
+    expect(other.log.join("\n")).toContain(
+      `the node ems-infra:swarm.pins.postgres selects is "${elsewhere}" (engine, host, ${volume} created), not this stack's "${here}"`,
+    );
+    expect(other.log.join("\n")).not.toContain("swarm.pins.traefik");
     const foreign = scratch.track(scratch.rename("foreign"));
     docker(["create", "--name", foreign, "-v", `${volume}:/x`, IMAGES.postgres]);
     const refused = await attempt({});
