@@ -5,7 +5,9 @@
  * to start again if the switch has to be undone. So they are taken out of the state first (like
  * `pulumi state delete --force`, which also takes protected ones): the engine forgets them, the host keeps them. The
  * data volume is then adopted by name by the swarm platform; the old containers are removed by the switch once the
- * swarm serves. The rest (generated credentials, host folders, the backup job) stays in the state and carries over.
+ * swarm serves. The rest (generated credentials, host folders, the backup job) stays in the state, unprotected: what
+ * the swarm program still has carries over and is protected again by it, what it has not is deleted (with
+ * retainOnDelete, only from the state).
  */
 import type { Deployment } from "@pulumi/pulumi/automation";
 
@@ -22,6 +24,7 @@ interface StateResource {
   dependencies?: string[];
   propertyDependencies?: Record<string, string[]>;
   deletedWith?: string;
+  protect?: boolean;
   [key: string]: unknown;
 }
 
@@ -31,11 +34,23 @@ interface StateDeployment {
   [key: string]: unknown;
 }
 
+/**
+ * The backup job's host commands: on swarm the job runs on the database node, so its command changes type (local →
+ * remote) and a new one is created; the old one's delete, run after it, would remove the job's crontab line by its
+ * marker, the new line included. Out of the state, its delete never runs; the new install rewrites the line in place.
+ */
+const BACKUP_COMMAND = /::ems:infra:Backup\$command:(local|remote):Command::/;
+
+/** Whether a resource of the state is the one-engine platform's, to be forgotten (kept on the host). */
+export function isOldPlatform(r: { urn: string; type: string }): boolean {
+  return (OLD_PLATFORM_TYPES as readonly string[]).includes(r.type) || BACKUP_COMMAND.test(r.urn);
+}
+
 /** The state without the old platform's containers, networks and volumes (and every reference to them). */
 export function withoutOldPlatform(state: Deployment): { state: Deployment; dropped: string[] } {
   const deployment = state.deployment as StateDeployment;
   const resources = deployment.resources ?? [];
-  const dropped = resources.filter((r) => (OLD_PLATFORM_TYPES as readonly string[]).includes(r.type)).map((r) => r.urn);
+  const dropped = resources.filter(isOldPlatform).map((r) => r.urn);
   const gone = new Set(dropped);
   const keep = (urns: string[] | undefined) => urns?.filter((u) => !gone.has(u));
   const kept = resources
@@ -48,6 +63,10 @@ export function withoutOldPlatform(state: Deployment): { state: Deployment; drop
           Object.entries(r.propertyDependencies).map(([k, v]) => [k, keep(v) ?? []]),
         );
       if (r.deletedWith && gone.has(r.deletedWith)) delete out.deletedWith;
+      // The swarm program protects what it still has again (its own `protect` options); a protected resource it no
+      // longer has (the one-engine host-layout command) would fail the up at its delete. retainOnDelete still keeps
+      // what it made on the host.
+      delete out.protect;
       return out;
     });
   return { state: { ...state, deployment: { ...deployment, resources: kept } }, dropped };

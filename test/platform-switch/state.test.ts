@@ -13,6 +13,7 @@ const NET = urn("docker:index/network:Network", "internal");
 const CMD = urn("ems:infra:Postgres$command:local:Command", "postgres-databases");
 const PASSWORD = urn("random:index/randomPassword:RandomPassword", "ems-db");
 const LAYOUT = urn("ems:infra:HostLayout$command:local:Command", "host-layout");
+const CRON = urn("ems:infra:Backup$command:local:Command", "backup-install");
 
 const STATE = {
   version: 3,
@@ -24,6 +25,7 @@ const STATE = {
       { urn: LAYOUT, type: "command:local:Command", protect: true },
       { urn: VOLUME, type: "docker:index/volume:Volume", protect: true },
       { urn: NET, type: "docker:index/network:Network" },
+      { urn: CRON, type: "command:local:Command", dependencies: [LAYOUT] },
       { urn: PG, type: "docker:index/container:Container", dependencies: [VOLUME, NET, LAYOUT] },
       {
         urn: CMD,
@@ -36,9 +38,10 @@ const STATE = {
   },
 } as unknown as Deployment;
 
-test("the old platform's container, network and protected volume leave the state with every reference to them", () => {
+test("the old platform's container, network and protected volume leave the state with every reference to them; nothing stays protected", () => {
   const { state, dropped } = withoutOldPlatform(STATE);
-  expect(dropped).toEqual([VOLUME, NET, PG]);
+  // The backup job's install command too: its delete would remove the new job's crontab line (same marker).
+  expect(dropped).toEqual([VOLUME, NET, CRON, PG]);
   const text = JSON.stringify(state);
   for (const u of dropped) expect(text).not.toContain(u);
   const resources = (state.deployment as { resources: Record<string, unknown>[] }).resources;
@@ -49,8 +52,9 @@ test("the old platform's container, network and protected volume leave the state
     dependencies: [PASSWORD],
     propertyDependencies: { triggers: [], stdin: [PASSWORD] },
   });
-  // The protected host folders and the generated credentials carry over; the input is not modified.
-  expect(resources[2]).toEqual({ urn: LAYOUT, type: "command:local:Command", protect: true });
+  // Nothing left protected: the swarm program protects again what it still has; the input is not modified.
+  expect(resources[2]).toEqual({ urn: LAYOUT, type: "command:local:Command" });
+  expect(JSON.stringify(STATE)).toContain('"protect":true');
   expect(JSON.stringify(STATE)).toContain(PG);
   expect(pendingOperations(STATE)).toBe(0);
 });
