@@ -527,6 +527,11 @@ export const rawSchema = z
     platform: z.enum(["docker", "swarm"], { error: () => `must be "docker" or "swarm"` }).default("docker"),
     /** The cluster (`platform: swarm` only). */
     swarm: swarmSchema.optional(),
+    /**
+     * Set only by `npm run switch-platform` while it moves the stack (the old platform's containers stopped): the
+     * platform a `pulumi up` may move to. Without it the program refuses a platform change (stacks/platformGuard.ts).
+     */
+    platformSwitch: z.enum(["docker", "swarm"], { error: () => `must be "docker" or "swarm"` }).optional(),
   })
   .strict();
 
