@@ -13,14 +13,13 @@ import { SwarmPostgres } from "../components/swarmPostgres";
 import { SwarmTraefik } from "../components/swarmTraefik";
 import { StackConfig, SwarmNode } from "./config";
 import { HostExpectations } from "./hostExpectations";
+import { nodeOffsiteArgs, SwarmNodePlan, swarmOpsOutputs } from "./swarmOps";
 import {
-  OffsiteOutputs,
   SystemOutputs,
   apiContract,
   backupLogFile,
   dashboardNeedsAuth,
   identity,
-  offsiteStateDir,
   postgresContainerName,
   postgresVolumeName,
   sshTarget,
@@ -246,8 +245,18 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
     );
   });
 
-  // The nightly dumps on the node holding Postgres's volume, into its task found by the service's label.
+  // The nightly dumps on the node holding Postgres's volume, into its task found by the service's label; the
+  // off-site copy from every node that holds something worth keeping, each its own job (stacks/swarmOps.ts).
   const postgresNode = pinnedNode(cfg, cfg.swarm.pins.postgres);
+  const portainerNode = cfg.portainer.enabled ? pinnedNode(cfg, cfg.swarm.pins.portainer) : undefined;
+  const plans: SwarmNodePlan[] = nodes.map(({ node, connection }, i) => ({
+    node,
+    connection,
+    folders: swarmNodeFolders(cfg, node),
+    holdsPostgres: node === postgresNode,
+    holdsPortainer: node === portainerNode,
+    layout: layouts[i],
+  }));
   const backup = new Backup(
     "backup",
     {
@@ -262,9 +271,14 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
       postgresUser: cfg.postgres.user,
       jobName: `${cfg.system}-backup`,
       connection: connectionOf(postgresNode),
+      offsite: nodeOffsiteArgs(
+        cfg,
+        plans.find((p) => p.holdsPostgres)!,
+      ),
     },
     { dependsOn: [layouts[nodes.findIndex((n) => n.node === postgresNode)]] },
   );
+  const ops = swarmOpsOutputs(cfg, plans, backup, postgres.serviceName);
   return {
     platform: "swarm",
     system: cfg.system,
@@ -300,14 +314,8 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
     postgresVolume: postgres.volumeName,
     postgresContainer: postgres.serviceName,
     backupDir: backup.backupDir,
-    // The off-site copy reads folders on several nodes (uploads, ACME store, Portainer): off on the swarm platform.
-    offsite: pulumi.output<OffsiteOutputs>({
-      enabled: false,
-      command: "",
-      stateDir: offsiteStateDir(cfg),
-      maxAgeHours: cfg.backup.offsite.maxAgeHours,
-      drillMaxAgeDays: cfg.backup.offsite.drillMaxAgeDays,
-    }),
+    offsite: ops.offsite,
+    swarm: ops.swarm,
     backupCommand: backup.runCommand,
     restoreCommand: backup.restoreCommand,
     commandHost: sshTarget({ ...nodeConnection(cfg, postgresNode), host: postgresNode.address }),
