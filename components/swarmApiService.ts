@@ -13,6 +13,17 @@ import {
   versionedSecret,
 } from "./swarmDefaults";
 import * as fs from "fs";
+import * as path from "path";
+
+/**
+ * A replica's own log folder: `<logsHostPath>/<slot>`. The server truncates its log file at every start
+ * (real-system.md §6), so replicas sharing one folder would wipe each other's log at each restart or rolling update.
+ * The mount's source carries Swarm's `{{.Task.Slot}}` (1..replicas), expanded on the node when the task starts
+ * (swarmkit template/expand.go expands every mount's Source); a bind source must exist, so the stack makes the
+ * folders of slots 1..replicas on every node that may run the tasks (stacks/swarm.ts swarmNodeFolders).
+ */
+export const slotLogFolder = (logsHostPath: string, slot: number | "{{.Task.Slot}}") =>
+  path.posix.join(logsHostPath, String(slot));
 
 /** Where the tasks' uploads are, and so where the tasks may run. */
 export type SwarmUploads =
@@ -117,7 +128,7 @@ export class SwarmApiService extends pulumi.ComponentResource {
                     target: args.uploadsDir,
                     volumeOptions: { driverName: "local", driverOptions: args.uploads.driverOptions },
                   },
-              { type: "bind", source: args.logsHostPath, target: args.logsDir },
+              { type: "bind", source: slotLogFolder(args.logsHostPath, "{{.Task.Slot}}"), target: args.logsDir },
             ],
             // No securityOpts (no-new-privileges) on the Service API: the servers need no capability (they listen
             // above 1024) and write only to the mounts (UPLOAD_PATH, the log folder), so the root is read-only.

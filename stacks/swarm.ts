@@ -5,7 +5,7 @@ import { Credentials } from "../components/credentials";
 import { DockerEngine, RegistryLogin } from "../components/dockerEngine";
 import { HostConnection } from "../components/hostCommand";
 import { HostFolder, HostLayout } from "../components/hostLayout";
-import { SwarmApiService, SwarmUploads } from "../components/swarmApiService";
+import { SwarmApiService, SwarmUploads, slotLogFolder } from "../components/swarmApiService";
 import { SwarmCluster } from "../components/swarmCluster";
 import { contentVersion, nfsDriverOptions } from "../components/swarmDefaults";
 import { SwarmPortainer } from "../components/swarmPortainer";
@@ -58,7 +58,8 @@ const nodeSlug = (node: SwarmNode) => node.address.replace(/[^A-Za-z0-9]/g, "-")
 /**
  * The folders each node needs, the one answer to "what lives where": the ACME store and Traefik's dynamic folder on
  * Traefik's node, the secrets and dumps on Postgres's, the APIs' uploads on the uploads node (none with shared
- * storage: they are on the NFS export) and their logs wherever their tasks may run (that node, or every node).
+ * storage: they are on the NFS export) and their logs wherever their tasks may run (that node, or every node): each
+ * API's log folder and in it one folder per task slot, 1..replicas (each replica writes its own log file).
  */
 export function swarmNodeFolders(cfg: SwarmStackConfig, node: SwarmNode): HostFolder[] {
   const folders: HostFolder[] = [];
@@ -75,7 +76,10 @@ export function swarmNodeFolders(cfg: SwarmStackConfig, node: SwarmNode): HostFo
   }
   if (apiNode === undefined || node === apiNode) {
     if (apiNode) for (const s of cfg.services) folders.push({ path: s.uploadsHostPath });
-    for (const s of cfg.services) folders.push({ path: s.logsHostPath });
+    for (const s of cfg.services) {
+      folders.push({ path: s.logsHostPath });
+      for (let slot = 1; slot <= s.replicas; slot++) folders.push({ path: slotLogFolder(s.logsHostPath, slot) });
+    }
   }
   return folders;
 }

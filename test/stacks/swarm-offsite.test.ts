@@ -143,7 +143,11 @@ test("the swarm output: each node's folders, crontab entries and (on Postgres's)
     `${DATA}/uploads/ems`,
     `${DATA}/uploads/sms`,
     `${DATA}/logs/ems`,
+    `${DATA}/logs/ems/1`,
+    `${DATA}/logs/ems/2`,
     `${DATA}/logs/sms`,
+    `${DATA}/logs/sms/1`,
+    `${DATA}/logs/sms/2`,
   ]);
   // A node that holds nothing: no folder, no crontab entry to expect.
   expect(plain12.expectations).toEqual({ folders: [] });

@@ -60,7 +60,12 @@ describe("each API is a replicated service with the container's contract", () =>
     });
     expect(task.containerSpec.mounts).toEqual([
       { type: "bind", source: "/root/ems_system/data/uploads/ems", target: "/app/uploads" },
-      { type: "bind", source: "/root/ems_system/data/logs/ems", target: "/app/Documents/MeuAppDart/logs" },
+      // Each task its own log folder, its slot (1, 2) expanded by Swarm on the node: the server truncates its log.
+      {
+        type: "bind",
+        source: "/root/ems_system/data/logs/ems/{{.Task.Slot}}",
+        target: "/app/Documents/MeuAppDart/logs",
+      },
     ]);
     expect(task.containerSpec.stopGracePeriod).toBe("30s");
     // No no-new-privileges on the Service API: no capability at all, and nothing writable but the mounts.

@@ -63,11 +63,16 @@ describe("by default the uploads are on one node, and every API task runs there"
         { path: "/root/ems_system/data/uploads/ems" },
         { path: "/root/ems_system/data/uploads/sms" },
         { path: "/root/ems_system/data/logs/ems" },
+        { path: "/root/ems_system/data/logs/ems/1" },
+        { path: "/root/ems_system/data/logs/ems/2" },
         { path: "/root/ems_system/data/logs/sms" },
+        { path: "/root/ems_system/data/logs/sms/1" },
+        { path: "/root/ems_system/data/logs/sms/2" },
       ],
       "192.0.2.12": [],
     });
     expect(layoutCommand(run, "192-0-2-11")).toContain(":/root/ems_system/data/uploads/ems");
+    expect(layoutCommand(run, "192-0-2-11")).toContain(":/root/ems_system/data/logs/sms/2");
     expect(layoutCommand(run, "192-0-2-10")).not.toContain("/uploads/");
     expect(layoutCommand(run, "192-0-2-12")).not.toContain("/root/ems_system");
   });
@@ -82,11 +87,32 @@ describe("by default the uploads are on one node, and every API task runs there"
       "/root/ems_system/data/uploads/ems",
       "/root/ems_system/data/uploads/sms",
       "/root/ems_system/data/logs/ems",
+      "/root/ems_system/data/logs/ems/1",
+      "/root/ems_system/data/logs/ems/2",
       "/root/ems_system/data/logs/sms",
+      "/root/ems_system/data/logs/sms/1",
+      "/root/ems_system/data/logs/sms/2",
     ]);
     expect(placed["192.0.2.11"]).toEqual([
       { path: "/root/ems_system/.secrets", mode: "700" },
       { path: "/root/ems_system/data/backups" },
+    ]);
+  });
+
+  test("each API's log folder holds one folder per task slot, as many as its replicas", () => {
+    const config = swarmProdConfig({
+      "ems-infra:services": JSON.stringify({
+        ems: { version: "1.2.1", port: 8181, replicas: 3 },
+        sms: { version: "1.1.0", port: 8080, replicas: 1 },
+      }),
+    });
+    expect(folders(config)["192.0.2.11"].map((f) => f.path).filter((p) => p.includes("/logs/"))).toEqual([
+      "/root/ems_system/data/logs/ems",
+      "/root/ems_system/data/logs/ems/1",
+      "/root/ems_system/data/logs/ems/2",
+      "/root/ems_system/data/logs/ems/3",
+      "/root/ems_system/data/logs/sms",
+      "/root/ems_system/data/logs/sms/1",
     ]);
   });
 });
@@ -109,7 +135,7 @@ describe("with swarm.sharedStorage the uploads are on the NFS export and the tas
     );
     expect(ems.containerSpec.mounts[1]).toEqual({
       type: "bind",
-      source: "/root/ems_system/data/logs/ems",
+      source: "/root/ems_system/data/logs/ems/{{.Task.Slot}}",
       target: "/app/Documents/MeuAppDart/logs",
     });
     expect(ems.placement).toEqual({ prefs: ["spread=node.id"] });
@@ -129,13 +155,18 @@ describe("with swarm.sharedStorage the uploads are on the NFS export and the tas
     );
   }, 60_000);
 
-  test("no node gets an uploads folder; every node gets the API log folders (a task may run anywhere)", () => {
+  test("no node gets an uploads folder; every node gets the API log folders and their slots (a task may run anywhere)", () => {
     const placed = folders(withShared());
     for (const node of ["192.0.2.10", "192.0.2.11", "192.0.2.12"]) {
       expect(placed[node].map((f) => f.path)).not.toContain("/root/ems_system/data/uploads/ems");
-      expect(placed[node].map((f) => f.path)).toEqual(
-        expect.arrayContaining(["/root/ems_system/data/logs/ems", "/root/ems_system/data/logs/sms"]),
-      );
+      expect(placed[node].map((f) => f.path).filter((p) => p.includes("/logs/"))).toEqual([
+        "/root/ems_system/data/logs/ems",
+        "/root/ems_system/data/logs/ems/1",
+        "/root/ems_system/data/logs/ems/2",
+        "/root/ems_system/data/logs/sms",
+        "/root/ems_system/data/logs/sms/1",
+        "/root/ems_system/data/logs/sms/2",
+      ]);
     }
   });
 });
