@@ -85,8 +85,8 @@ describeSwarm("the APIs as Swarm services on a private engine", () => {
     expect(posted.stdout).toBe("201");
     const uploads = deployment.binds["/root/ems_system/data/uploads/ems"];
     expect(fs.readFileSync(path.join(uploads, name), "utf8")).toBe("uploaded on a read-only root");
-    // The server logs a request after answering it, into $HOME/Documents/MeuAppDart/logs (the logs folder).
-    const logFile = path.join(deployment.binds["/root/ems_system/data/logs/ems"], "app_logs.txt");
+    // The server logs a request after answering it, into $HOME/Documents/MeuAppDart/logs: its task slot's folder.
+    const logFile = path.join(binds, "/root/ems_system/data/logs/ems", String(task.Slot), "app_logs.txt");
     let log = "";
     for (let i = 0; i < 20 && !/POST \/api\/v1\/upload 201/.test(log); i++) {
       await new Promise((r) => setTimeout(r, 250));
@@ -173,4 +173,60 @@ describeSwarm("the APIs as Swarm services on a private engine", () => {
     expect(sms.failed).toBe(0);
     expect(Object.keys(sms.versions)).toEqual(["1.1.0"]);
   }, 240_000);
+
+  test("each replica logs into its own slot folder; a rolling restart's new task truncates only its own slot's log, the other replica's stays whole", async () => {
+    // Whichever version runs now (the previous test moved ems on to 1.2.2).
+    const image = (await deployment.service("ems")).Spec.TaskTemplate.ContainerSpec.Image as string;
+    await deployment.waitRunning("ems", 2, image, 60_000);
+    const logOf = (slot: number) => path.join(binds, "/root/ems_system/data/logs/ems", String(slot), "app_logs.txt");
+    const read = (slot: number) => (fs.existsSync(logOf(slot)) ? fs.readFileSync(logOf(slot), "latin1") : "");
+    const until = async (what: string, done: () => boolean | Promise<boolean>, ms = 30_000) => {
+      for (const end = Date.now() + ms; !(await done()); await new Promise((r) => setTimeout(r, 200)))
+        if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
+    };
+    const running = async () => (await deployment.tasks("ems")).filter((t) => t.Status.State === "running");
+    const before = await running();
+    expect(before.map((t) => t.Slot as number).sort()).toEqual([1, 2]);
+    // One request to each task's own port, its slot in the path (the server logs the path; 401 with no key).
+    for (const t of before) {
+      const port = t.Status.PortStatus.Ports[0].PublishedPort as number;
+      const argv = engine.inNamespace([
+        "curl",
+        "-s",
+        "-o",
+        "/dev/null",
+        `http://127.0.0.1:${port}/marker-slot-${t.Slot}`,
+      ]);
+      spawnSync(argv[0], argv.slice(1), { timeout: 30_000 });
+    }
+    const marker = (slot: number) => new RegExp(`GET /marker-slot-${slot} \\d{3}`);
+    await until("each marker in its slot's log", () => marker(1).test(read(1)) && marker(2).test(read(2)));
+    expect(read(1)).not.toMatch(marker(2));
+    expect(read(2)).not.toMatch(marker(1));
+
+    // `docker service update --force`: the same spec, every task replaced one at a time, start-first.
+    const current = await deployment.service("ems");
+    const template = current.Spec.TaskTemplate;
+    await engine.api("POST", `/services/${current.ID}/update?version=${current.Version.Index}`, {
+      ...current.Spec,
+      TaskTemplate: { ...template, ForceUpdate: (template.ForceUpdate ?? 0) + 1 },
+    });
+    const old = new Set(before.map((t) => t.ID as string));
+    let first = 0;
+    await until("a first new task running", async () => {
+      first = ((await running()).find((t) => !old.has(t.ID))?.Slot as number) ?? 0;
+      return first > 0;
+    });
+    const other = first === 1 ? 2 : 1;
+    // Its start truncated its own slot's log; the other slot's old task still runs, its log whole.
+    await until(`slot ${first}'s log truncated by its new task`, () => !marker(first).test(read(first)));
+    const stillOld = (await running()).filter((t) => old.has(t.ID)).map((t) => t.Slot as number);
+    expect(stillOld).toContain(other);
+    expect(read(other)).toMatch(marker(other));
+
+    // Its new log holds one start, its own; the rest of the update is Swarm's (the version bump test above).
+    await until(`slot ${first}'s new task logged its start`, () => /listening on 0\.0\.0\.0:8181/.test(read(first)));
+    expect(read(first).match(/listening on 0\.0\.0\.0:8181/g)).toHaveLength(1);
+    expect(read(other)).toMatch(marker(other));
+  }, 120_000);
 });

@@ -121,13 +121,20 @@ export class SwarmDeployment {
     }
   }
 
-  /** The bind folders of the APIs, under `root` (they exist on the node, as HostLayout makes them). */
+  /**
+   * The bind folders of the APIs, under `root`: every folder the program's HostLayouts make on the nodes (its
+   * `swarm` output), as they exist on a node. A source Swarm expands per task (`…/{{.Task.Slot}}`) keeps its
+   * template: the engine finds the expanded folder only if the program made it.
+   */
   bindUnder(root: string): void {
+    const nodes = (plain<Json>(this.run.outputs.swarm)?.nodes ?? []) as Json[];
+    for (const folder of nodes.flatMap((n) => n.expectations.folders as { path: string }[]))
+      fs.mkdirSync(path.join(root, folder.path), { recursive: true });
     for (const r of this.run.ofType(T.service)) {
       for (const m of (plain<Json>(r.inputs).taskSpec.containerSpec.mounts ?? []) as Json[]) {
         if (m.type !== "bind" || m.source.startsWith("/var/")) continue;
         const local = path.join(root, m.source);
-        fs.mkdirSync(local, { recursive: true });
+        if (!m.source.includes("{{")) fs.mkdirSync(local, { recursive: true });
         this.binds[m.source] = local;
       }
     }
