@@ -84,7 +84,7 @@ export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Pr
       return { outcome: "planned" };
     }
     log("resuming it (run with --undo instead to start the old system again)");
-    return proceed(run, found.step);
+    return proceedOrUndo(run, found.step);
   }
   if (options.undo) {
     log(`nothing to undo: no cut-over journal at ${journal.file}`);
@@ -179,7 +179,16 @@ export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Pr
   const run: CutoverRun = { deps, options, journal, state, report };
   await journal.write(state);
   log(`journal: ${journal.file}`);
-  return proceed(run, "backup");
+  return proceedOrUndo(run, "backup");
+}
+
+/** The steps; an unexpected error on the way (the outputs unreadable, a host file refused) is undone like a failure. */
+async function proceedOrUndo(run: CutoverRun, from: Step): Promise<CutoverResult> {
+  try {
+    return await proceed(run, from);
+  } catch (e) {
+    return undo(run, `unexpected error in step "${run.state.step}": ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** Steps 2 to 6 from `from` on (a fresh run starts at backup; a resumed one where its journal stopped). */
