@@ -106,11 +106,8 @@ describe("by default the uploads are on one node, and every API task runs there"
         sms: { version: "1.1.0", port: 8080, replicas: 1 },
       }),
     });
-    expect(
-      folders(config)
-        ["192.0.2.11"].map((f) => f.path)
-        .filter((p) => p.includes("/logs/")),
-    ).toEqual([
+    const uploadsNode = folders(config)["192.0.2.11"].map((f) => f.path);
+    expect(uploadsNode.filter((p) => p.includes("/logs/"))).toEqual([
       "/root/ems_system/data/logs/ems",
       "/root/ems_system/data/logs/ems/1",
       "/root/ems_system/data/logs/ems/2",
