@@ -19,6 +19,19 @@ export interface ProgramPostgres {
   sessionAddresses(role: string, database: string): string[];
 }
 
+/**
+ * Waits until a container of ems-test/postgres:15 accepts connections over TCP, which only the final server does:
+ * initdb's temporary one listens on the socket only, and is stopped afterwards.
+ */
+export async function waitForPostgresOverTcp(container: string, user = "postgres", timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (run("docker", ["exec", container, "pg_isready", "-q", "-h", "127.0.0.1", "-U", user]).status !== 0) {
+    if (Date.now() > deadline)
+      throw new Error(`${container} did not accept connections: ${run("docker", ["logs", container]).stderr}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
 /** The databases command's resolved inputs in a stack run. */
 function databasesCommand(stack: StackRun): { create: string; stdin: string; interpreter: string[] } {
   return plain(stack.get(T.localCommand, "postgres-databases").inputs);
@@ -43,18 +56,14 @@ export async function startProgramPostgres(scratch: DockerScratch, stack: StackR
   const user = (spec.envs ?? []).find((e) => e.startsWith("POSTGRES_USER="))?.slice("POSTGRES_USER=".length);
   if (!user) throw new Error("the Postgres spec sets no POSTGRES_USER");
 
-  // Over TCP: initdb's temporary server listens on the socket only, and is restarted afterwards.
-  const deadline = Date.now() + 90_000;
-  while (run("docker", ["exec", container, "pg_isready", "-q", "-h", "127.0.0.1", "-U", user]).status !== 0) {
-    if (Date.now() > deadline)
-      throw new Error(`${container} did not accept connections: ${run("docker", ["logs", container]).stderr}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  await waitForPostgresOverTcp(container, user);
 
   const psql = (sql: string, database = "postgres") =>
     docker(
-      ["exec", "-i", "-e", `PGUSER=${user}`, container, "psql", "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1"]
-        .concat(["-d", database]),
+      ["exec", "-i", "-e", `PGUSER=${user}`, container, "psql", "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1"].concat([
+        "-d",
+        database,
+      ]),
       { input: sql },
     );
   return {
