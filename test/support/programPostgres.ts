@@ -23,11 +23,18 @@ export interface ProgramPostgres {
  * Waits until a container of ems-test/postgres:15 accepts connections over TCP, which only the final server does:
  * initdb's temporary one listens on the socket only, and is stopped afterwards.
  */
-export async function waitForPostgresOverTcp(container: string, user = "postgres", timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (run("docker", ["exec", container, "pg_isready", "-q", "-h", "127.0.0.1", "-U", user]).status !== 0) {
+export async function waitForPostgresOverTcp(
+  container: string,
+  options: { user?: string; socket?: string; timeoutMs?: number } = {},
+): Promise<void> {
+  const engine = options.socket ? ["-H", `unix://${options.socket}`] : [];
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
+  const ready = ["exec", container, "pg_isready", "-q", "-h", "127.0.0.1", "-U", options.user ?? "postgres"];
+  while (run("docker", [...engine, ...ready]).status !== 0) {
     if (Date.now() > deadline)
-      throw new Error(`${container} did not accept connections: ${run("docker", ["logs", container]).stderr}`);
+      throw new Error(
+        `${container} did not accept connections: ${run("docker", [...engine, "logs", container]).stderr}`,
+      );
     await new Promise((r) => setTimeout(r, 300));
   }
 }
@@ -56,7 +63,7 @@ export async function startProgramPostgres(scratch: DockerScratch, stack: StackR
   const user = (spec.envs ?? []).find((e) => e.startsWith("POSTGRES_USER="))?.slice("POSTGRES_USER=".length);
   if (!user) throw new Error("the Postgres spec sets no POSTGRES_USER");
 
-  await waitForPostgresOverTcp(container, user);
+  await waitForPostgresOverTcp(container, { user });
 
   const psql = (sql: string, database = "postgres") =>
     docker(
