@@ -1,4 +1,6 @@
 import { loadStackConfig } from "./stacks/load";
+import { guardPlatformChange } from "./stacks/platformGuard";
 import { deployStack } from "./stacks/select";
 
-export = deployStack(loadStackConfig({ localOverrides: true }));
+const config = loadStackConfig({ localOverrides: true });
+export = guardPlatformChange(config).then(() => deployStack(config));

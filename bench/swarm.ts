@@ -4,8 +4,9 @@
  *   1. a version bump of the EMS API (2 replicas, start-first) under the client loop that stands in for Traefik
  *      (testkit/swarm/client.ts): requests answered and failed (target 0);
  *   2. a three-engine cluster (each engine in its own namespace, wired to a hub bridge) joined by the program's
- *      own scripts (components/scripts/swarm): the EMS API at 3 replicas spread one per node; one worker's engine
- *      is stopped and the time until 3 tasks run again on the other two is printed.
+ *      own scripts (components/scripts/swarm): the EMS API at 3 replicas spread one per node (its uploads on
+ *      `swarm.sharedStorage`, with a local volume standing in for NFS); one worker's engine is stopped and the time
+ *      until 3 tasks run again on the other two is printed.
  * Needs root, dockerd, nsenter, ip; takes 2 to 4 minutes. Not part of the tests (2 shared cores).
  */
 import { spawnSync } from "child_process";
@@ -16,6 +17,9 @@ import { joinInput, labelArgs, managerAddress, swarmScript } from "../components
 import { plain } from "../testkit/engineSpec";
 import { STANDIN_IMAGES as IMAGES, SwarmDeployment, startClient, swarmSpecs } from "../testkit/swarm/deploy";
 import { Hub, PrivateEngine, privateEngineUnavailable } from "../testkit/swarm/engine";
+
+/** Shared storage as the config gives it (the bench mounts a local volume in its place). */
+const BENCH_NFS = { type: "nfs", address: "10.233.0.100", path: "/srv/ems" };
 
 function script(engine: PrivateEngine, name: string, args: string[], input = swarmScript(name)): string {
   const r = spawnSync("sh", ["-s", "--", ...args], { input, env: engine.env, encoding: "utf8", timeout: 120_000 });
@@ -29,6 +33,8 @@ async function rollingUpdate(): Promise<void> {
   try {
     await engine.start();
     engine.docker(["swarm", "init", "--advertise-addr", engine.address]);
+    // The APIs run on the node holding their uploads (the Postgres pin): this one.
+    SwarmDeployment.labelNode(engine, { "ems.postgres": "true" });
     SwarmDeployment.loadImages(engine);
     const run = await swarmSpecs({ ems: "1.2.1", sms: "1.1.0" });
     const deployment = new SwarmDeployment(engine, run);
@@ -69,12 +75,15 @@ async function nodeLoss(): Promise<void> {
       ids.push(script(w, "join.sh", [], joinInput(tokens, "worker", managerAddress(manager.address), w.address)));
     script(manager, "label.sh", labelArgs(managerId, { role: "manager", labels: { "ems.acme": "true" } }));
     for (const e of engines) SwarmDeployment.loadImages(e);
-    const run = await swarmSpecs({ ems: "1.2.1", sms: "1.1.0" });
+    // Tasks spread across the nodes only with the uploads on shared storage.
+    const run = await swarmSpecs({ ems: "1.2.1", sms: "1.1.0" }, { sharedStorage: BENCH_NFS });
     const deployment = new SwarmDeployment(manager, run, engines);
     await deployment.createObjects();
     deployment.bindUnder(binds);
     const spec = deployment.spec(run, "ems", IMAGES.ems, 8181);
     spec.Mode = { Replicated: { Replicas: 3 } };
+    // No NFS server here: a node-local volume of the same name stands in (what is measured is the rescheduling).
+    delete spec.TaskTemplate.ContainerSpec.Mounts[0].VolumeOptions;
     const created = await manager.api<{ ID: string }>("POST", "/services/create", spec);
     deployment.serviceIds.ems = created.ID;
     await deployment.waitRunning("ems", 3, IMAGES.ems, 120_000);

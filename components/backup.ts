@@ -22,6 +22,8 @@ export interface BackupOffsiteArgs {
   drillSchedule: string;
   /** Image of the drill's scratch PostgreSQL: the live server's. */
   drillImage: string;
+  /** Seconds a run waits for a lock another live restic holds (swarm nodes share the repository); 0 or absent: none. */
+  lockWaitSeconds?: number;
 }
 
 export interface BackupArgs {
@@ -72,7 +74,7 @@ export function offsiteFiles(args: Pick<BackupArgs, "scriptsDir" | "offsite">) {
 /** The off-site environment of the backup and drill commands (file paths and counts: nothing secret). */
 function offsiteAssignments(args: Pick<BackupArgs, "scriptsDir" | "offsite">): string[] {
   const files = offsiteFiles(args);
-  return files && args.offsite ? offsiteEnvAssignments(files, args.offsite.keep) : [];
+  return files && args.offsite ? offsiteEnvAssignments(files, args.offsite.keep, args.offsite.lockWaitSeconds) : [];
 }
 
 /**
@@ -227,6 +229,30 @@ export function backupInstallScript(
   ].join("\n");
 }
 
+/** Writes the repository's credentials into `offsite.env` (mode 600) on the host, from stdin: never an argument. */
+export function offsiteCredentials(
+  name: string,
+  offsite: BackupOffsiteArgs,
+  connection: HostConnection | undefined,
+  parent: pulumi.Resource,
+) {
+  return hostCommand(
+    `${name}-offsite-credentials`,
+    {
+      create: "sh -s",
+      stdin: pulumi.secret(
+        pulumi
+          .output(offsite.target)
+          .apply((t) =>
+            writeFilesScript(offsite.secretsDir, [{ name: "offsite.env", content: offsiteEnvFile(t), mode: "600" }]),
+          ),
+      ),
+    },
+    connection,
+    { parent, additionalSecretOutputs: ["stdin"] },
+  );
+}
+
 /** Scheduled pg_dump backups with retention, run by the host's cron (the seed's way). */
 export class Backup extends pulumi.ComponentResource {
   /** Where the dumps land. */
@@ -246,26 +272,7 @@ export class Backup extends pulumi.ComponentResource {
     super("ems:infra:Backup", name, {}, opts);
     const script = pulumi.output(args.postgresContainer).apply((container) => backupInstallScript(args, container));
     // A changed script or schedule re-runs the installer as an update (it replaces its own crontab line).
-    const credentials = args.offsite
-      ? hostCommand(
-          `${name}-offsite-credentials`,
-          {
-            create: "sh -s",
-            // The repository and password reach the host on stdin, into a mode-600 file: never an argument.
-            stdin: pulumi.secret(
-              pulumi
-                .output(args.offsite.target)
-                .apply((t) =>
-                  writeFilesScript(args.offsite!.secretsDir, [
-                    { name: "offsite.env", content: offsiteEnvFile(t), mode: "600" },
-                  ]),
-                ),
-            ),
-          },
-          args.connection,
-          { parent: this, additionalSecretOutputs: ["stdin"] },
-        )
-      : undefined;
+    const credentials = args.offsite ? offsiteCredentials(name, args.offsite, args.connection, this) : undefined;
     hostCommand(`${name}-schedule`, { create: "sh -s", stdin: script }, args.connection, {
       parent: this,
       dependsOn: credentials ? [credentials] : [],

@@ -55,7 +55,7 @@ export interface OffsiteFiles {
   pathsFile: string;
   /** The folder the results are recorded in (last-backup, last-drill). */
   stateDir: string;
-  /** restic's --host of the snapshots: the system's name. */
+  /** restic's --host of the snapshots: the system's name (on a swarm, `<system>@<node address>`). */
   host: string;
 }
 
@@ -63,7 +63,10 @@ export interface OffsiteFiles {
 export function offsiteEnvAssignments(
   files: OffsiteFiles,
   keep: { daily: number; weekly: number; monthly: number },
+  lockWaitSeconds?: number,
 ): string[] {
+  if (lockWaitSeconds !== undefined && !(Number.isInteger(lockWaitSeconds) && lockWaitSeconds >= 0))
+    throw new Error(`offsiteEnvAssignments: lockWaitSeconds ${lockWaitSeconds} is not a whole number of seconds`);
   return [
     `OFFSITE_ENV=${shellQuote(files.envFile)}`,
     `OFFSITE_PATHS=${shellQuote(files.pathsFile)}`,
@@ -72,6 +75,7 @@ export function offsiteEnvAssignments(
     `OFFSITE_KEEP_DAILY=${keep.daily}`,
     `OFFSITE_KEEP_WEEKLY=${keep.weekly}`,
     `OFFSITE_KEEP_MONTHLY=${keep.monthly}`,
+    ...(lockWaitSeconds ? [`OFFSITE_LOCK_WAIT=${lockWaitSeconds}`] : []),
   ];
 }
 

@@ -61,16 +61,18 @@ export function toLabels(map: Record<string, string>): { label: string; value: s
  * A named data volume that may already exist (the compose volume on today's VPS is adopted by its name). The
  * engine returns an existing volume with compose's labels: they must not read as a change, which would replace
  * (and so delete) the volume (provider-facts M4). With `protectData` it can be neither destroyed nor replaced.
+ * `provider` is the engine of the node holding it (a swarm's pinned node); absent, the parent's.
  */
 export function dataVolume(
   name: string,
   volumeName: string,
   protectData: boolean | undefined,
   parent: pulumi.Resource,
+  provider?: docker.Provider,
 ): docker.Volume {
   return new docker.Volume(
     name,
     { name: volumeName },
-    { parent, protect: protectData, retainOnDelete: protectData, ignoreChanges: ["labels", "driverOpts"] },
+    { parent, provider, protect: protectData, retainOnDelete: protectData, ignoreChanges: ["labels", "driverOpts"] },
   );
 }

@@ -4,14 +4,30 @@ import { ApiContract, apiHealthcheck, imageReference, traefikLabels } from "./ap
 import { toLabels } from "./containerDefaults";
 import { RegistryLogin } from "./dockerEngine";
 import { EMS_RUN_BINARY, EMS_RUN_PATH, SECRETS_ENV_PATH, secretsEnvFile } from "./probe";
-import { SWARM_LOG_DRIVER, rollingUpdate, taskResources, versionedConfig, versionedSecret } from "./swarmDefaults";
+import {
+  SWARM_LOG_DRIVER,
+  nodeLabelConstraint,
+  rollingUpdate,
+  taskResources,
+  versionedConfig,
+  versionedSecret,
+} from "./swarmDefaults";
 import * as fs from "fs";
+
+/** Where the tasks' uploads are, and so where the tasks may run. */
+export type SwarmUploads =
+  /** On one node's disk (uploadsHostPath), the node with this label (`key=value`): every task runs there. */
+  | { pin: string }
+  /** On shared storage: a local volume with these driver options (NFS), made by Swarm on each task's node. */
+  | { volume: string; driverOptions: Record<string, string> };
 
 export interface SwarmApiServiceArgs extends ApiContract {
   /** The Swarm service's name (fixed: status, logs and Traefik find it by name). */
   serviceName: string;
-  /** Tasks the service keeps running, spread across the nodes. */
+  /** Tasks the service keeps running (spread across the nodes when the uploads are shared). */
   replicas: number;
+  /** Where the uploads are: one node's folder (the tasks are pinned there) or a shared volume (they spread). */
+  uploads: SwarmUploads;
   /** The overlay network Traefik reaches the tasks on: its name (labels) and id (the task's attachment). */
   proxyNetwork: { name: pulumi.Input<string>; id: pulumi.Input<string> };
   /** The internal overlay network of the database (its id). */
@@ -31,7 +47,8 @@ const STOP_GRACE = "30s";
  * One API as a replicated Swarm service: the same contract as ApiService (image, env, secrets, health, route),
  * with ems-run as a Swarm config and the credentials as a Swarm secret (both versioned by content, so a new
  * binary or a rotation rolls the service), rolling updates start-first gated by the health check and rolled
- * back by Swarm when a new version does not get healthy.
+ * back by Swarm when a new version does not get healthy. The tasks run on the node holding the uploads folder, or
+ * spread across the nodes when the uploads are on shared storage.
  */
 export class SwarmApiService extends pulumi.ComponentResource {
   /** The image reference the tasks run. */
@@ -92,9 +109,20 @@ export class SwarmApiService extends pulumi.ComponentResource {
             configs: [{ configId: emsRun.id, configName: emsRun.name, fileName: EMS_RUN_PATH, fileMode: 0o555 }],
             secrets: [{ secretId: secret.id, secretName: secret.name, fileName: SECRETS_ENV_PATH, fileMode: 0o400 }],
             mounts: [
-              { type: "bind", source: args.uploadsHostPath, target: args.uploadsDir },
+              "pin" in args.uploads
+                ? { type: "bind", source: args.uploadsHostPath, target: args.uploadsDir }
+                : {
+                    type: "volume",
+                    source: args.uploads.volume,
+                    target: args.uploadsDir,
+                    volumeOptions: { driverName: "local", driverOptions: args.uploads.driverOptions },
+                  },
               { type: "bind", source: args.logsHostPath, target: args.logsDir },
             ],
+            // No securityOpts (no-new-privileges) on the Service API: the servers need no capability (they listen
+            // above 1024) and write only to the mounts (UPLOAD_PATH, the log folder), so the root is read-only.
+            capDrops: ["ALL"],
+            readOnly: true,
             // The Service API (1.41) has no start interval: the first probe comes one interval after the start.
             healthcheck: {
               tests: health.tests,
@@ -108,8 +136,12 @@ export class SwarmApiService extends pulumi.ComponentResource {
           resources: taskResources(args.memoryMb),
           logDriver: SWARM_LOG_DRIVER,
           networksAdvanceds: [{ id: args.proxyNetwork.id }, { id: args.dbNetworkId }],
-          // One task per node before a second on any (a lost node takes at most its share of each API).
-          placement: { prefs: ["spread=node.id"] },
+          placement:
+            "pin" in args.uploads
+              ? // The uploads folder is on that node's disk: a task elsewhere would write into another folder.
+                { constraints: [nodeLabelConstraint(args.uploads.pin)] }
+              : // One task per node before a second on any (a lost node takes at most its share of each API).
+                { prefs: ["spread=node.id"] },
           restartPolicy: { condition: "any", delay: "5s", window: "1m0s" },
         },
         // A task counts as started once healthy (Swarm waits for the health check); it is then watched for one

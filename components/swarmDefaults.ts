@@ -107,3 +107,11 @@ export function versionedConfig(
     { parent, deleteBeforeReplace: false },
   );
 }
+
+/**
+ * Docker's local volume driver options for an NFS folder: the kernel mounts `device` from the server at `addr`
+ * (an address: the kernel's NFS mount resolves no names) with the other options, on the node that uses it.
+ */
+export function nfsDriverOptions(address: string, folder: string, options: readonly string[]): Record<string, string> {
+  return { type: "nfs", o: [`addr=${address}`, ...options].join(","), device: `:${folder}` };
+}

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { toLabels } from "./containerDefaults";
+import { dataVolume, toLabels } from "./containerDefaults";
 import { PORTAINER_PORT, PORTAINER_STATUS_PATH } from "./portainer";
 import { EMS_RUN_BINARY, EMS_RUN_PATH } from "./probe";
 import {
@@ -20,8 +20,12 @@ export interface SwarmPortainerArgs {
   agentImage: string;
   /** The server's Swarm service name (the agent's is `<serviceName>-agent`). */
   serviceName: string;
-  /** Data volume on the pinned node. */
+  /** Data volume on the pinned node (an existing one is adopted as it is). */
   volumeName: string;
+  /** The pinned node's engine: the volume is created there, a resource of the stack (protected with protectData). */
+  volumeProvider: docker.Provider;
+  /** Production: the data volume can be neither destroyed nor replaced, and is kept if removed from the stack. */
+  protectData: boolean;
   /** Node label (`key=value`) of the node holding the data volume. */
   pin: string;
   /** Public host name. */
@@ -91,6 +95,7 @@ export class SwarmPortainer extends pulumi.ComponentResource {
       args.identity,
       this,
     );
+    const volume = dataVolume(`${name}-data`, args.volumeName, args.protectData, this, args.volumeProvider);
     const router = `traefik.http.routers.${name}`;
     const server = new docker.Service(
       name,
@@ -117,7 +122,7 @@ export class SwarmPortainer extends pulumi.ComponentResource {
             args: ["-H", `tcp://tasks.${agentName}:${PORTAINER_AGENT_PORT}`, "--tlsskipverify"],
             labels: toLabels(args.identity),
             configs: [{ configId: emsRun.id, configName: emsRun.name, fileName: EMS_RUN_PATH, fileMode: 0o555 }],
-            mounts: [{ type: "volume", source: args.volumeName, target: "/data" }],
+            mounts: [{ type: "volume", source: volume.name, target: "/data" }],
             healthcheck: {
               tests: ["CMD", EMS_RUN_PATH, "--probe", String(PORTAINER_PORT), PORTAINER_STATUS_PATH, "--no-key"],
               interval: "30s",
@@ -136,7 +141,7 @@ export class SwarmPortainer extends pulumi.ComponentResource {
         // One Portainer per data volume (it locks its database): the old task stops first.
         ...stopFirstUpdate(30),
       },
-      { parent: this, dependsOn: [agent] },
+      { parent: this, dependsOn: [agent, volume] },
     );
 
     this.url = pulumi.output(`https://${args.host}`);

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { toLabels } from "./containerDefaults";
+import { dataVolume, toLabels } from "./containerDefaults";
 import { HostConnection, hostCommand } from "./hostCommand";
 import { DATA_DIR, DatabaseRole, PASSWORD_FILE, STOP_SECONDS, ensureDatabasesInput } from "./postgres";
 import { shellQuote } from "./shell";
@@ -17,8 +17,12 @@ export interface SwarmPostgresArgs {
   image: string;
   /** The Swarm service's name: the APIs' DB_HOST (Swarm's DNS resolves it on the database network). */
   serviceName: string;
-  /** Named volume on the pinned node holding the data directory; an existing one is used as it is. */
+  /** Named volume on the pinned node holding the data directory; an existing one is adopted as it is. */
   volumeName: string;
+  /** The pinned node's engine: the volume is created there, a resource of the stack (protected with protectData). */
+  volumeProvider: docker.Provider;
+  /** Production: the data volume can be neither destroyed nor replaced, and is kept if removed from the stack. */
+  protectData: boolean;
   /** Internal, encrypted overlay network shared only with the API services. */
   networkName: string;
   /** Node label (`key=value`) of the one node holding the volume. */
@@ -48,7 +52,8 @@ export function swarmTaskContainer(serviceName: string): string {
 
 /**
  * PostgreSQL as one Swarm task pinned by a node label to the node holding its volume (a local volume lives on one
- * disk; Swarm would otherwise start it elsewhere on an empty one), on an internal encrypted overlay network.
+ * disk; Swarm would otherwise start it elsewhere on an empty one), on an internal encrypted overlay network. The
+ * volume is a docker.Volume made through that node's engine, so production protects it as on one engine.
  */
 export class SwarmPostgres extends pulumi.ComponentResource {
   /** Name of the database network the API services join. */
@@ -75,6 +80,7 @@ export class SwarmPostgres extends pulumi.ComponentResource {
       args.identity,
       this,
     );
+    const volume = dataVolume(`${name}-data`, args.volumeName, args.protectData, this, args.volumeProvider);
     const service = new docker.Service(
       name,
       {
@@ -87,7 +93,7 @@ export class SwarmPostgres extends pulumi.ComponentResource {
             env: { POSTGRES_USER: args.user, POSTGRES_PASSWORD_FILE: PASSWORD_FILE, PGDATA: DATA_DIR },
             labels: toLabels(args.identity),
             secrets: [{ secretId: bootstrap.id, secretName: bootstrap.name, fileName: PASSWORD_FILE, fileMode: 0o400 }],
-            mounts: [{ type: "volume", source: args.volumeName, target: DATA_DIR }],
+            mounts: [{ type: "volume", source: volume.name, target: DATA_DIR }],
             healthcheck: {
               tests: ["CMD-SHELL", `pg_isready -h 127.0.0.1 -U ${shellQuote(args.user)} -d postgres`],
               interval: "10s",
@@ -107,7 +113,7 @@ export class SwarmPostgres extends pulumi.ComponentResource {
         ...stopFirstUpdate(30),
         convergeConfig: { delay: "5s", timeout: "4m" },
       },
-      { parent: this },
+      { parent: this, dependsOn: [volume] },
     );
 
     const stdin = pulumi
@@ -133,7 +139,7 @@ export class SwarmPostgres extends pulumi.ComponentResource {
     this.networkName = network.name;
     this.networkId = network.id;
     this.serviceName = service.name;
-    this.volumeName = pulumi.output(args.volumeName);
+    this.volumeName = volume.name;
     this.registerOutputs({ networkName: this.networkName, serviceName: this.serviceName });
   }
 }

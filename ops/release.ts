@@ -24,6 +24,7 @@ import {
   traefikConfigOf,
 } from "./runner/stackConfig";
 import { checkDataVolume, dataVolumeOf } from "./dataVolume";
+import { checkPlatformUnchanged } from "./platformChange";
 import { describeStuck, findStuckResources } from "./stuckReplacements";
 import { Deps, policyPacks, StackLike } from "./runner/context";
 import { readOpsOutputs } from "./stackOutputs";
@@ -78,6 +79,7 @@ export async function release(stack: StackLike, plan: ReleasePlan, io: Io, deps:
       io.out(`set ${edit.key}: ${edit.secret ? "a new secret value" : `${before ?? "(unset)"} → ${edit.value}`}\n`);
     };
     for (const edit of plan.edits) await apply(edit);
+    await checkPlatformUnchanged(stack);
     for (const edit of await enginePreflight(stack, io, deps)) await apply(edit);
     await dataVolumePreflight(stack, io, deps);
 

@@ -5,6 +5,9 @@ import { apiAtLeast, MIN_ENGINE_API } from "../components/engine";
 import { isPinnedImageRef } from "../components/imageRef";
 import * as g from "./grammar";
 
+/** Where under $HOME the servers write their log file (real-system.md §1.1). */
+export const SERVER_LOG_FOLDER = "Documents/MeuAppDart/logs";
+
 /** The `name` in Pulumi.yaml: every config key is `<PROJECT>:<key>`. */
 export const PROJECT = "ems-infra";
 
@@ -109,7 +112,7 @@ export const serviceSchema = z
     /** HOME of the server process: its log file is `$HOME/Documents/MeuAppDart/logs/app_logs.txt`. */
     homeDir: containerPath().default("/app"),
     /** Where the server writes its log file (mounted from logsHostPath). */
-    logsDir: containerPath().default("/app/Documents/MeuAppDart/logs"),
+    logsDir: containerPath().default(`/app/${SERVER_LOG_FOLDER}`),
     /** The server's command line inside the image. */
     command: z.array(g.oneLine()).min(1, "must name the server binary").default(["/app/bin/server"]),
     /** The health gate. */
@@ -211,6 +214,36 @@ export const swarmNodeSchema = z
   })
   .strict();
 
+/** One NFS mount option (`nfsvers=4`, `hard`, `timeo=600`): it joins Docker's comma-separated `o=` list. */
+const NFS_OPTION = /^[a-z][a-z0-9_]*(?:=[A-Za-z0-9_.-]+)?$/;
+/** An NFS export path: absolute, folder names of letters, digits, . _ - (it becomes the volume's `device`). */
+const NFS_EXPORT_PATH = /^(?:\/[A-Za-z0-9_.-]+)+$/;
+
+export const sharedStorageSchema = z
+  .object({
+    /** Only NFS: Docker's local volume driver mounts it on each node a task runs on. */
+    type: z.literal("nfs", { error: () => `must be "nfs"` }),
+    /** The NFS server's IP address (the kernel's NFS mount takes an address, passed as addr=). */
+    address: z.string().refine((v) => net.isIP(v) !== 0, { message: "must be an IPv4 or IPv6 address" }),
+    /** The exported folder; each API's uploads are in `<path>/<system>/<service>`, which must exist on it. */
+    path: z
+      .string()
+      .regex(NFS_EXPORT_PATH, "must be an absolute path of folder names of letters, digits, . _ -")
+      .refine((v) => !v.split("/").some((seg) => seg === "." || seg === ".."), {
+        message: "must not contain a . or .. segment",
+      }),
+    /** Mount options besides addr (set from address). */
+    options: z
+      .array(
+        z
+          .string()
+          .regex(NFS_OPTION, "must be a mount option like nfsvers=4 or hard (letters, digits, _ and a =value)")
+          .refine((o) => !o.startsWith("addr="), { message: "must not set addr (it comes from address)" }),
+      )
+      .default(["nfsvers=4"]),
+  })
+  .strict();
+
 export const swarmSchema = z
   .object({
     /** The cluster's machines; the first manager initialises the swarm, the others join it. */
@@ -224,9 +257,14 @@ export const swarmSchema = z
         traefik: nodeLabel().default("ems.acme=true"),
         /** The node holding Portainer's data volume. */
         portainer: nodeLabel().default("ems.acme=true"),
+        /** The node holding the APIs' uploads (every API task runs there); defaults to the Postgres pin. */
+        uploads: nodeLabel().optional(),
       })
       .strict()
-      .default({ postgres: "ems.postgres=true", traefik: "ems.acme=true", portainer: "ems.acme=true" }),
+      .default({ postgres: "ems.postgres=true", traefik: "ems.acme=true", portainer: "ems.acme=true" })
+      .transform((pins) => ({ ...pins, uploads: pins.uploads ?? pins.postgres })),
+    /** Uploads on a shared NFS export instead of the uploads node's disk: the API tasks then spread across nodes. */
+    sharedStorage: sharedStorageSchema.optional(),
     /** Private key file for SSH to the nodes (else the SSH agent). */
     identityFile: g.hostPath({ sshOption: true }).optional(),
     /** known_hosts file holding every node's host key. */
@@ -489,6 +527,11 @@ export const rawSchema = z
     platform: z.enum(["docker", "swarm"], { error: () => `must be "docker" or "swarm"` }).default("docker"),
     /** The cluster (`platform: swarm` only). */
     swarm: swarmSchema.optional(),
+    /**
+     * Set only by `npm run switch-platform` while it moves the stack (the old platform's containers stopped): the
+     * platform a `pulumi up` may move to. Without it the program refuses a platform change (stacks/platformGuard.ts).
+     */
+    platformSwitch: z.enum(["docker", "swarm"], { error: () => `must be "docker" or "swarm"` }).optional(),
   })
   .strict();
 

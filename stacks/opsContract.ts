@@ -27,12 +27,15 @@ export function identityLabels(system: string, environment: string, service: str
 const nonEmpty = z.string().min(1);
 const stringMap = z.record(z.string(), z.string());
 
+const cronSchema = z.object({ job: z.string(), line: z.string() });
 const hostExpectationsSchema: z.ZodType<HostExpectations> = z.object({
   folders: z.array(z.object({ path: z.string(), mode: z.string().optional() })),
-  cron: z.object({ job: z.string(), line: z.string() }).optional(),
+  cron: cronSchema.optional(),
+  drillCron: cronSchema.optional(),
   postgres: z
     .object({
       container: z.string(),
+      runsAs: z.enum(["container", "swarm-service"]).optional(),
       superuser: z.string(),
       roles: z.array(z.string()),
       databases: z.array(z.object({ name: z.string(), owner: z.string() })),
@@ -76,6 +79,20 @@ export const opsOutputsSchema = z.object({
       /** `npm run status` exits 1 past these ages. */
       maxAgeHours: z.number(),
       drillMaxAgeDays: z.number(),
+      /**
+       * On a swarm, each node's own job (`platform: swarm`): its address in `ems-infra:swarm.nodes`, its restic host
+       * name, its offsite.sh command, and whether it takes the database dumps (the Postgres node). Absent: one host.
+       */
+      nodes: z
+        .array(z.object({ address: nonEmpty, host: nonEmpty, command: nonEmpty, database: z.boolean() }))
+        .optional(),
+    })
+    .optional(),
+  /** On a swarm: what `npm run drift` checks per node, and each service's replica count in the program. */
+  swarm: z
+    .object({
+      nodes: z.array(z.object({ address: nonEmpty, expectations: hostExpectationsSchema })),
+      replicas: z.record(z.string(), z.number()),
     })
     .optional(),
 });

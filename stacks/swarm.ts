@@ -5,21 +5,21 @@ import { Credentials } from "../components/credentials";
 import { DockerEngine, RegistryLogin } from "../components/dockerEngine";
 import { HostConnection } from "../components/hostCommand";
 import { HostFolder, HostLayout } from "../components/hostLayout";
-import { SwarmApiService } from "../components/swarmApiService";
+import { SwarmApiService, SwarmUploads } from "../components/swarmApiService";
 import { SwarmCluster } from "../components/swarmCluster";
+import { contentVersion, nfsDriverOptions } from "../components/swarmDefaults";
 import { SwarmPortainer } from "../components/swarmPortainer";
 import { SwarmPostgres } from "../components/swarmPostgres";
 import { SwarmTraefik } from "../components/swarmTraefik";
 import { StackConfig, SwarmNode } from "./config";
 import { HostExpectations } from "./hostExpectations";
+import { nodeOffsiteArgs, SwarmNodePlan, swarmOpsOutputs } from "./swarmOps";
 import {
-  OffsiteOutputs,
   SystemOutputs,
   apiContract,
   backupLogFile,
   dashboardNeedsAuth,
   identity,
-  offsiteStateDir,
   postgresContainerName,
   postgresVolumeName,
   sshTarget,
@@ -47,11 +47,24 @@ export function pinnedNode(cfg: SwarmStackConfig, pin: string): SwarmNode {
   return node;
 }
 
-/** The folders each node needs: the APIs' on every node (a task may run anywhere), the rest where it is pinned. */
+/** The node holding the APIs' uploads folders (every API task runs there); none when they are on shared storage. */
+export function uploadsNode(cfg: SwarmStackConfig): SwarmNode | undefined {
+  return cfg.swarm.sharedStorage ? undefined : pinnedNode(cfg, cfg.swarm.pins.uploads);
+}
+
+/** A node's address as a resource name part (`192.0.2.11` → `192-0-2-11`). */
+const nodeSlug = (node: SwarmNode) => node.address.replace(/[^A-Za-z0-9]/g, "-");
+
+/**
+ * The folders each node needs, the one answer to "what lives where": the ACME store and Traefik's dynamic folder on
+ * Traefik's node, the secrets and dumps on Postgres's, the APIs' uploads on the uploads node (none with shared
+ * storage: they are on the NFS export) and their logs wherever their tasks may run (that node, or every node).
+ */
 export function swarmNodeFolders(cfg: SwarmStackConfig, node: SwarmNode): HostFolder[] {
   const folders: HostFolder[] = [];
   const traefikNode = pinnedNode(cfg, cfg.swarm.pins.traefik);
   const postgresNode = pinnedNode(cfg, cfg.swarm.pins.postgres);
+  const apiNode = uploadsNode(cfg);
   if (node === traefikNode && cfg.traefik.manage) {
     if (cfg.tls.mode === "acme") folders.push({ path: cfg.tls.storageDir, mode: "700" });
     folders.push({ path: cfg.traefik.dynamicDir, mode: "700" });
@@ -60,9 +73,24 @@ export function swarmNodeFolders(cfg: SwarmStackConfig, node: SwarmNode): HostFo
     if (cfg.paths.secrets) folders.push({ path: cfg.paths.secrets, mode: "700" });
     folders.push({ path: cfg.paths.backups });
   }
-  for (const s of cfg.services) folders.push({ path: s.uploadsHostPath });
-  for (const s of cfg.services) folders.push({ path: s.logsHostPath });
+  if (apiNode === undefined || node === apiNode) {
+    if (apiNode) for (const s of cfg.services) folders.push({ path: s.uploadsHostPath });
+    for (const s of cfg.services) folders.push({ path: s.logsHostPath });
+  }
   return folders;
+}
+
+/** An API's uploads: the uploads node's folder (its tasks pinned there) or its folder on the shared NFS export. */
+export function swarmUploads(cfg: SwarmStackConfig, service: string): SwarmUploads {
+  const shared = cfg.swarm.sharedStorage;
+  if (!shared) return { pin: cfg.swarm.pins.uploads };
+  const driverOptions = nfsDriverOptions(
+    shared.address,
+    path.posix.join(shared.path, cfg.system, service),
+    shared.options,
+  );
+  // A node keeps an existing volume's options (a create by that name returns it): new options need a new name.
+  return { volume: `${cfg.system}-${service}-uploads-${contentVersion(JSON.stringify(driverOptions))}`, driverOptions };
 }
 
 /**
@@ -87,6 +115,13 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
   const engine = new DockerEngine("docker", { ssh: manager.connection, registry });
   const onDocker = { providers: [engine.provider] };
   const connectionOf = (node: SwarmNode) => nodes.find((n) => n.node === node)!.connection;
+  // What lives on one node's disk (the data volumes) is made through that node's own engine.
+  const engines = new Map<SwarmNode, DockerEngine>([[manager.node, engine]]);
+  const engineOf = (node: SwarmNode): DockerEngine => {
+    if (!engines.has(node))
+      engines.set(node, new DockerEngine(`docker-${nodeSlug(node)}`, { ssh: connectionOf(node) }));
+    return engines.get(node)!;
+  };
 
   const cluster = new SwarmCluster("swarm", {
     nodes: nodes.map(({ node, connection }) => ({
@@ -98,7 +133,7 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
   });
   const layouts = nodes.map(
     ({ node, connection }) =>
-      new HostLayout(`host-layout-${node.address.replace(/[^A-Za-z0-9]/g, "-")}`, {
+      new HostLayout(`host-layout-${nodeSlug(node)}`, {
         folders: swarmNodeFolders(cfg, node),
         connection,
         protectData: options.protectData,
@@ -150,6 +185,8 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
       image: cfg.postgres.image,
       serviceName: postgresContainerName(cfg),
       volumeName: postgresVolumeName(cfg),
+      volumeProvider: engineOf(pinnedNode(cfg, cfg.swarm.pins.postgres)).provider,
+      protectData: options.protectData,
       networkName: `${cfg.system}_db`,
       pin: cfg.swarm.pins.postgres,
       user: cfg.postgres.user,
@@ -177,6 +214,8 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
           agentImage: cfg.portainer.agentImage,
           serviceName: serviceName("portainer"),
           volumeName: cfg.portainer.volume,
+          volumeProvider: engineOf(pinnedNode(cfg, cfg.swarm.pins.portainer)).provider,
+          protectData: options.protectData,
           pin: cfg.swarm.pins.portainer,
           host: cfg.portainer.host,
           proxyNetwork,
@@ -195,6 +234,7 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
         ...apiContract(cfg, s, credentials.services[s.name], certResolver),
         serviceName: serviceName(s.name),
         replicas: s.replicas,
+        uploads: swarmUploads(cfg, s.name),
         proxyNetwork,
         dbNetworkId: postgres.networkId,
         secretNameKey,
@@ -205,8 +245,18 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
     );
   });
 
-  // The nightly dumps on the node holding Postgres's volume, into its task found by the service's label.
+  // The nightly dumps on the node holding Postgres's volume, into its task found by the service's label; the
+  // off-site copy from every node that holds something worth keeping, each its own job (stacks/swarmOps.ts).
   const postgresNode = pinnedNode(cfg, cfg.swarm.pins.postgres);
+  const portainerNode = cfg.portainer.enabled ? pinnedNode(cfg, cfg.swarm.pins.portainer) : undefined;
+  const plans: SwarmNodePlan[] = nodes.map(({ node, connection }, i) => ({
+    node,
+    connection,
+    folders: swarmNodeFolders(cfg, node),
+    holdsPostgres: node === postgresNode,
+    holdsPortainer: node === portainerNode,
+    layout: layouts[i],
+  }));
   const backup = new Backup(
     "backup",
     {
@@ -221,9 +271,14 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
       postgresUser: cfg.postgres.user,
       jobName: `${cfg.system}-backup`,
       connection: connectionOf(postgresNode),
+      offsite: nodeOffsiteArgs(
+        cfg,
+        plans.find((p) => p.holdsPostgres)!,
+      ),
     },
     { dependsOn: [layouts[nodes.findIndex((n) => n.node === postgresNode)]] },
   );
+  const ops = swarmOpsOutputs(cfg, plans, backup, postgres.serviceName);
   return {
     platform: "swarm",
     system: cfg.system,
@@ -259,14 +314,8 @@ export function deploySwarmSystem(config: StackConfig, options: { protectData: b
     postgresVolume: postgres.volumeName,
     postgresContainer: postgres.serviceName,
     backupDir: backup.backupDir,
-    // The off-site copy reads folders on several nodes (uploads, ACME store, Portainer): off on the swarm platform.
-    offsite: pulumi.output<OffsiteOutputs>({
-      enabled: false,
-      command: "",
-      stateDir: offsiteStateDir(cfg),
-      maxAgeHours: cfg.backup.offsite.maxAgeHours,
-      drillMaxAgeDays: cfg.backup.offsite.drillMaxAgeDays,
-    }),
+    offsite: ops.offsite,
+    swarm: ops.swarm,
     backupCommand: backup.runCommand,
     restoreCommand: backup.restoreCommand,
     commandHost: sshTarget({ ...nodeConnection(cfg, postgresNode), host: postgresNode.address }),

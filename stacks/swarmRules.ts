@@ -1,6 +1,7 @@
 /** The cluster rules no single key can check: managers, pinned services, the platform's own keys. */
 import { isRecord } from "./configErrors";
-import { PROJECT } from "./configSchema";
+import * as path from "path";
+import { PROJECT, SERVER_LOG_FOLDER } from "./configSchema";
 
 /** Raft keeps a majority of managers: 1 (no tolerance), 3 (one may fail) or 5 (two may fail). */
 export const MANAGER_COUNTS = [1, 3, 5] as const;
@@ -10,11 +11,14 @@ const PINS = {
   postgres: "its volume is on one node's disk",
   traefik: "its ACME store is one file on one node (Traefik CE cannot share it)",
   portainer: "its data volume is on one node's disk",
+  uploads:
+    "the APIs' uploads folders are on one node's disk, so every API task runs there (or set swarm.sharedStorage)",
 } as const;
 const PIN_DEFAULTS: Record<keyof typeof PINS, string> = {
   postgres: "ems.postgres=true",
   traefik: "ems.acme=true",
   portainer: "ems.acme=true",
+  uploads: "ems.postgres=true",
 };
 
 /**
@@ -39,6 +43,18 @@ export function checkSwarm(values: Record<string, unknown>, problems: string[]):
     problems.push(
       `${PROJECT}:traefik.manage: must be true with ${PROJECT}:platform: swarm (the cluster's own Traefik routes its services)`,
     );
+  // The API tasks' root is read-only (swarmApiService.ts): the server's log file must be in the mounted folder.
+  if (isRecord(values.services))
+    for (const [name, s] of Object.entries(values.services)) {
+      if (!isRecord(s)) continue;
+      const home = typeof s.homeDir === "string" ? s.homeDir : "/app";
+      const logs = typeof s.logsDir === "string" ? s.logsDir : `/app/${SERVER_LOG_FOLDER}`;
+      const expected = path.posix.join(home, SERVER_LOG_FOLDER);
+      if (logs !== expected)
+        problems.push(
+          `${PROJECT}:services.${name}.logsDir: must be ${expected} (homeDir's ${SERVER_LOG_FOLDER}) with ${PROJECT}:platform: swarm: the server writes its log file there and the task's root is read-only`,
+        );
+    }
   if (!isRecord(swarm) || !Array.isArray(swarm.nodes)) return;
   const nodes = swarm.nodes.filter(isRecord);
   const managers = nodes.filter((n) => n.role === "manager").length;
@@ -57,12 +73,26 @@ export function checkSwarm(values: Record<string, unknown>, problems: string[]):
     else seen.set(n.address.toLowerCase(), i);
   });
   const pins = isRecord(swarm.pins) ? swarm.pins : {};
+  // The API tasks run as root with every capability dropped: they can write only into folders root owns, and
+  // HostLayout makes the folders as the node's SSH user.
+  const apiPin = splitPin(pins.uploads ?? pins.postgres ?? PIN_DEFAULTS.postgres);
+  nodes.forEach((n, i) => {
+    const holdsApiFolders =
+      swarm.sharedStorage !== undefined || (apiPin !== undefined && hasLabel(n, apiPin.key, apiPin.value));
+    if (holdsApiFolders && typeof n.user === "string" && n.user !== "root")
+      problems.push(
+        `${PROJECT}:swarm.nodes.${i}.user: must be root on a node holding the APIs' folders ("${n.user}" given): the API tasks run as root with every capability dropped, so they write only into folders root owns, and the folders are made as this user`,
+      );
+  });
   for (const service of Object.keys(PINS) as (keyof typeof PINS)[]) {
     if (service === "portainer" && isRecord(values.portainer) && values.portainer.enabled === false) continue;
+    // Unset, the uploads pin is the Postgres pin (checked above); with shared storage it pins nothing.
+    if (service === "uploads" && (pins.uploads === undefined || swarm.sharedStorage !== undefined)) continue;
     const pin = pins[service] ?? PIN_DEFAULTS[service];
-    if (typeof pin !== "string" || !pin.includes("=")) continue;
-    const [key, value] = [pin.slice(0, pin.indexOf("=")), pin.slice(pin.indexOf("=") + 1)];
-    const matches = nodes.filter((n) => isRecord(n.labels) && n.labels[key] === value);
+    const split = splitPin(pin);
+    if (split === undefined) continue;
+    const { key, value } = split;
+    const matches = nodes.filter((n) => hasLabel(n, key, value));
     const matching = matches.length;
     if (service === "traefik" && matching === 1 && matches[0].role !== "manager")
       problems.push(
@@ -73,4 +103,14 @@ export function checkSwarm(values: Record<string, unknown>, problems: string[]):
         `${PROJECT}:swarm.pins.${service}: "${pin}" matches ${matching === 0 ? "no node" : `${matching} nodes`} in ${PROJECT}:swarm.nodes; exactly one node needs the label ${key}: "${value}" (${PINS[service]})`,
       );
   }
+}
+
+/** A `key=value` pin's parts; undefined for a value of another shape (the schema reports it). */
+function splitPin(pin: unknown): { key: string; value: string } | undefined {
+  if (typeof pin !== "string" || !pin.includes("=")) return undefined;
+  return { key: pin.slice(0, pin.indexOf("=")), value: pin.slice(pin.indexOf("=") + 1) };
+}
+
+function hasLabel(node: Record<string, unknown>, key: string, value: string): boolean {
+  return isRecord(node.labels) && node.labels[key] === value;
 }

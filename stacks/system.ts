@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ApiContract } from "../components/apiContract";
 import { ApiService } from "../components/apiService";
 import { engineCapabilities } from "../components/engine";
-import { Backup, BackupOffsiteArgs } from "../components/backup";
+import { Backup, BackupOffsiteArgs, drillJobName } from "../components/backup";
 import { OffsitePath } from "../components/backupOffsite";
 import { Credentials, ServiceCredentials } from "../components/credentials";
 import { DockerEngine } from "../components/dockerEngine";
@@ -452,10 +452,11 @@ export function deploySystem(cfg: StackConfig, options: SystemOptions): SystemOu
     containers,
     dockerHost: engine.endpoint,
     hostExpectations: pulumi
-      .all([backup.cronLine, postgres.containerName])
-      .apply(([line, container]): HostExpectations => ({
+      .all([backup.cronLine, backup.drillCronLine, postgres.containerName])
+      .apply(([line, drillLine, container]): HostExpectations => ({
         folders: hostFolders(cfg).map((f) => (f.mode ? { path: f.path, mode: f.mode } : { path: f.path })),
         cron: { job: `${cfg.system}-backup`, line },
+        ...(drillLine ? { drillCron: { job: drillJobName(`${cfg.system}-backup`), line: drillLine } } : {}),
         postgres: {
           container,
           superuser: cfg.postgres.user,

@@ -2,12 +2,14 @@
 # host-check.sh - read-only check of what a refresh never re-reads on the host (the host commands' effects):
 # folders and their modes, this system's backup crontab entry, the database roles and owners. Changes nothing.
 #
-#   host-check.sh [--folder MODE:PATH]... [--cron JOB=LINE] [--postgres CONTAINER:SUPERUSER]
-#                 [--role NAME]... [--database NAME:OWNER]...
+#   host-check.sh [--folder MODE:PATH]... [--cron JOB=LINE]... [--postgres CONTAINER:SUPERUSER |
+#                 --postgres-service SERVICE:SUPERUSER] [--role NAME]... [--database NAME:OWNER]...
 #
 #   --folder MODE:PATH      PATH must be a folder; with MODE (octal, e.g. 700) its mode must be MODE
 #   --cron JOB=LINE         the crontab entry tagged "# ems-infra:JOB" must exist, once, and be exactly LINE
+#                           (repeatable: the backup job's and the off-site drill's)
 #   --postgres C:USER       the roles and databases are read with `docker exec C psql -U USER` (needs docker)
+#   --postgres-service S:USER  the same in the running task of Swarm service S on this node (found by its label)
 #   --role NAME             NAME must be a login role
 #   --database NAME:OWNER   database NAME must exist and be owned by OWNER
 #
@@ -24,8 +26,7 @@ usage() { printf 'host-check: %s\n' "$*" >&2; exit 2; }
 
 # Checks are collected first (newline-separated; values never contain a newline), then run in order.
 folders=''
-cron_job=''
-cron_line=''
+crons=''
 pg_container=''
 pg_user=''
 roles=''
@@ -36,8 +37,14 @@ while [ "$#" -gt 0 ]; do
   [ "$#" -ge 2 ] || usage "$1 needs a value"
   case $1 in
     --folder) case $2 in *:/*) folders="$folders$2$nl" ;; *) usage "--folder wants MODE:PATH, got $2" ;; esac ;;
-    --cron) case $2 in *=*) cron_job=${2%%=*}; cron_line=${2#*=} ;; *) usage "--cron wants JOB=LINE" ;; esac ;;
+    --cron) case $2 in *=*) crons="$crons$2$nl" ;; *) usage "--cron wants JOB=LINE" ;; esac ;;
     --postgres) case $2 in *:*) pg_container=${2%%:*}; pg_user=${2#*:} ;; *) usage "--postgres wants CONTAINER:USER" ;; esac ;;
+    --postgres-service)
+      case $2 in *:*) pg_service=${2%%:*}; pg_user=${2#*:} ;; *) usage "--postgres-service wants SERVICE:USER" ;; esac
+      # The task's container name carries a task id: the service's label finds it.
+      pg_container=$(docker ps -q --filter "label=com.docker.swarm.service.name=$pg_service" 2>/dev/null | head -n 1)
+      [ -n "$pg_container" ] || pg_container="no-running-task-of-$pg_service-on-this-node"
+      ;;
     --role) roles="$roles$2$nl" ;;
     --database) case $2 in *:*) databases="$databases$2$nl" ;; *) usage "--database wants NAME:OWNER" ;; esac ;;
     *) usage "unknown argument $1" ;;
@@ -65,21 +72,32 @@ printf '%s' "$folders" | {
 }
 differences=$((differences + $?))
 
-if [ -n "$cron_job" ]; then
+check_cron() {
+  cron_job=$1
+  cron_line=$2
   marker="# ems-infra:$cron_job"
+  # `crontab -l` fails when there is no crontab at all: that is an empty one.
+  entries=$(crontab -l 2>/dev/null | grep -F -- "$marker" || true)
+  count=$(printf '%s' "$entries" | grep -c '' || true)
+  if [ -z "$entries" ]; then
+    differ "cron: ems-infra:$cron_job entry missing"
+  elif [ "$count" -gt 1 ]; then
+    differ "cron: ems-infra:$cron_job entry present $count times"
+  elif [ "$entries" != "$cron_line" ]; then
+    differ "cron: ems-infra:$cron_job entry differs: $entries"
+  fi
+}
+
+if [ -n "$crons" ]; then
   if ! command -v crontab >/dev/null 2>&1; then
     cannot "cron: crontab not found on the host"
   else
-    # `crontab -l` fails when there is no crontab at all: that is an empty one.
-    entries=$(crontab -l 2>/dev/null | grep -F -- "$marker" || true)
-    count=$(printf '%s' "$entries" | grep -c '' || true)
-    if [ -z "$entries" ]; then
-      differ "cron: ems-infra:$cron_job entry missing"
-    elif [ "$count" -gt 1 ]; then
-      differ "cron: ems-infra:$cron_job entry present $count times"
-    elif [ "$entries" != "$cron_line" ]; then
-      differ "cron: ems-infra:$cron_job entry differs: $entries"
-    fi
+    while IFS= read -r spec; do
+      [ -n "$spec" ] || continue
+      check_cron "${spec%%=*}" "${spec#*=}"
+    done <<EOF
+$crons
+EOF
   fi
 fi
 

@@ -5,13 +5,17 @@
 #   offsite.sh backup TS            one snapshot of this run's dumps (<db>_TS.dump, globals_TS.sql, <db>_TS.rows),
 #                                   every uploads folder, the ACME store, Portainer's data and the host-side
 #                                   config, then `restic forget --prune` with the keep-* policy
+#   offsite.sh backup               without BACKUP_DIR (a swarm node that holds no database): the same snapshot
+#                                   of this host's folders only, no dumps
 #   offsite.sh restore [--snapshot ID] [--only db|uploads|acme|portainer|config] [--target DIR]
 #                                   restores a snapshot (default: the newest) onto this host: the files to their
-#                                   own paths (under DIR when given), the dumps through restore.sh (PG_EXEC)
+#                                   own paths (under DIR when given), the dumps through restore.sh (PG_EXEC);
+#                                   a snapshot ID made by another OFFSITE_HOST is not restored here: exit 3
 #   offsite.sh drill [--snapshot ID]
 #                                   restores a snapshot into a scratch folder and a scratch PostgreSQL container
 #                                   (DRILL_PG_IMAGE), checks every table's row count and every upload's sha256,
-#                                   removes the scratch copies and records the result in OFFSITE_STATE
+#                                   removes the scratch copies and records the result in OFFSITE_STATE (without
+#                                   BACKUP_DIR: the uploads' checksums only, no PostgreSQL)
 #   offsite.sh status               prints the recorded last-backup and last-drill lines
 #
 # Environment:
@@ -20,12 +24,16 @@
 #   OFFSITE_PATHS   file of `kind<TAB>path` lines, kind one of uploads, acme, portainer, config; a portainer
 #                   path `volume:NAME` is the Docker volume's mount point
 #   OFFSITE_STATE   folder the results are recorded in (last-backup, last-drill, last-drill-failed)
-#   OFFSITE_HOST    restic --host of the snapshots (the system's name)
-#   BACKUP_DIR      the dumps' folder; the run's dumps are staged (hard links) in BACKUP_DIR/offsite
+#   OFFSITE_HOST    restic --host of the snapshots (the system's name; on a swarm, <system>@<node address>)
+#   BACKUP_DIR      the dumps' folder; the run's dumps are staged (hard links) in BACKUP_DIR/offsite. Unset: this
+#                   host takes no dumps, the run's record is staged in OFFSITE_STATE/stage
+#   OFFSITE_LOCK_WAIT  seconds to wait for a lock another live restic holds (several swarm nodes share one
+#                   repository and restic 0.14 has no --retry-lock); default 0: fail at once
 #   OFFSITE_KEEP_DAILY / _WEEKLY / _MONTHLY   retention (defaults 7 / 4 / 6)
 #   PG_EXEC         restore: command prefix to the live Postgres (as for restore.sh)
 #   DRILL_PG_IMAGE  drill: the image of the scratch PostgreSQL (the live server's image)
-# Every failure prints one line starting with "offsite: FAILED" and exits non-zero (1 failed, 2 bad usage).
+# Every failure prints one line starting with "offsite: FAILED" and exits non-zero (1 failed, 2 bad usage,
+# 3 the snapshot asked for is another host's).
 set -eu
 
 LC_ALL=C
@@ -104,7 +112,8 @@ rs() {
 }
 
 # rs_locked WHAT ARGS...: restic, and when a lock stops it, `restic unlock` (which removes stale locks only:
-# a crashed run's) and one more try. A lock held by a process still running fails the run.
+# a crashed run's) and one more try. A lock held by a process still running fails the run, or is waited for
+# up to OFFSITE_LOCK_WAIT seconds (another node's run of the same repository).
 rs_locked() {
   what=$1
   shift
@@ -114,13 +123,34 @@ rs_locked() {
     if rs unlock; then
       if rs "$@"; then return 0; fi
     fi
+    waited=0
+    wait_max=${OFFSITE_LOCK_WAIT:-0}
+    poll=${OFFSITE_LOCK_POLL:-10}
+    while grep -q 'repository is already locked' "$ERR" && [ "$waited" -lt "$wait_max" ]; do
+      [ "$waited" -gt 0 ] || log "$what: another live restic holds the lock; waiting up to ${wait_max}s" >&4
+      sleep "$poll"
+      waited=$((waited + poll))
+      if rs "$@"; then return 0; fi
+    done
   fi
   fail "off-site $what: $(diagnose)"
 }
 
-# Opens the repository, creating it when the target answers but holds none (the first run).
+# Opens the repository, creating it when the target answers but holds none (the first run). Only the host with
+# the dumps creates it: two swarm nodes' first runs at once would each write a config and key, and leave the
+# repository unreadable; a node without dumps waits up to OFFSITE_LOCK_WAIT seconds for it instead.
 open_repository() {
   if rs cat config >/dev/null; then return 0; fi
+  if ! has_dumps; then
+    waited=0
+    while grep -q 'Is there a repository at the following location' "$ERR" && [ "$waited" -lt "${OFFSITE_LOCK_WAIT:-0}" ]; do
+      [ "$waited" -gt 0 ] || log "no repository yet: waiting up to ${OFFSITE_LOCK_WAIT}s for the Postgres node's first run to create it"
+      sleep "${OFFSITE_LOCK_POLL:-10}"
+      waited=$((waited + ${OFFSITE_LOCK_POLL:-10}))
+      if rs cat config >/dev/null; then return 0; fi
+    done
+    fail "off-site: cannot open the repository: $(diagnose) (the Postgres node's job creates it: run npm run backup first)"
+  fi
   if grep -q 'Is there a repository at the following location' "$ERR" &&
     ! grep -qi 'connection refused\|no such host\|i/o timeout\|unreachable\|no route\|dial tcp\|ssh: \|connection closed' "$ERR"; then
     if rs init >/dev/null; then
@@ -142,9 +172,31 @@ paths_of() {
   done
 }
 
+# Whether this host's job takes the database dumps (the one engine, or the swarm's Postgres node).
+has_dumps() {
+  [ -n "${BACKUP_DIR:-}" ]
+}
+
 stage_dir() {
-  [ -n "${BACKUP_DIR:-}" ] || usage_error "BACKUP_DIR is not set"
-  printf '%s/offsite\n' "$BACKUP_DIR"
+  if has_dumps; then
+    printf '%s/offsite\n' "$BACKUP_DIR"
+  else
+    [ -n "${OFFSITE_STATE:-}" ] || usage_error "OFFSITE_STATE is not set"
+    printf '%s/stage\n' "$OFFSITE_STATE"
+  fi
+}
+
+# check_owner SNAPSHOT: a snapshot asked for by id must be this host's (the id filter of restic 0.14 ignores
+# --host): exit 3 when another host made it, so a swarm node never restores another node's folders.
+check_owner() {
+  [ "$1" != latest ] || return 0
+  rs snapshots --json "$1" >"$WORK/owner.json" || fail "off-site: cannot list snapshot $1: $(diagnose)"
+  owner=$(sed -n 's/.*"hostname":"\([^"]*\)".*/\1/p' "$WORK/owner.json" | head -n 1)
+  [ -n "$owner" ] || fail "off-site: no snapshot $1 in the repository"
+  if [ "$owner" != "$OFFSITE_HOST" ]; then
+    err "snapshot $1 was made by $owner, not by this host ($OFFSITE_HOST): not restored here"
+    exit 3
+  fi
 }
 
 # The paths a kind covers inside a snapshot.
@@ -187,20 +239,23 @@ do_backup() {
   stage=$(stage_dir)
   rm -rf "$stage"
   mkdir -p "$stage"
-  found=0
-  for f in "$BACKUP_DIR"/*_"$ts".dump "$BACKUP_DIR"/*_"$ts".rows "$BACKUP_DIR"/globals_"$ts".sql; do
-    [ -f "$f" ] || continue
-    name=${f##*/}
-    ln -f "$f" "$stage/${name%_"$ts".*}.${name##*.}"
-    found=$((found + 1))
-  done
-  [ "$found" -gt 0 ] || fail "off-site: no dump of run $ts in $BACKUP_DIR"
+  kinds=''
+  if has_dumps; then
+    found=0
+    for f in "$BACKUP_DIR"/*_"$ts".dump "$BACKUP_DIR"/*_"$ts".rows "$BACKUP_DIR"/globals_"$ts".sql; do
+      [ -f "$f" ] || continue
+      name=${f##*/}
+      ln -f "$f" "$stage/${name%_"$ts".*}.${name##*.}"
+      found=$((found + 1))
+    done
+    [ "$found" -gt 0 ] || fail "off-site: no dump of run $ts in $BACKUP_DIR"
+    kinds='db'
+  fi
   printf '%s\n' "$ts" >"$stage/run"
 
   upload_checksums "$stage/uploads.sha256"
 
   list="$WORK/paths"
-  kinds='db'
   printf '%s\n' "$stage" >"$list"
   for kind in uploads acme portainer config; do
     n=0
@@ -212,7 +267,7 @@ do_backup() {
         log "note: $kind path $p does not exist, skipped"
       fi
     done
-    if [ "$n" -gt 0 ]; then kinds="$kinds $kind"; fi
+    if [ "$n" -gt 0 ]; then kinds="${kinds:+$kinds }$kind"; fi
   done
   tags="--tag ems-infra"
   for kind in $kinds; do tags="$tags --tag $kind"; done
@@ -228,7 +283,7 @@ do_backup() {
   snapshot=$(printf '%s' "$summary" | sed -n 's/.*"snapshot_id":"\([0-9a-f]*\)".*/\1/p' | cut -c1-8)
   added=$(printf '%s' "$summary" | sed -n 's/.*"data_added":\([0-9]*\).*/\1/p')
   [ -n "$snapshot" ] || fail "off-site backup: restic printed no snapshot id"
-  log "snapshot $snapshot ($kinds) added ${added:-0} bytes to the repository"
+  log "snapshot $snapshot (${kinds:-no folder}) added ${added:-0} bytes to the repository"
 
   rs_locked retention forget --host "$OFFSITE_HOST" --tag ems-infra --group-by host \
     --keep-daily "${OFFSITE_KEEP_DAILY:-7}" --keep-weekly "${OFFSITE_KEEP_WEEKLY:-4}" \
@@ -282,7 +337,13 @@ do_restore() {
   fi
   load_env
   rs cat config >/dev/null || fail "off-site restore: cannot open the repository: $(diagnose)"
-  kinds=${only:-$KINDS}
+  check_owner "$snap"
+  if has_dumps; then
+    kinds=${only:-$KINDS}
+  else
+    [ "$only" != db ] || usage_error "--only db: this host's job takes no database dumps (BACKUP_DIR is not set)"
+    kinds=${only:-uploads acme portainer config}
+  fi
   files=''
   for kind in $kinds; do [ "$kind" = db ] || files="$files $kind"; done
   # shellcheck disable=SC2086
@@ -307,7 +368,8 @@ scratch_psql() {
 
 start_scratch_postgres() {
   [ -n "${DRILL_PG_IMAGE:-}" ] || usage_error "DRILL_PG_IMAGE is not set"
-  SCRATCH_CONTAINER="$OFFSITE_HOST-drill-$$"
+  # A swarm node's host name (<system>@<address>) holds characters a container name cannot.
+  SCRATCH_CONTAINER="$(printf '%s' "$OFFSITE_HOST" | tr -c 'A-Za-z0-9_.-' '-')-drill-$$"
   pw=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
   if ! docker run -d --rm --name "$SCRATCH_CONTAINER" --network none -e POSTGRES_PASSWORD="$pw" \
     "$DRILL_PG_IMAGE" >/dev/null 2>"$ERR"; then
@@ -359,21 +421,29 @@ do_drill() {
     fail "drill of snapshot $snap: $1"
   }
   rs cat config >/dev/null || record_failure "cannot open the repository: $(diagnose)"
+  check_owner "$snap"
   scratch="$WORK/scratch"
   mkdir -p "$scratch"
   restore_files "$snap" "$scratch" db uploads
   dumps="$scratch$(stage_dir)"
-  [ -f "$dumps/run" ] || record_failure "the snapshot holds no database dumps"
-  run=$(cat "$dumps/run")
   dbs=0
-  for f in "$dumps"/*.dump; do [ -f "$f" ] && dbs=$((dbs + 1)); done
-  tables=$(cat "$dumps"/*.rows 2>/dev/null | grep -c . || true)
-  start_scratch_postgres
-  if ! restore_dumps "$dumps" >"$WORK/restore.log" 2>&1; then
-    sed 's/^/  /' "$WORK/restore.log" >&2
-    record_failure "a dump of run $run did not restore into the scratch PostgreSQL (above)"
+  tables=0
+  : >"$WORK/row-problems"
+  if has_dumps; then
+    [ -f "$dumps/run" ] || record_failure "the snapshot holds no database dumps"
+    run=$(cat "$dumps/run")
+    for f in "$dumps"/*.dump; do [ -f "$f" ] && dbs=$((dbs + 1)); done
+    tables=$(cat "$dumps"/*.rows 2>/dev/null | grep -c . || true)
+    start_scratch_postgres
+    if ! restore_dumps "$dumps" >"$WORK/restore.log" 2>&1; then
+      sed 's/^/  /' "$WORK/restore.log" >&2
+      record_failure "a dump of run $run did not restore into the scratch PostgreSQL (above)"
+    fi
+    check_rows "$dumps"
+  else
+    [ -f "$dumps/run" ] || record_failure "the snapshot holds no run record ($(stage_dir)/run)"
+    run=$(cat "$dumps/run")
   fi
-  check_rows "$dumps"
   problems=$(grep -c . "$WORK/row-problems" || true)
   uploads=$(grep -c . "$dumps/uploads.sha256" || true)
   if [ "$uploads" -gt 0 ]; then
@@ -400,8 +470,13 @@ cmd=${1:-}
 [ $# -eq 0 ] || shift
 case $cmd in
   backup)
-    [ $# -eq 1 ] || usage_error "usage: offsite.sh backup TS"
-    do_backup "$1"
+    if has_dumps; then
+      [ $# -eq 1 ] || usage_error "usage: offsite.sh backup TS"
+      do_backup "$1"
+    else
+      [ $# -eq 0 ] || usage_error "usage: offsite.sh backup (no TS: this host takes no dumps, BACKUP_DIR is unset)"
+      do_backup "$(date -u +%Y%m%dT%H%M%SZ)"
+    fi
     ;;
   restore) do_restore "$@" ;;
   drill) do_drill "$@" ;;

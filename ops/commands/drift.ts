@@ -4,6 +4,8 @@
  * Refreshes the stack's state from the live host and previews the program against it
  * (`pulumi preview --refresh --expect-no-changes --diff`), then runs the read-only host check of what a refresh
  * never re-reads (ops/hostDrift.ts: folders and modes, the backup cron entry, database roles and owners).
+ * On a swarm the host check runs on each node, and the services' replica counts and images are compared with the
+ * program's (ops/swarmDrift.ts).
  * Exit 0 when nothing differs; exit 1 with each resource and host difference by name otherwise.
  */
 import { DriftEvent, formatDrift, formatHostDrift, summarizeDrift } from "../driftReport";
@@ -14,6 +16,7 @@ import { defineCommand, EXIT, runMain } from "../runner/defineCommand";
 import { describeError } from "../runner/io";
 import { hostTargetOf } from "../runner/stackConfig";
 import { readOpsOutputs } from "../stackOutputs";
+import { checkSwarmHosts } from "../swarmDrift";
 
 export const drift = defineCommand({
   name: "drift",
@@ -67,7 +70,9 @@ export const drift = defineCommand({
 /** Runs the read-only host check from the stack's `hostExpectations` output; true when the host matches. */
 async function checkHost(stack: StackLike, { io, host }: Context): Promise<boolean> {
   try {
-    const { hostExpectations } = await readOpsOutputs(stack);
+    const outputs = await readOpsOutputs(stack);
+    if (outputs.platform === "swarm") return await checkSwarmHosts(stack, outputs, { io, host });
+    const { hostExpectations } = outputs;
     io.out(`\nChecking the host's folders, backup cron entry, database roles and owners…\n`);
     const result = await host.capture(await hostTargetOf(stack), hostCheckCommand(hostExpectations), {
       timeoutMs: 120_000,

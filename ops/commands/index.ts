@@ -11,6 +11,7 @@ import { restore } from "./restore";
 import { rollback } from "./rollback";
 import { rotate } from "./rotate";
 import { status } from "./status";
+import { switchPlatform } from "./switch-platform";
 import { tunnel } from "./tunnel";
 
 export const COMMANDS = [
@@ -26,5 +27,6 @@ export const COMMANDS = [
   rollback,
   rotate,
   status,
+  switchPlatform,
   tunnel,
 ] as const;

@@ -2,11 +2,13 @@
  * `npm run restore -- --stack prod --file <dump> [--database <db>] [--yes]`: restores a dump taken by the
  * backup job into the stack's Postgres (pg_restore --clean --if-exists), after confirmation.
  * `npm run restore -- --stack prod --from offsite [--snapshot <id>] [--only db|uploads|acme|portainer|config]`:
- * restores an off-site snapshot onto the stack's host (a new VPS included), through offsite.sh there.
+ * restores an off-site snapshot onto the stack's host (a new VPS included), through offsite.sh there; on a swarm,
+ * each node restores its own paths from its own snapshots (a `--snapshot` id on the node that made it).
  */
 import { OFFSITE_KINDS, OffsiteKind, offsiteRestoreArgs } from "../../components/backupOffsite";
 import { offsiteRestoreCommand } from "../hostCommands/offsite";
 import { offsiteOf } from "../offsite";
+import { NOT_THIS_HOSTS_SNAPSHOT, offsiteSites } from "../offsiteSites";
 import { restoreCommand } from "../hostCommands/backups";
 import { dumpPath, restoreTarget, targetDatabase } from "../restorePlan";
 import { UsageError } from "../runner/args";
@@ -88,7 +90,6 @@ export const restore = defineCommand({
   ],
   async run(options, { stack, host, io }) {
     const outputs = await readOpsOutputs(stack);
-    const target = await backupHostOf(stack, outputs);
     if (options.from === "offsite") {
       const offsite = offsiteOf(outputs);
       if (!offsite) {
@@ -97,17 +98,34 @@ export const restore = defineCommand({
         );
         return EXIT.usage;
       }
+      // Each site restores its own paths from its own snapshots; `--only db` is the Postgres node's alone.
+      const sites = (await offsiteSites(stack, offsite)).filter((s) => options.only !== "db" || s.database);
       io.out(
-        `restore: ${options.only ?? "everything (databases, uploads, ACME store, Portainer, config)"} from off-site snapshot ${options.snapshot ?? "latest"} onto stack ${stack.name} (on ${describeHost(target)}); files are overwritten, databases dropped and recreated\n`,
+        `restore: ${options.only ?? "everything (databases, uploads, ACME store, Portainer, config)"} from off-site snapshot ${options.snapshot ?? "latest"} onto stack ${stack.name} (on ${sites.map((s) => s.label).join(", ")}); files are overwritten, databases dropped and recreated\n`,
       );
       if (!options.yes && !(await confirm(io, "Restore now?"))) {
         io.out("restore: cancelled, nothing changed\n");
         return EXIT.failed;
       }
-      const code = await host.run(target, offsiteRestoreCommand(offsite.command, options.args));
-      return code === 0 ? EXIT.ok : EXIT.failed;
+      let restored = 0;
+      let failed = 0;
+      for (const site of sites) {
+        const code = await host.run(site.target, offsiteRestoreCommand(site.command, options.args));
+        if (code === NOT_THIS_HOSTS_SNAPSHOT && options.snapshot !== undefined) continue;
+        if (code === 0) restored++;
+        else {
+          failed++;
+          io.err(`restore: FAILED on ${site.label} (exit ${code}): see above\n`);
+        }
+      }
+      if (restored === 0 && failed === 0) {
+        io.err(`restore: no host of stack ${stack.name} made snapshot ${options.snapshot}: nothing restored\n`);
+        return EXIT.failed;
+      }
+      return failed === 0 ? EXIT.ok : EXIT.failed;
     }
     const { file, database, yes } = options;
+    const target = await backupHostOf(stack, outputs);
     const dump = dumpPath(file, outputs.backupDir);
     io.out(
       `restore: ${dump} into ${restoreTarget(file, database)} of stack ${stack.name} (on ${describeHost(target)}); objects in the dump are dropped and recreated\n`,

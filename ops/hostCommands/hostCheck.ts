@@ -18,8 +18,10 @@ export function hostCheckArgs(exp: HostExpectations): string[] {
     put("--folder", `${f.mode ?? ""}:${f.path}`);
   }
   if (exp.cron) put("--cron", `${exp.cron.job}=${exp.cron.line}`);
+  if (exp.drillCron) put("--cron", `${exp.drillCron.job}=${exp.drillCron.line}`);
   if (exp.postgres) {
-    put("--postgres", `${exp.postgres.container}:${exp.postgres.superuser}`);
+    const flag = exp.postgres.runsAs === "swarm-service" ? "--postgres-service" : "--postgres";
+    put(flag, `${exp.postgres.container}:${exp.postgres.superuser}`);
     for (const r of exp.postgres.roles) put("--role", r);
     for (const d of exp.postgres.databases) put("--database", `${d.name}:${d.owner}`);
   }

@@ -39,3 +39,16 @@ export function taskNodeCommand(name: string): string {
 export function swarmExecCommand(name: string, command: readonly string[], tty: boolean): string {
   return `docker exec ${tty ? "-it" : "-i"} ${swarmTaskContainer(name)} ${command.map(shellQuote).join(" ")}`;
 }
+
+/**
+ * The host command (on a manager) printing each service's spec as `name<TAB>replicas<TAB>image` (`global` for a
+ * global service), or `name<TAB>missing<TAB>` when the swarm has no such service.
+ */
+export function swarmSpecCommand(serviceNames: readonly string[]): string {
+  const format =
+    "{{.Spec.Name}}\t{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{else}}global{{end}}\t{{.Spec.TaskTemplate.ContainerSpec.Image}}";
+  return (
+    `for s in ${serviceNames.map(shellQuote).join(" ")}; do ` +
+    `docker service inspect --format ${shellQuote(format)} "$s" 2>/dev/null || printf '%s\\tmissing\\t\\n' "$s"; done`
+  );
+}

@@ -41,7 +41,12 @@ describe("platform", () => {
     expect(cfg.platform).toBe("swarm");
     expect(cfg.swarm).toEqual({
       nodes: SWARM_NODES.map((n) => ({ ...n, user: "root", port: 22 })),
-      pins: { postgres: "ems.postgres=true", traefik: "ems.acme=true", portainer: "ems.acme=true" },
+      pins: {
+        postgres: "ems.postgres=true",
+        traefik: "ems.acme=true",
+        portainer: "ems.acme=true",
+        uploads: "ems.postgres=true",
+      },
       knownHostsFile: "/home/dev/.ssh/known_hosts",
     });
   });
@@ -148,6 +153,89 @@ describe("bad cluster input is refused before anything changes, every key in one
       "ems-infra:swarm.nodes.2.labels.x;rm -rf: must be a node label key: lower-case letters, digits, . _ -",
       "ems-infra:swarm.nodes.2.labels.zone: must be a node label value: letters, digits, . _ -",
     ]);
+  });
+
+  test("the uploads pin defaults to the Postgres pin; set, it must match exactly one node", () => {
+    const swarm = (extra: Record<string, unknown>) => ({
+      "ems-infra:swarm": JSON.stringify({ nodes: SWARM_NODES, ...extra }),
+    });
+    const parsed = (config: Record<string, string>) =>
+      parseStackConfig("prod", config, SECRET_KEYS, "/home/dev", "/work/repo").swarm!.pins.uploads;
+    expect(parsed(swarmProdConfig(swarm({ pins: { postgres: "ems.acme=true" } })))).toBe("ems.acme=true");
+    expect(problemsOf(swarmProdConfig(swarm({ pins: { uploads: "ems.files=true" } })))).toEqual([
+      'ems-infra:swarm.pins.uploads: "ems.files=true" matches no node in ems-infra:swarm.nodes; exactly one node needs the label ems.files: "true" (the APIs\' uploads folders are on one node\'s disk, so every API task runs there (or set swarm.sharedStorage))',
+    ]);
+    // With shared storage the uploads pin places nothing.
+    expect(
+      problemsOf(
+        swarmProdConfig(
+          swarm({
+            pins: { uploads: "ems.files=true" },
+            sharedStorage: { type: "nfs", address: "192.0.2.50", path: "/srv/ems" },
+          }),
+        ),
+      ),
+    ).toEqual([]);
+  });
+
+  test("shared storage outside its grammar (the values reach a mount's options and device)", () => {
+    const shared = (value: unknown) =>
+      swarmProdConfig({ "ems-infra:swarm": JSON.stringify({ nodes: SWARM_NODES, sharedStorage: value }) });
+    expect(
+      problemsOf(
+        shared({
+          type: "cifs",
+          address: "nas.example.com",
+          path: "/srv/ems,uid=0",
+          options: ["nfsvers=4", "addr=10.0.0.1", "rw,exec"],
+        }),
+      ),
+    ).toEqual([
+      'ems-infra:swarm.sharedStorage.type: must be "nfs"',
+      "ems-infra:swarm.sharedStorage.address: must be an IPv4 or IPv6 address",
+      "ems-infra:swarm.sharedStorage.path: must be an absolute path of folder names of letters, digits, . _ -",
+      "ems-infra:swarm.sharedStorage.options.1: must not set addr (it comes from address)",
+      "ems-infra:swarm.sharedStorage.options.2: must be a mount option like nfsvers=4 or hard (letters, digits, _ and a =value)",
+    ]);
+    expect(problemsOf(shared({ type: "nfs", address: "192.0.2.50", path: "/srv/../etc" }))).toEqual([
+      "ems-infra:swarm.sharedStorage.path: must not contain a . or .. segment",
+    ]);
+    const cfg = parseStackConfig(
+      "prod",
+      shared({ type: "nfs", address: "2001:db8::50", path: "/srv/ems" }),
+      SECRET_KEYS,
+      "/h",
+      "/w",
+    );
+    expect(cfg.swarm!.sharedStorage).toEqual({
+      type: "nfs",
+      address: "2001:db8::50",
+      path: "/srv/ems",
+      options: ["nfsvers=4"],
+    });
+  });
+
+  test("an API log folder that is not the server's ($HOME/Documents/MeuAppDart/logs): the task's root is read-only", () => {
+    expect(problemsOf(swarmProdConfig(services({ logsDir: "/app/logs" }, { homeDir: "/srv" })))).toEqual([
+      "ems-infra:services.ems.logsDir: must be /app/Documents/MeuAppDart/logs (homeDir's Documents/MeuAppDart/logs) with ems-infra:platform: swarm: the server writes its log file there and the task's root is read-only",
+      "ems-infra:services.sms.logsDir: must be /srv/Documents/MeuAppDart/logs (homeDir's Documents/MeuAppDart/logs) with ems-infra:platform: swarm: the server writes its log file there and the task's root is read-only",
+    ]);
+    expect(
+      problemsOf(swarmProdConfig(services({ homeDir: "/srv", logsDir: "/srv/Documents/MeuAppDart/logs" }))),
+    ).toEqual([]);
+  });
+
+  test("a node holding the APIs' folders reached as another user than root (the tasks, root with no capability, could not write there)", () => {
+    const asDeploy = SWARM_NODES.map((n) => ({ ...n, user: "deploy" }));
+    const message = (i: number) =>
+      `ems-infra:swarm.nodes.${i}.user: must be root on a node holding the APIs' folders ("deploy" given): the API tasks run as root with every capability dropped, so they write only into folders root owns, and the folders are made as this user`;
+    // Pinned: only the uploads node (192.0.2.11, the Postgres pin) holds them.
+    expect(problemsOf(swarmProdConfig(nodes(asDeploy)))).toEqual([message(1)]);
+    // Shared storage: every node holds the API log folders.
+    const shared = { type: "nfs", address: "192.0.2.50", path: "/srv/ems" };
+    expect(
+      problemsOf(swarmProdConfig({ "ems-infra:swarm": JSON.stringify({ nodes: asDeploy, sharedStorage: shared }) })),
+    ).toEqual([message(0), message(1), message(2)]);
   });
 
   test("a whole stack run stops with the message before any resource is registered", async () => {

@@ -20,6 +20,7 @@ import { degraded, parseSwarmStatus } from "../../ops/swarm";
 import {
   IMAGES,
   plain,
+  T,
   PrivateEngine,
   privateEngineUnavailable,
   SwarmDeployment,
@@ -40,6 +41,8 @@ describeSwarm("the APIs as Swarm services on a private engine", () => {
   beforeAll(async () => {
     await engine.start();
     engine.docker(["swarm", "init", "--advertise-addr", engine.address]);
+    // The APIs are pinned to the node holding their uploads (by default the Postgres pin): this one.
+    SwarmDeployment.labelNode(engine, { "ems.postgres": "true" });
     SwarmDeployment.loadImages(engine);
     const run = await swarmSpecs({ ems: "1.2.1", sms: "1.1.0" });
     keys = plain<Record<string, string>>(run.outputs.apiKeys);
@@ -64,6 +67,65 @@ describeSwarm("the APIs as Swarm services on a private engine", () => {
     expect(inspected).not.toContain(keys.ems);
     expect(inspected).not.toContain(keys.sms);
   }, 120_000);
+
+  test("an API task drops every capability and has a read-only root, yet serves, and writes its uploads and log into the mounted folders", async () => {
+    const [container] = await deployment.waitRunning("ems", 2, IMAGES.ems, 60_000);
+    expect(container.HostConfig.CapDrop).toEqual(["ALL"]);
+    expect(container.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(container.State.Health.Status).toBe("healthy");
+    // An upload through the task's own port (as Traefik reaches it), with the service's key.
+    const task = (await deployment.tasks("ems")).find((t) => t.Status.ContainerStatus?.ContainerID === container.Id)!;
+    const port = task.Status.PortStatus.Ports[0].PublishedPort as number;
+    const name = `hardening-${Date.now()}.txt`;
+    const argv = engine.inNamespace([
+      ...["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", `x-api-key: ${keys.ems}`],
+      ...["--data-binary", "uploaded on a read-only root", `http://127.0.0.1:${port}/api/v1/upload?name=${name}`],
+    ]);
+    const posted = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", timeout: 30_000 });
+    expect(posted.stdout).toBe("201");
+    const uploads = deployment.binds["/root/ems_system/data/uploads/ems"];
+    expect(fs.readFileSync(path.join(uploads, name), "utf8")).toBe("uploaded on a read-only root");
+    // The server logs a request after answering it, into $HOME/Documents/MeuAppDart/logs (the logs folder).
+    const logFile = path.join(deployment.binds["/root/ems_system/data/logs/ems"], "app_logs.txt");
+    let log = "";
+    for (let i = 0; i < 20 && !/POST \/api\/v1\/upload 201/.test(log); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      log = fs.readFileSync(logFile, "utf8");
+    }
+    expect(log).toMatch(/POST \/api\/v1\/upload 201/);
+  }, 120_000);
+
+  test("swarm.sharedStorage: Swarm makes the uploads volume on the task's node with the program's NFS options (no NFS server here: the mount itself fails)", async () => {
+    const nfs = { type: "nfs", address: engine.address, path: "/srv/ems" };
+    const run = await swarmSpecs({ ems: "1.2.1", sms: "1.1.0" }, { sharedStorage: nfs });
+    const spec = deployment.spec(run, "ems", IMAGES.ems, 8181);
+    spec.Name = "ems_system-ems-nfs";
+    spec.Mode = { Replicated: { Replicas: 1 } };
+    spec.TaskTemplate.RestartPolicy = { Condition: "none" };
+    const mount = plain<Record<string, any>>(run.get(T.service, "ems").inputs).taskSpec.containerSpec.mounts[0]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const created = await engine.api<{ ID: string }>("POST", "/services/create", spec);
+    try {
+      const filters = encodeURIComponent(JSON.stringify({ service: [created.ID] }));
+      let err = "";
+      for (let i = 0; i < 60 && !err; i++) {
+        const tasks = await engine.api<Record<string, any>[]>("GET", `/tasks?filters=${filters}`); // eslint-disable-line @typescript-eslint/no-explicit-any
+        err = (tasks.find((t) => t.Status.Err)?.Status.Err as string) ?? "";
+        if (!err) await new Promise((r) => setTimeout(r, 500));
+      }
+      // The kernel was asked for an NFS mount of the service's folder on the export (this kernel has no nfs).
+      expect(err).toContain(`failed to mount local volume: mount :/srv/ems/ems_system/ems:`);
+      expect(err).toContain(`data: addr=${engine.address},nfsvers=4`);
+      const volume = JSON.parse(engine.docker(["volume", "inspect", mount.source]))[0];
+      expect(volume.Driver).toBe("local");
+      expect(volume.Options).toEqual({
+        type: "nfs",
+        o: `addr=${engine.address},nfsvers=4`,
+        device: ":/srv/ems/ems_system/ems",
+      });
+    } finally {
+      await engine.api("DELETE", `/services/${created.ID}`);
+    }
+  }, 60_000);
 
   test("npm run status, logs and exec's host commands on the swarm (ops/swarm.ts), run on the engine", async () => {
     await deployment.waitRunning("ems", 2, IMAGES.ems, 60_000);

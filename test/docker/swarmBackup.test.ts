@@ -10,6 +10,10 @@ import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { backupRunCommand, restoreCommandPrefix } from "../../components/backup";
+import { hostCheckCommand } from "../../ops/hostCommands/hostCheck";
+import { swarmSpecCommand } from "../../ops/hostCommands/swarm";
+import { parseSwarmSpecs, specDifferences } from "../../ops/swarmDrift";
+import type { HostExpectations } from "../../stacks/hostExpectations";
 import { buildTestImages, IMAGES, PrivateEngine, privateEngineUnavailable, PROD_BACKUP } from "../support";
 
 const reason = privateEngineUnavailable();
@@ -119,6 +123,47 @@ describeSwarm("the backup job on a swarm's database node, into the Postgres task
     expect(psql("SELECT count(*) FROM schools", "ems_production")).toBe("100");
   }, 120_000);
 
+  /** What `npm run drift` checks on the database node (stacks/swarmOps.ts makes it), this test's database included. */
+  const expectations = (): HostExpectations => ({
+    folders: [{ path: args.backupDir }],
+    postgres: {
+      container: SERVICE,
+      runsAs: "swarm-service",
+      superuser: "postgres",
+      roles: ["postgres"],
+      databases: [
+        { name: "ems_production", owner: "postgres" },
+        { name: "sms_production", owner: "sms_user" },
+      ],
+    },
+  });
+
+  test("drift: the host check reads the roles and databases in the task found by its label (--postgres-service)", () => {
+    const r = hostShell(hostCheckCommand(expectations()));
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      status: 1,
+      stdout: "database sms_production: missing\n",
+      stderr: "",
+    });
+  });
+
+  test("drift: the service's replica count and image as the manager prints them; a scaled or missing one is named", () => {
+    const specs = parseSwarmSpecs(hostShell(swarmSpecCommand([SERVICE, "ems_system-gone"])).stdout);
+    expect(specs.get(SERVICE)?.replicas).toBe("1");
+    expect(specs.get(SERVICE)?.image.split("@")[0]).toBe(IMAGES.postgres);
+    expect(specs.get("ems_system-gone")).toEqual({ replicas: "missing", image: "" });
+    const outputs = (replicas: number) => ({
+      containers: { postgres: SERVICE, gone: "ems_system-gone" },
+      images: {},
+      swarm: { nodes: [], replicas: { postgres: replicas } },
+    });
+    expect(specDifferences(outputs(1), specs)).toEqual(["service gone (ems_system-gone): missing"]);
+    expect(specDifferences(outputs(2), specs)).toEqual([
+      `service gone (ems_system-gone): missing`,
+      `service postgres (${SERVICE}): replicas 1, want 2`,
+    ]);
+  });
+
   test("no task on this node: the run fails naming the service, and leaves no dump under a final name", () => {
     const before = fs.readdirSync(args.backupDir).sort();
     engine.docker(["service", "scale", "--detach", `${SERVICE}=0`]);
@@ -129,4 +174,10 @@ describeSwarm("the backup job on a swarm's database node, into the Postgres task
     expect(r.stderr).toContain(`no-running-task-of-${SERVICE}-on-this-node`);
     expect(fs.readdirSync(args.backupDir).sort()).toEqual(before);
   }, 120_000);
+
+  test("no task on this node: drift's check of the roles cannot run and says why (exit 2, never a false clean)", () => {
+    const r = hostShell(hostCheckCommand(expectations()));
+    expect(r.status).toBe(2);
+    expect(r.stdout).toContain(`roles: cannot query no-running-task-of-${SERVICE}-on-this-node`);
+  });
 });

@@ -47,7 +47,9 @@ describe("rollback main: flow (fake stack)", () => {
 
     expect(deps.opened).toEqual([{ name: "prod", workDir: "/repo", create: false }]);
     expect(
-      stack.calls.filter((c) => !/^getConfig ems-infra:(docker|ssh|traefik|engine|system|postgres)$/.test(c)),
+      stack.calls.filter(
+        (c) => !/^getConfig ems-infra:(docker|ssh|traefik|engine|system|postgres|platform|platformSwitch)$/.test(c),
+      ),
     ).toEqual([
       "history 100/1 showSecrets=false",
       "exportStack",

@@ -88,7 +88,9 @@ describe("the shared flags", () => {
     for (const { command, file } of entries) {
       expect(scripts[command.name]).toBe(`tsx ${file}`);
       const source = fs.readFileSync(path.join(ROOT, file), "utf8");
-      expect(source).toMatch(new RegExp(`\\nrunMain\\(module, ${command.name}\\);\\n$`));
+      // A dashed script name (switch-platform) is its camelCase constant in the file.
+      const constant = command.name.replace(/-(.)/g, (_, c: string) => c.toUpperCase());
+      expect(source).toMatch(new RegExp(`\\nrunMain\\(module, ${constant}\\);\\n$`));
       if (command.spec.flags.stack) expect(command.spec.flags.stack).toMatchObject({ short: "s", required: true });
       if (command.spec.flags.yes) expect(command.spec.flags.yes).toMatchObject({ short: "y", type: "boolean" });
     }
@@ -125,7 +127,15 @@ describe("the terminal/--yes rule", () => {
 
   it("is the same refusal for every command that asks", async () => {
     const asking = COMMANDS.filter((c) => c.spec.flags.yes);
-    expect(asking.map((c) => c.name).sort()).toEqual(["deploy", "down", "migrate", "restore", "rollback", "rotate"]);
+    expect(asking.map((c) => c.name).sort()).toEqual([
+      "deploy",
+      "down",
+      "migrate",
+      "restore",
+      "rollback",
+      "rotate",
+      "switch-platform",
+    ]);
     const required: Record<string, string[]> = {
       deploy: [],
       down: [],
@@ -133,6 +143,7 @@ describe("the terminal/--yes rule", () => {
       restore: ["--file", "ems_20261129T030000Z.dump"],
       rollback: [],
       rotate: ["--secret", "ems.apiKey"],
+      "switch-platform": [],
     };
     for (const command of asking) {
       const io = fakeIo({ tty: false });

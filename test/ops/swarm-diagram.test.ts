@@ -9,6 +9,9 @@ test("docs/swarm-diagram.md matches the program (npm run diagram:swarm rewrites 
   expect(doc).toContain('subgraph node_192_0_2_10["manager 192.0.2.10<br/>ems.acme=true"]');
   expect(doc).toContain('    svc_ems_system_traefik["ems_system-traefik<br/>1 replica"]');
   expect(doc).toContain('    svc_ems_system_postgres["ems_system-postgres<br/>1 replica"]');
-  expect(doc).toContain('svc_ems_system_ems(["ems_system-ems<br/>2 replicas, spread across nodes"])');
+  // The APIs run on the node holding their uploads (the Postgres node by default), beside the database.
+  expect(doc).toContain(
+    '  subgraph node_192_0_2_11["worker 192.0.2.11<br/>ems.postgres=true"]\n    svc_ems_system_postgres["ems_system-postgres<br/>1 replica"]\n    svc_ems_system_ems["ems_system-ems<br/>2 replicas"]\n',
+  );
   expect(doc).toContain('net_ems_system_db{{"network ems_system_db<br/>overlay, internal, encrypted"}}');
 }, 60_000);

@@ -65,7 +65,13 @@ describe("on the swarm platform", () => {
         "postgres  ems_system-postgres  1/1       node-b:1  -\n",
     );
     expect(io.stdout).toContain("every service at its replica count\n");
-    expect(host.commands.map((c) => c.commandHost)).toEqual(["root@10.0.0.1:22"]);
+    // The replicas through the manager; the newest dump and the backup log on the database node.
+    expect(host.commands.map((c) => c.commandHost)).toEqual([
+      "root@10.0.0.1:22",
+      "root@10.0.0.2:22",
+      "root@10.0.0.2:22",
+    ]);
+    expect(io.stdout).toContain("newest dump: none in /root/ems_system/data/backups\n");
   });
 
   test("status exits 1 naming a service below its replica count", async () => {

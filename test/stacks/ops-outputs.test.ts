@@ -26,6 +26,24 @@ describe("the outputs ops read", () => {
     expect(outputs.hostExpectations.cron?.line).toContain(outputs.backupLog);
   });
 
+  it("with the off-site copy on, drift expects the drill's crontab entry too; without it, none", async () => {
+    expect(parseOpsOutputs("prod", stacks.prod.outputs).hostExpectations.drillCron).toBeUndefined();
+    const offsite = { repository: "s3:https://s3.example.net/ems-backups", password: "restic-Password-0123456789" };
+    const run = await runStack(
+      "prod",
+      { ...committedConfig("prod"), ...TEST_SECRETS, "ems-infra:backupOffsite": JSON.stringify(offsite) },
+      [...Object.keys(TEST_SECRETS), "ems-infra:backupOffsite"],
+    );
+    const drill = parseOpsOutputs("prod", run.outputs).hostExpectations.drillCron;
+    expect(drill?.job).toBe("drill-ems_system-backup");
+    expect(drill?.line).toMatch(
+      /^0 5 \* \* 0 BACKUP_DIR=\/root\/ems_system\/data\/backups .* OFFSITE_HOST=ems_system /,
+    );
+    expect(drill?.line).toMatch(
+      / drill >> \/root\/ems_system\/data\/logs\/backup\.log 2>&1 # ems-infra:drill-ems_system-backup$/,
+    );
+  }, 60_000);
+
   it("dev's outputs satisfy the contract too", () => {
     const outputs = parseOpsOutputs("dev", stacks.dev.outputs);
     expect(outputs).toMatchObject({ environment: "development" });

@@ -28,7 +28,7 @@ const service = (name: string) => plain<Record<string, any>>(run.get(T.service, 
 const decoded = (r: RecordedResource) => Buffer.from(plain<string>(r.inputs.data), "base64");
 
 describe("each API is a replicated service with the container's contract", () => {
-  test("ems: 2 replicas, start-first rolling update rolled back on failure, ems-run probe, limits, spread", () => {
+  test("ems: 2 replicas, start-first rolling update rolled back on failure, ems-run probe, limits, on the uploads node", () => {
     const ems = service("ems");
     expect(ems.name).toBe("ems_system-ems");
     expect(ems.mode).toEqual({ replicated: { replicas: 2 } });
@@ -63,9 +63,14 @@ describe("each API is a replicated service with the container's contract", () =>
       { type: "bind", source: "/root/ems_system/data/logs/ems", target: "/app/Documents/MeuAppDart/logs" },
     ]);
     expect(task.containerSpec.stopGracePeriod).toBe("30s");
+    // No no-new-privileges on the Service API: no capability at all, and nothing writable but the mounts.
+    expect(task.containerSpec.capDrops).toEqual(["ALL"]);
+    expect(task.containerSpec.readOnly).toBe(true);
     expect(task.resources).toEqual({ limits: { memoryBytes: 512 * 1024 * 1024 } });
     expect(task.logDriver).toEqual(LOG_DRIVER);
-    expect(task.placement).toEqual({ prefs: ["spread=node.id"] });
+    // Every task on the node holding the uploads folder (by default Postgres's node, 192.0.2.11).
+    expect(task.placement).toEqual({ constraints: ["node.labels.ems.postgres==true"] });
+    expect(service("sms").taskSpec.placement).toEqual({ constraints: ["node.labels.ems.postgres==true"] });
     expect(task.networksAdvanceds).toEqual([{ id: "traefik-network-id" }, { id: "postgres-network-id" }]);
   });
 

@@ -10,7 +10,7 @@ import { spawnSync } from "child_process";
 import { RESOURCE_TYPES as T } from "../../components/resourceTypes";
 import { plain } from "../engineSpec";
 import { ProgramRun, finder, runProgram } from "../mockProgram";
-import { swarmProdConfig, SWARM_TEST_SECRETS } from "./config";
+import { SWARM_NODES, swarmProdConfig, SWARM_TEST_SECRETS } from "./config";
 import { PrivateEngine, SpecOverrides, engineServiceSpec } from "./engine";
 
 /** The stack run of the swarm specs: its resources, outputs and a finder. */
@@ -35,14 +35,21 @@ export function buildStandinImages(): void {
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- Engine API shapes
 
-/** The swarm prod stack with the health gate at its shortest allowed start period (a real config value). */
-export async function swarmSpecs(versions: { ems: string; sms: string }): Promise<SwarmRun> {
+/**
+ * The swarm prod stack with the health gate at its shortest allowed start period (a real config value); `swarm`
+ * adds keys to `ems-infra:swarm` (e.g. sharedStorage).
+ */
+export async function swarmSpecs(
+  versions: { ems: string; sms: string },
+  swarm: Record<string, unknown> = {},
+): Promise<SwarmRun> {
   const health = { timeoutSeconds: 10 };
   const config = swarmProdConfig({
     "ems-infra:services": JSON.stringify({
       ems: { version: versions.ems, port: 8181, health },
       sms: { version: versions.sms, port: 8080, health },
     }),
+    "ems-infra:swarm": JSON.stringify({ nodes: SWARM_NODES, ...swarm }),
   });
   const run = await runProgram("prod", config, Object.keys(SWARM_TEST_SECRETS));
   return { ...run, ...finder(run.resources) };
@@ -76,6 +83,12 @@ export class SwarmDeployment {
   static loadImages(engine: PrivateEngine): void {
     buildStandinImages();
     engine.loadImages(Object.values(STANDIN_IMAGES));
+  }
+
+  /** Gives this engine's node the labels the program's pins use (label.sh does it on a real cluster). */
+  static labelNode(engine: PrivateEngine, labels: Record<string, string>): void {
+    const id = engine.docker(["info", "--format", "{{.Swarm.NodeID}}"]);
+    engine.docker(["node", "update", ...Object.entries(labels).flatMap(([k, v]) => ["--label-add", `${k}=${v}`]), id]);
   }
 
   /** Creates the program's networks, secrets and configs (by their own names and contents). */

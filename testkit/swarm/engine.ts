@@ -287,7 +287,20 @@ export function engineServiceSpec(inputs: Json, o: SpecOverrides): Json {
   const c = t.containerSpec as Json;
   known(
     c,
-    ["image", "commands", "args", "env", "labels", "configs", "secrets", "mounts", "healthcheck", "stopGracePeriod"],
+    [
+      "image",
+      "commands",
+      "args",
+      "env",
+      "labels",
+      "configs",
+      "secrets",
+      "mounts",
+      "healthcheck",
+      "stopGracePeriod",
+      "capDrops",
+      "readOnly",
+    ],
     "containerSpec",
   );
   const id = (mockId: string) => {
@@ -308,12 +321,20 @@ export function engineServiceSpec(inputs: Json, o: SpecOverrides): Json {
         Args: c.args,
         Env: Object.entries((c.env ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`),
         Labels: labels(c.labels),
-        Mounts: ((c.mounts ?? []) as Json[]).map((m) => ({
-          Type: m.type,
-          Source: m.type === "bind" ? (o.binds?.[m.source] ?? m.source) : m.source,
-          Target: m.target,
-          ReadOnly: m.readOnly ?? false,
-        })),
+        Mounts: ((c.mounts ?? []) as Json[]).map((m) => {
+          known(m, ["type", "source", "target", "readOnly", "volumeOptions"], "mount");
+          const v = m.volumeOptions as Json | undefined;
+          if (v) known(v, ["driverName", "driverOptions"], "mount.volumeOptions");
+          return {
+            Type: m.type,
+            Source: m.type === "bind" ? (o.binds?.[m.source] ?? m.source) : m.source,
+            Target: m.target,
+            ReadOnly: m.readOnly ?? false,
+            ...(v ? { VolumeOptions: { DriverConfig: { Name: v.driverName, Options: v.driverOptions } } } : {}),
+          };
+        }),
+        CapabilityDrop: c.capDrops,
+        ReadOnly: c.readOnly ?? false,
         HealthCheck: h && {
           Test: h.tests,
           Interval: ns(o.healthInterval ?? h.interval),

@@ -1,0 +1,30 @@
+/**
+ * `deploy`, `rollback` and `rotate` (the release flow) refuse a platform change before anything changes: the stack's
+ * `platform` output (what it last deployed) against `ems-infra:platform` in its config. The program refuses the same
+ * for a raw `pulumi up` (stacks/platformGuard.ts); `npm run switch-platform` is the way across.
+ */
+import { PROJECT } from "../stacks/configSchema";
+import { deployedPlatform, platformChangeRefusal } from "../stacks/platformGuard";
+import type { StackLike } from "./runner/context";
+import { configValue } from "./runner/stackConfig";
+
+/** The platform the config asks for (`docker` when unset) and the switch acknowledgement, if any. */
+export async function configuredPlatform(
+  stack: Pick<StackLike, "getConfig">,
+): Promise<{ platform: "docker" | "swarm"; platformSwitch?: "docker" | "swarm" }> {
+  const platform = (await configValue(stack, `${PROJECT}:platform`)) === "swarm" ? "swarm" : "docker";
+  const ack = await configValue(stack, `${PROJECT}:platformSwitch`);
+  return { platform, ...(ack === "docker" || ack === "swarm" ? { platformSwitch: ack } : {}) };
+}
+
+/** What the stack last deployed, from its outputs; undefined for a stack never deployed. */
+export async function lastDeployedPlatform(stack: Pick<StackLike, "outputs">): Promise<"docker" | "swarm" | undefined> {
+  const outputs = await stack.outputs();
+  return deployedPlatform({ platform: outputs.platform?.value, system: outputs.system?.value });
+}
+
+/** Throws the refusal when the config moves the stack to another platform than the one it runs. */
+export async function checkPlatformUnchanged(stack: Pick<StackLike, "name" | "getConfig" | "outputs">): Promise<void> {
+  const refusal = platformChangeRefusal(stack.name, await lastDeployedPlatform(stack), await configuredPlatform(stack));
+  if (refusal) throw new Error(`pre-flight: ${refusal}`);
+}
