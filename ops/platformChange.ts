@@ -23,8 +23,20 @@ export async function lastDeployedPlatform(stack: Pick<StackLike, "outputs">): P
   return deployedPlatform({ platform: outputs.platform?.value, system: outputs.system?.value });
 }
 
-/** Throws the refusal when the config moves the stack to another platform than the one it runs. */
+/**
+ * Throws the refusal when the config moves the stack to another platform than the one it runs. The switch's own
+ * acknowledgement does not let a release through: while it is set a switch is under way (its journal on the host),
+ * and only `switch-platform` resumes or undoes it.
+ */
 export async function checkPlatformUnchanged(stack: Pick<StackLike, "name" | "getConfig" | "outputs">): Promise<void> {
-  const refusal = platformChangeRefusal(stack.name, await lastDeployedPlatform(stack), await configuredPlatform(stack));
-  if (refusal) throw new Error(`pre-flight: ${refusal}`);
+  const last = await lastDeployedPlatform(stack);
+  const { platform, platformSwitch } = await configuredPlatform(stack);
+  const refusal = platformChangeRefusal(stack.name, last, { platform });
+  if (!refusal) return;
+  if (platformSwitch)
+    throw new Error(
+      `pre-flight: a platform switch of stack ${stack.name} is under way (${PROJECT}:platformSwitch is set): ` +
+        `resume it with npm run switch-platform -- --stack ${stack.name}, or go back with npm run switch-platform -- --stack ${stack.name} --undo`,
+    );
+  throw new Error(`pre-flight: ${refusal}`);
 }

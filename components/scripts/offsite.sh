@@ -187,13 +187,15 @@ stage_dir() {
 }
 
 # check_owner SNAPSHOT: a snapshot asked for by id must be this host's (the id filter of restic 0.14 ignores
-# --host): exit 3 when another host made it, so a swarm node never restores another node's folders.
+# --host): exit 3 when another host made it, so a swarm node never restores another node's folders. A swarm node
+# (<system>@<address>) also takes its own paths from a snapshot of the system on one engine (<system>): the data of
+# the VPS the cluster replaces.
 check_owner() {
   [ "$1" != latest ] || return 0
   rs snapshots --json "$1" >"$WORK/owner.json" || fail "off-site: cannot list snapshot $1: $(diagnose)"
   owner=$(sed -n 's/.*"hostname":"\([^"]*\)".*/\1/p' "$WORK/owner.json" | head -n 1)
   [ -n "$owner" ] || fail "off-site: no snapshot $1 in the repository"
-  if [ "$owner" != "$OFFSITE_HOST" ]; then
+  if [ "$owner" != "$OFFSITE_HOST" ] && [ "$owner" != "${OFFSITE_HOST%@*}" ]; then
     err "snapshot $1 was made by $owner, not by this host ($OFFSITE_HOST): not restored here"
     exit 3
   fi

@@ -118,7 +118,7 @@ export async function runSwitch(deps: SwitchDeps, options: SwitchOptions): Promi
       return { outcome: "planned" };
     }
     log("resuming it (run with --undo instead to start the one-engine system again)");
-    return proceed(run, found.step);
+    return proceedOrUndo(run, found.step);
   }
   if (options.undo) {
     log(`nothing to undo: no platform switch journal at ${journal.file}`);
@@ -210,7 +210,16 @@ export async function runSwitch(deps: SwitchDeps, options: SwitchOptions): Promi
   await journal.write(state);
   await new HostFile(shell, state.stateFile).write(`${JSON.stringify(before)}\n`);
   log(`journal: ${journal.file}; state saved: ${state.stateFile}`);
-  return proceed({ deps, options, journal, state }, "backup");
+  return proceedOrUndo({ deps, options, journal, state }, "backup");
+}
+
+/** The steps; an unexpected error on the way (a file the host would not write, a state import refused) is undone too. */
+async function proceedOrUndo(run: SwitchRun, from: SwitchStep): Promise<SwitchResult> {
+  try {
+    return await proceed(run, from);
+  } catch (e) {
+    return undo(run, e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** Steps 2 to 5 from `from` on. */

@@ -1,11 +1,23 @@
 /**
  * The cluster scripts (components/scripts/swarm) for real, as SwarmCluster runs them (`sh -s -- ARGS` with the
  * script, and for join.sh the tokens, on standard input), on two PRIVATE engines started by this test, each in
- * its own network namespace wired to a third one's bridge: never the machine's engine, no outside address.
+ * its own network namespace wired to a third one's bridge: never the machine's engine, no outside address. Between
+ * labelling and draining, the program's own API spec shows where the uploads pin puts the tasks.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { joinInput, labelArgs, managerAddress, swarmScript } from "../../components/swarmCluster";
-import { IMAGES, buildTestImages, Hub, PrivateEngine, privateEngineUnavailable } from "../support";
+import {
+  IMAGES,
+  buildTestImages,
+  Hub,
+  PrivateEngine,
+  privateEngineUnavailable,
+  SwarmDeployment,
+  swarmSpecs,
+} from "../support";
 
 const reason = privateEngineUnavailable();
 if (reason && process.env.CI === "true") throw new Error(`the swarm tests need a private dockerd: ${reason}`);
@@ -97,7 +109,25 @@ describeSwarm("the cluster from config, on two private engines", () => {
     );
   });
 
-  test("a node removed from config: drained (its tasks start on the other node first), left, removed", async () => {
+  test("the program's API spec with the default uploads pin: every task runs on the node labelled ems.postgres=true, none elsewhere", async () => {
+    // The swarm prod stack's own objects and ems service (testkit/swarm/deploy.ts), with the swarm test's overrides.
+    const run = await swarmSpecs({ ems: "1.2.1", sms: "1.1.0" });
+    const deployment = new SwarmDeployment(manager, run, [manager, worker]);
+    const binds = fs.mkdtempSync(path.join(os.tmpdir(), "ems-swarm-pin-"));
+    try {
+      await deployment.createObjects();
+      deployment.bindUnder(binds);
+      await deployment.createService("ems", IMAGES.ems, 8181);
+      await deployment.waitRunning("ems", 2, IMAGES.ems, 90_000);
+      const running = (await deployment.tasks("ems")).filter((t) => t.Status.State === "running");
+      expect(running.map((t) => t.NodeID)).toEqual([workerId, workerId]);
+    } finally {
+      // The service stays: the next test drains its node.
+      fs.rmSync(binds, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  test("a node removed from config: drained (its tasks start on the other node first, the pinned ones stop), left, removed", async () => {
     manager.docker([
       "service",
       "create",
@@ -131,6 +161,9 @@ describeSwarm("the cluster from config, on two private engines", () => {
 
     const drained = script(manager, "drain.sh", [workerId, "60"]);
     expect(drained).toEqual({ status: 0, stdout: `swarm: ${workerId} drained`, stderr: "" });
+    // The pinned API's tasks had nowhere else to go: drain.sh waited for their containers to stop (the server
+    // ignores SIGTERM: 30 s of stop grace), so the node can leave now.
+    expect(worker.docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=ems_system-ems"])).toBe("");
     expect(manager.docker(["node", "inspect", "--format", "{{.Spec.Availability}}", workerId])).toBe("drain");
     // Both replicas run on the manager now: nothing of the worker's was lost.
     for (let i = 0; i < 60 && runningOn().length < 2; i++) await new Promise((r) => setTimeout(r, 1000));

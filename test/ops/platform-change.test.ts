@@ -56,6 +56,20 @@ describe("deploy and rollback refuse to change the platform a stack runs on", ()
     expect(stack.config).toEqual(SWARM_CONFIG);
   });
 
+  test("while a switch is under way (ems-infra:platformSwitch set) deploy sends to switch-platform, not to an up", async () => {
+    const stack = new FakeStack("prod", {
+      config: { ...SWARM_CONFIG, "ems-infra:platformSwitch": "swarm" },
+      outputs: prodOutputs(),
+    });
+    const io = fakeIo();
+    expect(await deploy.main(["--stack", "prod", "--yes"], io, fakeDeps(stack))).toBe(1);
+    expect(stack.changes).toEqual([]);
+    expect(io.stderr).toBe(
+      "error: pre-flight: a platform switch of stack prod is under way (ems-infra:platformSwitch is set): resume it with " +
+        "npm run switch-platform -- --stack prod, or go back with npm run switch-platform -- --stack prod --undo\n",
+    );
+  });
+
   test("an unchanged platform deploys as before; a first deploy (no outputs) is not a change", async () => {
     const same = new FakeStack("prod", { config: PROD_CONFIG, outputs: prodOutputs(), previewChanges: { update: 1 } });
     expect(await deploy.main(["--stack", "prod", "--yes"], fakeIo(), fakeDeps(same))).toBe(0);

@@ -305,6 +305,41 @@ describe("the off-site copy of two swarm nodes into one repository", () => {
     expect(only.stderr).toContain("--only db: this host's job takes no database dumps");
   });
 
+  test("a snapshot of the system on one engine (restic host ems_system) gives each node its own paths", () => {
+    const store = path.join(acme.root, "infra/letsencrypt/ems_system.json");
+    const upload = path.join(db.uploads, "escola-1/matricula.pdf");
+    const [storeBefore, uploadBefore] = [fs.readFileSync(store), fs.readFileSync(upload)];
+    // The VPS the cluster replaces held every folder in one snapshot, under the system's name.
+    const made = restic(repo, PASSWORD, [
+      "backup",
+      "--json",
+      "--host",
+      "ems_system",
+      "--tag",
+      "ems-infra",
+      path.join(acme.root, "infra/letsencrypt"),
+      db.uploads,
+    ]);
+    const id = /"snapshot_id":"([0-9a-f]{8})/.exec(made)![1];
+    fs.writeFileSync(store, "changed since");
+    fs.rmSync(upload);
+
+    const r = sh(acme, `${offsiteJobCommandPrefix(acmeJob)} restore --snapshot ${id} --only acme`);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(fs.readFileSync(store)).toEqual(storeBefore);
+    // The ACME node took its own path only: the Postgres node's upload is still gone until that node restores it.
+    expect(fs.existsSync(upload)).toBe(false);
+    const d = sh(db, `sh ${db.bin}/offsite.sh restore --snapshot ${id} --only uploads`, {
+      BACKUP_DIR: dbArgs.backupDir,
+      OFFSITE_ENV: path.join(db.secrets, "offsite.env"),
+      OFFSITE_PATHS: path.join(db.bin, "offsite.paths"),
+      OFFSITE_STATE: dbArgs.offsite.stateDir,
+      OFFSITE_HOST: dbArgs.offsite.host,
+    });
+    expect({ status: d.status, stderr: d.stderr }).toEqual({ status: 0, stderr: "" });
+    expect(fs.readFileSync(upload)).toEqual(uploadBefore);
+  });
+
   test("restore --only db on the Postgres node brings its databases back from its own snapshot", () => {
     pg.psql("DROP TABLE schools;", "ems_production");
     const r = sh(db, `sh ${db.bin}/offsite.sh restore --only db`, {
@@ -318,9 +353,9 @@ describe("the off-site copy of two swarm nodes into one repository", () => {
     });
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
     expect(pg.psql("SELECT count(*) FROM schools;", "ems_production").trim()).toBe("40");
-    // Both snapshot hosts are in the one repository, and nothing else.
+    // Every host's snapshots are in the one repository, and it is sound.
     expect(new Set(snapshots(repo, PASSWORD).map((s) => s.hostname))).toEqual(
-      new Set(["ems_system@10.0.0.1", "ems_system@10.0.0.2", "ems_system@10.0.0.3"]),
+      new Set(["ems_system", "ems_system@10.0.0.1", "ems_system@10.0.0.2", "ems_system@10.0.0.3"]),
     );
     expect(restic(repo, PASSWORD, ["check"])).toContain("no errors were found");
   });
