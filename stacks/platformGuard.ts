@@ -6,12 +6,15 @@
  * the old platform's protected volumes cannot be deleted. `npm run switch-platform` stops the old platform first
  * and sets `ems-infra:platformSwitch` for its own up.
  *
- * What the stack last deployed is read through a StackReference to the stack itself: the engine's builtin provider
- * reads the backend's last checkpoint, whose root outputs stay the previous update's until this program registers
- * its own at the end (a "same" step keeps the old outputs).
+ * What the stack last deployed is read as a StackReference to the stack itself reads it: the engine's builtin
+ * provider reads the backend's last checkpoint, whose root outputs stay the previous update's until this program
+ * registers its own at the end (a "same" step keeps the old outputs).
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
+
+/** The engine's builtin function that reads a stack's outputs from the backend (pulumi/pkg/resource/deploy/builtins.go). */
+export const READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs";
 
 /** The platform a deployed stack's outputs describe; undefined for a stack never deployed. */
 export function deployedPlatform(outputs: { platform?: unknown; system?: unknown }): "docker" | "swarm" | undefined {
@@ -35,15 +38,15 @@ export function platformChangeRefusal(
   );
 }
 
-/** Reads the stack's own last outputs (a StackReference to itself) and throws the refusal, before anything else. */
+/**
+ * Reads the stack's own last outputs and throws the refusal, before anything else. The engine's builtin invoke
+ * `pulumi:pulumi:readStackOutputs` (what the SDK's StackReference itself calls) leaves nothing in the state: no read
+ * resource to refresh, no `read` op in every preview.
+ */
 export async function guardPlatformChange(config: Pick<StackConfig, "platform" | "platformSwitch">): Promise<void> {
-  const self = new pulumi.StackReference("ems-infra-last-deployed", {
-    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
-  });
-  const [platform, system] = await Promise.all([
-    self.getOutputValue("platform") as Promise<unknown>,
-    self.getOutputValue("system") as Promise<unknown>,
-  ]);
-  const refusal = platformChangeRefusal(pulumi.getStack(), deployedPlatform({ platform, system }), config);
+  const name = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+  const result = (await pulumi.runtime.invoke(READ_STACK_OUTPUTS, { name })) as { outputs?: Record<string, unknown> };
+  const outputs = result?.outputs ?? {};
+  const refusal = platformChangeRefusal(pulumi.getStack(), deployedPlatform(outputs), config);
   if (refusal) throw new pulumi.RunError(refusal);
 }

@@ -32,6 +32,7 @@ import type {
   GateOptions,
   GateTarget,
 } from "./types";
+import { restartPolicies, showPlanAndConfirm } from "../liveChange";
 export type {
   CutoverDeps,
   CutoverOptions,
@@ -84,7 +85,7 @@ export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Pr
       return { outcome: "planned" };
     }
     log("resuming it (run with --undo instead to start the old system again)");
-    return proceed(run, found.step);
+    return proceedOrUndo(run, found.step);
   }
   if (options.undo) {
     log(`nothing to undo: no cut-over journal at ${journal.file}`);
@@ -154,21 +155,15 @@ export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Pr
     `5. pulumi up, then each API's health gate through the new Traefik on ${options.gate.address}:${options.gate.port}, and every table's rows`,
     `6. on failure or interruption: stop this system's new containers, start ${toStop.join(", ")} again and watch the old APIs log in`,
   ];
-  log(`plan (on ${shell.where}):\n  ${plan.join("\n  ")}`);
-  if (options.dryRun) {
-    log("dry run: nothing was changed");
-    return { outcome: "planned" };
-  }
-  if (!(await deps.confirm(`Cut over ${shell.where} from the compose system to the stack?`))) {
-    log("cancelled: nothing was changed");
-    return { outcome: "cancelled" };
-  }
-
-  const policies: Record<string, string> = {};
-  for (const name of toStop) {
-    const r = await shell.run(C.restartPolicy(name));
-    policies[name] = r.code === 0 && r.stdout.trim() ? r.stdout.trim() : "unless-stopped";
-  }
+  const go = await showPlanAndConfirm(
+    deps,
+    shell,
+    plan,
+    options.dryRun,
+    `Cut over ${shell.where} from the compose system to the stack?`,
+  );
+  if (go !== "go") return { outcome: go };
+  const policies = await restartPolicies(shell, toStop);
   const state: Journal = {
     version: 1,
     startedAt: new Date(deps.now()).toISOString(),
@@ -179,7 +174,16 @@ export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Pr
   const run: CutoverRun = { deps, options, journal, state, report };
   await journal.write(state);
   log(`journal: ${journal.file}`);
-  return proceed(run, "backup");
+  return proceedOrUndo(run, "backup");
+}
+
+/** The steps; an unexpected error on the way (the outputs unreadable, a host file refused) is undone like a failure. */
+async function proceedOrUndo(run: CutoverRun, from: Step): Promise<CutoverResult> {
+  try {
+    return await proceed(run, from);
+  } catch (e) {
+    return undo(run, `unexpected error in step "${run.state.step}": ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** Steps 2 to 6 from `from` on (a fresh run starts at backup; a resumed one where its journal stopped). */

@@ -24,6 +24,7 @@ import { describeForeignHolders, foreignHolders } from "../dataVolume";
 import type { BoundShell } from "../runner/hostShell";
 import { HostFile, SWITCH_STEPS, SwitchJournal, SwitchJournalFile, SwitchStep, switchStatePath } from "./journal";
 import { pendingOperations, withoutOldPlatform } from "./state";
+import { restartPolicies, showPlanAndConfirm } from "../liveChange";
 
 export interface SwitchDeps {
   /** The host the one-engine stack runs on. */
@@ -182,21 +183,15 @@ export async function runSwitch(deps: SwitchDeps, options: SwitchOptions): Promi
     `5. pulumi up on swarm, then every service at its replica count`,
     `6. on failure or interruption: the Swarm services removed, the state put back, ${running.join(", ")} started again`,
   ];
-  log(`plan (on ${shell.where}):\n  ${plan.join("\n  ")}`);
-  if (options.dryRun) {
-    log("dry run: nothing was changed");
-    return { outcome: "planned" };
-  }
-  if (!(await deps.confirm(`Move stack ${options.stackName} from the one-engine platform to swarm?`))) {
-    log("cancelled: nothing was changed");
-    return { outcome: "cancelled" };
-  }
-
-  const policies: Record<string, string> = {};
-  for (const name of running) {
-    const r = await shell.run(C.restartPolicy(name));
-    policies[name] = r.code === 0 && r.stdout.trim() ? r.stdout.trim() : "unless-stopped";
-  }
+  const go = await showPlanAndConfirm(
+    deps,
+    shell,
+    plan,
+    options.dryRun,
+    `Move stack ${options.stackName} from the one-engine platform to swarm?`,
+  );
+  if (go !== "go") return { outcome: go };
+  const policies = await restartPolicies(shell, running);
   const state: SwitchJournal = {
     version: 1,
     startedAt: new Date(deps.now()).toISOString(),

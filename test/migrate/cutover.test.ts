@@ -464,6 +464,33 @@ describe("the cut-over", () => {
     expect(host.journal).toBe("");
   });
 
+  test("an unexpected error after the old system stopped (the host shell throws during the gate) is undone: the old system runs again", async () => {
+    const { host, log, deps, options } = setup();
+    const up = deps.up.bind(deps);
+    let upDone = false;
+    deps.up = async () => {
+      const r = await up();
+      upDone = true;
+      return r;
+    };
+    const run = host.run.bind(host);
+    let thrown = false;
+    host.run = async (command, opts) => {
+      if (upDone && !thrown) {
+        thrown = true;
+        throw new Error("spawn ssh EAGAIN");
+      }
+      return run(command, opts);
+    };
+    const result = await runCutover(deps, options);
+
+    expect(thrown).toBe(true);
+    expect(result).toMatchObject({ outcome: "rolled-back" });
+    expect(log).toContain('FAILED: unexpected error in step "gate": spawn ssh EAGAIN');
+    expect(running(host)).toEqual(OLD);
+    expect(host.journal).toBe("");
+  });
+
   test("an undo whose old APIs crash-loop or do not log in says so and keeps the journal", async () => {
     const { host, log, deps, options } = setup({}, false);
     const run = host.run.bind(host);

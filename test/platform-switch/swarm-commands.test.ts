@@ -10,6 +10,8 @@ import { spawnSync } from "child_process";
 import { PLATFORM_SWITCH_COMMANDS as S } from "../../ops/hostCommands/platformSwitch";
 import { PrivateEngine, privateEngineUnavailable } from "../support";
 
+jest.setTimeout(120_000);
+
 const reason = privateEngineUnavailable();
 if (reason && process.env.CI === "true") throw new Error(`the swarm tests need a private dockerd: ${reason}`);
 const describeSwarm = reason ? describe.skip : describe;
@@ -88,5 +90,42 @@ describeSwarm("switch-platform's Swarm commands on a private engine in swarm mod
     } finally {
       spawnSync("docker", ["volume", "rm", volume]);
     }
+  });
+
+  test("a host-mode port 80 service beside a container holding port 80 never starts; it does once the container stops", async () => {
+    const old = "old-traefik";
+    engine.docker(["run", "-d", "--name", old, "-p", "80:80", IDLE]);
+    engine.docker(
+      [
+        "service",
+        "create",
+        "-d",
+        "--name",
+        "ems_port-traefik",
+        "--label",
+        "com.ems.system=ems_port",
+        "--publish",
+        "mode=host,target=80,published=80",
+        IDLE,
+      ],
+      undefined,
+      60_000,
+    );
+    const errors = () => engine.docker(["service", "ps", "--no-trunc", "--format", "{{.Error}}", "ems_port-traefik"]);
+    let seen = "";
+    for (let i = 0; i < 60 && !/already (in use|allocated)/.test(seen); i++) {
+      seen = errors();
+      if (!/already (in use|allocated)/.test(seen)) await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(seen).toMatch(/address already in use|port is already allocated/);
+    expect(sh(S.replicas("ems_port-traefik")).stdout.trim()).toBe("0 1");
+
+    engine.docker(["rm", "-f", old]);
+    let line = "";
+    for (let i = 0; i < 60 && line !== "1 1"; i++) {
+      line = sh(S.replicas("ems_port-traefik")).stdout.trim();
+      if (line !== "1 1") await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(line).toBe("1 1");
   });
 });

@@ -1,11 +1,17 @@
 /**
  * The program's own guard against a raw `pulumi up` that changes a deployed stack's platform (index.ts →
- * stacks/platformGuard.ts): under the Pulumi mocks, the StackReference the program makes to its own stack answers
- * with the outputs the test gives it (what the engine's builtin provider reads from the backend's last checkpoint).
+ * stacks/platformGuard.ts): under the Pulumi mocks, the engine's builtin `pulumi:pulumi:readStackOutputs` the program
+ * invokes for its own stack answers with the outputs the test gives it (what the engine reads from the backend's last
+ * checkpoint) and the shape the engine gives them in.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "../../stacks/load";
-import { deployedPlatform, guardPlatformChange, platformChangeRefusal } from "../../stacks/platformGuard";
+import {
+  deployedPlatform,
+  guardPlatformChange,
+  platformChangeRefusal,
+  READ_STACK_OUTPUTS,
+} from "../../stacks/platformGuard";
 import { deployStack } from "../../stacks/select";
 import { committedConfig, mockInvoke, mockState, swarmProdConfig, TEST_SECRETS, waitForRPCs } from "../support";
 
@@ -15,7 +21,8 @@ const runtimeState = require("@pulumi/pulumi/runtime/state") as { getStackResour
 interface GuardedRun {
   error?: string;
   types: string[];
-  reference?: { name: string; inputs: Record<string, unknown> };
+  /** The arguments of the program's read of its own outputs. */
+  read?: Record<string, unknown>;
 }
 
 /** Runs index.ts's composition (guard, then the stack) for prod with `config`, the last deploy's outputs given. */
@@ -26,13 +33,14 @@ async function runGuarded(config: Record<string, string>, lastOutputs: Record<st
     {
       newResource: (args) => {
         run.types.push(args.type);
-        if (args.type === "pulumi:pulumi:StackReference") {
-          run.reference = { name: args.name, inputs: args.inputs };
-          return { id: String(args.inputs.name), state: { name: args.inputs.name, outputs: lastOutputs } };
-        }
         return { id: `${args.name}-id`, state: mockState(args) };
       },
-      call: (args) => mockInvoke(args),
+      call: (args) => {
+        if (args.token !== READ_STACK_OUTPUTS) return mockInvoke(args);
+        run.read = args.inputs;
+        // The builtin's answer (pulumi builtins.go readStackReference): the name, the outputs, the secret ones' names.
+        return { name: args.inputs.name, outputs: lastOutputs, secretOutputNames: [] };
+      },
     },
     "ems-infra",
     "prod",
@@ -67,23 +75,21 @@ const swarmProd = (extra: Record<string, string> = {}) => ({ ...swarmProdConfig(
 const DOCKER_OUTPUTS = { system: "ems_system", environment: "production", postgresContainer: "ems_system-postgres" };
 
 describe("a raw pulumi up that flips ems-infra:platform on a deployed stack is refused before anything is registered", () => {
-  test("docker → swarm: refused naming ems-infra:platform and the command that moves it; only the reference is read", async () => {
+  test("docker → swarm: refused naming ems-infra:platform and the command that moves it; only its own outputs are read", async () => {
     const run = await runGuarded(swarmProd(), DOCKER_OUTPUTS);
     expect(run.error).toContain(
       'ems-infra:platform is "swarm" but stack prod last deployed the "docker" platform. A plain pulumi up would start',
     );
     expect(run.error).toContain("npm run switch-platform -- --stack prod");
-    expect(run.types.filter((t) => t !== "pulumi:pulumi:Stack")).toEqual(["pulumi:pulumi:StackReference"]);
-    expect(run.reference).toEqual({
-      name: "ems-infra-last-deployed",
-      inputs: { name: "organization/ems-infra/prod" },
-    });
+    // Nothing registered but the root stack; the outputs read are this stack's own.
+    expect(run.types).toEqual(["pulumi:pulumi:Stack"]);
+    expect(run.read).toEqual({ name: "organization/ems-infra/prod" });
   });
 
   test("swarm → docker: refused the same way", async () => {
     const run = await runGuarded(dockerProd(), { ...DOCKER_OUTPUTS, platform: "swarm" });
     expect(run.error).toContain('ems-infra:platform is "docker" but stack prod last deployed the "swarm" platform');
-    expect(run.types.filter((t) => t !== "pulumi:pulumi:Stack")).toEqual(["pulumi:pulumi:StackReference"]);
+    expect(run.types).toEqual(["pulumi:pulumi:Stack"]);
   });
 
   test("with ems-infra:platformSwitch: swarm (set by npm run switch-platform) the swarm stack is registered", async () => {
@@ -97,6 +103,7 @@ describe("a raw pulumi up that flips ems-infra:platform on a deployed stack is r
     const same = await runGuarded(dockerProd(), DOCKER_OUTPUTS);
     expect(same.error).toBeUndefined();
     expect(same.types).toContain("docker:index/container:Container");
+    expect(same.types).not.toContain("pulumi:pulumi:StackReference");
     const fresh = await runGuarded(swarmProd(), {});
     expect(fresh.error).toBeUndefined();
     expect(fresh.types).toContain("docker:index/service:Service");
