@@ -9,12 +9,17 @@
  * the servers have no unlimited path) and failed (connection error, 502/503, timeout). Bounded: ~45 s of loop,
  * at most ~3000 requests, loopback and one docker network only.
  *
+ * The APIs are the stand-ins that log into PostgreSQL at start and exit 1 when refused (ems-test/ems-server-pg,
+ * real-system.md §6), against ems-test/postgres:15 on the bench's network under the program's DB_HOST; after the
+ * release exactly one session of the role must remain, the new container's.
+ *
  * Modelled, not Traefik itself (no Traefik image offline): round-robin over the healthy backends; a backend joins
  * on its `health_status: healthy` event and leaves on `die` or `health_status: unhealthy` (Traefik's docker
  * provider), config changes applied at most every 2 s (providersThrottleDuration); a retry middleware like
  * Traefik's `retry` (the program's RETRY_ATTEMPTS, on a connection error before any response byte, next backend,
  * 100 ms backoff).
  */
+import { execFileSync } from "child_process";
 import * as http from "http";
 import { HARDENING, LOG_ROTATION, memoryLimit } from "../components/containerDefaults";
 import {
@@ -32,6 +37,12 @@ const SOCKET = (process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock").replac
 const PORT = 8181;
 const API_KEY = "bench-api-key-0001";
 const SERVICE_LABEL = "com.ems.service";
+/** The images build.sh makes (test/support/images): the logging-in stand-ins and the PostgreSQL 15 one. */
+const OLD_IMAGE = "ems-test/ems-server-pg:1.2.1";
+const NEW_IMAGE = "ems-test/ems-server-pg:1.2.2";
+const POSTGRES_IMAGE = "ems-test/postgres:15";
+/** The program's DB_HOST for the EMS API (the Postgres container's name), its role, database and the bench's password. */
+const DB = { host: "ems_system-postgres", user: "ems_user", name: "ems", password: "bench-db-pass" };
 
 const args = process.argv.slice(2);
 const RETRY = !args.includes("--no-retry");
@@ -46,11 +57,64 @@ const now = () => ((Date.now() - t0) / 1000).toFixed(1).padStart(5);
 const timeline: string[] = [];
 const mark = (what: string) => timeline.push(`${now()} s  ${what}`);
 
-/** The first image of the list that exists locally. */
-async function firstImage(candidates: string[]): Promise<string> {
-  for (const image of candidates)
-    if ((await engine(SOCKET, "GET", `/images/${encodeURIComponent(image)}/json`)).status === 200) return image;
-  throw new Error(`none of ${candidates.join(", ")} exists: run test/support/images/build.sh`);
+/** Fails unless every image exists locally. */
+async function requireImages(images: string[]): Promise<void> {
+  for (const image of images)
+    if ((await engine(SOCKET, "GET", `/images/${encodeURIComponent(image)}/json`)).status !== 200)
+      throw new Error(`${image} does not exist: run test/support/images/build.sh`);
+}
+
+/** SQL as the superuser inside the bench's Postgres container; unaligned, tuples only. */
+function psql(container: string, sql: string): string {
+  return execFileSync(
+    "docker",
+    ["exec", "-i", container, "psql", "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1", "-U", "postgres"],
+    {
+      input: sql,
+      encoding: "utf8",
+    },
+  ).trim();
+}
+
+/**
+ * Starts PostgreSQL on the network under the program's DB_HOST and gives it the API's role and database. Waits for
+ * TCP, which only the final server answers (initdb's temporary one listens on the socket only).
+ */
+async function startPostgres(name: string, network: string): Promise<void> {
+  const created = await engine(SOCKET, "POST", `/containers/create?name=${name}`, {
+    Image: POSTGRES_IMAGE,
+    Env: ["POSTGRES_PASSWORD=bench-superuser"],
+    NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [DB.host] } } },
+  });
+  if (created.status !== 201) throw new Error(`postgres: ${JSON.stringify(created.body)}`);
+  await engine(SOCKET, "POST", `/containers/${name}/start`);
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    try {
+      execFileSync("docker", ["exec", name, "pg_isready", "-q", "-h", "127.0.0.1"], { stdio: "ignore" });
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${name} did not accept connections within 90 s`);
+      await sleep(300);
+    }
+  }
+  psql(name, `CREATE ROLE ${DB.user} LOGIN PASSWORD '${DB.password}'; CREATE DATABASE ${DB.name} OWNER ${DB.user};`);
+}
+
+/** The addresses holding a session of the API's role (pg_stat_activity). */
+function sessions(postgres: string): string[] {
+  return psql(
+    postgres,
+    `SELECT host(client_addr) FROM pg_stat_activity WHERE usename = '${DB.user}' AND datname = '${DB.name}' ORDER BY 1`,
+  )
+    .split("\n")
+    .filter(Boolean);
+}
+
+/** A container's address on the network. */
+async function addressOf(id: string, network: string): Promise<string> {
+  const info = (await engine<InspectedContainer>(SOCKET, "GET", `/containers/${id}/json`)).body;
+  return info.NetworkSettings?.Networks?.[network]?.IPAddress ?? "";
 }
 
 /** The API container as the program specifies it (components/apiService spec), for one version of the stand-in. */
@@ -58,7 +122,7 @@ function apiSpec(version: string, network: string, svc: string): Omit<ContainerI
   const secrets = secretsEnvFile({
     JWT_KEY: "bench-jwt-key",
     API_KEY,
-    DB_PASS: "bench-db-pass",
+    DB_PASS: DB.password,
     EMAIL_SERVICE_API_KEY: "bench-mail",
   });
   return {
@@ -69,10 +133,10 @@ function apiSpec(version: string, network: string, svc: string): Omit<ContainerI
       { file: SECRETS_ENV_PATH, content: secrets },
     ],
     envs: [
-      "DB_HOST=ems_system-postgres",
+      `DB_HOST=${DB.host}`,
       "DB_PORT=5432",
-      "DB_USER=ems_user",
-      "DB_NAME=ems",
+      `DB_USER=${DB.user}`,
+      `DB_NAME=${DB.name}`,
       "VERIFICATION_LINK_BASE_URL=https://api.ems.local/api/v1/auth/verify",
       "ENV=development",
       "ENVIRONMENT=development",
@@ -297,9 +361,12 @@ async function main(): Promise<void> {
   }
   const svc = `ems-bench-${process.pid}`;
   const network = `ems-release-${process.pid}`;
-  const oldImage = await firstImage(["ems-test/ems-server:1.2.1", "ems-test/busybox-api:1"]);
-  const newImage = await firstImage(["ems-test/ems-server:1.2.2", oldImage]);
+  await requireImages([OLD_IMAGE, NEW_IMAGE, POSTGRES_IMAGE]);
+  const [oldImage, newImage] = [OLD_IMAGE, NEW_IMAGE];
+  const postgres = `${svc}-postgres`;
   const created: string[] = [];
+  let newAddress = "";
+  let remaining: string[] = [];
   const net = await engine(SOCKET, "POST", "/networks/create", {
     Name: network,
     Driver: "bridge",
@@ -309,6 +376,9 @@ async function main(): Promise<void> {
   const balancer = new Balancer(svc, network);
   const counts: Counts = { ok: 0, limited: 0, failed: 0, failures: [] };
   try {
+    created.push(postgres);
+    await startPostgres(postgres, network);
+    mark(`postgres ready: role ${DB.user} owns ${DB.name}`);
     const lbPort = await balancer.start();
     const create = async (image: string, version: string, suffix: string) => {
       const name = `${svc}-${suffix}`;
@@ -327,6 +397,7 @@ async function main(): Promise<void> {
     mark(`old container: create ${oldImage}`);
     const oldId = await create(oldImage, "1.2.1", "old");
     await waitHealthy(oldId, 60);
+    mark(`old container logged in: sessions of ${DB.user} from ${sessions(postgres).join(", ")}`);
     await sleep(2500); // the balancer's throttle
     mark("client loop starts");
     let done = false;
@@ -336,13 +407,17 @@ async function main(): Promise<void> {
     mark(`new container: create ${newImage} (create-before-delete)`);
     const newId = await create(newImage, "1.2.2", "new");
     await waitHealthy(newId, 60);
-    mark("new container healthy: the provider's wait returns");
+    newAddress = await addressOf(newId, network);
+    mark(
+      `new container healthy: the provider's wait returns (sessions of ${DB.user} from ${sessions(postgres).join(", ")})`,
+    );
     // The engine deletes the replaced container only after every other step (performPostSteps).
     mark(`old container: ContainerStop with timeout ${GRACE} s (destroyGraceSeconds)`);
     await engine(SOCKET, "POST", `/containers/${oldId}/stop?t=${GRACE}`, undefined, undefined, (GRACE + 30) * 1000);
     mark("old container stopped");
     await engine(SOCKET, "DELETE", `/containers/${oldId}?force=true&v=true`);
     mark("old container removed");
+    remaining = sessions(postgres);
     await sleep(3000);
     done = true;
     await Promise.all(loops);
@@ -365,15 +440,21 @@ async function main(): Promise<void> {
   failed             ${counts.failed}   connection error, 502/503 or timeout: lost by the release
   retried            ${balancer.retries}   requests the retry middleware re-sent to the other backend
   no backend (503)   ${balancer.noBackend}
+  ${DB.user} sessions  ${remaining.join(", ") || "none"} after the release (want exactly the new container's, ${newAddress})
 ${counts.failures.length ? `  failures at: ${counts.failures.slice(0, 10).join("; ")}${counts.failures.length > 10 ? " ..." : ""}\n` : ""}
 Modelled here (not a real Traefik): round-robin over healthy backends from docker events (join on healthy, leave
 on die/unhealthy, 2 s throttle), ${RETRY ? `a retry middleware (${RETRY_ATTEMPTS} attempts, the program's api-retry, on connection errors before any response byte)` : "NO retry middleware (--no-retry)"}.
 Real: dockerd ${SOCKET}, the provider's create/wait/stop(${GRACE} s)/remove sequence, the stand-in server
-(${oldImage} → ${newImage}) launched by ems-run with the exec-form ems-run probe; the stand-in ignores SIGTERM
+(${oldImage} → ${newImage}) launched by ems-run with the exec-form ems-run probe, logged into PostgreSQL 15
+(${POSTGRES_IMAGE}) at start as the real servers are; the stand-in ignores SIGTERM
 like the Dart server, so the old one is killed when the grace ends. Health timings are the bench's (3 s, 100
 retries), not the program's. Not measured: requests in flight for longer than the kill, non-idempotent requests
 (Traefik's retry re-sends only when nothing was received, a POST included), TLS, HTTP keep-alive to backends.`);
   if (counts.failed > 0) process.exitCode = 1;
+  if (remaining.length !== 1 || remaining[0] !== newAddress) {
+    console.error(`FAILED: after the release ${DB.user} should hold one session, the new container's (${newAddress})`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err) => {

@@ -2,7 +2,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { OffsitePath, OffsiteTarget, offsiteEnvAssignments, offsiteEnvFile, offsitePathsFile } from "./backupOffsite";
 import { HostConnection, hostCommand } from "./hostCommand";
-import { crontabLine, readScript, shellQuote, writeFilesScript } from "./shell";
+import { cronJobMarker, crontabLine, readScript, shellQuote, withoutCronJobs, writeFilesScript } from "./shell";
 
 /** The off-site copy of every run (restic): present, it is on. */
 export interface BackupOffsiteArgs {
@@ -103,7 +103,7 @@ export function drillCronLine(
   if (!args.offsite) return undefined;
   return crontabLine(
     args.offsite.drillSchedule,
-    `${offsiteCommandPrefix(args, postgresContainer)} drill >> ${shellQuote(args.logFile)} 2>&1 # ems-infra:${drillJobName(args.jobName)}`,
+    `${offsiteCommandPrefix(args, postgresContainer)} drill >> ${shellQuote(args.logFile)} 2>&1 ${cronJobMarker(drillJobName(args.jobName))}`,
   );
 }
 
@@ -185,7 +185,7 @@ export function backupCronLine(
     throw new Error(`backupCronLine: bad job name ${JSON.stringify(args.jobName)}`);
   return crontabLine(
     args.schedule,
-    `${backupRunCommand(args, postgresContainer)} >> ${shellQuote(args.logFile)} 2>&1 # ems-infra:${args.jobName}`,
+    `${backupRunCommand(args, postgresContainer)} >> ${shellQuote(args.logFile)} 2>&1 ${cronJobMarker(args.jobName)}`,
   );
 }
 
@@ -201,9 +201,8 @@ export function backupInstallScript(
     const target = shellQuote(`${args.scriptsDir}/${file}`);
     return `cat > ${target} <<'EMS_INFRA_EOF'\n${readScript(file).replace(/\n?$/, "\n")}EMS_INFRA_EOF\nchmod 755 ${target}`;
   });
-  const marker = `# ems-infra:${args.jobName}`;
   // The drill's entry is always removed (the off-site copy may have been turned off), and written when on.
-  const drillMarker = `# ems-infra:${drillJobName(args.jobName)}`;
+  const ownJobs = [args.jobName, drillJobName(args.jobName)];
   const drill = drillCronLine(args, postgresContainer);
   const offsite = args.offsite;
   const pathsFile = offsiteFiles(args)?.pathsFile;
@@ -220,7 +219,7 @@ export function backupInstallScript(
         ]
       : []),
     `current=$(crontab -l 2>/dev/null || true)`,
-    `printf '%s\\n' "$current" | grep -vF ${shellQuote(marker)} | grep -vF ${shellQuote(drillMarker)} | sed '/^$/d' > "\${TMPDIR:-/tmp}/ems-infra-crontab.$$" || true`,
+    `printf '%s\\n' "$current" | ${withoutCronJobs(ownJobs)} | sed '/^$/d' > "\${TMPDIR:-/tmp}/ems-infra-crontab.$$"`,
     `printf '%s\\n' ${shellQuote(backupCronLine(args, postgresContainer))} >> "\${TMPDIR:-/tmp}/ems-infra-crontab.$$"`,
     ...(drill ? [`printf '%s\\n' ${shellQuote(drill)} >> "\${TMPDIR:-/tmp}/ems-infra-crontab.$$"`] : []),
     `crontab "\${TMPDIR:-/tmp}/ems-infra-crontab.$$"`,

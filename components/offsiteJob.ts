@@ -5,10 +5,10 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { BackupOffsiteArgs, offsiteCredentials } from "./backup";
+import { BackupOffsiteArgs, drillJobName, offsiteCredentials } from "./backup";
 import { offsiteEnvAssignments, offsitePathsFile } from "./backupOffsite";
 import { HostConnection, hostCommand } from "./hostCommand";
-import { crontabLine, readScript, shellQuote } from "./shell";
+import { cronJobMarker, crontabLine, readScript, shellQuote, withoutCronJobs } from "./shell";
 
 export interface OffsiteJobArgs {
   /** Cron schedule of the copy (5 fields, host time zone): the backup job's. */
@@ -50,8 +50,11 @@ export function offsiteJobCronLines(args: Omit<OffsiteJobArgs, "connection">): {
   const prefix = offsiteJobCommandPrefix(args);
   const log = shellQuote(args.logFile);
   return {
-    backup: crontabLine(args.schedule, `${prefix} backup >> ${log} 2>&1 # ems-infra:${args.jobName}`),
-    drill: crontabLine(args.offsite.drillSchedule, `${prefix} drill >> ${log} 2>&1 # ems-infra:drill-${args.jobName}`),
+    backup: crontabLine(args.schedule, `${prefix} backup >> ${log} 2>&1 ${cronJobMarker(args.jobName)}`),
+    drill: crontabLine(
+      args.offsite.drillSchedule,
+      `${prefix} drill >> ${log} 2>&1 ${cronJobMarker(drillJobName(args.jobName))}`,
+    ),
   };
 }
 
@@ -73,8 +76,7 @@ export function offsiteJobInstallScript(args: Omit<OffsiteJobArgs, "connection">
     `mkdir -p -m 700 ${shellQuote(args.offsite.stateDir)}`,
     `command -v restic >/dev/null || echo 'offsite: WARNING restic is not installed: the off-site copy fails until apt-get install restic' >&2`,
     `current=$(crontab -l 2>/dev/null || true)`,
-    `printf '%s\\n' "$current" | awk -v a=${shellQuote(` # ems-infra:${args.jobName}`)} -v b=${shellQuote(` # ems-infra:drill-${args.jobName}`)} ` +
-      `'$0 != "" && !(length($0) >= length(a) && substr($0, length($0) - length(a) + 1) == a) && !(length($0) >= length(b) && substr($0, length($0) - length(b) + 1) == b)' > ${tmp}`,
+    `printf '%s\\n' "$current" | ${withoutCronJobs([args.jobName, drillJobName(args.jobName)])} | sed '/^$/d' > ${tmp}`,
     `printf '%s\\n' ${shellQuote(lines.backup)} ${shellQuote(lines.drill)} >> ${tmp}`,
     `crontab ${tmp}`,
     `rm -f ${tmp}`,

@@ -33,6 +33,23 @@ export function crontabLine(schedule: string, command: string): string {
   return `${fields.join(" ")} ${crontabCommand(command)}`;
 }
 
+/** The trailing comment that marks a crontab line as one of ems-infra's jobs: `# ems-infra:<job>`. */
+export function cronJobMarker(job: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(job)) throw new Error(`cronJobMarker: bad job name ${JSON.stringify(job)}`);
+  return `# ems-infra:${job}`;
+}
+
+/**
+ * A filter (crontab text on stdin, the kept lines on stdout) that drops the lines ending in one of the jobs'
+ * markers exactly: job `x-backup` does not drop `x-backup-2`'s line, which merely contains its marker.
+ */
+export function withoutCronJobs(jobs: readonly string[]): string {
+  if (jobs.length === 0) throw new Error("withoutCronJobs: no job");
+  const vars = jobs.map((job, i) => `-v m${i}=${shellQuote(cronJobMarker(job))}`);
+  const kept = jobs.map((_, i) => `substr($0, length($0) - length(m${i}) + 1) != m${i}`).join(" && ");
+  return `awk ${vars.join(" ")} '${kept}'`;
+}
+
 /** The text of a script in components/scripts, the same file the tests run. */
 export function readScript(name: string): string {
   return fs.readFileSync(path.join(__dirname, "scripts", name), "utf8");

@@ -76,8 +76,9 @@ check_cron() {
   cron_job=$1
   cron_line=$2
   marker="# ems-infra:$cron_job"
-  # `crontab -l` fails when there is no crontab at all: that is an empty one.
-  entries=$(crontab -l 2>/dev/null | grep -F -- "$marker" || true)
+  # `crontab -l` fails when there is no crontab at all: that is an empty one. A line is this job's when it ends with
+  # exactly its marker (as the installers match it): `<job>-2`'s line merely contains it.
+  entries=$(crontab -l 2>/dev/null | awk -v m="$marker" 'substr($0, length($0) - length(m) + 1) == m' || true)
   count=$(printf '%s' "$entries" | grep -c '' || true)
   if [ -z "$entries" ]; then
     differ "cron: ems-infra:$cron_job entry missing"

@@ -1,5 +1,5 @@
 /** Host command lines for the backup's crontab entry and the data folders (`npm run down`). */
-import { shellQuote as q } from "../../components/shell";
+import { shellQuote as q, withoutCronJobs } from "../../components/shell";
 
 /**
  * Removes the backup's crontab line (the one ending in its marker `# ems-infra:<job>`, not a longer job name's),
@@ -7,9 +7,8 @@ import { shellQuote as q } from "../../components/shell";
  */
 export function removeCronLineCommand(job: string): string {
   return [
-    `m=${q(`# ems-infra:${job}`)}`,
     "current=$(crontab -l 2>/dev/null) || exit 0",
-    `kept=$(printf '%s\\n' "$current" | awk -v m="$m" 'substr($0, length($0) - length(m) + 1) != m')`,
+    `kept=$(printf '%s\\n' "$current" | ${withoutCronJobs([job])})`,
     '[ "$kept" = "$current" ] && exit 0',
     "printf '%s\\n' \"$kept\" | crontab -",
   ].join("; ");

@@ -2,11 +2,16 @@
  * The EMS/SMS API containers exactly as the program specifies them (entrypoint ems-run, exec-form
  * healthcheck, uploads of ems-run and secrets.env, envs, labels, bind mounts, networks, memory, security,
  * log rotation, restart), created through the Docker Engine API in the provider's order on a real dockerd.
- * Only the image is replaced, by the FROM scratch stand-ins of the real servers (test/docker/standin.test.ts),
- * and the healthcheck interval is shortened (the first probe on Docker < 25 comes one interval after start).
+ * Only the image is replaced, by the FROM scratch stand-ins of the real servers that log into PostgreSQL at start
+ * and exit 1 when refused (the `-pg` images, test/docker/standin-in-motion.test.ts), and the healthcheck interval is
+ * shortened (the first probe on Docker < 25 comes one interval after start). They log into the program's own
+ * Postgres container on the program's internal network, with the roles and passwords its databases command set
+ * (test/support/programPostgres.ts).
  */
 import * as fs from "fs";
 import * as path from "path";
+import { reportUnhealthy } from "../../ops/containers";
+import { defaultHostShell } from "../../ops/runner/hostShell";
 import {
   buildTestImages,
   committedConfig,
@@ -17,10 +22,13 @@ import {
   engineCreateBody,
   HealthState,
   httpTo,
+  docker,
   IMAGES,
   inspect,
   nanoseconds,
+  ProgramPostgres,
   run,
+  startProgramPostgres,
   waitForHealth,
 } from "../support";
 import { devSpecs, envs, labels } from "./specs";
@@ -32,8 +40,11 @@ const TEST_INTERVAL = "4s";
 
 type Svc = "ems" | "sms";
 
-/** The committed dev config with the short health gate, and optionally other versions. */
-function configOverrides(versions: Partial<Record<Svc, string>> = {}): Record<string, string> {
+/** The committed dev config with the short health gate, and optionally other versions or service secrets. */
+function configOverrides(
+  versions: Partial<Record<Svc, string>> = {},
+  serviceSecrets?: Record<string, Record<string, string>>,
+): Record<string, string> {
   const services = JSON.parse(committedConfig("dev")["ems-infra:services"]);
   for (const svc of Object.keys(services)) {
     services[svc] = {
@@ -45,7 +56,22 @@ function configOverrides(versions: Partial<Record<Svc, string>> = {}): Record<st
     };
     if (versions[svc as Svc]) services[svc].version = versions[svc as Svc];
   }
-  return { "ems-infra:services": JSON.stringify(services) };
+  return {
+    "ems-infra:services": JSON.stringify(services),
+    ...(serviceSecrets ? { "ems-infra:serviceSecrets": JSON.stringify(serviceSecrets) } : {}),
+  };
+}
+
+/** The spec with another DB_PASS in its secrets.env upload (what a container left with a stale password runs). */
+function withDbPassword(spec: ContainerInputs, password: string): ContainerInputs {
+  return {
+    ...spec,
+    uploads: (spec.uploads ?? []).map((u) =>
+      u.file === "/run/ems/secrets.env" && u.content
+        ? { ...u, content: u.content.replace(/^DB_PASS=.*$/m, `DB_PASS=${password}`) }
+        : u,
+    ),
+  };
 }
 
 /** The credentials the program put in the secrets.env upload. */
@@ -84,11 +110,29 @@ function loadbalancerPort(spec: ContainerInputs): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const healthOf = (name: string): string => inspect(name).State.Health?.Status ?? "none";
 
+/**
+ * Waits (bounded) until a container has exited `times` times (its restart count, plus one while it is down), and
+ * returns the exit code it shows while down: between two runs it is `restarting` with the last run's code; caught
+ * during a run, Docker shows 0.
+ */
+async function exitedAtLeast(name: string, times: number, timeoutMs = 20_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { State: state, RestartCount: restarts } = inspect(name);
+    const down = !state.Running || state.Restarting;
+    if ((restarts as number) + (down ? 1 : 0) >= times && down) return state.ExitCode as number;
+    if (Date.now() > deadline) throw new Error(`${name} did not exit ${times} times in ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
 describeWithDocker("API containers on a real Docker engine, created like the provider does", () => {
   const scratch = new DockerScratch("api");
   let specs: Record<Svc, ContainerInputs>;
   /** The SMS spec the program registers after `deploy --service sms --version 1.1.1`. */
   let smsNext: ContainerInputs;
+  let dev: Awaited<ReturnType<typeof devSpecs>>;
+  let pg: ProgramPostgres;
   const containers: Record<Svc, string> = { ems: "", sms: "" };
   const networks = { proxy: "", db: "" };
   let bindRoot = "";
@@ -106,22 +150,24 @@ describeWithDocker("API containers on a real Docker engine, created like the pro
 
   beforeAll(async () => {
     buildTestImages();
-    const dev = await devSpecs(configOverrides());
+    dev = await devSpecs(configOverrides());
     specs = { ems: dev.container("ems"), sms: dev.container("sms") };
     smsNext = (await devSpecs(configOverrides({ sms: "1.1.1" }))).container("sms");
     const [proxy, db] = (specs.ems.networksAdvanced as { name: string }[]).map((n) => n.name);
     networks.proxy = scratch.network(dev.networkNamed(proxy));
     networks.db = scratch.network(dev.networkNamed(db));
     bindRoot = scratch.dir("api-binds");
-    containers.ems = await create("ems", IMAGES.ems, "a");
-    containers.sms = await create("sms", IMAGES.sms, "a");
+    pg = await startProgramPostgres(scratch, dev.run);
+    pg.ensureDatabases(dev.run);
+    containers.ems = await create("ems", IMAGES.emsPg, "a");
+    containers.sms = await create("sms", IMAGES.smsPg, "a");
   }, 180_000);
 
   afterAll(() => scratch.cleanup(), 90_000);
 
   test("the spec translates fully into an Engine API create (only the image is replaced)", () => {
-    const body = engineCreateBody(specs.ems, IMAGES.ems);
-    expect(body.Image).toBe(IMAGES.ems);
+    const body = engineCreateBody(specs.ems, IMAGES.emsPg);
+    expect(body.Image).toBe(IMAGES.emsPg);
     expect(body.Entrypoint).toEqual(["/run/ems/ems-run"]);
     expect(body.Cmd).toEqual(["/app/bin/server"]);
     expect(body.Healthcheck?.Test).toEqual([
@@ -134,7 +180,7 @@ describeWithDocker("API containers on a real Docker engine, created like the pro
       "--accept-rate-limited",
     ]);
     expect(JSON.stringify(body)).not.toContain(specs.ems.image);
-    expect(() => engineCreateBody({ ...specs.ems, privileged: true }, IMAGES.ems)).toThrow(
+    expect(() => engineCreateBody({ ...specs.ems, privileged: true }, IMAGES.emsPg)).toThrow(
       '"privileged" is not translated',
     );
   });
@@ -180,6 +226,44 @@ describeWithDocker("API containers on a real Docker engine, created like the pro
       // ems-run exec'd the server: it is PID 1 of the container, not a child of ems-run.
       expect(fs.readlinkSync(`/proc/${info.State.Pid}/exe`)).toMatch(/\/app\/bin\/server$/);
     }
+  }, 60_000);
+
+  test("each API logged into the program's Postgres at start as its own role on its own database, and keeps the session", () => {
+    for (const svc of ["ems", "sms"] as Svc[]) {
+      const { DB_USER, DB_NAME } = envs(specs[svc]);
+      expect({ svc, sessions: pg.sessionAddresses(DB_USER, DB_NAME) }).toEqual({
+        svc,
+        sessions: [containerIp(containers[svc], networks.db)],
+      });
+      expect(pg.psql("SELECT tableowner FROM pg_tables WHERE tablename = '__schema'", DB_NAME)).toBe(DB_USER);
+    }
+    expect(envs(specs.ems).DB_USER).not.toBe(envs(specs.sms).DB_USER);
+  });
+
+  test("an API whose DB password the server refuses exits 1 at start, crash-loops, never turns healthy, and the failed-deploy report names it", async () => {
+    const role = envs(specs.ems).DB_USER;
+    const refused = await create("ems", IMAGES.emsPg, "badpw", withDbPassword(specs.ems, "not-the-ems-db-password-0"));
+    expect(await exitedAtLeast(refused, 2)).toBe(1);
+    expect(healthOf(refused)).not.toBe("healthy");
+    const own = labels(specs.ems);
+    const report = await reportUnhealthy(
+      defaultHostShell,
+      "local",
+      { system: own["com.ems.system"], environment: own["com.ems.environment"] },
+      {},
+    );
+    // Other suites' containers may carry the dev labels too: only this run's are judged. Between two runs the
+    // container is restarting with exit code 1; caught in a run, Docker shows 0 and "starting".
+    expect(report).toMatch(
+      new RegExp(
+        `--- ${refused} \\(ems\\): (restarting, [^\\n]*exit code 1|running, starting, exit code 0), restarts [1-9]\\d*; last 20 log lines:\\n`,
+      ),
+    );
+    const section = report.slice(report.indexOf(`--- ${refused} `)).split("\n--- ")[0];
+    expect(section).toContain(`password authentication failed for user "${role}"`);
+    expect(report).not.toContain(`--- ${containers.ems} `);
+    expect(report).not.toContain(`--- ${containers.sms} `);
+    scratch.remove(refused, 1);
   }, 60_000);
 
   test("it runs with no-new-privileges, memory without swap, json-file rotation and the program's labels, env, mounts, networks", () => {
@@ -298,7 +382,7 @@ describeWithDocker("API containers on a real Docker engine, created like the pro
   test("a version bump: the new container becomes healthy beside the old, and only then is the old stopped with its grace", async () => {
     const old = containers.sms;
     expect(envs(smsNext).APP_VERSION).toBe("1.1.1");
-    const next = await create("sms", IMAGES.smsNext, "b", smsNext);
+    const next = await create("sms", IMAGES.smsNextPg, "b", smsNext);
     let minHealthy = 2;
     const sample = () => {
       const healthy = [old, next].filter((n) => {
@@ -330,6 +414,43 @@ describeWithDocker("API containers on a real Docker engine, created like the pro
     });
     expect(answer.body).toBe("{status: ok, version: 1.1.1, env: development}");
     expect(answer.status).toBe(200);
+    // The old server's session ended with it; the new one holds its own.
+    expect(pg.sessionAddresses(envs(smsNext).DB_USER, envs(smsNext).DB_NAME)).toEqual([containerIp(next, networks.db)]);
     containers.sms = next;
+  }, 90_000);
+
+  test("rotating ems.dbPassword: the databases command sets it, the new container logs in with it, the old one would be refused", async () => {
+    const NEW_PASSWORD = "rotated-ems-db-password-0123";
+    const rotated = await devSpecs(configOverrides({}, { ems: { dbPassword: NEW_PASSWORD } }));
+    const next = rotated.container("ems");
+    expect(secretsOf(next).DB_PASS).toBe(NEW_PASSWORD);
+    expect(secretsOf(specs.ems).DB_PASS).not.toBe(NEW_PASSWORD);
+    // Only the EMS API is affected: the SMS container's spec is the same, its role keeps its password.
+    expect(secretsOf(rotated.container("sms"))).toEqual(secretsOf(specs.sms));
+    const { DB_USER, DB_NAME } = envs(next);
+    const smsSessions = pg.sessionAddresses(envs(specs.sms).DB_USER, envs(specs.sms).DB_NAME);
+
+    // The up's order: the databases command (its stdin changed) before the API it depends on.
+    expect(pg.ensureDatabases(rotated.run).stdout).toContain(`ensure-databases: password of role ${DB_USER} updated`);
+    const old = containers.ems;
+    // A session keeps running after its password changes: the old server still serves.
+    expect(pg.sessionAddresses(DB_USER, DB_NAME)).toEqual([containerIp(old, networks.db)]);
+
+    const fresh = await create("ems", IMAGES.emsPg, "rotated", next);
+    await waitForHealth(fresh, "healthy", (WAIT_TIMEOUT_S + 10) * 1000);
+    expect(pg.sessionAddresses(DB_USER, DB_NAME).sort()).toEqual(
+      [containerIp(old, networks.db), containerIp(fresh, networks.db)].sort(),
+    );
+
+    // Were the old container to restart now (a daemon restart, an OOM kill), its password is refused.
+    docker(["restart", "-t", "0", old]);
+    expect(await exitedAtLeast(old, 2)).toBe(1);
+    expect(docker(["logs", "--tail", "5", old]) + run("docker", ["logs", "--tail", "5", old]).stderr).toContain(
+      `password authentication failed for user "${DB_USER}"`,
+    );
+    scratch.remove(old, 1);
+    expect(pg.sessionAddresses(DB_USER, DB_NAME)).toEqual([containerIp(fresh, networks.db)]);
+    expect(pg.sessionAddresses(envs(specs.sms).DB_USER, envs(specs.sms).DB_NAME)).toEqual(smsSessions);
+    containers.ems = fresh;
   }, 90_000);
 });

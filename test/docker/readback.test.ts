@@ -4,9 +4,11 @@
  * then `docker inspect` is mapped back the way the provider's Read maps it, and every read-back input must
  * equal what the spec sets, except what the container's `ignoreChanges` covers. Run on the main dockerd and on
  * a private dockerd whose daemon.json sets default log-opts (M3). Images are local stand-ins (build.sh); names,
- * networks, volumes, bind folders and published host ports are this run's own.
+ * networks, volumes, bind folders and published host ports are this run's own. The APIs are the stand-ins that log
+ * into PostgreSQL at start and exit 1 when refused (real-system.md §6): as in an `up`, the Postgres container and
+ * its databases command come first, and every API must hold its session, i.e. be read back running, not crash-looping.
  */
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -31,6 +33,7 @@ import {
   socketEngine as engine,
   StackRun,
   T,
+  waitForPostgresOverTcp,
 } from "../support";
 import { runCommitted } from "../providers/stacks";
 import { readEngine } from "../../ops/engineFacts";
@@ -64,16 +67,63 @@ function buildIdleImage(): void {
   }
 }
 
-/** The local image standing in for a container's real one: the service's stand-in, the test Postgres, or the idle one. */
-function standIn(container: RecordedResource, stackRun: StackRun): string {
-  const service = stackRun.config.services.find((s) => s.name === container.name);
+/** The API service a container runs, if it is an API's. */
+const serviceOf = (container: RecordedResource, stackRun: StackRun) =>
+  stackRun.config.services.find((s) => s.name === container.name);
+
+/**
+ * The local image standing in for a container's real one: the service's stand-in (the one that logs into PostgreSQL
+ * unless `logIn` is false), the test Postgres, or the idle one.
+ */
+function standIn(container: RecordedResource, stackRun: StackRun, logIn = true): string {
+  const service = serviceOf(container, stackRun);
   if (service) {
-    const tag = `ems-test/${service.name}-server:${service.version}`;
+    const tag = `ems-test/${service.name}-server${logIn ? "-pg" : ""}:${service.version}`;
     if (run("docker", ["image", "inspect", tag]).status === 0) return tag;
+    if (logIn) return service.name === "sms" ? IMAGES.smsPg : IMAGES.emsPg;
     return service.name === "sms" ? IMAGES.sms : IMAGES.ems;
   }
   if (container.name === "postgres") return IMAGES.postgres;
   return IDLE_IMAGE;
+}
+
+/** `docker ARGS` against the engine at `socket`; must succeed. */
+function dockerAt(socket: string, args: string[], input = ""): string {
+  const r = spawnSync("docker", ["-H", `unix://${socket}`, ...args], { input, encoding: "utf8", timeout: 90_000 });
+  if (r.status !== 0) throw new Error(`docker ${args.join(" ")}: ${r.stderr}${r.error?.message ?? ""}`);
+  return r.stdout.trim();
+}
+
+/**
+ * What an `up` does between the Postgres container and the APIs, on this run's copy: the container also answers to
+ * the program's name on its network (the APIs' DB_HOST; this run's container has another name), it accepts TCP,
+ * and the stack's databases command has made the roles, databases and passwords.
+ */
+async function prepareDatabases(stackRun: StackRun, socket: string, name: string, network: string): Promise<void> {
+  const spec = plain<{ name: string; networksAdvanced: { aliases?: string[] }[] }>(
+    stackRun.get(T.container, "postgres").inputs,
+  );
+  dockerAt(socket, ["network", "disconnect", network, name]);
+  const aliases = [...(spec.networksAdvanced[0].aliases ?? []), spec.name];
+  dockerAt(socket, ["network", "connect", ...aliases.flatMap((a) => ["--alias", a]), network, name]);
+  await waitForPostgresOverTcp(name, { socket });
+  const cmd = plain<{ create: string; stdin: string }>(stackRun.get(T.localCommand, "postgres-databases").inputs);
+  if (cmd.create !== `docker exec -i ${spec.name} sh -s`) throw new Error(`databases command: ${cmd.create}`);
+  dockerAt(socket, ["exec", "-i", name, "sh", "-s"], cmd.stdin);
+}
+
+/** Waits (bounded) until each API role holds a session; returns the roles that do. */
+async function rolesLoggedIn(socket: string, postgres: string, user: string, roles: string[]): Promise<string[]> {
+  const query = `SELECT DISTINCT usename FROM pg_stat_activity WHERE usename IN (${roles.map((r) => `'${r}'`).join(", ")})`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const found = dockerAt(socket, ["exec", "-i", postgres, "psql", "-X", "-At", "-U", user, "-d", "postgres"], query)
+      .split("\n")
+      .filter(Boolean)
+      .sort();
+    if (found.length === roles.length || Date.now() > deadline) return found;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** A free TCP port on the loopback (for Traefik's 80/443). */
@@ -94,13 +144,20 @@ interface Outcome {
   differences: ReadBackDifference[];
 }
 
+interface StackOutcome {
+  outcomes: Outcome[];
+  /** The API roles expected to log in, and those holding a session after every container was created. */
+  roles: { expected: string[]; loggedIn: string[] };
+}
+
 /** Creates every container of a stack on the engine at `socket`, reads each back and returns the differences. */
 async function readBackStack(
   stackRun: StackRun,
   socket: string,
   tag: string,
-  opts: { cleanup: (() => Promise<void>)[] },
-): Promise<Outcome[]> {
+  opts: { cleanup: (() => Promise<void>)[]; logIn?: boolean },
+): Promise<StackOutcome> {
+  const logIn = opts.logIn ?? true;
   const suffix = `-rb${tag}${process.pid}`;
   const binds = fs.mkdtempSync(path.join(os.tmpdir(), `ems-readback-${tag}-`));
   opts.cleanup.push(async () => fs.rmSync(binds, { recursive: true, force: true }));
@@ -119,6 +176,19 @@ async function readBackStack(
     if (r.status !== 201) throw new Error(`network ${name}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
     opts.cleanup.push(async () => void (await engine(socket, "DELETE", `/networks/${name}`)));
   }
+  // A network the containers join but the stack does not create (prod's proxy network, `externalNetwork`) exists
+  // on the host already: this run's copy is made here.
+  const joined = stackRun
+    .ofType(T.container)
+    .flatMap((c) => plain<{ name: string }[] | undefined>(c.inputs.networksAdvanced) ?? [])
+    .map((n) => n.name);
+  for (const external of new Set(joined.filter((n) => !networks.has(n)))) {
+    const name = `${external}${suffix}`;
+    networks.set(external, name);
+    const r = await engine(socket, "POST", "/networks/create", { Name: name, Driver: "bridge", CheckDuplicate: true });
+    if (r.status !== 201) throw new Error(`network ${name}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+    opts.cleanup.push(async () => void (await engine(socket, "DELETE", `/networks/${name}`)));
+  }
   const volume = (name: string) => `${name}${suffix}`;
   for (const v of stackRun.ofType(T.volume)) {
     const name = volume(String(plain<{ name: string }>(v.inputs).name));
@@ -131,7 +201,16 @@ async function readBackStack(
       if (p.external !== undefined && !ports.has(p.external)) ports.set(p.external, await freePort());
 
   const outcomes: Outcome[] = [];
-  for (const c of stackRun.ofType(T.container)) {
+  // As in an up: every other container first (Postgres among them), then the databases command, then the APIs.
+  const containers = stackRun.ofType(T.container);
+  const apis = containers.filter((c) => serviceOf(c, stackRun));
+  const ordered = [...containers.filter((c) => !serviceOf(c, stackRun)), ...apis];
+  let postgres = "";
+  for (const c of ordered) {
+    if (c === apis[0] && postgres && logIn) {
+      const dbNetwork = plain<{ name: string }[]>(stackRun.get(T.container, "postgres").inputs.networksAdvanced)[0];
+      await prepareDatabases(stackRun, socket, postgres, network(dbNetwork.name));
+    }
     const name = `${plain(c.inputs.name) ?? c.name}${suffix}`;
     const bind = (source: string) => {
       // The Docker socket is mounted as it is (Traefik, Portainer read it); other sources live under this run's folder.
@@ -143,7 +222,7 @@ async function readBackStack(
     const createOptions = {
       socket,
       name,
-      image: standIn(c, stackRun),
+      image: standIn(c, stackRun, logIn),
       network,
       volume,
       bind,
@@ -161,8 +240,28 @@ async function readBackStack(
     // Ports are read only from a running container: a stand-in that cannot run the spec's command has none.
     if (created.startError || !inspected.State.Running) differences = differences.filter((d) => d.input !== "ports");
     outcomes.push({ container: c.name, startError: created.startError, differences });
+    if (c.name === "postgres") postgres = name;
   }
-  return outcomes;
+  const expected = apis.map((c) => serviceOf(c, stackRun)!.role).sort();
+  const superuser = () =>
+    (
+      plain<string[]>(stackRun.get(T.container, "postgres").inputs.envs).find((e) => e.startsWith("POSTGRES_USER=")) ??
+      ""
+    ).split("=")[1];
+  if (!logIn) return { outcomes, roles: { expected: [], loggedIn: [] } };
+  const loggedIn = postgres && expected.length ? await rolesLoggedIn(socket, postgres, superuser(), expected) : [];
+  // On a failure, what the APIs said (the server's refusal) goes into the comparison's output.
+  if (loggedIn.length !== expected.length)
+    for (const c of apis) {
+      const name = `${plain(c.inputs.name) ?? c.name}${suffix}`;
+      const at = ["-H", `unix://${socket}`];
+      const state = spawnSync("docker", [...at, "inspect", "-f", "{{json .State}} restarts {{.RestartCount}}", name], {
+        encoding: "utf8",
+      });
+      const r = spawnSync("docker", [...at, "logs", "--tail", "3", name], { encoding: "utf8" });
+      loggedIn.push(`${name}: ${state.stdout.trim()} ${r.stdout}${r.stderr}`.trim());
+    }
+  return { outcomes, roles: { expected, loggedIn } };
 }
 
 async function runCleanup(list: (() => Promise<void>)[]): Promise<void> {
@@ -186,13 +285,16 @@ async function loadStacks(): Promise<void> {
 describeWithDocker("read-back of every container on the main dockerd (provider-facts §1 b)", () => {
   const cleanup: (() => Promise<void>)[] = [];
   const outcomes: Record<string, Outcome[]> = {};
+  const roles: Record<string, StackOutcome["roles"]> = {};
 
   beforeAll(async () => {
     buildTestImages();
     buildIdleImage();
     await loadStacks();
     for (const stack of ["dev", "prod"])
-      outcomes[stack] = await readBackStack(stacks[stack], MAIN_SOCKET, stack, { cleanup });
+      ({ outcomes: outcomes[stack], roles: roles[stack] } = await readBackStack(stacks[stack], MAIN_SOCKET, stack, {
+        cleanup,
+      }));
   }, 240_000);
   afterAll(() => runCleanup(cleanup), 120_000);
 
@@ -206,6 +308,11 @@ describeWithDocker("read-back of every container on the main dockerd (provider-f
     },
   );
 
+  test.each(["dev", "prod"])("%s: every API logged into the stack's Postgres with its role", (stack) => {
+    expect(roles[stack].expected).toEqual(["ems_user", "sms_user"]);
+    expect(roles[stack].loggedIn).toEqual(roles[stack].expected);
+  });
+
   test("the comparison catches what the provider would: memory without memorySwap and a 60s interval read back differently", async () => {
     const base = stacks.dev.get(T.container, "postgres");
     const inputs: ContainerInputs = {
@@ -218,7 +325,9 @@ describeWithDocker("read-back of every container on the main dockerd (provider-f
       ...stacks.dev,
       ofType: (t: string) => (t === T.container ? [spec] : stacks.dev.ofType(t)),
     } as StackRun;
-    const [outcome] = await readBackStack(probe, MAIN_SOCKET, "probe", { cleanup });
+    const {
+      outcomes: [outcome],
+    } = await readBackStack(probe, MAIN_SOCKET, "probe", { cleanup });
     const byInput = Object.fromEntries(outcome.differences.map((d) => [d.input, d]));
     expect(byInput.memorySwap?.read).toBe(2 * Number(inputs.memory));
     expect(byInput["healthcheck.interval"]).toEqual({ input: "healthcheck.interval", spec: "60s", read: "1m0s" });
@@ -229,8 +338,9 @@ describeWithDocker("read-back of every container on the main dockerd (provider-f
     const oldEngine = await runCommitted("dev", {
       "ems-infra:engine": JSON.stringify({ apiVersion: "1.41", swapLimit: false }),
     });
-    const outcomes = await readBackStack(oldEngine, MAIN_SOCKET, "oldeng", { cleanup });
+    const { outcomes, roles } = await readBackStack(oldEngine, MAIN_SOCKET, "oldeng", { cleanup });
     expect(oldEngine.ofType(T.container).every((c) => c.inputs.memorySwap === -1)).toBe(true);
+    expect(roles.loggedIn).toEqual(roles.expected);
     expect(outcomes.map((o) => ({ container: o.container, differences: o.differences }))).toEqual(
       outcomes.map((o) => ({ container: o.container, differences: [] })),
     );
@@ -341,6 +451,10 @@ function alive(pid: number): boolean {
 const canRunPrivateDaemon = typeof process.getuid !== "function" || process.getuid() === 0 || process.env.CI === "true";
 if (!canRunPrivateDaemon) console.warn("SKIPPED the private-dockerd read-back: starting a dockerd needs root.");
 
+/*
+ * This daemon runs without iptables (it must not touch the host's rules), hence without Docker's embedded DNS: an
+ * API could not resolve its DB_HOST here, so this run keeps the stand-ins that do not log in.
+ */
 (canRunPrivateDaemon ? describeWithDocker : describe.skip)(
   "read-back on a private dockerd whose daemon.json sets default log-opts (M3)",
   () => {
@@ -358,10 +472,13 @@ if (!canRunPrivateDaemon) console.warn("SKIPPED the private-dockerd read-back: s
       await daemon.start({ "log-driver": "json-file", "log-opts": { "max-size": "50m", compress: "true" } });
       const images = new Set<string>();
       for (const stack of ["dev", "prod"])
-        for (const c of stacks[stack].ofType(T.container)) images.add(standIn(c, stacks[stack]));
+        for (const c of stacks[stack].ofType(T.container)) images.add(standIn(c, stacks[stack], false));
       daemon.load([...images]);
       for (const stack of ["dev", "prod"])
-        outcomes[stack] = await readBackStack(stacks[stack], daemon.socket, `p${stack}`, { cleanup });
+        ({ outcomes: outcomes[stack] } = await readBackStack(stacks[stack], daemon.socket, `p${stack}`, {
+          cleanup,
+          logIn: false,
+        }));
       const anyContainer = (await engine<{ Id: string }[]>(daemon.socket, "GET", "/containers/json?all=true")).body[0];
       logConfig = (await engine<InspectedContainer>(daemon.socket, "GET", `/containers/${anyContainer.Id}/json`)).body
         .HostConfig.LogConfig;

@@ -2,7 +2,16 @@
  * The container specs the docker tests run, taken from the real program: the dev stack with its committed
  * config under the Pulumi mocks (test/support/stackHarness.ts), inputs resolved and secrets unwrapped.
  */
-import { committedConfig, ContainerInputs, plain, RecordedResource, runStack, StackRun, T } from "../support";
+import {
+  committedConfig,
+  ContainerInputs,
+  plain,
+  RecordedResource,
+  runStack,
+  StackRun,
+  T,
+  TEST_SECRETS,
+} from "../support";
 
 export interface DevSpecs {
   run: StackRun;
@@ -15,9 +24,13 @@ export interface DevSpecs {
   resource(type: string, name: string): RecordedResource;
 }
 
+/** Config keys the program only takes as secrets (`pulumi config set --secret`). */
+const SECRET_OVERRIDES = ["ems-infra:serviceSecrets"];
+
 /** The dev stack's specs; `overrides` replaces whole config keys (e.g. `ems-infra:services`, JSON). */
 export async function devSpecs(overrides: Record<string, string> = {}): Promise<DevSpecs> {
-  const run = await runStack("dev", { ...committedConfig("dev"), ...overrides });
+  const secretKeys = [...Object.keys(TEST_SECRETS), ...SECRET_OVERRIDES.filter((k) => k in overrides)];
+  const run = await runStack("dev", { ...committedConfig("dev"), ...overrides }, secretKeys);
   return {
     run,
     inputs: (type, name) => plain(run.get(type, name).inputs),

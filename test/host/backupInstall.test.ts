@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BACKUP_SCRIPTS, Backup, BackupArgs, backupCronLine } from "../../components/backup";
+import { BACKUP_SCRIPTS, Backup, BackupArgs, backupCronLine, drillJobName } from "../../components/backup";
 import { readScript } from "../../components/shell";
 import { backupUnder, runComponents, T } from "../support";
 
@@ -94,6 +94,16 @@ test("a new schedule replaces the job's line instead of adding one; another syst
   expect(marked()).toEqual([backupCronLine({ ...args, schedule: "30 2 * * *" }, "ems_system-postgres")]);
   expect(crontab()).toContain(otherSystem);
   expect(crontab()).toHaveLength(2);
+});
+
+test("a job whose name is longer but contains this one's (ems_system-backup-2) keeps its lines, drill included", async () => {
+  const longer = { ...args, jobName: "ems_system-backup-2", offsite: undefined };
+  const longerLine = backupCronLine(longer, "ems2-postgres");
+  const longerDrill = `0 4 * * 0 sh /srv/ems2/bin/offsite.sh drill # ems-infra:${drillJobName(longer.jobName)}`;
+  const staleOwn = backupCronLine({ ...args, schedule: "15 1 * * *" }, "ems_system-postgres");
+  fs.writeFileSync(store, `${longerLine}\n${staleOwn}\n${longerDrill}\n`);
+  await install();
+  expect(crontab()).toEqual([longerLine, longerDrill, backupCronLine(args, "ems_system-postgres")]);
 });
 
 test("the installed cron line is a valid command line for /bin/sh", () => {

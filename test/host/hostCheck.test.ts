@@ -149,6 +149,14 @@ test("no crontab at all is a missing entry; a duplicated entry is named", () => 
   expect(twice).toMatchObject({ code: 1, stdout: `cron: ems-infra:${JOB} entry present 2 times\n` });
 });
 
+test("a longer job name's entry (ems_system-backup-2) is not counted as this job's", () => {
+  const longer = CRON_LINE.replace(`# ems-infra:${JOB}`, `# ems-infra:${JOB}-2`);
+  expect(check({ folders: [], cron: { job: JOB, line: CRON_LINE } }, `${longer}\n${CRON_LINE}\n`)).toMatchObject({
+    code: 0,
+    stdout: "",
+  });
+});
+
 test("it only reads: the roles query is one SELECT through docker exec, and nothing on the host changes", () => {
   const dir = folder("readonly", 0o750);
   fs.rmSync(dockerLog, { force: true });

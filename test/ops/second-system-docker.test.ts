@@ -1,7 +1,8 @@
 /**
  * Two systems on one host (README, "A second system on the same host"): the same `com.ems.environment`, their own
  * Postgres and API containers, a different `com.ems.system`. status, logs and exec, driven through their real entry
- * points against the real dockerd with a fake stack, see and touch only their own system's containers.
+ * points against the real dockerd with a fake stack, see and touch only their own system's containers. Each system's
+ * API is a stand-in that logs into its own Postgres at start (the `-pg` image, real-system.md §6), over its own network.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -11,7 +12,18 @@ import { exec } from "../../ops/commands/exec";
 import { logs } from "../../ops/commands/logs";
 import { status } from "../../ops/commands/status";
 import { captureOnHost, HostShell, HostTarget } from "../../ops/runner/hostShell";
-import { buildTestImages, describeWithDocker, docker, DockerScratch, IMAGES, run } from "../support";
+import {
+  buildTestImages,
+  containerIp,
+  describeWithDocker,
+  docker,
+  DockerScratch,
+  IMAGES,
+  psqlIn,
+  run,
+  waitForLogin,
+  waitForPostgresOverTcp,
+} from "../support";
 import { fakeDeps, fakeIo, FakeStack, prodOutputs } from "../support";
 
 const scratch = new DockerScratch("sys");
@@ -57,8 +69,12 @@ function myOutputs(): Record<string, unknown> {
   });
 }
 
-/** A system: Postgres (marked with its system's name, to tell whose psql answered) and the EMS API. */
-function startSystem(system: string, api: string): void {
+/** Each system's network, shared by its Postgres and its API. */
+const networks: Record<string, string> = {};
+
+/** A system: Postgres (marked with its system's name, to tell whose psql answered) and the EMS API, logged into it. */
+async function startSystem(system: string, api: string): Promise<void> {
+  networks[system] = scratch.network({ name: system });
   const labels = (service: string) =>
     ["com.ems.service=" + service, `com.ems.environment=${ENV}`, `com.ems.system=${system}`].flatMap((l) => [
       "--label",
@@ -69,6 +85,8 @@ function startSystem(system: string, api: string): void {
     "-d",
     "--name",
     scratch.track(name(system, "postgres")),
+    "--network",
+    networks[system],
     ...labels("postgres"),
     "--env",
     "POSTGRES_PASSWORD=test",
@@ -76,6 +94,8 @@ function startSystem(system: string, api: string): void {
     `MARKER=${system}`,
     IMAGES.postgres,
   ]);
+  await waitForPostgresOverTcp(name(system, "postgres"));
+  psqlIn(name(system, "postgres"), "CREATE ROLE ems_user LOGIN PASSWORD 'test'; CREATE DATABASE ems OWNER ems_user;");
   const env = [
     "JWT_KEY=test-jwt",
     "VERIFICATION_LINK_BASE_URL=https://api.ems.local",
@@ -86,16 +106,18 @@ function startSystem(system: string, api: string): void {
     "DB_NAME=ems",
     "API_KEY=test-key",
   ].flatMap((e) => ["--env", e]);
-  docker(["run", "-d", "--name", scratch.track(name(system, "ems")), ...labels("ems"), ...env, api]);
+  const apiName = scratch.track(name(system, "ems"));
+  docker(["run", "-d", "--name", apiName, "--network", networks[system], ...labels("ems"), ...env, api]);
 }
 
 describeWithDocker("a second system on the same host, same environment", () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     buildTestImages();
     backups = fs.mkdtempSync(path.join(os.tmpdir(), "ems-second-system-"));
-    startSystem(MINE, IMAGES.ems);
+    await startSystem(MINE, IMAGES.emsPg);
+    await waitForLogin(name(MINE, "ems"));
     // The other system's API is broken: seen by mistake, it would turn my status red.
-    startSystem(OTHER, IMAGES.emsExits);
+    await startSystem(OTHER, IMAGES.emsExits);
     for (
       let i = 0;
       i < 50 && docker(["inspect", "--format", "{{.State.Status}}", name(OTHER, "ems")]) !== "exited";
@@ -107,6 +129,12 @@ describeWithDocker("a second system on the same host, same environment", () => {
   afterAll(() => {
     scratch.cleanup();
     fs.rmSync(backups, { recursive: true, force: true });
+  });
+
+  it("my API holds its session in my Postgres, from its address on my system's network", () => {
+    expect(
+      psqlIn(name(MINE, "postgres"), "SELECT host(client_addr) FROM pg_stat_activity WHERE usename = 'ems_user'"),
+    ).toBe(containerIp(name(MINE, "ems"), networks[MINE]));
   });
 
   it("status lists only my system's containers and calls it healthy", async () => {

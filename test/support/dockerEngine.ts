@@ -87,8 +87,12 @@ export const IMAGES = {
   smsHealth500: "ems-test/sms-server:9.0.1-500",
   /** The EMS stand-in that logs into PostgreSQL at start with DB_* and exits 1 when refused (real-system.md §6). */
   emsPg: "ems-test/ems-server-pg:1.2.1",
+  /** The next good EMS version, logging in the same way. */
+  emsNextPg: "ems-test/ems-server-pg:1.2.2",
   /** The same for SMS. */
   smsPg: "ems-test/sms-server-pg:1.1.0",
+  /** The next good SMS version, logging in the same way. */
+  smsNextPg: "ems-test/sms-server-pg:1.1.1",
   /** PostgreSQL 15 behaving like the official image for POSTGRES_USER/POSTGRES_PASSWORD/PGDATA. */
   postgres: "ems-test/postgres:15",
 } as const;

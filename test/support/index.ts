@@ -15,3 +15,4 @@ export * from "../../testkit/restic";
 export * from "./fakeEngine";
 export * from "./testkit";
 export * from "./cutover";
+export * from "./programPostgres";

@@ -10,10 +10,10 @@
 #   ems-test/sms-server:9.0.0-exits  exits 3 at start
 #   ems-test/sms-server:9.0.1-500    health answers 500
 #                                    Each has ENV APP_VERSION=<tag> and ENV=production, as publish.sh bakes.
-#   ems-test/ems-server-pg:1.2.1     the first good version built with -DLOGIN=1: it logs into PostgreSQL at
-#   ems-test/sms-server-pg:1.1.0       start with DB_* (pg-login.c, libcrypto linked statically) and exits 1 when
-#                                    refused, as the real servers do (real-system.md §6); the cut-over rehearsal
-#                                    runs the old system and the new stack on these
+#   ems-test/ems-server-pg:1.2.1     each good version built with -DLOGIN=1: it logs into PostgreSQL at
+#   ems-test/ems-server-pg:1.2.2       start with DB_* (pg-login.c, libcrypto linked statically) and exits 1 when
+#   ems-test/sms-server-pg:1.1.0       refused, as the real servers do (real-system.md §6); every suite whose
+#   ems-test/sms-server-pg:1.1.1       APIs run good versions runs these, against ems-test/postgres:15
 #   ems-test/postgres:15             the host's PostgreSQL 15 (Debian `postgresql`) + busybox, with an
 #                                    entrypoint honouring POSTGRES_USER/POSTGRES_PASSWORD/PGDATA like the
 #                                    official image (postgres-entrypoint.sh)
@@ -99,17 +99,18 @@ build_api() {
     import "$root" "ems-test/$svc-server:$version" 'CMD ["/app/bin/server"]' "EXPOSE $port" \
       "ENV APP_VERSION=$version" 'ENV ENV=production'
   done
-  # The one that logs into PostgreSQL: the first good version.
-  version=${good%% *}
-  root=$work/$svc-pg-$version
-  mkdir -p "$root/app/bin"
-  # libcrypto's static archive warns that getaddrinfo needs glibc's NSS at run time: the DNS resolver is built into
-  # glibc >= 2.34, and the server resolves DB_HOST through Docker's embedded DNS with it.
-  gcc -std=gnu11 -Os -Wall -Wextra -Werror -static -s -DPORT="$port" -DMODE=0 -DLOGIN=1 -I"$here" \
-    -o "$root/app/bin/server" "$here/standin-server.c" "$here/pg-login.c" -lcrypto 2>"$work/ld.log" ||
-    { cat "$work/ld.log" >&2; die "cannot build ems-test/$svc-server-pg:$version"; }
-  import "$root" "ems-test/$svc-server-pg:$version" 'CMD ["/app/bin/server"]' "EXPOSE $port" \
-    "ENV APP_VERSION=$version" 'ENV ENV=production'
+  # The ones that log into PostgreSQL: every good version.
+  for version in $good; do
+    root=$work/$svc-pg-$version
+    mkdir -p "$root/app/bin"
+    # libcrypto's static archive warns that getaddrinfo needs glibc's NSS at run time: the DNS resolver is built
+    # into glibc >= 2.34, and the server resolves DB_HOST through Docker's embedded DNS with it.
+    gcc -std=gnu11 -Os -Wall -Wextra -Werror -static -s -DPORT="$port" -DMODE=0 -DLOGIN=1 -I"$here" \
+      -o "$root/app/bin/server" "$here/standin-server.c" "$here/pg-login.c" -lcrypto 2>"$work/ld.log" ||
+      { cat "$work/ld.log" >&2; die "cannot build ems-test/$svc-server-pg:$version"; }
+    import "$root" "ems-test/$svc-server-pg:$version" 'CMD ["/app/bin/server"]' "EXPOSE $port" \
+      "ENV APP_VERSION=$version" 'ENV ENV=production'
+  done
 }
 
 build_postgres() {
@@ -161,7 +162,7 @@ for entry in "${API_SERVICES[@]}"; do
   IFS=: read -r svc port good <<<"$entry"
   fresh=yes
   for version in $good 9.0.0-exits 9.0.1-500; do up_to_date "ems-test/$svc-server:$version" || fresh=no; done
-  up_to_date "ems-test/$svc-server-pg:${good%% *}" || fresh=no
+  for version in $good; do up_to_date "ems-test/$svc-server-pg:$version" || fresh=no; done
   if [ "$fresh" = yes ]; then
     echo "build.sh: ems-test/$svc-server images are up to date"
   else
