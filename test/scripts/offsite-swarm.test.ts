@@ -87,13 +87,18 @@ describe("the off-site copy of two swarm nodes into one repository", () => {
   });
   const sh = (n: Node, command: string, env: NodeJS.ProcessEnv = {}) =>
     spawnSync("sh", ["-c", command], { env: { ...n.env, ...env }, encoding: "utf8", timeout: 55_000 });
-  /** The same, without blocking the event loop (two nodes at once). */
+  /** The same, without blocking the event loop (two nodes at once); `seen` resolves once stdout shows a line. */
+  const printed = new Map<string, () => void>();
+  const seen = (text: string) => new Promise<void>((resolve) => printed.set(text, resolve));
   const shAsync = (n: Node, command: string, env: NodeJS.ProcessEnv = {}) =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn("sh", ["-c", command], { env: { ...n.env, ...env } });
       let stdout = "";
       let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
+      child.stdout.on("data", (d) => {
+        stdout += d;
+        for (const [text, done] of printed) if (stdout.includes(text)) done();
+      });
       child.stderr.on("data", (d) => (stderr += d));
       child.on("close", (status) => resolve({ status, stdout, stderr }));
     });
@@ -210,9 +215,10 @@ describe("the off-site copy of two swarm nodes into one repository", () => {
 
   test("both nodes back up at the same time into one repository, each as its own host", async () => {
     // The node without dumps starts first and waits for the Postgres node's run to create the repository.
+    const waiting = seen("offsite: no repository yet");
     const [b, a] = await Promise.all([
       acmeNightly({ OFFSITE_LOCK_POLL: "1" }),
-      new Promise((r) => setTimeout(r, 300)).then(() => dbNightly({ BACKUP_NOW: "20261201T030000Z" })),
+      waiting.then(() => dbNightly({ BACKUP_NOW: "20261201T030000Z" })),
     ]);
     expect({ status: a.status, stderr: a.stderr }).toEqual({ status: 0, stderr: "" });
     expect({ status: b.status, stderr: b.stderr }).toEqual({ status: 0, stderr: "" });
@@ -243,8 +249,10 @@ describe("the off-site copy of two swarm nodes into one repository", () => {
     const locks = () => fs.readdirSync(path.join(repo, "locks")).filter((n) => !n.includes("-tmp-"));
     for (let i = 0; i < 200 && locks().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(locks()).toHaveLength(1);
+    const waiting = seen("another live restic holds the lock; waiting");
     const run = acmeNightly({ OFFSITE_LOCK_POLL: "1" });
-    await new Promise((r) => setTimeout(r, 4000));
+    // The holder ends once the node's run has met its lock, however slow the machine.
+    await Promise.race([waiting, run]);
     holder.stdin.end();
     const r = await run;
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
