@@ -9,9 +9,9 @@ import type { ConfigMap, ConfigValue, Deployment } from "@pulumi/pulumi/automati
 import { PROJECT } from "../../stacks/configSchema";
 import { deployedPlatform } from "../../stacks/platformGuard";
 import { formatResourceChanges } from "../changes";
-import { CUTOVER_COMMANDS as C } from "../hostCommands/cutover";
 import { PLATFORM_SWITCH_COMMANDS as S } from "../hostCommands/platformSwitch";
 import { cutoverOutputs } from "../migrate/outputs";
+import { swarmGate } from "../platformSwitch/gate";
 import { runSwitch, SwitchDeps, SwitchResult } from "../platformSwitch/run";
 import { readOpsOutputs } from "../stackOutputs";
 import { databaseNodeOf, managerOf, swarmNodesOf } from "../swarm";
@@ -33,12 +33,6 @@ export function switchExitCode(result: SwitchResult): number {
     default:
       return 1;
   }
-}
-
-/** `running desired` → whether the service is at its replica count. */
-export function atReplicas(line: string): boolean {
-  const [running, desired] = line.trim().split(/\s+/).map(Number);
-  return Number.isInteger(desired) && desired > 0 && running >= desired;
 }
 
 const SWITCH_KEY = `${PROJECT}:platformSwitch`;
@@ -171,43 +165,18 @@ export const switchPlatform = defineCommand({
         }
       },
       async gate() {
-        const services = Object.values((await readOpsOutputs(stack)).containers);
-        const apis = cutoverOutputs(cfg, await stack.outputs()).apis;
-        const m = await manager();
-        const deadline = Date.now() + GATE_MS;
-        for (;;) {
-          const seen: string[] = [];
-          for (const name of services) seen.push(`${name} ${(await m.run(S.replicas(name))).stdout.trim() || "0 0"}`);
-          const short = seen.filter((s) => !atReplicas(s.slice(s.indexOf(" ") + 1)));
-          // Then each API through the new Traefik, on this host (the Traefik pin's node): the route, TLS and the app.
-          const answers: string[] = [];
-          if (short.length === 0)
-            for (const api of apis) {
-              const health = C.health({
-                host: api.host,
-                address: "127.0.0.1",
-                port: 443,
-                path: api.healthPath,
-                insecure: false,
-              });
-              const r = await shell.run(health, { input: `x-api-key: ${api.apiKey}\n`, timeoutMs: 15_000 });
-              answers.push(
-                `https://${api.host}${api.healthPath} ${r.code === 0 ? `HTTP ${r.stdout.trim()}` : "no answer"}`,
-              );
-            }
-          const failing = answers.filter((a) => !a.endsWith("HTTP 200"));
-          if (short.length === 0 && failing.length === 0)
-            return {
-              ok: true,
-              message: `every service at its replica count (${seen.join(", ")}); ${answers.join(", ")}`,
-            };
-          if (Date.now() > deadline)
-            return {
-              ok: false,
-              message: short.length ? `below their replica count: ${short.join(", ")}` : failing.join(", "),
-            };
-          await new Promise((r) => setTimeout(r, GATE_INTERVAL_MS));
-        }
+        const outputs = await readOpsOutputs(stack);
+        return swarmGate(
+          { shell, manager, now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+          {
+            services: Object.values(outputs.containers),
+            apis: cutoverOutputs(cfg, await stack.outputs()).apis,
+            postgresService: outputs.containers.postgres ?? `${cfg.system}-postgres`,
+            superuser: cfg.postgres.user,
+            timeoutMs: GATE_MS,
+            intervalMs: GATE_INTERVAL_MS,
+          },
+        );
       },
       confirm: async (question) => options.yes || confirm(io, question),
       log: (line) => io.out(`switch-platform: ${line}\n`),

@@ -15,6 +15,10 @@ out=$(for db in $dbs; do
 done) || exit 1
 printf '%s\\n' "$out" | sort`;
 
+function sessionsIn(containerWord: string, user: string): string {
+  return `docker exec ${containerWord} psql -X -A -t -q -U ${q(user)} -d postgres -c ${q("SELECT usename || ' ' || datname FROM pg_stat_activity WHERE usename IS NOT NULL AND datname IS NOT NULL")}`;
+}
+
 export const CUTOVER_COMMANDS = {
   /**
    * `pg_dumpall` of the running server, gzipped into `out` (mode 600). pg_dumpall's own exit status is
@@ -81,8 +85,9 @@ echo copied`,
     `docker inspect --format '{{.State.Running}} {{.State.Restarting}} {{.RestartCount}}' ${q(container)}`,
 
   /** The client sessions of a PostgreSQL server, `role database` a line. */
-  sessions: (container: string, user: string) =>
-    `docker exec ${q(container)} psql -X -A -t -q -U ${q(user)} -d postgres -c ${q("SELECT usename || ' ' || datname FROM pg_stat_activity WHERE usename IS NOT NULL AND datname IS NOT NULL")}`,
+  sessions: (container: string, user: string) => sessionsIn(q(container), user),
+  /** The same in the container a shell word finds (the running task of a Swarm service: swarmTaskContainer). */
+  sessionsIn: (containerWord: string, user: string) => sessionsIn(containerWord, user),
 
   /**
    * The exact row count of every table of every database, `database.schema.table count` a line, sorted: the gate

@@ -19,29 +19,14 @@ import type { BoundShell } from "../runner/hostShell";
 import { compareCredentials, LegacyApi, readLegacyCredentials, superuserNote } from "./credentials";
 import { Journal, JournalFile, journalPath, Step, STEPS } from "./journal";
 import { stopOrder } from "./legacy";
-import { parseRowCounts, compareRowCounts, sessionsOf } from "./database";
+import { parseRowCounts, compareRowCounts } from "./database";
+import { GateOptions, healthGate } from "../healthGate";
 import { undo } from "./undo";
 import { runHostChecks } from "./hostChecks";
 import { describeForeignHolders, foreignHolders as foreignOf } from "../dataVolume";
-import type {
-  CutoverDeps,
-  CutoverOptions,
-  CutoverOutputs,
-  CutoverResult,
-  CutoverRun,
-  GateOptions,
-  GateTarget,
-} from "./types";
+import type { CutoverDeps, CutoverOptions, CutoverOutputs, CutoverResult, CutoverRun } from "./types";
 import { restartPolicies, showPlanAndConfirm } from "../liveChange";
-export type {
-  CutoverDeps,
-  CutoverOptions,
-  CutoverOutputs,
-  CutoverResult,
-  CutoverRun,
-  GateOptions,
-  GateTarget,
-} from "./types";
+export type { CutoverDeps, CutoverOptions, CutoverOutputs, CutoverResult, CutoverRun } from "./types";
 
 /** `20261201T195500Z` for a time in ms. */
 function stamp(ms: number): string {
@@ -280,7 +265,10 @@ async function proceed(run: CutoverRun, from: Step): Promise<CutoverResult> {
   }
   let firstAnswer: number | undefined;
   for (const api of outputs.apis) {
-    const answered = await healthGate(deps, options.gate, api, outputs.postgresContainer, legacy.postgresSuperuser);
+    const postgres = outputs.postgresContainer
+      ? { container: outputs.postgresContainer, superuser: legacy.postgresSuperuser }
+      : undefined;
+    const answered = await healthGate(deps, options.gate, api, postgres);
     if (!answered.ok)
       return undo(
         run,
@@ -367,45 +355,6 @@ async function copyUploads(deps: CutoverDeps, copies: readonly UploadCopy[]): Pr
     );
   }
   return undefined;
-}
-
-/**
- * Probes one API until it answers 200, or 403 (the one rate-limit bucket is full) while its role is logged into
- * the new PostgreSQL (the server only listens after that login), or the time is up.
- */
-async function healthGate(
-  deps: CutoverDeps,
-  gate: GateOptions,
-  api: GateTarget,
-  postgres: string | undefined,
-  superuser: string,
-): Promise<{ ok: true; at: number; how: string } | { ok: false; last: string }> {
-  const deadline = deps.now() + gate.timeoutMs;
-  const command = C.health({
-    host: api.host,
-    address: gate.address,
-    port: gate.port,
-    path: api.healthPath,
-    insecure: gate.insecure,
-  });
-  let last = "no answer";
-  for (;;) {
-    const r = await deps.shell.run(command, { input: `x-api-key: ${api.apiKey}\n`, timeoutMs: 15_000 });
-    const code = r.stdout.trim();
-    if (r.code === 0 && code === "200") return { ok: true, at: deps.now(), how: "answers 200" };
-    if (r.code === 0 && code === "403" && postgres && api.role && api.database) {
-      const sessions = sessionsOf((await deps.shell.run(C.sessions(postgres, superuser))).stdout);
-      if (sessions.has(`${api.role} ${api.database}`))
-        return {
-          ok: true,
-          at: deps.now(),
-          how: `answers 403 (its one 20/min bucket is full) and is logged into PostgreSQL as ${api.role} on ${api.database}`,
-        };
-    }
-    last = r.code === 0 ? `HTTP ${code}` : r.stderr.trim().split("\n").pop() || `curl exit ${r.code}`;
-    if (deps.now() + gate.intervalMs > deadline) return { ok: false, last };
-    await deps.sleep(gate.intervalMs);
-  }
 }
 
 /** The old backup cron line(s): disabled (commented out, so they can be put back) after a successful cut-over. */

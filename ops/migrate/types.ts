@@ -1,24 +1,11 @@
 /** The cut-over's types, shared by its steps (cutover.ts) and its undo (undo.ts). */
 import type { BoundShell } from "../runner/hostShell";
+import type { GateOptions, GateTarget } from "../healthGate";
 import type { PreflightReport } from "../preflight";
 import type { CredentialMismatch, StackCredentials } from "./credentials";
 import type { HostCheckInput } from "./hostChecks";
 import type { Journal, JournalFile, Step } from "./journal";
 import type { LegacySystem } from "./legacy";
-
-/** One API the health gate asks through the new Traefik. */
-export interface GateTarget {
-  service: string;
-  /** Its public host name, e.g. api.ems.edumigsoft.com.br. */
-  host: string;
-  /** e.g. /api/v1/health */
-  healthPath: string;
-  /** Sent as x-api-key on stdin; never printed. */
-  apiKey: string;
-  /** The role and database it logs into: a 403 (rate-limited) counts as up when that session exists. */
-  role?: string;
-  database?: string;
-}
 
 /** What the cut-over needs from the stack after `pulumi up`. */
 export interface CutoverOutputs {
@@ -47,19 +34,6 @@ export interface CutoverDeps {
   interrupted?(): string | undefined;
   /** Awaited as each step starts, after the journal names it (the tests kill the run there). */
   checkpoint?(step: Step): Promise<void>;
-}
-
-export interface GateOptions {
-  /** Where the new Traefik listens on the host (127.0.0.1). */
-  address: string;
-  /** Its HTTPS port (443). */
-  port: number;
-  /** Skip certificate verification (only for a self-signed proxy in tests). */
-  insecure: boolean;
-  /** How long each API may take to answer. */
-  timeoutMs: number;
-  /** Pause between probes (the servers allow 20 requests a minute in total). */
-  intervalMs: number;
 }
 
 export interface CutoverOptions {

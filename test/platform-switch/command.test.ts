@@ -56,6 +56,10 @@ class SwitchStack extends FakeStack {
 class Cluster extends FakeHost {
   readonly files = new Map<string, string>();
   readonly inputs: string[] = [];
+  /** The status code each API's health check answers (by host name); 200 when absent. */
+  health: Record<string, string> = {};
+  /** What pg_stat_activity lists in the new Postgres task, `role database` a line. */
+  sessions = "";
   constructor(private readonly places: Record<string, string>) {
     super((command) => {
       if (command.includes("State.Running")) return { stdout: "true false 0\n" };
@@ -70,6 +74,9 @@ class Cluster extends FakeHost {
   async capture(target: HostTarget, command: string, options: { input?: string } = {}): Promise<Captured> {
     const r = await super.capture(target, command);
     if (options.input !== undefined) this.inputs.push(options.input);
+    const asked = /--resolve '?([^:']+):/.exec(command)?.[1];
+    if (command.startsWith("curl ") && asked) return { ...r, stdout: this.health[asked] ?? "200" };
+    if (command.includes("pg_stat_activity")) return { ...r, stdout: this.sessions };
     const file = /f='?([^';\s]+)/.exec(command)?.[1];
     if (file && command.includes('cat >"$f.tmp"')) this.files.set(file, options.input ?? "");
     if (file && command.includes('|| cat "$f"')) return { ...r, stdout: this.files.get(file) ?? "" };
@@ -79,6 +86,18 @@ class Cluster extends FakeHost {
     return { ...r, stdout: `${this.places[target === "local" ? "local" : target.host] ?? "unreachable"}\n` };
   }
 }
+
+/** The stack's outputs once the up made the Swarm services. */
+const SWARM_OUTPUTS = {
+  ...prodOutputs({ platform: "swarm" }),
+  containers: {
+    postgres: "ems_system-postgres",
+    traefik: "ems_system-traefik",
+    ems: "ems_system-ems",
+    sms: "ems_system-sms",
+  },
+  apiKeys: { ems: "ems-key-0123456789", sms: "sms-key-0123456789" },
+};
 
 const swarmStack = (extra: { state?: Deployment } = {}) =>
   new SwitchStack("prod", {
@@ -149,16 +168,7 @@ describe("switch-platform, a whole run with the fake stack and host", () => {
         },
       } as unknown as Deployment,
     });
-    stack.afterUp = {
-      ...prodOutputs({ platform: "swarm" }),
-      containers: {
-        postgres: "ems_system-postgres",
-        traefik: "ems_system-traefik",
-        ems: "ems_system-ems",
-        sms: "ems_system-sms",
-      },
-      apiKeys: { ems: "ems-key-0123456789", sms: "sms-key-0123456789" },
-    };
+    stack.afterUp = SWARM_OUTPUTS;
     const host = new Cluster({ local: HERE, "192.0.2.10": HERE, "192.0.2.11": HERE });
     const io = fakeIo();
     const code = await switchPlatform.main(["--stack", "prod", "--yes"], io, fakeDeps(stack, { host }));
@@ -212,5 +222,61 @@ describe("switch-platform, a whole run with the fake stack and host", () => {
     expect(host.commands.some((c) => c.command.includes("docker service rm"))).toBe(false);
     expect([...host.files.keys()]).toEqual([]);
     expect(io.stdout).toContain("switch-platform: undone: the one-engine system runs again");
+  });
+});
+
+describe("switch-platform's gate: the cut-over's (200, or the rate-limit 403 while the API is logged into PostgreSQL)", () => {
+  /** The sessions query, run in the Postgres task on this host (found by its service label). */
+  const SESSIONS_IN_TASK =
+    `docker exec "$(docker ps -q --filter label=com.docker.swarm.service.name=ems_system-postgres | head -n 1)" ` +
+    `psql -X -A -t -q -U postgres -d postgres -c`;
+
+  afterEach(() => jest.useRealTimers());
+
+  /** Runs the whole switch, the clock moved on while the gate waits (5 minutes of probes every 5 s). */
+  async function switchWith(host: Cluster): Promise<{ code: number; stdout: string; stack: SwitchStack }> {
+    jest.useFakeTimers({ doNotFake: ["nextTick", "setImmediate"] });
+    const stack = swarmStack();
+    stack.afterUp = SWARM_OUTPUTS;
+    const io = fakeIo();
+    let code: number | undefined;
+    void switchPlatform.main(["--stack", "prod", "--yes"], io, fakeDeps(stack, { host })).then((c) => (code = c));
+    for (let i = 0; code === undefined && i < 1000; i++) await jest.advanceTimersByTimeAsync(5_000);
+    return { code: code ?? -1, stdout: io.stdout, stack };
+  }
+
+  test("an API kept at 403 by live clients' traffic while its role holds a session in the new PostgreSQL: switched", async () => {
+    const host = new Cluster({ local: HERE, "192.0.2.10": HERE, "192.0.2.11": HERE });
+    host.health = { "api.ems.edumigsoft.com.br": "403" };
+    host.sessions = "ems_user ems_production\nsms_user sms_production\n";
+    const { code, stdout } = await switchWith(host);
+    expect(stdout).toContain(
+      "ems: https://api.ems.edumigsoft.com.br/api/v1/health answers 403 (its one 20/min bucket is full) and is logged into PostgreSQL as ems_user on ems_production; " +
+        "sms: https://api.sms.edumigsoft.com.br/api/v1/health answers 200",
+    );
+    expect(stdout).toContain("switch-platform: switched: stack prod runs on swarm");
+    expect(code).toBe(0);
+    const sessions = host.commands.filter((c) => c.command.includes("pg_stat_activity"));
+    expect(sessions.map((c) => c.commandHost)).toEqual(["local"]);
+    expect(sessions[0].command.startsWith(SESSIONS_IN_TASK)).toBe(true);
+  });
+
+  test("an API at 403 whose role holds no session (it never logged in): the gate times out, the switch is undone naming it", async () => {
+    const host = new Cluster({ local: HERE, "192.0.2.10": HERE, "192.0.2.11": HERE });
+    host.health = { "api.sms.edumigsoft.com.br": "403" };
+    host.sessions = "ems_user ems_production\n";
+    const { code, stdout, stack } = await switchWith(host);
+    expect(stdout).toContain(
+      "switch-platform: FAILED: the swarm does not serve: sms did not answer its health gate at https://api.sms.edumigsoft.com.br/api/v1/health: " +
+        "HTTP 403 (rate-limited) and no session of sms_user on sms_production in the new PostgreSQL\n",
+    );
+    expect(code).toBe(1);
+    expect(stack.imported).toHaveLength(2); // the old platform out of the state, then the saved state back
+    expect(host.commands.some((c) => c.command.includes("docker service rm"))).toBe(true);
+    expect(stdout).toContain("switch-platform: undone: the one-engine system runs again");
+    // It probed for the whole gate, at its pace: not a burst into the one 20/min bucket.
+    const probes = host.commands.filter((c) => c.command.includes("--resolve api.sms.edumigsoft.com.br:"));
+    expect(probes.length).toBeGreaterThan(50);
+    expect(probes.length).toBeLessThanOrEqual(61);
   });
 });

@@ -3,7 +3,7 @@
  * volumes leave the state whole (no reference to them left, so `pulumi stack import` takes it), the rest stays.
  */
 import type { Deployment } from "@pulumi/pulumi/automation";
-import { atReplicas } from "../../ops/commands/switch-platform";
+import { atReplicas } from "../../ops/platformSwitch/gate";
 import { pendingOperations, withoutOldPlatform } from "../../ops/platformSwitch/state";
 
 const urn = (type: string, name: string) => `urn:pulumi:prod::ems-infra::${type}::${name}`;
