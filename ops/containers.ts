@@ -4,7 +4,7 @@
  * and by the `containers` stack output.
  * Every command here runs through the host shell (this machine or SSH).
  */
-import { inspectCommand, SystemSelector, tailCommand } from "./hostCommands/containers";
+import { inspectCommand, lastExitCommand, SystemSelector, tailCommand } from "./hostCommands/containers";
 import { describeHost, HostShell, HostTarget } from "./runner/hostShell";
 import { SERVICE_LABEL, VERSION_LABEL } from "../stacks/opsContract";
 
@@ -27,8 +27,11 @@ export interface ContainerInfo {
   health?: string;
   startedAt: string;
   createdAt: string;
+  /** `.State.ExitCode`: the current run's (0 while it runs, even after a crash), the last run's when it is down. */
   exitCode: number;
   restartCount: number;
+  /** A crash loop caught while it runs again: the exit code of its previous run (Docker's `die` event). */
+  previousExitCode?: number;
   labels: Record<string, string>;
 }
 
@@ -74,6 +77,24 @@ export function isHealthy(c: ContainerInfo): boolean {
   return c.state === "running" && (c.health === undefined || c.health === "healthy");
 }
 
+/** Restarted by its policy and not serving: between two runs, or running again but not (yet) healthy. */
+export function isCrashLooping(c: ContainerInfo): boolean {
+  return c.restartCount > 0 && !isHealthy(c) && (c.state === "restarting" || c.state === "running");
+}
+
+/** The exit code of its last run that ended: the current state's when it is down, else the previous run's. */
+export function lastExitCode(c: ContainerInfo): number | undefined {
+  return c.state === "running" ? c.previousExitCode : c.exitCode;
+}
+
+/** `crash loop (restarts 5, last exit code 1)`, `exited, exit code 3`, `running, starting`… */
+export function describeState(c: ContainerInfo): string {
+  const now = `${c.state}${c.health ? `, ${c.health}` : ""}`;
+  if (isCrashLooping(c))
+    return `${now}, crash loop (restarts ${c.restartCount}, last exit code ${lastExitCode(c) ?? "unknown"})`;
+  return c.state === "running" ? now : `${now}, exit code ${c.exitCode}`;
+}
+
 /** The stack's containers on the host: labelled with its system and environment, plus the ones the `containers` output names. */
 export async function findContainers(
   host: HostShell,
@@ -91,7 +112,12 @@ export async function findContainers(
   }
   // `docker inspect a b` prints one array per call of xargs; join them.
   const arrays = stdout.replace(/\]\s*\[/g, ",");
-  return parseInspect(arrays, serviceByName);
+  const containers = parseInspect(arrays, serviceByName);
+  for (const c of containers.filter((c) => c.state === "running" && isCrashLooping(c))) {
+    const code = (await host.capture(target, lastExitCommand(c.id, c.createdAt))).stdout.trim();
+    if (/^\d+$/.test(code)) c.previousExitCode = Number(code);
+  }
+  return containers;
 }
 
 /** The container a service runs now: the newest running one, else the newest of any state. */
@@ -127,8 +153,8 @@ export function digestOf(c: ContainerInfo): string {
 }
 
 /**
- * After a failed deploy: for each container of the stack that is not running healthy, its state, exit code,
- * restart count and last 20 log lines.
+ * After a failed deploy: for each container of the stack that is not running healthy, its state, exit code (a
+ * crash loop's last non-zero one, even while Docker runs it again), restart count and last 20 log lines.
  */
 export async function reportUnhealthy(
   host: HostShell,
@@ -146,7 +172,7 @@ export async function reportUnhealthy(
   for (const c of bad) {
     const logs = await host.capture(target, tailCommand(c.id, 20));
     parts.push(
-      `--- ${c.name} (${c.service}): ${c.state}${c.health ? `, ${c.health}` : ""}, exit code ${c.exitCode}, restarts ${c.restartCount}; last 20 log lines:\n` +
+      `--- ${c.name} (${c.service}): ${describeState(c)}${isCrashLooping(c) ? "" : `, restarts ${c.restartCount}`}; last 20 log lines:\n` +
         `${logs.stdout.trimEnd() || "(no output)"}\n`,
     );
   }

@@ -1,5 +1,5 @@
 /** What `npm run status` prints: uptimes, sizes and the containers table. */
-import { ContainerInfo, digestOf, versionOf } from "./containers";
+import { ContainerInfo, digestOf, isCrashLooping, lastExitCode, versionOf } from "./containers";
 
 /** `2d 3h`, `4h 12m`, `35s` since an ISO time. */
 export function formatUptime(startedAt: string, now: Date): string {
@@ -35,7 +35,11 @@ export function formatContainers(
   const rows = [["SERVICE", "CONTAINER", "VERSION", "DIGEST", "HEALTH", "UPTIME", "RESTARTS", "URL"]];
   const sorted = [...containers].sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name));
   for (const c of sorted) {
-    const health = c.state === "running" ? (c.health ?? "running") : `${c.state} (exit ${c.exitCode})`;
+    const health = isCrashLooping(c)
+      ? `${c.health ?? c.state} (crash loop, last exit ${lastExitCode(c) ?? "unknown"})`
+      : c.state === "running"
+        ? (c.health ?? "running")
+        : `${c.state} (exit ${c.exitCode})`;
     const uptime = c.state === "running" ? formatUptime(c.startedAt, now) : "-";
     rows.push([
       c.service,

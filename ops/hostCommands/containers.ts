@@ -33,3 +33,15 @@ export function tailCommand(container: string, lines: number): string {
 export function execCommand(container: string, command: readonly string[], tty: boolean): string {
   return `docker exec ${tty ? "-it" : "-i"} ${shellQuote(container)} ${command.map(shellQuote).join(" ")}`;
 }
+
+/**
+ * The exit code of the container's last run that ended (`die` events since it was created): while a crash-looping
+ * container runs again, `.State.ExitCode` is the current run's (0) and only the engine's events keep the failure.
+ * Prints nothing when the engine no longer holds that event (it keeps its last 256 events).
+ */
+export function lastExitCommand(container: string, createdAt: string): string {
+  return (
+    `docker events --since ${shellQuote(createdAt)} --until "$(date +%s)" --filter ${shellQuote(`container=${container}`)} ` +
+    `--filter event=die --format '{{.Actor.Attributes.exitCode}}' | tail -n 1`
+  );
+}

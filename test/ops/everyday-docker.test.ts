@@ -8,6 +8,7 @@ import * as crypto from "crypto";
 import { findContainers, reportUnhealthy } from "../../ops/containers";
 import { captureOnHost, defaultHostShell, HostShell, HostTarget } from "../../ops/runner/hostShell";
 import { listImagesCommand, removeImagesCommand, USED_IMAGES_COMMAND } from "../../ops/hostCommands/images";
+import { lastExitCommand } from "../../ops/hostCommands/containers";
 import { imagesToRemove } from "../../ops/imageRetention";
 import { logs as logsCommand } from "../../ops/commands/logs";
 import { status as statusCommand } from "../../ops/commands/status";
@@ -254,16 +255,30 @@ describeWithDocker("everyday commands on the local engine", () => {
       {},
     );
     const section = (name: string) => report.slice(report.indexOf(`--- ${name} `)).split("\n--- ")[0];
-    // Between two runs the container is restarting with exit code 1; caught in a run, Docker shows 0 and "starting".
+    // Between two runs the container is restarting with exit code 1; caught in a run, Docker's own exit code is 0 and
+    // its health "starting": either way the report names the crash loop and the crash's exit code.
     const header = (name: string, svc: string) =>
       new RegExp(
-        `^--- ${name} \\(${svc}\\): (restarting, [^\\n]*exit code 1|running, starting, exit code 0), restarts [1-9]\\d*; last 20 log lines:\\n`,
+        `^--- ${name} \\(${svc}\\): (restarting|running), [a-z]+, crash loop \\(restarts [1-9]\\d*, last exit code 1\\); last 20 log lines:\\n`,
       );
     expect(section(REFUSED)).toMatch(header(REFUSED, "ems"));
     expect(section(REFUSED)).toContain('password authentication failed for user "ems_user"');
     expect(section(NO_DATABASE)).toMatch(header(NO_DATABASE, "sms"));
     expect(section(NO_DATABASE)).toContain('database "sms" does not exist');
   }, 60_000);
+
+  it("caught while Docker runs it again (exit code 0, health starting), the crash's exit code is read from the engine's events", async () => {
+    const deadline = Date.now() + 30_000;
+    const running = () => {
+      const c = inspect(REFUSED);
+      return c.State.Status === "running" && (c.RestartCount as number) > 0;
+    };
+    while (!running() && Date.now() < deadline) await sleep(20);
+    expect(running()).toBe(true);
+    const c = inspect(REFUSED);
+    const r = await captureOnHost("local", lastExitCommand(c.Id as string, c.Created as string));
+    expect(r).toMatchObject({ code: 0, stdout: "1\n" });
+  }, 40_000);
 
   it("once its database exists, the crash-looping API logs in at its next restart and runs", async () => {
     psqlIn(POSTGRES, "CREATE DATABASE sms OWNER sms_user;");

@@ -5,6 +5,7 @@ import { exec as execCommand } from "../../ops/commands/exec";
 import { logs as logsCommand } from "../../ops/commands/logs";
 import { rotate as rotateCommand } from "../../ops/commands/rotate";
 import { status as statusCommand } from "../../ops/commands/status";
+import { reportUnhealthy } from "../../ops/containers";
 import { fakeDeps, FakeHost, fakeIo, FakeStack, PROD_CONFIG, prodOutputs, stateFixture } from "../support";
 
 const [exec, logs, rotate, status] = [execCommand, logsCommand, rotateCommand, statusCommand].map((c) => c.main);
@@ -80,6 +81,72 @@ describe("npm run status", () => {
     const ok = fakeIo();
     expect(await status(["-s", "prod"], ok, fakeDeps(noTraefik, { host: prodHost(JSON.stringify(healthy)) }))).toBe(0);
     expect(ok.stdout).toContain("all containers healthy\n");
+  });
+});
+
+/**
+ * The 1.5.0 EMS container crash-looping (its login refused, restart policy unless-stopped), as docker inspect shows it
+ * in each phase: between two runs (restarting, `.State.ExitCode` the crash's), or caught while Docker runs it again
+ * (running, health starting, `.State.ExitCode` 0: the failure is only in the engine's `die` events).
+ */
+function crashLooping(phase: "restarting" | "running"): string {
+  const all = JSON.parse(INSPECT) as { Name: string; RestartCount: number; State: Record<string, unknown> }[];
+  const ems = all.find((c) => c.Name === "/ems-container-7c1e9a2")!;
+  ems.RestartCount = 6;
+  ems.State =
+    phase === "running"
+      ? { Status: "running", ExitCode: 0, StartedAt: "2025-03-14T20:02:30.9Z", Health: { Status: "starting" } }
+      : { Status: "restarting", ExitCode: 1, StartedAt: "2025-03-14T20:02:30.9Z", Health: { Status: "unhealthy" } };
+  return JSON.stringify(all);
+}
+
+function crashLoopHost(phase: "restarting" | "running"): FakeHost {
+  return new FakeHost((command) => {
+    if (command.includes("xargs -r docker inspect")) return { stdout: crashLooping(phase) };
+    if (command.startsWith("docker events ")) return { stdout: "1\n" };
+    return {};
+  });
+}
+
+describe("a crash-looping API in status and the failed-deploy report", () => {
+  const selector = { system: "ems_system", environment: "production" };
+
+  it.each(["running", "restarting"] as const)(
+    "caught %s, it is named a crash loop with its restarts and last non-zero exit code, never 'exit code 0'",
+    async (phase) => {
+      const host = crashLoopHost(phase);
+      const io = fakeIo();
+      const deps = fakeDeps(prodStack(), { host, now: new Date("2025-03-14T20:02:31.2Z") });
+      expect(await status(["--stack", "prod"], io, deps)).toBe(1);
+      const health = phase === "running" ? "starting" : "unhealthy";
+      expect(io.stdout.split("\n").find((l) => l.includes("ems-container-7c1e9a2"))).toMatch(
+        new RegExp(`sha256:55559c0ffee0\\s+${health} \\(crash loop, last exit 1\\)\\s+\\S+\\s+6\\s`),
+      );
+      expect(io.stderr).toContain("ems-container-7c1e9a2");
+
+      const report = await reportUnhealthy(host, "local", selector, {});
+      expect(report).toContain(
+        `--- ems-container-7c1e9a2 (ems): ${phase}, ${health}, crash loop (restarts 6, last exit code 1); last 20 log lines:\n`,
+      );
+      expect(report).not.toContain("exit code 0");
+      // Only a container running again needs the engine's events; they are read from its creation on.
+      const events = host.commands.filter((c) => c.command.startsWith("docker events "));
+      expect(events.length > 0).toBe(phase === "running");
+      if (phase === "running")
+        expect(events[0].command).toBe(
+          `docker events --since 2025-03-14T18:02:30.1Z --until "$(date +%s)" --filter container=b7e2d4c100000000000000000000000000000000000000000000000000000000 --filter event=die --format '{{.Actor.Attributes.exitCode}}' | tail -n 1`,
+        );
+    },
+  );
+
+  it("when the engine no longer holds the crash's event, the report says the last exit code is unknown", async () => {
+    const host = new FakeHost((command) =>
+      command.includes("xargs -r docker inspect") ? { stdout: crashLooping("running") } : {},
+    );
+    const report = await reportUnhealthy(host, "local", selector, {});
+    expect(report).toContain(
+      "--- ems-container-7c1e9a2 (ems): running, starting, crash loop (restarts 6, last exit code unknown); last 20 log lines:\n",
+    );
   });
 });
 

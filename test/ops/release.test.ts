@@ -97,7 +97,7 @@ describe("the retry trap (B3): a failed health wait is never followed by a plain
       ),
     ).toBe(1);
     expect(io.stderr).toContain(
-      "--- ems-container-7c1e9a2 (ems): running, unhealthy, exit code 0, restarts 0; last 20 log lines:\nListening on :8181\nDB_PASS not set\n",
+      "--- ems-container-7c1e9a2 (ems): running, unhealthy, restarts 0; last 20 log lines:\nListening on :8181\nDB_PASS not set\n",
     );
     expect(io.stderr).toContain(
       '--- infra_traefik (traefik): exited, exit code 1, restarts 5; last 20 log lines:\nlevel=error msg="client version 1.24 is too old"\n',
