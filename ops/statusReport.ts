@@ -36,7 +36,7 @@ export function formatContainers(
   const sorted = [...containers].sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name));
   for (const c of sorted) {
     const health = isCrashLooping(c)
-      ? `${c.health ?? c.state} (crash loop, last exit ${lastExitCode(c) ?? "unknown"})`
+      ? `${c.state === "running" ? (c.health ?? "running") : c.state} (crash loop, last exit ${lastExitCode(c) ?? "unknown"})`
       : c.state === "running"
         ? (c.health ?? "running")
         : `${c.state} (exit ${c.exitCode})`;

@@ -37,11 +37,12 @@ export function execCommand(container: string, command: readonly string[], tty: 
 /**
  * The exit code of the container's last run that ended (`die` events since it was created): while a crash-looping
  * container runs again, `.State.ExitCode` is the current run's (0) and only the engine's events keep the failure.
- * Prints nothing when the engine no longer holds that event (it keeps its last 256 events).
+ * Prints nothing when the engine no longer holds that event (it keeps its last 256 events). `--until` is a whole second
+ * and excludes what happened after it: one second ahead, or a crash of this very second is missed (it waits for it).
  */
 export function lastExitCommand(container: string, createdAt: string): string {
   return (
-    `docker events --since ${shellQuote(createdAt)} --until "$(date +%s)" --filter ${shellQuote(`container=${container}`)} ` +
+    `docker events --since ${shellQuote(createdAt)} --until "$(($(date +%s) + 1))" --filter ${shellQuote(`container=${container}`)} ` +
     `--filter event=die --format '{{.Actor.Attributes.exitCode}}' | tail -n 1`
   );
 }

@@ -120,7 +120,9 @@ describe("a crash-looping API in status and the failed-deploy report", () => {
       expect(await status(["--stack", "prod"], io, deps)).toBe(1);
       const health = phase === "running" ? "starting" : "unhealthy";
       expect(io.stdout.split("\n").find((l) => l.includes("ems-container-7c1e9a2"))).toMatch(
-        new RegExp(`sha256:55559c0ffee0\\s+${health} \\(crash loop, last exit 1\\)\\s+\\S+\\s+6\\s`),
+        new RegExp(
+          `sha256:55559c0ffee0\\s+${phase === "running" ? "starting" : "restarting"} \\(crash loop, last exit 1\\)\\s+\\S+\\s+6\\s`,
+        ),
       );
       expect(io.stderr).toContain("ems-container-7c1e9a2");
 
@@ -134,7 +136,7 @@ describe("a crash-looping API in status and the failed-deploy report", () => {
       expect(events.length > 0).toBe(phase === "running");
       if (phase === "running")
         expect(events[0].command).toBe(
-          `docker events --since 2025-03-14T18:02:30.1Z --until "$(date +%s)" --filter container=b7e2d4c100000000000000000000000000000000000000000000000000000000 --filter event=die --format '{{.Actor.Attributes.exitCode}}' | tail -n 1`,
+          `docker events --since 2025-03-14T18:02:30.1Z --until "$(($(date +%s) + 1))" --filter container=b7e2d4c100000000000000000000000000000000000000000000000000000000 --filter event=die --format '{{.Actor.Attributes.exitCode}}' | tail -n 1`,
         );
     },
   );
