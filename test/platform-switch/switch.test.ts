@@ -13,6 +13,7 @@ import * as path from "path";
 import type { Deployment } from "@pulumi/pulumi/automation";
 import { PLATFORM_SWITCH_COMMANDS as S } from "../../ops/hostCommands/platformSwitch";
 import { boundShell } from "../../ops/runner/hostShell";
+import { sessionsCommand } from "../../ops/healthGate";
 import { runSwitch, SwitchDeps, SwitchOptions, SwitchResult } from "../../ops/platformSwitch/run";
 import type { SwitchStep } from "../../ops/platformSwitch/journal";
 import { buildTestImages, describeWithDocker, docker, DockerScratch, IMAGES, inspect, psqlIn, run } from "../support";
@@ -219,6 +220,9 @@ describeWithDocker("switch-platform on the real dockerd: kill at each step, resu
             task,
             "--label",
             `com.ems.system=${SYSTEM}`,
+            // What Swarm labels a task's container with: the gate finds the Postgres task by it.
+            "--label",
+            "com.docker.swarm.service.name=ems_system-postgres",
             "-e",
             "POSTGRES_PASSWORD=x",
             "-v",
@@ -233,6 +237,13 @@ describeWithDocker("switch-platform on the real dockerd: kill at each step, resu
       },
       async gate() {
         const rows = psqlIn(task, "SELECT count(*) FROM schools;").trim();
+        // The real gate's sessions query, as it reaches the Postgres task (by its service label, not its name): here
+        // it sees its own superuser session (the stand-in runs no API to log in).
+        const sessions = await boundShell("local").run(
+          sessionsCommand({ swarmService: "ems_system-postgres", superuser: "postgres" }),
+        );
+        if (!sessions.stdout.split("\n").includes("postgres postgres"))
+          return { ok: false, message: `sessions in the task: ${sessions.stdout}${sessions.stderr}` };
         return rows === "2" ? { ok: true, message: "ems_system-postgres 1/1" } : { ok: false, message: `rows ${rows}` };
       },
       confirm: async () => true,
