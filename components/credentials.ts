@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
-export interface ServiceCredentialsInput {
+interface ServiceCredentialsInput {
   /** Service name, e.g. ems. */
   name: string;
   /** JWT_KEY set in config, or absent to generate one. */

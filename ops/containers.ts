@@ -43,7 +43,7 @@ interface InspectJson {
 }
 
 /** Parses `docker inspect` output (one JSON array, or nothing); duplicates (by id and by name) are merged. */
-export function parseInspect(stdout: string, serviceByName: Record<string, string> = {}): ContainerInfo[] {
+function parseInspect(stdout: string, serviceByName: Record<string, string> = {}): ContainerInfo[] {
   const text = stdout.trim();
   if (text === "") return [];
   const seen = new Map<string, ContainerInfo>();
@@ -95,7 +95,7 @@ export async function findContainers(
 }
 
 /** The container a service runs now: the newest running one, else the newest of any state. */
-export function currentContainer(containers: readonly ContainerInfo[], service: string): ContainerInfo | undefined {
+function currentContainer(containers: readonly ContainerInfo[], service: string): ContainerInfo | undefined {
   const mine = containers.filter((c) => c.service === service).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   return mine.find((c) => c.state === "running") ?? mine[0];
 }

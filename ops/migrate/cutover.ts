@@ -33,15 +33,7 @@ import type {
   GateTarget,
 } from "./types";
 import { restartPolicies, showPlanAndConfirm } from "../liveChange";
-export type {
-  CutoverDeps,
-  CutoverOptions,
-  CutoverOutputs,
-  CutoverResult,
-  CutoverRun,
-  GateOptions,
-  GateTarget,
-} from "./types";
+export type { CutoverDeps, CutoverOptions, CutoverOutputs, CutoverResult, GateOptions } from "./types";
 
 /** `20261201T195500Z` for a time in ms. */
 function stamp(ms: number): string {
@@ -330,7 +322,7 @@ async function rowCountsOf(
 }
 
 /** Containers other than the old Postgres and this system's own that mount the data volume (running or not). */
-export async function foreignHolders(shell: BoundShell, options: CutoverOptions): Promise<string[]> {
+async function foreignHolders(shell: BoundShell, options: CutoverOptions): Promise<string[]> {
   const volume = options.legacy.dataVolume;
   const r = await shell.run(C.volumeHolders(volume));
   return describeForeignHolders(volume, foreignOf(r.stdout, options.system, [options.legacy.postgresContainer]));
