@@ -116,8 +116,11 @@ export function drillJobName(backupJob: string): string {
   return `drill-${backupJob}`;
 }
 
-/** How the Postgres server is found on the backup job's host: a named container, or a Swarm service's task. */
-type PostgresRunsAs = "container" | "swarm-service";
+/**
+ * How the Postgres server is found on the backup job's host: a named container, or a Swarm service's task.
+ * @public the type of BackupArgs.postgresRunsAs (the component's API), though callers pass a literal.
+ */
+export type PostgresRunsAs = "container" | "swarm-service";
 
 /** The command prefix that runs the Postgres client tools inside the server's container. */
 export function pgExec(container: string, user: string): string {

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
-interface ServiceCredentialsInput {
+/** One service in CredentialsArgs.services. @public part of the component's Args (its API), though only built inline. */
+export interface ServiceCredentialsInput {
   /** Service name, e.g. ems. */
   name: string;
   /** JWT_KEY set in config, or absent to generate one. */
