@@ -5,7 +5,7 @@ import { HARDENING, LOG_ROTATION, READ_BACK_IGNORED, memoryLimit, toLabels } fro
 import { EngineCapabilities } from "./engine";
 import { EMS_RUN_PATH, SECRET_FILE_MODE, SECRETS_ENV_PATH, emsRunBase64, secretsEnvFile } from "./probe";
 
-export { ApiHealth, traefikLabels, apiHealthcheck } from "./apiContract";
+export { traefikLabels } from "./apiContract";
 
 export interface ApiServiceArgs extends ApiContract {
   /** Traefik's network (the router reaches the container on it). */

@@ -60,7 +60,7 @@ export interface BackupArgs {
 export const BACKUP_SCRIPTS = ["backup.sh", "backup-retention.sh", "restore.sh", "offsite.sh"] as const;
 
 /** The host files of the off-site copy: the credentials file, the paths file, the results folder. */
-export function offsiteFiles(args: Pick<BackupArgs, "scriptsDir" | "offsite">) {
+function offsiteFiles(args: Pick<BackupArgs, "scriptsDir" | "offsite">) {
   const o = args.offsite;
   if (!o) return undefined;
   return {
@@ -96,7 +96,7 @@ export function offsiteCommandPrefix(
 }
 
 /** The crontab line of the weekly restore drill, marked `# ems-infra:drill-<backup job>`. */
-export function drillCronLine(
+function drillCronLine(
   args: Omit<BackupArgs, "postgresContainer" | "connection">,
   postgresContainer: string,
 ): string | undefined {
@@ -116,7 +116,10 @@ export function drillJobName(backupJob: string): string {
   return `drill-${backupJob}`;
 }
 
-/** How the Postgres server is found on the backup job's host: a named container, or a Swarm service's task. */
+/**
+ * How the Postgres server is found on the backup job's host: a named container, or a Swarm service's task.
+ * @public the type of BackupArgs.postgresRunsAs (the component's API), though callers pass a literal.
+ */
 export type PostgresRunsAs = "container" | "swarm-service";
 
 /** The command prefix that runs the Postgres client tools inside the server's container. */
@@ -144,7 +147,7 @@ export function swarmTaskExecTarget(service: string): string {
  * The `PG_EXEC=…` assignment of the host commands. A container's is one quoted word; a Swarm service's is
  * double-quoted so the task is looked up each run (a rescheduled task gets a new container), when the command runs.
  */
-export function pgExecAssignment(
+function pgExecAssignment(
   args: Pick<BackupArgs, "postgresUser" | "postgresRunsAs">,
   postgresContainer: string,
 ): string {

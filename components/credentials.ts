@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
+/** One service in CredentialsArgs.services. @public part of the component's Args (its API), though only built inline. */
 export interface ServiceCredentialsInput {
   /** Service name, e.g. ems. */
   name: string;

@@ -5,7 +5,7 @@
  * pack loads this file with its own node_modules.
  */
 
-export interface ImageRef {
+interface ImageRef {
   /** The reference as written. */
   ref: string;
   /** Registry host (`ghcr.io`, `localhost:5000`), when the reference names one. */
@@ -21,7 +21,7 @@ export interface ImageRef {
 }
 
 /** `registry/path/name:tag@sha256:...` into its parts (no validation: see `imageRefProblem`). */
-export function parseImageRef(ref: string): ImageRef {
+function parseImageRef(ref: string): ImageRef {
   let rest = ref.trim();
   let digest: string | undefined;
   const at = rest.indexOf("@");
@@ -53,7 +53,7 @@ const REGISTRY_HOST =
   /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** Tags that move by design. */
-export const FLOATING_TAGS: ReadonlySet<string> = new Set([
+const FLOATING_TAGS: ReadonlySet<string> = new Set([
   "latest",
   "stable",
   "edge",
@@ -123,7 +123,7 @@ export function isPinnedImageRef(ref: string): boolean {
 }
 
 /** Last path segment of the normalized repository (`ghcr.io/x/traefik` → `traefik`). */
-export function imageBaseName(ref: string): string {
+function imageBaseName(ref: string): string {
   const n = parseImageRef(ref).normalized;
   return n.slice(n.lastIndexOf("/") + 1);
 }

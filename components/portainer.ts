@@ -46,7 +46,7 @@ export const PORTAINER_STATUS_PATH = "/api/system/status";
 export const PORTAINER_ADMIN_PASSWORD_PATH = "/run/ems/portainer-admin-password";
 
 /** The Traefik labels of a public Portainer: its router, its allow-list, the admin middlewares. */
-export function portainerRouterLabels(
+function portainerRouterLabels(
   name: string,
   args: Pick<PortainerArgs, "host" | "certResolver"> & { allowFrom: string[] },
   network: string,

@@ -46,7 +46,7 @@ function pathPattern(p: string): string {
 }
 
 /** The anchored regular expression a request's path (without the query) must match, for the given methods. */
-export function allowedPathRegex(endpoints: readonly AllowedEndpoint[]): string {
+function allowedPathRegex(endpoints: readonly AllowedEndpoint[]): string {
   return `^${VERSION_PREFIX}(${endpoints.map((e) => pathPattern(e.path)).join("|")})$`;
 }
 

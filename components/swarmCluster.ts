@@ -21,7 +21,7 @@ export interface SwarmClusterArgs {
 }
 
 /** The swarm's management port on the managers. */
-export const SWARM_PORT = 2377;
+const SWARM_PORT = 2377;
 
 /** `address:2377`, an IPv6 address in brackets. */
 export function managerAddress(address: string): string {

@@ -61,7 +61,7 @@ export function contentVersion(content: string | Buffer): string {
  * The version in a secret's name: an HMAC of the content under a generated key kept in the state, so the name
  * changes with the content (a rotation rolls the service) but says nothing about it.
  */
-export function secretVersion(content: string, key: string): string {
+function secretVersion(content: string, key: string): string {
   return crypto.createHmac("sha256", key).update(content).digest("hex").slice(0, 12);
 }
 

@@ -41,7 +41,7 @@ export interface SwarmPortainerArgs {
 }
 
 /** The agent's port, reached by the server over their own overlay network. */
-export const PORTAINER_AGENT_PORT = 9001;
+const PORTAINER_AGENT_PORT = 9001;
 
 /**
  * Portainer on a swarm: the server pinned to the node holding its volume, routed by Traefik, talking to an agent

@@ -54,7 +54,7 @@ export interface TraefikArgs {
 }
 
 /** 80 and 443 on each listen address (`0.0.0.0` alone binds no IPv6 address, `127.0.0.1` only the machine itself). */
-export function traefikPorts(listen: string[]): docker.types.input.ContainerPort[] {
+function traefikPorts(listen: string[]): docker.types.input.ContainerPort[] {
   return [80, 443].flatMap((port) => listen.map((ip) => ({ internal: port, external: port, ip })));
 }
 

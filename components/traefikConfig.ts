@@ -31,10 +31,10 @@ export interface TraefikConfigArgs {
 }
 
 /** The label every container of a system carries (set by the program); Traefik routes no container without it. */
-export const SYSTEM_LABEL = "com.ems.system";
+const SYSTEM_LABEL = "com.ems.system";
 
 /** Traefik's provider constraint: only containers labelled with one of the systems are read. */
-export function systemConstraint(systems: string[]): string {
+function systemConstraint(systems: string[]): string {
   if (systems.length === 0) throw new Error("systemConstraint: at least one system");
   for (const s of systems) {
     // Backquotes end a value in Traefik's constraint grammar: a system name never has one (stacks/grammar.ts).
@@ -56,7 +56,7 @@ export const TRAEFIK_PATHS = {
 /** The seed's mkcert file names in servers/infra/certs. */
 export const MKCERT_FILES = { cert: "local.pem", key: "local-key.pem" } as const;
 
-export const ENTRYPOINT_WEB = "web";
+const ENTRYPOINT_WEB = "web";
 export const ENTRYPOINT_WEBSECURE = "websecure";
 /**
  * Middlewares defined once in the file provider and referenced by every API router. `api-retry` sends a request
@@ -66,7 +66,7 @@ export const API_MIDDLEWARES = ["api-retry@file", "security-headers@file", "api-
 /** Middlewares of the admin routers (the dashboard, a public Portainer): headers and a login throttle. */
 export const ADMIN_MIDDLEWARES = ["security-headers@file", "admin-ratelimit@file"];
 /** Requests per second per client on the admin routers: a page load fits in the burst, a password guesser does not. */
-export const ADMIN_RATE_LIMIT = { average: 5, burst: 50 } as const;
+const ADMIN_RATE_LIMIT = { average: 5, burst: 50 } as const;
 
 /** Attempts of the retry middleware: enough to reach the other container of a service during a release. */
 export const RETRY_ATTEMPTS = 3;
@@ -117,7 +117,7 @@ export function traefikStaticConfig(args: TraefikConfigArgs): Record<string, unk
 }
 
 /** The file provider's TLS configuration (the seed's certs/tls.yml): options and, for mkcert, the certificate. */
-export function traefikTlsConfig(args: TraefikConfigArgs): Record<string, unknown> {
+function traefikTlsConfig(args: TraefikConfigArgs): Record<string, unknown> {
   const certificate = {
     certFile: `${TRAEFIK_PATHS.certsDir}/${MKCERT_FILES.cert}`,
     keyFile: `${TRAEFIK_PATHS.certsDir}/${MKCERT_FILES.key}`,
@@ -133,7 +133,7 @@ export function traefikTlsConfig(args: TraefikConfigArgs): Record<string, unknow
 }
 
 /** The middlewares every API router uses, defined once in the file provider. */
-export function traefikMiddlewaresConfig(args: TraefikConfigArgs): Record<string, unknown> {
+function traefikMiddlewaresConfig(args: TraefikConfigArgs): Record<string, unknown> {
   return {
     http: {
       middlewares: {

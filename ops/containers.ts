@@ -46,7 +46,7 @@ interface InspectJson {
 }
 
 /** Parses `docker inspect` output (one JSON array, or nothing); duplicates (by id and by name) are merged. */
-export function parseInspect(stdout: string, serviceByName: Record<string, string> = {}): ContainerInfo[] {
+function parseInspect(stdout: string, serviceByName: Record<string, string> = {}): ContainerInfo[] {
   const text = stdout.trim();
   if (text === "") return [];
   const seen = new Map<string, ContainerInfo>();
@@ -88,7 +88,7 @@ export function lastExitCode(c: ContainerInfo): number | undefined {
 }
 
 /** `crash loop (restarts 5, last exit code 1)`, `exited, exit code 3`, `running, starting`… */
-export function describeState(c: ContainerInfo): string {
+function describeState(c: ContainerInfo): string {
   const now = `${c.state}${c.health ? `, ${c.health}` : ""}`;
   if (isCrashLooping(c))
     return `${now}, crash loop (restarts ${c.restartCount}, last exit code ${lastExitCode(c) ?? "unknown"})`;
@@ -121,7 +121,7 @@ export async function findContainers(
 }
 
 /** The container a service runs now: the newest running one, else the newest of any state. */
-export function currentContainer(containers: readonly ContainerInfo[], service: string): ContainerInfo | undefined {
+function currentContainer(containers: readonly ContainerInfo[], service: string): ContainerInfo | undefined {
   const mine = containers.filter((c) => c.service === service).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   return mine.find((c) => c.state === "running") ?? mine[0];
 }

@@ -9,7 +9,7 @@ import { REPO_ROOT } from "./runner/context";
 import type { Io } from "./runner/io";
 
 /** The checks for a stack's files, or a refusal for a production stack (it is checked by the deploy's pre-flight). */
-export async function doctorResults(stack: string, root: string, host: DoctorHost): Promise<CheckResult[]> {
+async function doctorResults(stack: string, root: string, host: DoctorHost): Promise<CheckResult[]> {
   const environment = environmentInFile(stack, root);
   if (environment !== undefined && environment !== "development")
     throw new Error(
@@ -19,7 +19,7 @@ export async function doctorResults(stack: string, root: string, host: DoctorHos
 }
 
 /** Prints the lines (all, or only those that are not ok); true when nothing would make the deploy fail. */
-export function report(results: CheckResult[], io: Io, all = true): boolean {
+function report(results: CheckResult[], io: Io, all = true): boolean {
   for (const r of results) if (all || r.status !== "ok") io.out(`${formatCheck(r)}\n`);
   const failed = results.filter((r) => r.status === "fail").length;
   if (failed > 0)

@@ -13,7 +13,7 @@ import type { StackConfig } from "../stacks/config";
 import { routedHosts } from "../stacks/dev";
 import { engineArchVerdict, EngineVersion, parseEngineVersion, traefikDockerVerdict } from "./engineVerdicts";
 
-export type CheckStatus = "ok" | "warn" | "fail";
+type CheckStatus = "ok" | "warn" | "fail";
 
 export interface CheckResult {
   status: CheckStatus;
@@ -25,7 +25,7 @@ export interface CheckResult {
   fix?: string;
 }
 
-export interface ToolRun {
+interface ToolRun {
   /** null when the tool could not be started (not installed). */
   status: number | null;
   stdout: string;

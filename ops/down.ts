@@ -39,10 +39,7 @@ interface StateResource {
 const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
 
 /** The URNs `down` removes: the containers and the backup schedule; with --destroy everything but the volumes. */
-export function downTargets(
-  resources: readonly StateResource[],
-  opts: Pick<DownOptions, "destroy" | "purge">,
-): string[] {
+function downTargets(resources: readonly StateResource[], opts: Pick<DownOptions, "destroy" | "purge">): string[] {
   const kept = (r: StateResource) =>
     r.type === "pulumi:pulumi:Stack" ||
     r.type.startsWith("pulumi:providers:") ||

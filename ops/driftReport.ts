@@ -15,7 +15,7 @@ export interface DriftEvent {
   };
 }
 
-export type DriftOp = "create" | "update" | "replace" | "delete" | "import" | "other";
+type DriftOp = "create" | "update" | "replace" | "delete" | "import" | "other";
 
 export interface DriftItem {
   urn: string;

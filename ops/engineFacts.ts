@@ -20,7 +20,7 @@ import type { BoundShell } from "./runner/hostShell";
 export { ENGINE_COMMANDS } from "./hostCommands/engine";
 
 /** The config keys the facts are written to (with `--path`). */
-export const ENGINE_KEYS = {
+const ENGINE_KEYS = {
   apiVersion: `${PROJECT}:engine.apiVersion`,
   swapLimit: `${PROJECT}:engine.swapLimit`,
 } as const;
@@ -67,7 +67,7 @@ export function engineTooOld(engine: EngineVersion): string | undefined {
 }
 
 /** A config edit the pre-flight asks the release to make (put back like the release's own when nothing deploys). */
-export interface EngineEdit {
+interface EngineEdit {
   key: string;
   value: string;
   path: true;

@@ -22,9 +22,9 @@ export interface Verdict {
 }
 
 /** The first Traefik releases that negotiate the Docker API (traefik/traefik#12256, #12262). */
-export const TRAEFIK_NEGOTIATES = { v2: "2.11.31", v3: "3.6.1" } as const;
+const TRAEFIK_NEGOTIATES = { v2: "2.11.31", v3: "3.6.1" } as const;
 /** The first Docker Engine major that refuses API 1.24 (it requires ≥ 1.44). */
-export const DOCKER_STRICT_MAJOR = 29;
+const DOCKER_STRICT_MAJOR = 29;
 const FIX = `set ems-infra:traefik.image to traefik:v${TRAEFIK_NEGOTIATES.v3} or later (or traefik:v${TRAEFIK_NEGOTIATES.v2}+ on v2)`;
 
 /** `docker version --format '{{.Server.APIVersion}} {{.Server.Version}} {{.Server.Arch}}'` → its fields. */
@@ -36,7 +36,7 @@ export function parseEngineVersion(output: string): EngineVersion {
 }
 
 /** The engine architectures ems-run (the API containers' launcher and probe) is built for. */
-export const EMS_RUN_ARCHES = ["amd64"] as const;
+const EMS_RUN_ARCHES = ["amd64"] as const;
 
 /** Refuses an engine whose architecture ems-run is not built for: every API container would fail to start. */
 export function engineArchVerdict(engine: EngineVersion): Verdict {
@@ -55,7 +55,7 @@ export function engineArchVerdict(engine: EngineVersion): Verdict {
 }
 
 /** Whether this Traefik release pins Docker API 1.24 instead of negotiating it. */
-export function pinsOldDockerApi(version: TagVersion): boolean {
+function pinsOldDockerApi(version: TagVersion): boolean {
   if (version.major <= 1) return true;
   if (version.major === 2) return semver.lt(version.version, TRAEFIK_NEGOTIATES.v2);
   if (version.major === 3) return semver.lt(version.version, TRAEFIK_NEGOTIATES.v3);

@@ -10,7 +10,7 @@
 export type { HostExpectations } from "../stacks/hostExpectations";
 
 /** One difference the check printed, e.g. `{ kind: "folder", subject: "/x", detail: "missing" }`. */
-export interface HostDifference {
+interface HostDifference {
   /** folder, cron, role, database, or the name of a check that could not run (roles, databases, cron). */
   kind: string;
   /** What differs (a path, a role, a job), as printed. */

@@ -68,7 +68,7 @@ function identityLabels(labels: unknown): Record<string, string> {
 }
 
 /** What the release does about one pending operation. */
-export type RecoveryStep =
+type RecoveryStep =
   | { kind: "remove-orphan"; pending: PendingOperation }
   | { kind: "clear"; pending: PendingOperation }
   | { kind: "note"; pending: PendingOperation };

@@ -9,7 +9,7 @@ import type { StackLike } from "./runner/context";
 import { configValue } from "./runner/stackConfig";
 
 /** The platform the config asks for (`docker` when unset) and the switch acknowledgement, if any. */
-export async function configuredPlatform(
+async function configuredPlatform(
   stack: Pick<StackLike, "getConfig">,
 ): Promise<{ platform: "docker" | "swarm"; platformSwitch?: "docker" | "swarm" }> {
   const platform = (await configValue(stack, `${PROJECT}:platform`)) === "swarm" ? "swarm" : "docker";
@@ -18,7 +18,7 @@ export async function configuredPlatform(
 }
 
 /** What the stack last deployed, from its outputs; undefined for a stack never deployed. */
-export async function lastDeployedPlatform(stack: Pick<StackLike, "outputs">): Promise<"docker" | "swarm" | undefined> {
+async function lastDeployedPlatform(stack: Pick<StackLike, "outputs">): Promise<"docker" | "swarm" | undefined> {
   const outputs = await stack.outputs();
   return deployedPlatform({ platform: outputs.platform?.value, system: outputs.system?.value });
 }

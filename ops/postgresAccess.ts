@@ -5,7 +5,7 @@ import type { StackLike } from "./runner/context";
 import { configObject, environmentOf } from "./runner/stackConfig";
 
 /** Postgres connection of a service: its role and database, with the program's defaults. */
-export async function serviceDatabase(stack: StackLike, service: string): Promise<{ role: string; database: string }> {
+async function serviceDatabase(stack: StackLike, service: string): Promise<{ role: string; database: string }> {
   const services = (await configObject(stack, "services")) ?? {};
   const entry = services[service];
   if (typeof entry !== "object" || entry === null) {

@@ -11,17 +11,7 @@ import { LegacySystem, stopOrder } from "./migrate/legacy";
 
 // --- (a) Traefik ↔ Docker: ops/engineVerdicts.ts (the deploy path uses them without this file's migration code)
 
-export {
-  DOCKER_STRICT_MAJOR,
-  EMS_RUN_ARCHES,
-  engineArchVerdict,
-  EngineVersion,
-  parseEngineVersion,
-  pinsOldDockerApi,
-  TRAEFIK_NEGOTIATES,
-  traefikDockerVerdict,
-  Verdict,
-} from "./engineVerdicts";
+export { engineArchVerdict, parseEngineVersion, traefikDockerVerdict, Verdict } from "./engineVerdicts";
 import { engineArchVerdict, parseEngineVersion, traefikDockerVerdict, Verdict } from "./engineVerdicts";
 
 // --- (b) disk space -------------------------------------------------------------------------------------
@@ -81,7 +71,7 @@ export function containerStates(listed: Map<string, string>, names: readonly str
   return names.map((name) => ({ name, present: listed.has(name), running: listed.get(name) === "running" }));
 }
 
-export function describeContainers(states: readonly ContainerState[]): string {
+function describeContainers(states: readonly ContainerState[]): string {
   return states.map((s) => `${s.name}: ${s.running ? "running" : s.present ? "stopped" : "absent"}`).join(", ");
 }
 
@@ -130,29 +120,6 @@ export interface PreflightReport {
   cronLines: string[];
   /** The crontab as read (empty when there is none). */
   crontab: string;
-}
-
-/**
- * (a) alone, before a deploy: reads the engine's version through `shell` (with `dockerHost`, the engine at that
- * endpoint) and judges the Traefik image against it. A failure to read the version is a refusal too.
- */
-export async function checkTraefikEngine(
-  shell: BoundShell,
-  traefikImage: string,
-  dockerHost?: string,
-): Promise<Verdict> {
-  const r = await shell.run(dockerHost ? PREFLIGHT_COMMANDS.engineAt(dockerHost) : PREFLIGHT_COMMANDS.engine, {
-    timeoutMs: 60_000,
-  });
-  const where = dockerHost ?? shell.where;
-  if (r.code !== 0)
-    return {
-      ok: false,
-      message: `cannot read the Docker engine version on ${where} (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`,
-    };
-  const engine = parseEngineVersion(r.stdout);
-  const arch = engineArchVerdict(engine);
-  return arch.ok ? traefikDockerVerdict(traefikImage, engine) : arch;
 }
 
 export async function runPreflight(shell: BoundShell, input: PreflightInput): Promise<PreflightReport> {

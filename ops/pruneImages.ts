@@ -8,8 +8,6 @@ import type { Deps, StackLike } from "./runner/context";
 import { readOpsOutputs } from "./stackOutputs";
 import { PROJECT, rawSchema } from "../stacks/configSchema";
 
-export const KEEP_IMAGES_KEY = `${PROJECT}:release.keepImages`;
-
 /** `ems-infra:release.keepImages` read with the program's own schema (its default and its range); a bad value throws naming the key. */
 export async function keepImagesOf(stack: Pick<StackLike, "getConfig">): Promise<number> {
   const parsed = rawSchema.shape.release.safeParse((await configObject(stack, "release")) ?? {});

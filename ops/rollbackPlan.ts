@@ -10,13 +10,13 @@ import { postgresMajor } from "../components/imageRef";
 import { PROJECT } from "../stacks/configSchema";
 
 export const SERVICES_KEY = `${PROJECT}:services`;
-export const TRAEFIK_IMAGE_KEY = `${PROJECT}:traefik.image`;
-export const POSTGRES_IMAGE_KEY = `${PROJECT}:postgres.image`;
+const TRAEFIK_IMAGE_KEY = `${PROJECT}:traefik.image`;
+const POSTGRES_IMAGE_KEY = `${PROJECT}:postgres.image`;
 
 /** The README section a refused Postgres major-version rollback points to. */
-export const POSTGRES_UPGRADE_DOC = 'README.md, section "Upgrading PostgreSQL to a new major version"';
+const POSTGRES_UPGRADE_DOC = 'README.md, section "Upgrading PostgreSQL to a new major version"';
 
-export interface HistoryConfigValue {
+interface HistoryConfigValue {
   value?: string;
   /** `pulumi stack history --json` adds the parsed object for object values. */
   objectValue?: unknown;
@@ -39,7 +39,7 @@ export interface HistoryEntry {
 /** Full config key (`ems-infra:services.ems.version`) → value; `undefined` when unset at that update. */
 export type Versions = Record<string, string | undefined>;
 
-export interface VersionChange {
+interface VersionChange {
   key: string;
   from: string | undefined;
   to: string;

@@ -2,7 +2,7 @@
 import { ContainerInfo, digestOf, isCrashLooping, lastExitCode, versionOf } from "./containers";
 
 /** `2d 3h`, `4h 12m`, `35s` since an ISO time. */
-export function formatUptime(startedAt: string, now: Date): string {
+function formatUptime(startedAt: string, now: Date): string {
   const seconds = Math.max(0, Math.floor((now.getTime() - new Date(startedAt).getTime()) / 1000));
   const d = Math.floor(seconds / 86400);
   const h = Math.floor((seconds % 86400) / 3600);

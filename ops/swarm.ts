@@ -48,7 +48,7 @@ export function parseSwarmStatus(stdout: string, named: Record<string, string>):
 }
 
 /** The status table: running/desired per service, running tasks per node. */
-export function formatSwarmStatus(services: readonly SwarmServiceStatus[], urls: Record<string, string>): string {
+function formatSwarmStatus(services: readonly SwarmServiceStatus[], urls: Record<string, string>): string {
   const rows = [["SERVICE", "SWARM SERVICE", "REPLICAS", "NODES", "URL"]];
   for (const s of [...services].sort((a, b) => a.service.localeCompare(b.service))) {
     const nodes = Object.keys(s.nodes)

@@ -66,15 +66,12 @@ export function revealArray<T>(v: readonly T[] | T[] | undefined | null): T[] {
 
 // The image rules live in one module shared with the config schema and the ops CLIs: a reference the
 // config accepts is one this pack accepts.
-export type { ImageRef } from "../components/imageRef";
 export {
   isHaproxyImage,
   isPinnedImageRef,
   isPortainerImage,
   isPostgresImage,
   isTraefikImage,
-  parseImageRef,
-  unpinnedReason,
 } from "../components/imageRef";
 
 // ---------------------------------------------------------------- labels, env
@@ -95,7 +92,7 @@ export function splitEnv(entry: string): { name: string; value: string | undefin
 }
 
 /** Resource options plus `retainOnDelete`, which the policy engine does not pass (see prod-data-protected). */
-export type ExtendedOptions = ResourceValidationArgs["opts"] & { retainOnDelete?: boolean };
+type ExtendedOptions = ResourceValidationArgs["opts"] & { retainOnDelete?: boolean };
 
 /**
  * What evaluatePack adds to the engine's arguments: `retainOnDelete` in `opts`, and `secretsVisible`,

@@ -17,15 +17,13 @@ import { databaseNameProblem, hostNameProblem, pathProblem, roleNameProblem } fr
 import { checkSwarm } from "./swarmRules";
 
 export { ConfigError } from "./configErrors";
-export { PROJECT, SECRET_KEYS, isPinnedImage } from "./configSchema";
-export { postgresMajor } from "../components/imageRef";
-
+export { PROJECT, SECRET_KEYS } from "./configSchema";
 type RawConfig = z.infer<typeof rawSchema>;
-export type ServiceConfig = z.infer<typeof serviceSchema>;
-export type TlsConfig = z.infer<typeof tlsSchema>;
+type ServiceConfig = z.infer<typeof serviceSchema>;
+type TlsConfig = z.infer<typeof tlsSchema>;
 
 /** Plain-text secrets as read from config; they are wrapped in `pulumi.secret` by the stack before use. */
-export interface SecretValues {
+interface SecretValues {
   ghcrToken?: string;
   postgresPassword?: string;
   serviceSecrets: Record<string, ServiceSecretValues>;
@@ -35,7 +33,7 @@ export interface SecretValues {
   backupOffsite?: { repository: string; password: string; env: Record<string, string> };
 }
 
-export type ServiceSecretValues = z.infer<typeof serviceSecretsSchema>;
+type ServiceSecretValues = z.infer<typeof serviceSecretsSchema>;
 
 export interface ResolvedService extends ServiceConfig {
   name: string;
@@ -48,7 +46,7 @@ export interface ResolvedService extends ServiceConfig {
   logsHostPath: string;
 }
 
-export type SwarmConfig = z.infer<typeof swarmSchema>;
+type SwarmConfig = z.infer<typeof swarmSchema>;
 export type SwarmNode = SwarmConfig["nodes"][number];
 
 export interface StackConfig extends Omit<RawConfig, "services" | "paths" | "traefik" | "portainer" | "socketProxy"> {

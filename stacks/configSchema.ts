@@ -2,7 +2,6 @@
 import * as net from "net";
 import { z } from "zod";
 import { apiAtLeast, MIN_ENGINE_API } from "../components/engine";
-import { isPinnedImageRef } from "../components/imageRef";
 import * as g from "./grammar";
 
 /** Where under $HOME the servers write their log file (real-system.md §1.1). */
@@ -25,7 +24,7 @@ const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 
 /** Environment variables the program sets itself from other keys: never set by hand in `env`. */
-export const MANAGED_ENV = [
+const MANAGED_ENV = [
   "DB_HOST",
   "DB_PORT",
   "DB_USER",
@@ -42,7 +41,7 @@ export const MANAGED_ENV = [
   "EMAIL_SERVICE_FROM_NAME",
 ] as const;
 /** The credentials among the servers' variables: they only come from `serviceSecrets`. */
-export const CREDENTIAL_ENV = ["JWT_KEY", "API_KEY", "DB_PASS", "EMAIL_SERVICE_API_KEY"] as const;
+const CREDENTIAL_ENV = ["JWT_KEY", "API_KEY", "DB_PASS", "EMAIL_SERVICE_API_KEY"] as const;
 
 const positiveMb = (min: number) => z.number().int().min(min, `must be at least ${min} (MiB)`);
 /** A text setting that must not be "" (the first check: a longer rule is not reported on top of it). */
@@ -70,9 +69,6 @@ const cidr = z.string().refine((v) => {
   const max = family === 4 ? 32 : 128;
   return family !== 0 && extra === undefined && /^\d{1,3}$/.test(bits ?? "") && Number(bits) <= max;
 }, "must be an address range in CIDR notation, e.g. 203.0.113.7/32");
-
-/** Whether an image reference is pinned to a release tag or a digest (the policy pack's rule). */
-export const isPinnedImage = isPinnedImageRef;
 
 const version = nonEmpty().regex(IMAGE_TAG, "must be a valid image tag");
 
@@ -194,7 +190,7 @@ const nodeLabel = () =>
     "must be a node label as key=value (lower-case key of letters, digits, . _ -; value of letters, digits, . _ -)",
   );
 
-export const swarmNodeSchema = z
+const swarmNodeSchema = z
   .object({
     /** The node's address: SSH reaches it there and it advertises it to the swarm (IPv4, IPv6 or host name). */
     address: g.hostOrAddress(),
@@ -219,7 +215,7 @@ const NFS_OPTION = /^[a-z][a-z0-9_]*(?:=[A-Za-z0-9_.-]+)?$/;
 /** An NFS export path: absolute, folder names of letters, digits, . _ - (it becomes the volume's `device`). */
 const NFS_EXPORT_PATH = /^(?:\/[A-Za-z0-9_.-]+)+$/;
 
-export const sharedStorageSchema = z
+const sharedStorageSchema = z
   .object({
     /** Only NFS: Docker's local volume driver mounts it on each node a task runs on. */
     type: z.literal("nfs", { error: () => `must be "nfs"` }),

@@ -28,7 +28,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const EMPTY = "must not be empty";
 
 /** A value on one line: no newline, tab or other control character (they end or split lines everywhere). */
-export function oneLineProblem(value: string): string | undefined {
+function oneLineProblem(value: string): string | undefined {
   if (value === "") return EMPTY;
   if (/[\n\r]/.test(value)) return "must be one line (no newline)";
   if (CONTROL.test(value)) return "must not contain control characters (tab, NUL…)";
@@ -58,7 +58,7 @@ export function hostNameProblem(value: string): string | undefined {
 export const hostName = () => grammar(hostNameProblem);
 
 /** A host name or an IP address (IPv4, or IPv6 without brackets and without a zone). */
-export function hostOrAddressProblem(value: string): string | undefined {
+function hostOrAddressProblem(value: string): string | undefined {
   if (value.includes("%")) return "must be an address without a zone (%eth0)";
   if (net.isIPv4(value) || net.isIPv6(value)) return undefined;
   if (/^\[.*\]$/.test(value)) return "must be an IPv6 address without brackets (e.g. 2001:db8::10)";
@@ -69,7 +69,7 @@ export function hostOrAddressProblem(value: string): string | undefined {
 export const hostOrAddress = () => grammar(hostOrAddressProblem);
 
 /** A registry host, `ghcr.io` or `localhost:5000`: no scheme, no path. */
-export function registryHostProblem(value: string): string | undefined {
+function registryHostProblem(value: string): string | undefined {
   const match = /^([^:]*)(?::(\d{1,5}))?$/.exec(value);
   const bad = "must be a registry host name like ghcr.io (no scheme, no path)";
   if (value === "") return EMPTY;
@@ -79,7 +79,7 @@ export function registryHostProblem(value: string): string | undefined {
 export const registryHost = () => grammar(registryHostProblem);
 
 /** An e-mail address whose domain is a host name (Let's Encrypt, EMAIL_SERVICE_FROM). */
-export function emailProblem(value: string): string | undefined {
+function emailProblem(value: string): string | undefined {
   const at = value.lastIndexOf("@");
   const local = value.slice(0, at);
   if (
@@ -108,7 +108,7 @@ export function serviceNameProblem(value: string): string | undefined {
 }
 
 /** A Docker container, network or volume name (the engine's own rule); at most 63, as it is a DNS name on networks. */
-export function dockerNameProblem(kind: "container" | "network" | "volume"): Problem {
+function dockerNameProblem(kind: "container" | "network" | "volume"): Problem {
   return (value) => {
     if (value === "") return EMPTY;
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(value))
@@ -127,7 +127,7 @@ export function systemNameProblem(value: string): string | undefined {
 }
 
 /** A PostgreSQL identifier as the program writes it: lower case, never cut (PostgreSQL keeps 63 bytes). */
-export function sqlIdentifierProblem(value: string): string | undefined {
+function sqlIdentifierProblem(value: string): string | undefined {
   if (!/^[a-z_][a-z0-9_]*$/.test(value)) return "must be a lower-case SQL identifier";
   if (value.length > 63) return `must be at most 63 characters (PostgreSQL cuts longer names; got ${value.length})`;
   return undefined;
@@ -157,7 +157,7 @@ export function roleNameProblem(value: string): string | undefined {
 export const roleName = () => grammar(roleNameProblem);
 
 /** A POSIX login name (ssh user). */
-export function userNameProblem(value: string): string | undefined {
+function userNameProblem(value: string): string | undefined {
   if (!/^[a-z_][a-z0-9_-]*$/.test(value))
     return "must be a user name: lower-case letters, digits, _ and -, not starting with - or a digit";
   if (value.length > 32) return "must be at most 32 characters";
@@ -205,7 +205,7 @@ export const hostPath = (rules: PathRules = {}) => grammar(pathProblem({ relativ
 export const containerPath = () => grammar(pathProblem());
 
 /** A URL path the server answers (health check, e-mail verification link): `/` then URL path characters. */
-export function urlPathProblem(value: string): string | undefined {
+function urlPathProblem(value: string): string | undefined {
   if (!value.startsWith("/")) return "must start with /";
   if (!/^\/(?:[A-Za-z0-9._~!*+,;=:@/-]|%[0-9A-Fa-f]{2})*$/.test(value)) {
     return "must be / followed by URL path characters only (letters, digits, - . _ ~ / : @ + , ; = ! * and %XX; no query, no blanks)";
@@ -222,7 +222,7 @@ const CRON_ITEM = `(?:\\*|${CRON_VALUE}(?:-${CRON_VALUE})?)(?:/[0-9]+)?`;
 const CRON_FIELD = new RegExp(`^${CRON_ITEM}(?:,${CRON_ITEM})*$`);
 
 /** A 5-field crontab schedule that cron reads as we do and that fires: checked by cron-parser, not a regex. */
-export function cronScheduleProblem(value: string): string | undefined {
+function cronScheduleProblem(value: string): string | undefined {
   const line = oneLineProblem(value);
   if (line) return line;
   const fields = value.trim().split(/ +/);
@@ -239,7 +239,7 @@ export function cronScheduleProblem(value: string): string | undefined {
 export const cronSchedule = () => grammar(cronScheduleProblem);
 
 /** An image reference pinned to a release tag or a digest: the policy pack's own rule (components/imageRef.ts). */
-export function pinnedImageProblem(value: string): string | undefined {
+function pinnedImageProblem(value: string): string | undefined {
   const malformed = imageRefProblem(value);
   if (malformed) return malformed;
   const reason = unpinnedReason(value);
@@ -248,7 +248,7 @@ export function pinnedImageProblem(value: string): string | undefined {
 export const pinnedImage = () => grammar(pinnedImageProblem);
 
 /** A repository without tag or digest (the tag is the service's version). */
-export function repositoryOnlyProblem(value: string): string | undefined {
+function repositoryOnlyProblem(value: string): string | undefined {
   if (value === "") return EMPTY;
   if (/[:@]/.test(value.slice(value.lastIndexOf("/") + 1)))
     return "must be a repository without a tag or digest: the tag is the service's version";
@@ -257,7 +257,7 @@ export function repositoryOnlyProblem(value: string): string | undefined {
 export const repositoryOnly = () => grammar(repositoryOnlyProblem);
 
 /** A Docker endpoint for the provider: `unix:///path`, `ssh://user@host[:port]` or `tcp://host:port`. */
-export function dockerEndpointProblem(value: string): string | undefined {
+function dockerEndpointProblem(value: string): string | undefined {
   const line = oneLineProblem(value);
   if (line) return line;
   if (!/^(unix:\/\/\/[^\s'"`$\\]+|(ssh|tcp):\/\/[A-Za-z0-9_.@:[\]-]+)$/.test(value))

@@ -12,10 +12,10 @@ import { PROJECT, SECRET_KEYS } from "./configSchema";
 import type { RawStackConfig } from "./config";
 
 /** The stack whose settings a developer may override locally (prod's come from the shared stack file only). */
-export const OVERRIDABLE_STACK = "dev";
+const OVERRIDABLE_STACK = "dev";
 
 /** The file name of a stack's local overrides. */
-export function overrideFileName(stack: string): string {
+function overrideFileName(stack: string): string {
   return `Pulumi.${stack}.local.yaml`;
 }
 

@@ -8,8 +8,6 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { HostExpectations } from "./hostExpectations";
 
-export { PROJECT } from "./configSchema";
-
 /** The service a container runs (`traefik`, `postgres`, `portainer`, an API's name). */
 export const SERVICE_LABEL = "com.ems.service";
 /** `development` or `production`: several systems of a host may share it. */
@@ -44,7 +42,7 @@ const hostExpectationsSchema: z.ZodType<HostExpectations> = z.object({
 });
 
 /** The stack outputs the ops commands read. */
-export const opsOutputsSchema = z.object({
+const opsOutputsSchema = z.object({
   /** `ems-infra:system`: the `com.ems.system` label of every container of the stack. */
   system: nonEmpty,
   /** `ems-infra:environment`: the `com.ems.environment` label. */

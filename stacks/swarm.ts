@@ -29,7 +29,7 @@ import {
 type SwarmStackConfig = StackConfig & { swarm: NonNullable<StackConfig["swarm"]> };
 
 /** The SSH connection to a node, with the cluster's key and known_hosts. */
-export function nodeConnection(cfg: SwarmStackConfig, node: SwarmNode): HostConnection {
+function nodeConnection(cfg: SwarmStackConfig, node: SwarmNode): HostConnection {
   return {
     host: node.address,
     user: node.user,
@@ -40,7 +40,7 @@ export function nodeConnection(cfg: SwarmStackConfig, node: SwarmNode): HostConn
 }
 
 /** The one node a `key=value` pin matches (config validation made sure there is exactly one). */
-export function pinnedNode(cfg: SwarmStackConfig, pin: string): SwarmNode {
+function pinnedNode(cfg: SwarmStackConfig, pin: string): SwarmNode {
   const [key, value] = [pin.slice(0, pin.indexOf("=")), pin.slice(pin.indexOf("=") + 1)];
   const node = cfg.swarm.nodes.find((n) => n.labels[key] === value);
   if (!node) throw new Error(`no node in swarm.nodes has the label ${pin}`);
@@ -48,7 +48,7 @@ export function pinnedNode(cfg: SwarmStackConfig, pin: string): SwarmNode {
 }
 
 /** The node holding the APIs' uploads folders (every API task runs there); none when they are on shared storage. */
-export function uploadsNode(cfg: SwarmStackConfig): SwarmNode | undefined {
+function uploadsNode(cfg: SwarmStackConfig): SwarmNode | undefined {
   return cfg.swarm.sharedStorage ? undefined : pinnedNode(cfg, cfg.swarm.pins.uploads);
 }
 
@@ -85,7 +85,7 @@ export function swarmNodeFolders(cfg: SwarmStackConfig, node: SwarmNode): HostFo
 }
 
 /** An API's uploads: the uploads node's folder (its tasks pinned there) or its folder on the shared NFS export. */
-export function swarmUploads(cfg: SwarmStackConfig, service: string): SwarmUploads {
+function swarmUploads(cfg: SwarmStackConfig, service: string): SwarmUploads {
   const shared = cfg.swarm.sharedStorage;
   if (!shared) return { pin: cfg.swarm.pins.uploads };
   const driverOptions = nfsDriverOptions(

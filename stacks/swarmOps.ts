@@ -41,7 +41,7 @@ export function nodeOffsiteHost(system: string, address: string): string {
 }
 
 /** Of what the off-site copy keeps (offsiteArgs), what is on this node: its folders, and Portainer's volume. */
-export function nodeOffsitePaths(
+function nodeOffsitePaths(
   all: readonly OffsitePath[],
   folders: readonly HostFolder[],
   holdsPortainer: boolean,
@@ -63,7 +63,7 @@ export function nodeOffsiteArgs(cfg: StackConfig, plan: Pick<SwarmNodePlan, "nod
 }
 
 /** The crontab job of the nodes that take no dumps. */
-export function offsiteJobName(system: string): string {
+function offsiteJobName(system: string): string {
   return `${system}-offsite`;
 }
 

@@ -4,7 +4,7 @@ import * as path from "path";
 import { PROJECT, SERVER_LOG_FOLDER } from "./configSchema";
 
 /** Raft keeps a majority of managers: 1 (no tolerance), 3 (one may fail) or 5 (two may fail). */
-export const MANAGER_COUNTS = [1, 3, 5] as const;
+const MANAGER_COUNTS = [1, 3, 5] as const;
 
 /** Services pinned to one node by a label, and why the label must match exactly one node. */
 const PINS = {

@@ -218,7 +218,7 @@ export function apiContract(
 }
 
 /** The plain environment of a service's server (the credentials go in its secrets file). */
-export function serviceEnv(cfg: StackConfig, s: ResolvedService): Record<string, string> {
+function serviceEnv(cfg: StackConfig, s: ResolvedService): Record<string, string> {
   return {
     ...s.env,
     DB_HOST: postgresContainerName(cfg),

@@ -59,7 +59,7 @@ export interface TypicalChange {
 }
 
 /** The tag with its last number one higher: 1.2.1 → 1.2.2, traefik:v3.6.1 → traefik:v3.6.2; dev's `latest` → 1.0.0. */
-export function bumpTag(tag: string): string {
+function bumpTag(tag: string): string {
   if (tag === "latest") return "1.0.0";
   const m = /^(.*?)(\d+)(\D*)$/.exec(tag);
   if (!m) throw new Error(`bumpTag: no number in ${tag}`);

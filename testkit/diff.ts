@@ -46,7 +46,7 @@ export function stableJson(value: unknown): string {
   );
 }
 
-export function changedInputs(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+function changedInputs(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
   return keys.filter((k) => stableJson(before[k]) !== stableJson(after[k]));
 }

@@ -46,7 +46,7 @@ export interface RecordedResource {
 
 /** The signature key of a secret value as the engine receives it: `{ [SIG]: SECRET_SIG, value }`. */
 export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 /** A secret value as the engine receives it. */
 export interface SecretEnvelope<V = unknown> {

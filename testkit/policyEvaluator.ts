@@ -47,7 +47,7 @@ class NotApplicable extends Error {
 }
 
 /** Turns RPC-encoded secrets (`{ <sigKey>: <secretSig>, value }`, as setMocks hands them) into `Secret`s. */
-export function normalizeSecrets(v: unknown): unknown {
+function normalizeSecrets(v: unknown): unknown {
   if (v instanceof Secret) return new Secret(normalizeSecrets(v.value));
   if (isSecretValue(v)) return new Secret(normalizeSecrets((v as { value: unknown }).value));
   if (Array.isArray(v)) return v.map(normalizeSecrets);

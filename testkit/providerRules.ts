@@ -10,7 +10,7 @@ import * as path from "path";
 /** What a change of one input does: replace the resource, update it in place, or only change the state. */
 export type Effect = "replace" | "live" | "state";
 
-export interface RuleSource {
+interface RuleSource {
   /** GitHub owner/name. */
   repo: string;
   /** Release tag read, when the mirror had it. */
@@ -70,7 +70,7 @@ export function loadProviderRules(): Map<string, ResourceRules & { file: Provide
 }
 
 /** The top-level input a property path belongs to: `healthcheck.interval` → `healthcheck`, `triggers[*]` → `triggers`. */
-export function topKey(propertyPath: string): string {
+function topKey(propertyPath: string): string {
   const m = /^[^.[]+/.exec(propertyPath);
   return m ? m[0] : propertyPath;
 }
@@ -112,9 +112,9 @@ export interface DiffOptions {
   ignoreChanges?: readonly string[];
 }
 
-export type PlannedAction = "replace" | "update" | "nothing";
+type PlannedAction = "replace" | "update" | "nothing";
 
-export interface InputVerdict {
+interface InputVerdict {
   input: string;
   effect: Effect | "ignored";
   /** Replaced because the resource's replaceOnChanges covers an input the provider would not replace for. */

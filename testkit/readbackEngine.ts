@@ -109,7 +109,7 @@ async function ok<B>(reply: Promise<EngineReply<B>>, what: string, accept: numbe
 }
 
 /** Go's time.Duration.String() of a number of nanoseconds: 60 s is "1m0s", 2 s "2s", 0 "0s". */
-export function goDuration(ns: number): string {
+function goDuration(ns: number): string {
   if (ns === 0) return "0s";
   if (ns < 1e9) {
     if (ns % 1e6 === 0) return `${ns / 1e6}ms`;
@@ -522,7 +522,7 @@ function withDefaults(key: string, value: unknown): unknown {
 }
 
 /** Inputs Read maps back into the state (the ones a perma-diff can come from). */
-export const READ_BACK_INPUTS = [
+const READ_BACK_INPUTS = [
   "name",
   "image",
   "command",

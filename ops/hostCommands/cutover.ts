@@ -6,7 +6,7 @@ import { readScript, shellQuote as q } from "../../components/shell";
 import { volumeHoldersCommand } from "./dataVolume";
 
 /** The marker pg_dumpall writes on the last lines of a complete dump. */
-export const DUMPALL_COMPLETE = "PostgreSQL database cluster dump complete";
+const DUMPALL_COMPLETE = "PostgreSQL database cluster dump complete";
 
 /** Run in the PostgreSQL container with the superuser as $1 (query_to_xml: an exact count(*) per table, one query per database). */
 const ROW_COUNTS = `dbs=$(psql -X -A -t -q -U "$1" -d postgres -c "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate") || exit 1

@@ -5,7 +5,7 @@ import type { HostExpectations } from "../../stacks/hostExpectations";
 const SAFE_MODE = /^[0-7]{3,4}$/;
 
 /** The check's arguments; a value with a newline (which the script cannot carry) throws. */
-export function hostCheckArgs(exp: HostExpectations): string[] {
+function hostCheckArgs(exp: HostExpectations): string[] {
   const args: string[] = [];
   const put = (flag: string, value: string) => {
     if (/[\n\0]/.test(value)) throw new Error(`host check: ${flag} value contains a newline: ${JSON.stringify(value)}`);

@@ -8,8 +8,6 @@ import { ENGINE_COMMANDS } from "./engine";
 /** The commands the runner sends to the host (exported so the tests run them for real). */
 export const PREFLIGHT_COMMANDS = {
   engine: ENGINE_COMMANDS.version(),
-  /** The same, of the engine at a Docker endpoint (`ems-infra:docker.host`: ssh://, tcp://, unix://). */
-  engineAt: (dockerHost: string) => ENGINE_COMMANDS.version(dockerHost),
   containers: "docker ps -a --format '{{.Names}}\t{{.State}}'",
   /** Free space of the folder, or of its nearest existing parent when it does not exist yet. */
   df: (dir: string) => `d=${q(dir)}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done; df -Pk -- "$d"`,

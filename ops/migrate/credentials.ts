@@ -59,7 +59,7 @@ export interface CredentialMismatch {
 }
 
 /** `KEY=value` lines (values may hold `=`) and a last line of labels JSON → env and labels. */
-export function parseInspectEnv(output: string): { env: Record<string, string>; labels: Record<string, string> } {
+function parseInspectEnv(output: string): { env: Record<string, string>; labels: Record<string, string> } {
   const lines = output.replace(/\n+$/, "").split("\n");
   const last = lines.pop() ?? "null";
   const env: Record<string, string> = {};

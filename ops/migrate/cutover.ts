@@ -26,7 +26,7 @@ import { runHostChecks } from "./hostChecks";
 import { describeForeignHolders, foreignHolders as foreignOf } from "../dataVolume";
 import type { CutoverDeps, CutoverOptions, CutoverOutputs, CutoverResult, CutoverRun } from "./types";
 import { restartPolicies, showPlanAndConfirm } from "../liveChange";
-export type { CutoverDeps, CutoverOptions, CutoverOutputs, CutoverResult, CutoverRun } from "./types";
+export type { CutoverDeps, CutoverOptions, CutoverOutputs, CutoverResult } from "./types";
 
 /** `20261201T195500Z` for a time in ms. */
 function stamp(ms: number): string {
@@ -318,7 +318,7 @@ async function rowCountsOf(
 }
 
 /** Containers other than the old Postgres and this system's own that mount the data volume (running or not). */
-export async function foreignHolders(shell: BoundShell, options: CutoverOptions): Promise<string[]> {
+async function foreignHolders(shell: BoundShell, options: CutoverOptions): Promise<string[]> {
   const volume = options.legacy.dataVolume;
   const r = await shell.run(C.volumeHolders(volume));
   return describeForeignHolders(volume, foreignOf(r.stdout, options.system, [options.legacy.postgresContainer]));

@@ -31,7 +31,7 @@ export function journalPath(dir: string): string {
   return path.posix.join(dir, "cutover-journal.json");
 }
 
-export function parseJournal(text: string): Journal | undefined {
+function parseJournal(text: string): Journal | undefined {
   if (text.trim() === "") return undefined;
   const j = JSON.parse(text) as Partial<Journal>;
   if (j.version !== 1 || !j.step || !(STEPS as readonly string[]).includes(j.step) || typeof j.policies !== "object")

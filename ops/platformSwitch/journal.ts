@@ -33,7 +33,7 @@ export interface SwitchJournal {
   stoppedAt?: number;
 }
 
-export function switchJournalPath(dir: string): string {
+function switchJournalPath(dir: string): string {
   return path.posix.join(dir, "platform-switch-journal.json");
 }
 
@@ -41,7 +41,7 @@ export function switchStatePath(dir: string): string {
   return path.posix.join(dir, "platform-switch-state.json");
 }
 
-export function parseSwitchJournal(text: string): SwitchJournal | undefined {
+function parseSwitchJournal(text: string): SwitchJournal | undefined {
   if (text.trim() === "") return undefined;
   const j = JSON.parse(text) as Partial<SwitchJournal>;
   if (

@@ -84,7 +84,7 @@ interface SwitchRun {
 }
 
 /** Stop order: Traefik first (no new request), the APIs, Portainer, Postgres last. */
-export function stopOrder(c: SwitchOptions["containers"]): string[] {
+function stopOrder(c: SwitchOptions["containers"]): string[] {
   return [c.traefik, ...c.apis, c.portainer, c.postgres].filter((n): n is string => !!n);
 }
 

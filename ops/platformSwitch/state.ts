@@ -12,7 +12,7 @@
 import type { Deployment } from "@pulumi/pulumi/automation";
 
 /** The resource types of the one-engine platform that must outlive the up on the host. */
-export const OLD_PLATFORM_TYPES = [
+const OLD_PLATFORM_TYPES = [
   "docker:index/container:Container",
   "docker:index/network:Network",
   "docker:index/volume:Volume",
@@ -42,7 +42,7 @@ interface StateDeployment {
 const BACKUP_COMMAND = /::ems:infra:Backup\$command:(local|remote):Command::/;
 
 /** Whether a resource of the state is the one-engine platform's, to be forgotten (kept on the host). */
-export function isOldPlatform(r: { urn: string; type: string }): boolean {
+function isOldPlatform(r: { urn: string; type: string }): boolean {
   return (OLD_PLATFORM_TYPES as readonly string[]).includes(r.type) || BACKUP_COMMAND.test(r.urn);
 }
 

@@ -10,7 +10,7 @@
  * Pure: no I/O, no dependency beyond the language.
  */
 
-export type FlagType = "string" | "boolean" | "integer";
+type FlagType = "string" | "boolean" | "integer";
 
 export interface FlagSpec {
   type: FlagType;

@@ -74,7 +74,7 @@ export interface Context extends Deps {
 }
 
 /** Whether `program` is an executable file in one of PATH's folders. */
-export function onPath(program: string, env: NodeJS.ProcessEnv = process.env): boolean {
+function onPath(program: string, env: NodeJS.ProcessEnv = process.env): boolean {
   return (env.PATH ?? "").split(path.delimiter).some((dir) => {
     if (!dir) return false;
     try {

@@ -57,7 +57,7 @@ export type Options<F extends Flags, M extends StackMode, C extends boolean> = F
 };
 
 /** What a command's `run` receives: the context, and the opened stack when the command has one. */
-export type RunContext<M extends StackMode> = Context & (M extends "none" ? object : { stack: StackLike });
+type RunContext<M extends StackMode> = Context & (M extends "none" ? object : { stack: StackLike });
 
 export interface CommandDefinition<F extends Flags, M extends StackMode, C extends boolean, O> {
   /** The npm script name: `deploy` → `npm run deploy -- …`. */

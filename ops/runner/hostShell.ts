@@ -6,8 +6,6 @@
 import { spawn } from "child_process";
 import { describeConnection, HostConnection, sshOptions } from "../../components/hostCommand";
 
-export { shellQuote } from "../../components/shell";
-
 /** Where host commands run: this machine, or the host of the stack's `ems-infra:ssh`. */
 export type HostTarget = "local" | HostConnection;
 

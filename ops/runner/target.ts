@@ -10,7 +10,7 @@ import { dockerHostConfig, hostTargetOf } from "./stackConfig";
 import type { Deps, StackLike } from "./context";
 
 /** The backend in use, for messages: the URL, or what Pulumi falls back to without one. */
-export function backendLabel(deps: Pick<Deps, "env" | "readFile" | "repoRoot">): string {
+function backendLabel(deps: Pick<Deps, "env" | "readFile" | "repoRoot">): string {
   return (
     backendUrl(deps.env, deps.readFile(path.join(deps.repoRoot, "Pulumi.yaml"))) ??
     "Pulumi Cloud (no backend configured)"
@@ -18,7 +18,7 @@ export function backendLabel(deps: Pick<Deps, "env" | "readFile" | "repoRoot">):
 }
 
 /** The Docker engine the program drives: `docker.host`, else the SSH host's engine, else this machine's. */
-export async function dockerHostLabel(stack: Pick<StackLike, "getConfig">, env: NodeJS.ProcessEnv): Promise<string> {
+async function dockerHostLabel(stack: Pick<StackLike, "getConfig">, env: NodeJS.ProcessEnv): Promise<string> {
   const explicit = await dockerHostConfig(stack);
   if (explicit) return explicit;
   const ssh = await hostTargetOf(stack);

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { reveal, revealArray } from "../lib";
 
-export const HARDENING_MESSAGES = {
+const HARDENING_MESSAGES = {
   restart: 'The container must set a restart policy other than "no".',
   healthcheck: "The container must define a healthcheck with tests.",
   logging: "The container must log with the json-file or local driver and set the max-size and max-file log options.",

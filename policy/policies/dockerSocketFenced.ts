@@ -7,11 +7,11 @@ const DOCKER_SOCKETS = new Set(["/var/run/docker.sock", "/run/docker.sock"]);
 /** Methods that change nothing on the engine. */
 const READ_ONLY_METHODS = new Set(["GET", "HEAD"]);
 
-export const SOCKET_HOLDER_MESSAGE =
+const SOCKET_HOLDER_MESSAGE =
   "Only the socket proxy (official haproxy image) and Portainer may mount the Docker socket: whoever talks to it is root on the host, read-only mount or not.";
-export const PROXY_CONFIG_MISSING_MESSAGE = `The socket proxy must run the generated allow-list (an upload at ${SOCKET_PROXY_CONFIG_PATH}).`;
+const PROXY_CONFIG_MISSING_MESSAGE = `The socket proxy must run the generated allow-list (an upload at ${SOCKET_PROXY_CONFIG_PATH}).`;
 
-export function proxyMethodMessage(method: string): string {
+function proxyMethodMessage(method: string): string {
   return `The socket proxy lets ${method} through: it must allow read-only methods (GET, HEAD) only.`;
 }
 

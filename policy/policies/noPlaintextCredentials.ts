@@ -3,14 +3,14 @@ import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy
 import { ExtendedArgs, isSecretValue, reveal, splitEnv } from "../lib";
 
 /** Env names that carry credentials. `*_FILE` names (e.g. POSTGRES_PASSWORD_FILE) hold a path, not a credential. */
-export function isCredentialEnvName(name: string): boolean {
+function isCredentialEnvName(name: string): boolean {
   return /PASSWORD|KEY|TOKEN|SECRET/i.test(name) && !/_FILE$/i.test(name);
 }
 
-export function plaintextCredentialMessage(name: string): string {
+function plaintextCredentialMessage(name: string): string {
   return `Environment variable ${name} has a plaintext value; build it from a Pulumi secret.`;
 }
-export function missingSecretOutputMessage(name: string): string {
+function missingSecretOutputMessage(name: string): string {
   return `Environment variable ${name} holds a credential, so the container must list "envs" in additionalSecretOutputs.`;
 }
 

@@ -4,7 +4,7 @@ import { isTraefikImage, reveal, revealArray } from "../lib";
 
 const WEB_PORTS = new Set([80, 443]);
 
-export function webPortMessage(port: number): string {
+function webPortMessage(port: number): string {
   return `Only the Traefik container may publish host port ${port}.`;
 }
 

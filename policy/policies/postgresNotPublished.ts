@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { isPostgresImage, reveal, revealArray } from "../lib";
 
-export const POSTGRES_PUBLISHED_MESSAGE =
+const POSTGRES_PUBLISHED_MESSAGE =
   "The Postgres container must not publish ports; it is reached over the internal Docker network.";
 
 /**

@@ -25,7 +25,7 @@ export function runtimeStackContext(): StackContext {
   return { stack: pulumi.getStack(), environment };
 }
 
-export function isProduction(ctx: StackContext): boolean {
+function isProduction(ctx: StackContext): boolean {
   const stack = ctx.stack.slice(ctx.stack.lastIndexOf("/") + 1);
   return stack === "prod" || ctx.environment === "production";
 }
@@ -44,8 +44,8 @@ export function isDataResource(r: { type: string; name: string }): boolean {
   return false;
 }
 
-export const PROTECT_MESSAGE = "Production data resources must set protect: true.";
-export const RETAIN_MESSAGE = "Production data resources must set retainOnDelete: true.";
+const PROTECT_MESSAGE = "Production data resources must set protect: true.";
+const RETAIN_MESSAGE = "Production data resources must set retainOnDelete: true.";
 
 /**
  * 8. prod-data-protected: in production (stack `prod`, or config ems-infra:environment = production),

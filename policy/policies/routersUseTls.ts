@@ -4,10 +4,10 @@ import { labelMap } from "../lib";
 
 const ROUTER_LABEL = /^traefik\.http\.routers\.([^.]+)\.(.+)$/i;
 
-export function entrypointMessage(router: string): string {
+function entrypointMessage(router: string): string {
   return `Traefik router "${router}" must use only the websecure entrypoint.`;
 }
-export function tlsMessage(router: string): string {
+function tlsMessage(router: string): string {
   return `Traefik router "${router}" must set tls=true.`;
 }
 

@@ -13,10 +13,6 @@ import { volumeHoldersCommand } from "../../ops/hostCommands/dataVolume";
 /** name → [the command line, exactly what it must be]. */
 const COMMANDS: Record<string, [string, string]> = {
   engine: [P.engine, "docker version --format '{{.Server.APIVersion}} {{.Server.Version}} {{.Server.Arch}}'"],
-  engineAt: [
-    P.engineAt("ssh://root@203.0.113.10:22"),
-    "docker -H ssh://root@203.0.113.10:22 version --format '{{.Server.APIVersion}} {{.Server.Version}} {{.Server.Arch}}'",
-  ],
   containers: [P.containers, "docker ps -a --format '{{.Names}}\t{{.State}}'"],
   df: [
     P.df("/root/ems system/data/backups"),

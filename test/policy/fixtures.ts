@@ -5,7 +5,7 @@ import { Secret } from "../../policy/lib";
 import { T } from "../support";
 import { SOCKET_PROXY_CONFIG_PATH, socketProxyHaproxyConfig } from "../../components/socketProxyConfig";
 
-export const CONTAINER: string = T.container;
+const CONTAINER: string = T.container;
 export const REMOTE_IMAGE: string = T.image;
 export const VOLUME: string = T.volume;
 export const LOCAL_COMMAND: string = T.localCommand;

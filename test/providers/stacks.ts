@@ -2,7 +2,7 @@
 import { committedConfig, runStack, StackRun, TEST_SECRETS } from "../support";
 
 /** Secrets a deploy of either stack has (`pulumi config set --secret`). */
-export const DEPLOY_SECRETS: Record<string, string> = {
+const DEPLOY_SECRETS: Record<string, string> = {
   ...TEST_SECRETS,
   "ems-infra:dashboardPassword": "test-Dashboard-Password-0001",
 };

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
 import { RecordedResource, runStack, StackRun, T, unsecret } from "../support";
 
-export { SECRET_SIG, SECRET_SIG_KEY, isSecretEnvelope, unsecret, envMap as envOf } from "../support";
+export { isSecretEnvelope, unsecret, envMap as envOf } from "../support";
 
 export const HOME = os.homedir();
 
@@ -22,7 +22,7 @@ export function hostCommandOf(run: StackRun, name: string): RecordedResource {
 }
 
 /** The MODE:PATH specs the host-layout command passes to host-layout.sh. */
-export function layoutSpecs(run: StackRun): string[] {
+function layoutSpecs(run: StackRun): string[] {
   const create = String(hostCommandOf(run, "host-layout-data-folders").inputs.create);
   const words = shellWords(create);
   expect(words.slice(0, 3)).toEqual(["sh", "-s", "--"]);

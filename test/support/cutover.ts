@@ -22,7 +22,7 @@ import { T } from "./resourceTypes";
 import { RecordedResource } from "./mockRuntime";
 import { buildTodaysVps, createFromSpec, startTestProxy, TestProxy, TodaysVps, waitForPostgres } from "./vps";
 
-export const REHEARSAL_SECRETS: Record<string, string> = {
+const REHEARSAL_SECRETS: Record<string, string> = {
   ...TEST_SECRETS,
   "ems-infra:dashboardPassword": "painel-Traefik-2026-senha",
 };

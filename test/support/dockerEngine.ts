@@ -34,11 +34,11 @@ import {
 } from "../../testkit/engineSpec";
 import { describeIfAvailable } from "./skip";
 
-export { plain, tarArchive } from "../../testkit/engineSpec";
-export type { ContainerInputs, HealthcheckInput, MountInput, PortInput, TarFile } from "../../testkit/engineSpec";
+export { plain } from "../../testkit/engineSpec";
+export type { ContainerInputs, PortInput } from "../../testkit/engineSpec";
 
 /** Where a dockerd started by the tests logs. */
-export const DOCKERD_LOG = process.env.DOCKERD_LOG ?? "/tmp/ems-dockerd.log";
+const DOCKERD_LOG = process.env.DOCKERD_LOG ?? "/tmp/ems-dockerd.log";
 
 /**
  * Starts dockerd unless `docker info` already answers, and waits up to 60 s for it (the same commands as
@@ -46,7 +46,7 @@ export const DOCKERD_LOG = process.env.DOCKERD_LOG ?? "/tmp/ems-dockerd.log";
  * detaches it from the test process's session, its output goes to $DOCKERD_LOG only, and a daemon that
  * dies while starting is reported at once with the end of its log.
  */
-export const DOCKERD_START_SCRIPT = `
+const DOCKERD_START_SCRIPT = `
 log=\${DOCKERD_LOG:-/tmp/ems-dockerd.log}
 docker info >/dev/null 2>&1 && exit 0
 command -v dockerd >/dev/null 2>&1 || { echo "dockerd not found (apt-get install docker.io)"; exit 1; }
@@ -97,7 +97,7 @@ export const IMAGES = {
   postgres: "ems-test/postgres:15",
 } as const;
 
-export const BUILD_SCRIPT = path.join(__dirname, "images", "build.sh");
+const BUILD_SCRIPT = path.join(__dirname, "images", "build.sh");
 
 export interface CommandResult {
   status: number | null;
@@ -149,7 +149,7 @@ function dockerAnswers(): boolean {
 let availability: { ok: boolean; reason: string } | undefined;
 
 /** Why the engine is not available (empty when it is). Valid after `ensureDocker()`. */
-export function dockerUnavailableReason(): string {
+function dockerUnavailableReason(): string {
   return availability?.reason ?? "";
 }
 
@@ -232,13 +232,13 @@ export interface RunOptions {
 /** Inputs that only steer the Pulumi provider, not the container (the tests wait for health themselves). */
 const PROVIDER_ONLY = new Set(["image", "wait", "waitTimeout"]);
 
-export interface NetworkAttachment {
+interface NetworkAttachment {
   name: string;
   aliases: string[];
 }
 
 /** The networks a container spec joins, renamed; the first goes on `docker create`, the others are connected. */
-export function containerNetworks(inputs: Record<string, unknown>, options: RunOptions = {}): NetworkAttachment[] {
+function containerNetworks(inputs: Record<string, unknown>, options: RunOptions = {}): NetworkAttachment[] {
   const rename = options.rename ?? ((n: string) => n);
   return (plain<NetworkAttachmentInput[] | undefined>(inputs.networksAdvanced) ?? []).map((n) => {
     for (const key of Object.keys(n)) {
@@ -570,22 +570,17 @@ export function nanoseconds(duration: string): number {
 // --- the Docker Engine API (what the provider calls), over the unix socket -----------------------------
 
 /** The engine's socket (DOCKER_HOST=unix://... overrides). */
-export const DOCKER_SOCKET = (process.env.DOCKER_HOST ?? "").startsWith("unix://")
+const DOCKER_SOCKET = (process.env.DOCKER_HOST ?? "").startsWith("unix://")
   ? process.env.DOCKER_HOST!.slice(7)
   : "/var/run/docker.sock";
 
-export interface EngineResponse {
+interface EngineResponse {
   status: number;
   body: string;
 }
 
 /** One Engine API call; a JSON body is sent as JSON, a Buffer as a tar. Throws for a status >= 400. */
-export function engine(
-  method: string,
-  apiPath: string,
-  body?: object | Buffer,
-  timeoutMs = 60_000,
-): Promise<EngineResponse> {
+function engine(method: string, apiPath: string, body?: object | Buffer, timeoutMs = 60_000): Promise<EngineResponse> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string | number> = {};
@@ -653,7 +648,7 @@ function uploadFiles(inputs: ContainerInputs): TarFile[] {
 }
 
 /** `HostConfig` of a create body: the fields this translation sets. */
-export interface EngineHostConfig {
+interface EngineHostConfig {
   Memory?: number;
   MemorySwap?: number;
   ShmSize?: number;

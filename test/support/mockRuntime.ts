@@ -9,9 +9,7 @@ export {
   mockState,
   recordUnderMocks,
   runProgram,
-  SECRET_SIG,
-  SECRET_SIG_KEY,
   unsecret,
   waitForRPCs,
 } from "../../testkit/mockProgram";
-export type { MockRunOptions, ProgramRun, RecordedResource } from "../../testkit/mockProgram";
+export type { RecordedResource } from "../../testkit/mockProgram";

@@ -215,9 +215,9 @@ export class FakeStack implements StackLike {
 }
 
 /** The engine a current VPS runs (`docker version` of a fresh Debian 12 install): Docker 29 wants API ≥ 1.44. */
-export const VPS_ENGINE = "1.52 29.1.3 amd64";
+const VPS_ENGINE = "1.52 29.1.3 amd64";
 /** Its `docker info` SwapLimit: swap accounting on (cgroup v2). */
-export const VPS_SWAP_LIMIT = "true";
+const VPS_SWAP_LIMIT = "true";
 
 /** The release pre-flight's questions to the engine (`docker [-H host] version|info --format …`). */
 const ENGINE_QUESTION = /^docker (-H \S+ )?(version|info) --format/;

@@ -49,7 +49,7 @@ export interface StartOptions {
 const SUPERUSER = "postgres";
 
 /** Newest `/usr/lib/postgresql/<major>/bin` holding initdb, else `pg_config --bindir`, else PATH. `PG_BINDIR` overrides. */
-export function findBindir(): string {
+function findBindir(): string {
   const has = (dir: string) => fs.existsSync(path.join(dir, "initdb")) && fs.existsSync(path.join(dir, "pg_ctl"));
   if (process.env.PG_BINDIR) {
     if (!has(process.env.PG_BINDIR)) throw new Error(`PG_BINDIR=${process.env.PG_BINDIR} holds no initdb/pg_ctl`);
@@ -108,7 +108,7 @@ function runServerBinary(bin: string, args: string[], timeoutMs = 60_000): { sta
 }
 
 /** Why PostgreSQL's server binaries cannot be used here (empty when they can). */
-export function postgresUnavailableReason(): string {
+function postgresUnavailableReason(): string {
   try {
     findBindir();
     return "";

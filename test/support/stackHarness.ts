@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PROJECT, StackConfig } from "../../stacks/config";
 import { committedConfig, RecordedResource, finder, runProgram, unsecret } from "./mockRuntime";
 
-export { RecordedResource, SECRET_SIG, SECRET_SIG_KEY, isSecretEnvelope, unsecret } from "./mockRuntime";
+export { RecordedResource, isSecretEnvelope, unsecret } from "./mockRuntime";
 export { T } from "./resourceTypes";
 export { committedConfig };
 

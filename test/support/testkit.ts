@@ -6,24 +6,13 @@ export * from "../../testkit/providerRules";
 export {
   createLikeProvider,
   engine as socketEngine,
-  goDuration,
   localSpec,
-  parseDuration,
-  READ_BACK_INPUTS,
   readBackDiff,
   readBackLikeProvider,
 } from "../../testkit/readbackEngine";
-export type {
-  CreateOptions as ReadBackCreateOptions,
-  Created,
-  EngineReply,
-  InspectedContainer,
-  LocalSpec,
-  ReadBackDifference,
-  ReadBackState,
-} from "../../testkit/readbackEngine";
-export { evaluatePack, normalizeSecrets } from "../../testkit/policyEvaluator";
-export type { EvaluateOptions, RecordedResource as PolicyResource } from "../../testkit/policyEvaluator";
+export type { InspectedContainer, ReadBackDifference } from "../../testkit/readbackEngine";
+export { evaluatePack } from "../../testkit/policyEvaluator";
+export type { RecordedResource as PolicyResource } from "../../testkit/policyEvaluator";
 export * from "../../testkit/diagram/diagramFiles";
 export * from "../../testkit/diagram/mermaid";
 export { diagram } from "../../testkit/diagram/command";

@@ -31,8 +31,8 @@ interface Schema {
 const SCHEMA_DIR = path.join(__dirname, "..", "schemas", "traefik");
 const loadSchema = (file: string): Schema => JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, file), "utf8"));
 
-export const staticSchema: Schema = loadSchema("traefik-v3.json");
-export const dynamicSchema: Schema = loadSchema("traefik-v3-file-provider.json");
+const staticSchema: Schema = loadSchema("traefik-v3.json");
+const dynamicSchema: Schema = loadSchema("traefik-v3-file-provider.json");
 
 // draft-07 is Ajv 8's default. strict: false because SchemaStore schemas use keywords/shapes strict mode
 // rejects (e.g. `$defs` alongside draft-07, `default` next to `$ref`, unknown-keyword annotations).

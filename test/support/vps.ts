@@ -26,7 +26,7 @@ import { ContainerInputs, docker, dockerRunArgs, IMAGES, plain, run } from "./do
 import { RecordedResource } from "./stackHarness";
 
 /** Compose's labels on a volume it created (docker compose v2, project `postgres`, volume key `postgres_data`). */
-export const COMPOSE_VOLUME_LABELS = {
+const COMPOSE_VOLUME_LABELS = {
   "com.docker.compose.project": "postgres",
   "com.docker.compose.volume": "postgres_data",
   "com.docker.compose.version": "2.29.7",
@@ -498,7 +498,7 @@ export interface TestProxy {
 }
 
 /** The router rule host and backend port from a container's Traefik labels. */
-export function traefikRoute(labels: Record<string, string>): { host: string; port: number; network: string } {
+function traefikRoute(labels: Record<string, string>): { host: string; port: number; network: string } {
   const rule = Object.entries(labels).find(([k]) => /^traefik\.http\.routers\.[^.]+\.rule$/.test(k))?.[1] ?? "";
   const host = /Host\(`([^`]+)`\)/.exec(rule)?.[1];
   const port = Object.entries(labels).find(([k]) =>

@@ -27,7 +27,7 @@ export const STANDIN_IMAGES = {
 } as const;
 
 /** build.sh (idempotent): the stand-ins on this machine's engine, ready to be loaded into a private one. */
-export function buildStandinImages(): void {
+function buildStandinImages(): void {
   const script = path.join(__dirname, "..", "..", "test", "support", "images", "build.sh");
   const r = spawnSync("bash", [script], { encoding: "utf8", timeout: 150_000 });
   if (r.status !== 0) throw new Error(`${script}: ${r.stderr}${r.stdout}`);
@@ -56,7 +56,7 @@ export async function swarmSpecs(
 }
 
 /** Test-only changes to the program's API specs, and why (the test files repeat them). */
-export const TEST_TIMINGS = {
+const TEST_TIMINGS = {
   /** The config allows 60 s at least (the servers' 20 req/min); 6 s keeps a test in seconds, within the bucket. */
   healthInterval: "6s",
   /** The monitor window follows the interval (60 s in the program). */

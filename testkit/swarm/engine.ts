@@ -17,7 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseDuration } from "../readbackEngine";
 
-export interface Sh {
+interface Sh {
   status: number | null;
   stdout: string;
   stderr: string;
