@@ -17,6 +17,7 @@ import { policyPacks } from "../runner/context";
 import { defineCommand, EXIT, runMain } from "../runner/defineCommand";
 import { boundShell } from "../runner/hostShell";
 import { confirm, describeError } from "../runner/io";
+import { parsedStackConfig } from "../runner/stackConfig";
 import { describeStuck, findStuckResources } from "../stuckReplacements";
 
 /** Exit status per outcome: 0 done or nothing to do, 1 refused/failed and undone, 3 the undo needs a human. */
@@ -80,18 +81,7 @@ export const migrate = defineCommand({
       getAllConfig(): Promise<ConfigMap>;
       setConfig(key: string, value: ConfigValue, path?: boolean): Promise<void>;
     };
-    const { parseStackConfig } = await import("../../stacks/config");
-    const all = await stack.getAllConfig();
-    const raw = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
-    const cfg = parseStackConfig(
-      options.stack,
-      raw,
-      new Set(
-        Object.entries(all)
-          .filter(([, v]) => v.secret)
-          .map(([k]) => k),
-      ),
-    );
+    const cfg = await parsedStackConfig(stack, options.stack);
     if (cfg.environment !== "production") {
       io.err(
         `migrate: stack ${options.stack} is not a production stack: the compose system it replaces is the VPS's\n`,

@@ -19,7 +19,7 @@ import { policyPacks } from "../runner/context";
 import { defineCommand, EXIT, runMain } from "../runner/defineCommand";
 import { boundShell, HostTarget } from "../runner/hostShell";
 import { confirm, describeError } from "../runner/io";
-import { hostTargetOf } from "../runner/stackConfig";
+import { hostTargetOf, parsedStackConfig } from "../runner/stackConfig";
 
 /** Exit status per outcome: 0 done or nothing to do, 1 refused/failed and undone, 3 the undo needs a human. */
 export function switchExitCode(result: SwitchResult): number {
@@ -76,15 +76,7 @@ export const switchPlatform = defineCommand({
       setConfig(key: string, value: ConfigValue, path?: boolean): Promise<void>;
       importStack(state: Deployment): Promise<void>;
     };
-    const { parseStackConfig } = await import("../../stacks/config");
-    const all = await stack.getAllConfig();
-    const raw = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
-    const secretKeys = new Set(
-      Object.entries(all)
-        .filter(([, v]) => v.secret)
-        .map(([k]) => k),
-    );
-    const cfg = parseStackConfig(options.stack, raw, secretKeys);
+    const cfg = await parsedStackConfig(stack, options.stack);
     if (cfg.platform !== "swarm" || !cfg.swarm) {
       io.err(
         `switch-platform: ${PROJECT}:platform is "${cfg.platform}" in stack ${options.stack}: set it to swarm and describe ` +

@@ -1,6 +1,7 @@
 /** The few stack config values the ops commands read, straight from the stack (no program run). */
 import * as os from "os";
-import { resolveHostPath } from "../../stacks/config";
+import type { ConfigMap } from "@pulumi/pulumi/automation";
+import { StackConfig, parseStackConfig, resolveHostPath } from "../../stacks/config";
 import { PROJECT, rawSchema } from "../../stacks/configSchema";
 import { isRecord } from "../../stacks/configErrors";
 import type { HostTarget } from "./hostShell";
@@ -17,6 +18,21 @@ export async function configValue(
   } catch {
     return undefined;
   }
+}
+
+/** The stack's whole config, validated by the program's own schema (secret keys known as secrets). */
+export async function parsedStackConfig(
+  stack: { getAllConfig(): Promise<ConfigMap> },
+  stackName: string,
+): Promise<StackConfig> {
+  const all = await stack.getAllConfig();
+  const raw = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
+  const secretKeys = new Set(
+    Object.entries(all)
+      .filter(([, v]) => v.secret)
+      .map(([k]) => k),
+  );
+  return parseStackConfig(stackName, raw, secretKeys);
 }
 
 /** An object-valued config key (`ems-infra:ssh`, `ems-infra:docker`), or undefined when unset or not an object. */
