@@ -40,3 +40,24 @@ export async function restartPolicies(shell: BoundShell, names: readonly string[
   }
   return policies;
 }
+
+/**
+ * What a run does with the journal of an interrupted one: undo it (when asked, or when the undo itself was
+ * interrupted), stop there on a dry run, or resume it from its step. `oldSystem` names what the undo starts again.
+ */
+export function continueInterrupted<R>(
+  log: (line: string) => void,
+  journal: { step: string },
+  options: { undo: boolean; dryRun: boolean },
+  oldSystem: string,
+  steps: { undo: (reason: string) => Promise<R>; resume: () => Promise<R> },
+): Promise<R | { outcome: "planned" }> {
+  if (options.undo || journal.step === "undo")
+    return steps.undo(options.undo ? "asked to undo (--undo)" : "finishing an interrupted undo");
+  if (options.dryRun) {
+    log(`dry run: run again to resume it, or with --undo to start ${oldSystem} again; nothing was changed`);
+    return Promise.resolve({ outcome: "planned" });
+  }
+  log(`resuming it (run with --undo instead to start ${oldSystem} again)`);
+  return steps.resume();
+}

@@ -25,7 +25,7 @@ import { undo } from "./undo";
 import { runHostChecks } from "./hostChecks";
 import { describeForeignHolders, foreignHolders as foreignOf } from "../dataVolume";
 import type { CutoverDeps, CutoverOptions, CutoverOutputs, CutoverResult, CutoverRun } from "./types";
-import { restartPolicies, showPlanAndConfirm } from "../liveChange";
+import { continueInterrupted, restartPolicies, showPlanAndConfirm } from "../liveChange";
 export type { CutoverDeps, CutoverOptions, CutoverOutputs, CutoverResult } from "./types";
 
 /** `20261201T195500Z` for a time in ms. */
@@ -63,14 +63,10 @@ export async function runCutover(deps: CutoverDeps, options: CutoverOptions): Pr
     const holders = await foreignHolders(shell, options);
     if (holders.length > 0) return refused(deps, holders);
     const run: CutoverRun = { deps, options, journal, state: found };
-    if (options.undo || found.step === "undo")
-      return undo(run, options.undo ? "asked to undo (--undo)" : "finishing an interrupted undo");
-    if (options.dryRun) {
-      log("dry run: run again to resume it, or with --undo to start the old system again; nothing was changed");
-      return { outcome: "planned" };
-    }
-    log("resuming it (run with --undo instead to start the old system again)");
-    return proceedOrUndo(run, found.step);
+    return continueInterrupted(log, found, options, "the old system", {
+      undo: (reason) => undo(run, reason),
+      resume: () => proceedOrUndo(run, found.step),
+    });
   }
   if (options.undo) {
     log(`nothing to undo: no cut-over journal at ${journal.file}`);

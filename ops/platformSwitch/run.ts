@@ -24,7 +24,7 @@ import { describeForeignHolders, foreignHolders } from "../dataVolume";
 import type { BoundShell } from "../runner/hostShell";
 import { HostFile, SWITCH_STEPS, SwitchJournal, SwitchJournalFile, SwitchStep, switchStatePath } from "./journal";
 import { pendingOperations, withoutOldPlatform } from "./state";
-import { restartPolicies, showPlanAndConfirm } from "../liveChange";
+import { continueInterrupted, restartPolicies, showPlanAndConfirm } from "../liveChange";
 
 export interface SwitchDeps {
   /** The host the one-engine stack runs on. */
@@ -112,14 +112,10 @@ export async function runSwitch(deps: SwitchDeps, options: SwitchOptions): Promi
     // The old containers are the journal's: after the up, the stack's outputs name the Swarm services instead.
     const resumed = { ...options, containers: found.containers, volume: found.volume };
     const run: SwitchRun = { deps, options: resumed, journal, state: found };
-    if (options.undo || found.step === "undo")
-      return undo(run, options.undo ? "asked to undo (--undo)" : "finishing an interrupted undo");
-    if (options.dryRun) {
-      log("dry run: run again to resume it, or with --undo to start the one-engine system again; nothing was changed");
-      return { outcome: "planned" };
-    }
-    log("resuming it (run with --undo instead to start the one-engine system again)");
-    return proceedOrUndo(run, found.step);
+    return continueInterrupted(log, found, options, "the one-engine system", {
+      undo: (reason) => undo(run, reason),
+      resume: () => proceedOrUndo(run, found.step),
+    });
   }
   if (options.undo) {
     log(`nothing to undo: no platform switch journal at ${journal.file}`);
